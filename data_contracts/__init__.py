@@ -1,0 +1,156 @@
+"""Data contracts of reunion, declared once and checked at the edges.
+
+Each contract is an Arrow schema whose fields carry a ``description`` in their
+metadata, plus the vocabularies the readers validate against. Readers
+(:mod:`reunion.io.readers`) check input rows against these declarations and
+write every rejected row to a rejects file; writers call :func:`check_table`
+before an output leaves the process. Kernels never see these objects.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+CONTRACT_VERSION = "1.0"
+
+
+class ContractError(ValueError):
+    """A table does not conform to its contract (names what was expected and what came)."""
+
+
+def _f(name: str, typ: pa.DataType, desc: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, typ, nullable=nullable, metadata={"description": desc})
+
+
+# --------------------------------------------------------------------------- samples
+ROLES = ("missing", "relative")
+RELATIONS = ("father", "mother", "full_sibling", "half_sibling", "grandparent", "avuncular")
+SEXES = ("M", "F", "U")
+
+SAMPLES = pa.schema([
+    _f("sample_id", pa.string(), "Unique sample identifier (lab barcode); never a name.", False),
+    _f("role", pa.string(), "'missing' (found child, unidentified or self-reported abducted person) "
+       "or 'relative' (a registered relative searching for a lost child).", False),
+    _f("family_id", pa.string(), "Family (case) identifier; required for relatives, empty for missing persons."),
+    _f("relation", pa.string(), "Relation of a relative to the family's lost child: "
+       + ", ".join(RELATIONS) + "; empty for missing persons."),
+    _f("sex", pa.string(), "Optional: M, F or U."),
+    _f("kit", pa.string(), "Optional: typing kit (locus set) used."),
+    _f("collected_on", pa.string(), "Optional: collection date, ISO 8601 (YYYY-MM-DD)."),
+    _f("region", pa.string(), "Optional: collecting region or blood-collection point."),
+    _f("population", pa.string(), "Optional: self-reported population group."),
+])
+SAMPLES_REQUIRED = ("sample_id", "role")
+
+# --------------------------------------------------------------------------- genotypes
+GENOTYPES = pa.schema([
+    _f("sample_id", pa.string(), "Sample the genotype belongs to (must exist in the samples table).", False),
+    _f("locus", pa.string(), "Autosomal STR locus, normalised to the frequency table's spelling.", False),
+    _f("allele1", pa.string(), "First allele as a repeat number ('9', '9.3', '10').", False),
+    _f("allele2", pa.string(), "Second allele; a homozygote repeats allele1.", False),
+])
+
+# --------------------------------------------------------------------------- frequencies
+FREQUENCIES = pa.schema([
+    _f("population", pa.string(), "Population the frequencies were estimated in.", False),
+    _f("locus", pa.string(), "STR locus name.", False),
+    _f("allele", pa.string(), "Allele label ('9.3').", False),
+    _f("frequency", pa.float64(), "Allele frequency in (0, 1].", False),
+    _f("n_individuals", pa.float64(), "Individuals behind the estimate at this locus; null when unknown."),
+])
+
+# --------------------------------------------------------------------------- rejects
+REJECTS = pa.schema([
+    _f("file", pa.string(), "Input file the row came from.", False),
+    _f("row", pa.int64(), "1-based data row number in that file (header excluded).", False),
+    _f("field", pa.string(), "Field that failed (or '*' for the whole row).", False),
+    _f("reason", pa.string(), "Why the row was rejected and how to fix it.", False),
+])
+
+# --------------------------------------------------------------------------- encoding
+ALLELES = pa.schema([
+    _f("locus", pa.string(), "Locus name.", False),
+    _f("code", pa.int32(), "Allele code, 0-based within the locus.", False),
+    _f("allele", pa.string(), "Allele label.", False),
+    _f("frequency", pa.float64(), "Frequency used in every LR.", False),
+    _f("source", pa.string(), "'table', or 'floor' when the allele was absent from the table "
+       "(minimum frequency 5/2N, or the configured floor when N is unknown).", False),
+])
+
+
+def shard_schema(side: str, n_loci: int) -> pa.Schema:
+    """Schema of an encoded shard.
+
+    ``codes`` holds, per locus, the genotype index ``g`` (uint16): 0 = untyped,
+    else ``1 + hi*(hi+1)/2 + lo`` for allele codes ``lo <= hi`` (see
+    :mod:`reunion.encoding`). Two bytes per locus.
+    """
+    fields = [
+        _f("sample_id", pa.string(), "Sample identifier.", False),
+        _f("codes", pa.list_(pa.uint16(), n_loci), "Genotype index per locus (0 = untyped).", False),
+    ]
+    if side == "reference":
+        fields[1:1] = [
+            _f("family_id", pa.string(), "Family identifier; rows of one family are contiguous.", False),
+            _f("relation", pa.string(), "Relation to the lost child.", False),
+            _f("sex", pa.string(), "M, F or U.", True),
+        ]
+    elif side != "query":
+        raise ValueError(f"shard side must be 'query' or 'reference', got {side!r}")
+    return pa.schema(fields)
+
+
+# --------------------------------------------------------------------------- candidates
+CANDIDATES = pa.schema([
+    _f("missing_id", pa.string(), "Missing person (query) sample id.", False),
+    _f("rank", pa.int32(), "1 = best candidate family for this missing person.", False),
+    _f("family_id", pa.string(), "Candidate family.", False),
+    _f("hypothesis", pa.string(), "H1 scored: duo_father, duo_mother, trio, or pair_<relation>; "
+       "H2 is always 'unrelated'.", False),
+    _f("members", pa.string(), "Family members used, as relation:sample_id;...", False),
+    _f("log10_lr", pa.float64(), "Exact float64 log10 LR (-inf = exclusion).", False),
+    _f("lr", pa.float64(), "LR = 10**log10_lr.", False),
+    _f("loci_compared", pa.int32(), "Loci typed in the missing person and in a member used.", False),
+    _f("inconsistent_loci", pa.int32(), "Loci with no Mendelian-compatible transmission (no mutation).", False),
+    _f("log10_lr_duo_father", pa.float64(), "Duo LR with the father alone (null if untyped)."),
+    _f("log10_lr_duo_mother", pa.float64(), "Duo LR with the mother alone (null if untyped)."),
+    _f("floored_alleles", pa.int32(), "Alleles at compared loci that used the rare-allele floor.", False),
+])
+
+PER_LOCUS = pa.schema([
+    _f("missing_id", pa.string(), "Missing person sample id.", False),
+    _f("family_id", pa.string(), "Candidate family.", False),
+    _f("locus", pa.string(), "Locus.", False),
+    _f("missing_genotype", pa.string(), "Missing person's genotype ('a/b'; empty if untyped).", False),
+    _f("father_genotype", pa.string(), "Father's genotype used (empty if none).", False),
+    _f("mother_genotype", pa.string(), "Mother's genotype used (empty if none).", False),
+    _f("other_genotype", pa.string(), "Other relative used when no parent is typed (empty if none).", False),
+    _f("lr", pa.float64(), "Per-locus LR.", False),
+    _f("log10_lr", pa.float64(), "Per-locus log10 LR.", False),
+    _f("compared", pa.bool_(), "True if the locus counts in loci_compared.", False),
+    _f("inconsistent", pa.bool_(), "True if no Mendelian-compatible transmission exists.", False),
+    _f("floored", pa.bool_(), "True if an allele here used the rare-allele floor.", False),
+])
+
+
+def check_table(table: pa.Table, schema: pa.Schema, what: str) -> pa.Table:
+    """Check that ``table`` carries every field of ``schema`` with the declared type.
+
+    Returns the table with columns ordered as the schema. Raises
+    :class:`ContractError` naming the field, the expected and the actual type.
+    """
+    cols = []
+    for field in schema:
+        if field.name not in table.column_names:
+            raise ContractError(
+                f"{what}: missing column '{field.name}' ({field.type}); columns present: "
+                f"{', '.join(table.column_names)}. Add the column or fix its header.")
+        col = table.column(field.name)
+        if col.type != field.type:
+            raise ContractError(
+                f"{what}: column '{field.name}' is {col.type}, expected {field.type}.")
+        if not field.nullable and col.null_count:
+            raise ContractError(f"{what}: column '{field.name}' has {col.null_count} null values; "
+                                "the contract requires a value in every row.")
+        cols.append(col)
+    return pa.Table.from_arrays(cols, schema=schema)

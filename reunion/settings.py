@@ -1,0 +1,128 @@
+"""Typed settings tree of a reunion run, read from configs/*.yaml.
+
+Every field is described and bounded. ``load_settings`` reads a YAML file and
+applies ``section.field=value`` overrides from the command line. Relative
+paths in a YAML file are resolved against that file's folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = PROJECT_ROOT / "configs"
+DEFAULT_CONFIG = CONFIG_DIR / "demo.yaml"
+
+Device = Literal["cpu", "gpu", "auto"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class FrequencySettings(_Model):
+    table: Path = Field(CONFIG_DIR / "frequencies" / "nist1036_us_2017.csv",
+                        description="Allele-frequency table (CSV or Parquet, frequencies contract).")
+    population: str | None = Field("Asian", description="Population of the table to use; "
+                                   "None when the table holds one population.")
+    floor: float = Field(0.001, gt=0.0, le=0.05, description="Minimum frequency for alleles absent "
+                         "from the table when the table gives no sample size N (else 5/2N).")
+
+
+class MutationSettings(_Model):
+    model: Literal["none", "equal", "proportional", "stepwise"] = Field(
+        "stepwise", description="Mutation model for parent-child transmissions (KINSHIP.md); "
+        "'stepwise' is Familias' stepwise unstationary model.")
+    rate: float = Field(0.002, ge=0.0, le=0.1, description="Per-locus, per-transmission mutation rate.")
+    rate_male: float | None = Field(None, ge=0.0, le=0.1, description="Paternal rate (overrides 'rate').")
+    rate_female: float | None = Field(None, ge=0.0, le=0.1, description="Maternal rate (overrides 'rate').")
+    rate2: float = Field(1e-6, ge=0.0, le=0.01, description="Stepwise: rate of jumps between "
+                         "microvariant groups (e.g. 9 -> 9.3).")
+    range: float = Field(0.1, gt=0.0, lt=1.0, description="Stepwise: relative probability of each "
+                         "further repeat step (range**|step|).")
+    locus_rates: dict[str, float] = Field(default_factory=dict, description="Per-locus rates "
+                                          "(both sexes), overriding 'rate', 'rate_male', 'rate_female'.")
+
+    @field_validator("locus_rates")
+    @classmethod
+    def _bounded(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, r in v.items():
+            if not 0.0 <= r <= 0.1:
+                raise ValueError(f"locus_rates[{k}] = {r} is outside [0, 0.1]")
+        return v
+
+    def rate_for(self, locus: str, sex: Literal["M", "F"]) -> float:
+        if locus in self.locus_rates:
+            return self.locus_rates[locus]
+        sexed = self.rate_male if sex == "M" else self.rate_female
+        return self.rate if sexed is None else sexed
+
+
+class IngestSettings(_Model):
+    families_per_shard: int = Field(2000, ge=1, le=10_000_000, description="Families per "
+                                    "reference shard (a family never spans two shards).")
+    queries_per_shard: int = Field(2000, ge=1, le=10_000_000, description="Missing persons per query shard.")
+    format: Literal["parquet", "arrow"] = Field("parquet", description="Shard file format "
+                                                "(Parquet or Arrow IPC).")
+
+
+class ScoringSettings(_Model):
+    device: Device = Field("cpu", description="Screening kernel: cpu (numba), gpu (CuPy), "
+                           "auto (gpu when a usable GPU is present).")
+    top_k: int = Field(10, ge=1, le=1000, description="Candidates kept per missing person.")
+    log10_lr_floor: float = Field(0.0, ge=-50.0, le=50.0, description="Candidates below this "
+                                  "log10 LR are not kept.")
+    query_block: int = Field(1000, ge=1, le=1_000_000, description="Missing persons per scoring task.")
+
+
+class ClusterSettings(_Model):
+    kind: Literal["local-cpu", "local-threads"] = Field("local-cpu", description="Dask cluster: "
+                                                        "processes or threads on this machine.")
+    n_workers: int = Field(2, ge=1, le=1024, description="Dask workers.")
+    threads_per_worker: int = Field(1, ge=1, le=256, description="Threads per Dask worker.")
+    dashboard_address: str | None = Field(None, description="Dask dashboard address; None = off. "
+                                          "Bind to loopback (127.0.0.1:8787) unless exposed on purpose.")
+
+
+class Settings(_Model):
+    """A reunion run."""
+
+    frequencies: FrequencySettings = Field(default_factory=FrequencySettings)
+    mutation: MutationSettings = Field(default_factory=MutationSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON of these settings."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def _apply_override(data: dict, dotted: str) -> None:
+    if "=" not in dotted:
+        raise ValueError(f"override '{dotted}' must look like section.field=value")
+    key, raw = dotted.split("=", 1)
+    parts = key.strip().split(".")
+    node = data
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = yaml.safe_load(raw)
+
+
+def load_settings(path: Path | None = None, overrides: list[str] | None = None) -> Settings:
+    """Read settings from YAML (default configs/demo.yaml) and apply overrides."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    data = yaml.safe_load(path.read_text()) or {}
+    for o in overrides or []:
+        _apply_override(data, o)
+    table = data.get("frequencies", {}).get("table")
+    if table is not None and not Path(table).is_absolute():
+        data["frequencies"]["table"] = str((path.parent / table).resolve())
+    return Settings.model_validate(data)
