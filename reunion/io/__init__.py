@@ -1,0 +1,1 @@
+"""Readers (validated, with rejects) and atomic writers."""
