@@ -79,6 +79,8 @@ class ScoringSettings(_Model):
     log10_lr_floor: float = Field(0.0, ge=-50.0, le=50.0, description="Candidates below this "
                                   "log10 LR are not kept.")
     query_block: int = Field(1000, ge=1, le=1_000_000, description="Missing persons per scoring task.")
+    min_typed_loci: int = Field(6, ge=1, le=100, description="Missing persons typed at fewer loci "
+                                "are not searched (listed in the run summary).")
 
 
 class ClusterSettings(_Model):

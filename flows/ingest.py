@@ -1,0 +1,22 @@
+"""Ingest flow: validate a lab's export, encode it and write shards with a manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+
+from reunion.ingest import IngestSummary, ingest
+from reunion.flows.retry import io_error_only
+from reunion.settings import Settings
+
+
+@task(name="ingest", retries=1, retry_delay_seconds=2, retry_condition_fn=io_error_only)
+def ingest_task(samples: Path, genotypes: list[Path], out_dir: Path, settings: Settings) -> IngestSummary:
+    return ingest(samples, genotypes, out_dir, settings)
+
+
+@flow(name="ingest")
+def ingest_flow(samples: Path, genotypes: list[Path], out_dir: Path, settings: Settings) -> IngestSummary:
+    """Validate, normalise, encode and shard one export."""
+    return ingest_task(samples, genotypes, out_dir, settings)

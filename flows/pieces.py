@@ -1,0 +1,179 @@
+"""The fine-grained work of a re-match, as plain functions run by Dask workers.
+
+One piece = (query block x reference shard). These functions load what they
+need by path (cached per worker process), call the table builders and the
+screening kernel, and return small results. No Prefect here: per-piece
+Prefect tasks would start a temporary Prefect server in every worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import dask
+import numpy as np
+
+from reunion.genetics.family import Family, FamilyScorer, Member
+from reunion.genetics.mutation import MutationModels
+from reunion.ingest import load_encoding, load_manifest, read_shard, shard_codes
+from reunion.kernels.device import get_kernel
+from reunion.settings import Settings
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Where one piece's data lives."""
+
+    shards_dir: str
+    settings_json: str
+
+
+@lru_cache(maxsize=4)
+def _context(shards_dir: str, settings_json: str):
+    settings = Settings.model_validate_json(settings_json)
+    manifest = load_manifest(Path(shards_dir))
+    enc = load_encoding(Path(shards_dir), manifest)
+    scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc))
+    return settings, manifest, enc, scorer
+
+
+@lru_cache(maxsize=64)
+def load_families(shards_dir: str, settings_json: str, ref_index: int) -> list[Family]:
+    """Families of one reference shard, in shard (family_id) order."""
+    _, manifest, _, _ = _context(shards_dir, settings_json)
+    rec = [s for s in manifest["shards"] if s["side"] == "reference"][ref_index]
+    t = read_shard(Path(shards_dir), rec)
+    codes = shard_codes(t)
+    fams: dict[str, Family] = {}
+    for i, (sid, fid, rel, sex) in enumerate(zip(*(t.column(c).to_pylist() for c in
+                                                   ("sample_id", "family_id", "relation", "sex")))):
+        fams.setdefault(fid, Family(fid, [])).members.append(Member(sid, rel, sex, codes[i]))
+    return list(fams.values())
+
+
+def build_tables(shards_dir: str, settings_json: str, ref_index: int) -> dict:
+    """Lost-child tables of one reference shard.
+
+    Returns ``{"ref_index", "positions": int64 [F'] (family position in the shard),
+    "tables": float64 [F', W]}`` for the F' families with a typed member.
+    """
+    _, _, enc, scorer = _context(shards_dir, settings_json)
+    families = load_families(shards_dir, settings_json, ref_index)
+    positions, rows = [], []
+    for i, fam in enumerate(families):
+        h = fam.hypothesis()
+        if h is None:
+            continue
+        positions.append(i)
+        rows.append(scorer.table_row(*h))
+    tables = np.vstack(rows) if rows else np.zeros((0, enc.width))
+    return {"ref_index": ref_index, "positions": np.asarray(positions, dtype=np.int64),
+            "tables": tables}
+
+
+def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int):
+    """(sample ids, uint16 codes [n, L]) of rows [start, stop) of query shard q_index."""
+    _, manifest, _, _ = _context(shards_dir, settings_json)
+    rec = [s for s in manifest["shards"] if s["side"] == "query"][q_index]
+    t = read_shard(Path(shards_dir), rec).slice(start, stop - start)
+    return t.column("sample_id").to_pylist(), shard_codes(t)
+
+
+def screen_piece(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int,
+                 tables: dict) -> dict:
+    """Top-k families of one reference shard for each missing person of one query block.
+
+    Returns ``{"ref_index", "position": int64 [n, k] (-1 = none), "score": float64 [n, k]}``.
+    Missing persons typed at fewer than ``scoring.min_typed_loci`` loci get no candidates.
+    """
+    settings, _, _, _ = _context(shards_dir, settings_json)
+    sc = settings.scoring
+    _, codes = query_block(shards_dir, settings_json, q_index, start, stop)
+    kernel = get_kernel(sc.device)
+    idx, score = kernel(tables["tables"], _context(shards_dir, settings_json)[2].offsets,
+                        codes, sc.top_k, sc.log10_lr_floor)
+    too_few = np.count_nonzero(codes, axis=1) < sc.min_typed_loci
+    idx[too_few] = -1
+    score[too_few] = -np.inf
+    position = np.where(idx >= 0, tables["positions"][np.maximum(idx, 0)] if len(tables["positions"])
+                        else -1, -1)
+    return {"ref_index": tables["ref_index"], "position": position.astype(np.int64),
+            "score": score.astype(np.float64)}
+
+
+def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int,
+                      pieces: list[dict]) -> dict:
+    """Merge per-shard top-k lists and re-score the shortlist exactly (float64, per locus).
+
+    Candidates are ordered by exact log10 LR (desc), ties by family_id; chunking
+    and sharding never change the result.
+    """
+    settings, _, enc, scorer = _context(shards_dir, settings_json)
+    sc = settings.scoring
+    ids, codes = query_block(shards_dir, settings_json, q_index, start, stop)
+    candidates, per_locus = [], []
+    n_too_few = int(np.sum(np.count_nonzero(codes, axis=1) < sc.min_typed_loci))
+    for r, missing_id in enumerate(ids):
+        pool = []
+        for p in pieces:
+            fams = load_families(shards_dir, settings_json, p["ref_index"])
+            for pos, s in zip(p["position"][r], p["score"][r]):
+                if pos >= 0:
+                    pool.append((fams[pos], float(s)))
+        scored = []
+        for fam, screen in pool:
+            cs = scorer.rescore(fam, codes[r])
+            if cs is not None and cs.log10_lr >= sc.log10_lr_floor:
+                scored.append((fam.family_id, cs, screen))
+        scored.sort(key=lambda x: (-x[1].log10_lr, x[0]))
+        for rank, (fid, cs, screen) in enumerate(scored[:sc.top_k], start=1):
+            candidates.append({
+                "missing_id": missing_id, "rank": rank, "family_id": fid,
+                "hypothesis": cs.hypothesis,
+                "members": ";".join(f"{k}:{v}" for k, v in cs.members.items()),
+                "log10_lr": cs.log10_lr, "lr": float(10.0 ** cs.log10_lr),
+                "loci_compared": cs.loci_compared, "inconsistent_loci": cs.inconsistent_loci,
+                "log10_lr_duo_father": cs.log10_lr_duo_father,
+                "log10_lr_duo_mother": cs.log10_lr_duo_mother,
+                "floored_alleles": cs.floored_alleles,
+            })
+            for lr in cs.loci:
+                g = lr.genotypes
+                per_locus.append({
+                    "missing_id": missing_id, "family_id": fid, "locus": lr.locus,
+                    "missing_genotype": g.get("missing", ""), "father_genotype": g.get("father", ""),
+                    "mother_genotype": g.get("mother", ""), "other_genotype": g.get("other", ""),
+                    "lr": lr.lr, "log10_lr": float(np.log10(lr.lr)) if lr.lr > 0 else float("-inf"),
+                    "compared": lr.compared, "inconsistent": lr.inconsistent,
+                    "floored": lr.floored > 0,
+                })
+    return {"candidates": candidates, "per_locus": per_locus, "queries": len(ids),
+            "too_few_loci": n_too_few,
+            "with_candidates": len({c["missing_id"] for c in candidates})}
+
+
+def plan_work(manifest: dict, settings: Settings) -> dict:
+    """Query blocks (query shard, start, stop) and reference shard indices of a run."""
+    block = settings.scoring.query_block
+    queries = [s for s in manifest["shards"] if s["side"] == "query"]
+    refs = [s for s in manifest["shards"] if s["side"] == "reference"]
+    blocks = [(qi, start, min(start + block, q["rows"]))
+              for qi, q in enumerate(queries) for start in range(0, q["rows"], block)]
+    return {"blocks": blocks, "references": list(range(len(refs))),
+            "pieces": len(blocks) * len(refs)}
+
+
+def rematch_graph(shards_dir: str, settings: Settings, work: dict) -> list:
+    """Dask graph of a re-match: one delayed merge_and_rescore per query block.
+
+    Tables are built once per reference shard and shared by every piece of that shard.
+    """
+    sd, sj = str(shards_dir), settings.model_dump_json()
+    tables = {r: dask.delayed(build_tables)(sd, sj, r) for r in work["references"]}
+    merged = []
+    for (qi, start, stop) in work["blocks"]:
+        ps = [dask.delayed(screen_piece)(sd, sj, qi, start, stop, tables[r]) for r in work["references"]]
+        merged.append(dask.delayed(merge_and_rescore)(sd, sj, qi, start, stop, ps))
+    return merged

@@ -1,0 +1,133 @@
+"""National re-match: every missing person against every registered family.
+
+    read the manifest  ->  plan (query block x reference shard) pieces
+    ->  score the pieces on Dask  ->  merge top-k and re-score exactly
+    ->  publish candidates, per-locus tables and run.json
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pyarrow as pa
+from prefect import flow, get_run_logger, task
+
+from reunion import __version__
+from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
+from reunion.flows import pieces
+from reunion.flows.cluster import dask_client, describe
+from reunion.frequencies import file_sha256
+from reunion.ingest import load_manifest
+from reunion.io import atomic
+from reunion.flows.retry import io_error_only
+from reunion.settings import Settings
+
+CANDIDATES_PARQUET = "candidates.parquet"
+CANDIDATES_CSV = "candidates.csv"
+PER_LOCUS_PARQUET = "per_locus.parquet"
+RUN_JSON = "run.json"
+
+
+@task(name="read-manifest", retries=2, retry_delay_seconds=2, retry_condition_fn=io_error_only)
+def read_manifest(shards_dir: Path) -> dict:
+    return load_manifest(shards_dir)
+
+
+@task(name="plan")
+def plan(manifest: dict, settings: Settings) -> dict:
+    """Query blocks (query shard, start, stop) and reference shards of the run."""
+    return pieces.plan_work(manifest, settings)
+
+
+@task(name="score")
+def score(shards_dir: Path, settings: Settings, work: dict) -> tuple[list[dict], dict]:
+    """Run every piece on the Dask cluster; merge and re-score per query block."""
+    logger = get_run_logger()
+    merged = pieces.rematch_graph(str(shards_dir), settings, work)
+    with dask_client(settings.cluster) as client:
+        cluster = describe(client)
+        logger.info("scoring %d pieces (%d query blocks x %d reference shards) on %d Dask workers",
+                    work["pieces"], len(work["blocks"]), len(work["references"]), cluster["workers"])
+        futures = client.compute(merged)
+        results = []
+        for i, f in enumerate(futures, start=1):
+            results.append(f.result())
+            logger.info("query block %d/%d merged", i, len(futures))
+    return results, cluster
+
+
+@task(name="publish", retries=2, retry_delay_seconds=2, retry_condition_fn=io_error_only)
+def publish(out_dir: Path, results: list[dict], record: dict) -> dict:
+    """Write candidates (Parquet, CSV), per-locus tables and run.json atomically."""
+    out_dir = atomic.ensure_dir(out_dir)
+    cands = [c for r in results for c in r["candidates"]]
+    loci = [c for r in results for c in r["per_locus"]]
+    ct = check_table(pa.Table.from_pylist(cands, schema=CANDIDATES), CANDIDATES, "candidates")
+    lt = check_table(pa.Table.from_pylist(loci, schema=PER_LOCUS), PER_LOCUS, "per-locus")
+    paths = {
+        "candidates_parquet": atomic.write_table(ct, out_dir / CANDIDATES_PARQUET),
+        "candidates_csv": atomic.write_table(ct, out_dir / CANDIDATES_CSV),
+        "per_locus_parquet": atomic.write_table(lt, out_dir / PER_LOCUS_PARQUET),
+    }
+    record["outputs"] = {k: {"path": str(v.name), "sha256": file_sha256(v)} for k, v in paths.items()}
+    record["counts"]["candidates"] = ct.num_rows
+    atomic.write_text(out_dir / RUN_JSON, json.dumps(record, indent=2, default=str))
+    return record
+
+
+def code_version() -> str:
+    """reunion version plus the git commit when run from a checkout."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, timeout=5).stdout.strip()
+    try:
+        sha = git("rev-parse", "--short", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    if not sha:
+        return __version__
+    return f"{__version__}+g{sha}" + (".dirty" if dirty else "")
+
+
+@flow(name="national-rematch", log_prints=False)
+def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings) -> dict:
+    """Score every missing person against every family and publish ranked candidate lists."""
+    t0 = time.perf_counter()
+    started = dt.datetime.now(dt.timezone.utc)
+    shards_dir, out_dir = Path(shards_dir), Path(out_dir)
+    manifest = read_manifest(shards_dir)
+    work = plan(manifest, settings)
+    results, cluster = score(shards_dir, settings, work)
+    seconds = time.perf_counter() - t0
+    record = {
+        "flow": "national-rematch",
+        "who": getpass.getuser(),
+        "started": started.isoformat(timespec="seconds"),
+        "seconds": round(seconds, 3),
+        "code_version": code_version(),
+        "config": settings.model_dump(mode="json"),
+        "config_sha256": settings.digest(),
+        "frequency_table": manifest["frequency_table"],
+        "manifest": {"path": str(shards_dir / "manifest.json"),
+                     "sha256": file_sha256(shards_dir / "manifest.json"),
+                     "inputs": manifest["inputs"], "shards": manifest["shards"]},
+        "cluster": cluster,
+        "counts": {
+            "missing": manifest["counts"]["missing"],
+            "families": manifest["counts"]["families"],
+            "pieces": work["pieces"],
+            "pairs_screened": manifest["counts"]["missing"] * manifest["counts"]["families"],
+            "missing_with_candidates": sum(r["with_candidates"] for r in results),
+            "missing_not_searched_too_few_loci": sum(r["too_few_loci"] for r in results),
+            "rows_read": sum(i["read"] for i in manifest["inputs"]),
+            "rows_rejected": manifest["rejects"]["rows"],
+            "floored_allele_uses": manifest["floor"]["allele_uses"],
+        },
+    }
+    return publish(out_dir, results, record)

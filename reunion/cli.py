@@ -1,0 +1,190 @@
+"""The ``reunion`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from reunion.prefect_env import configure_prefect
+from reunion.settings import DEFAULT_CONFIG, Settings, load_settings
+
+configure_prefect()
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="reunion: DNA kinship matching of missing persons against registered families.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (kernel throughput).")
+app.add_typer(bench_app, name="bench")
+console = Console()
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Settings YAML (configs/*.yaml).")]
+SetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--set", help="Override a setting: section.field=value (repeatable), e.g. scoring.top_k=5.")]
+
+
+def _settings(config: Path, overrides: list[str] | None) -> Settings:
+    try:
+        return load_settings(config, overrides)
+    except Exception as exc:  # pydantic ValidationError or YAML error: say what and where
+        raise typer.BadParameter(f"{config}: {exc}") from None
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Folder for samples.csv, genotypes.csv, truth.csv.")],
+    families: Annotated[int, typer.Option(help="Registered families.")] = 200,
+    lost_child_fraction: Annotated[float, typer.Option(help="Families whose lost child is on the missing side.")] = 0.5,
+    unrelated: Annotated[int, typer.Option(help="Unrelated missing persons.")] = 100,
+    corrupt_rows: Annotated[int, typer.Option(help="Malformed genotype rows to inject.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
+) -> None:
+    """Simulate a synthetic national database from the configured frequency table."""
+    from reunion.frequencies import load_frequency_table
+    from reunion.simulate import SimulationConfig, simulate_database
+
+    s = _settings(config, set_)
+    table = load_frequency_table(s.frequencies.table, s.frequencies.population)
+    summary = simulate_database(out, table, SimulationConfig(
+        n_families=families, lost_child_fraction=lost_child_fraction,
+        n_unrelated_missing=unrelated, corrupt_rows=corrupt_rows, seed=seed))
+    console.print(f"simulated {summary.n_families} families ({summary.n_relatives} relatives), "
+                  f"{summary.n_missing} missing persons of whom {summary.n_planted} are planted lost "
+                  f"children; files in {out}")
+
+
+@app.command()
+def ingest(
+    samples: Annotated[Path, typer.Option(help="Samples file (CSV or Parquet).")],
+    genotypes: Annotated[list[Path], typer.Option(help="Genotype file(s): CSV, Parquet or GeneMapper export.")],
+    out: Annotated[Path, typer.Option(help="Folder for shards, manifest.json, alleles and rejects.csv.")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
+) -> None:
+    """Validate, normalise, encode and shard a database export."""
+    from reunion.flows.ingest import ingest_flow
+
+    s = _settings(config, set_)
+    summary = ingest_flow(samples, genotypes, out, s)
+    _print_ingest(summary)
+
+
+def _print_ingest(summary) -> None:
+    t = Table(title="ingest")
+    for col in ("input", "read", "accepted", "rejected"):
+        t.add_column(col)
+    for i in summary.inputs:
+        t.add_row(Path(i["path"]).name, str(i["read"]), str(i["accepted"]), str(i["rejected"]))
+    console.print(t)
+    console.print(f"{summary.n_missing} missing persons, {summary.n_relatives} relatives in "
+                  f"{summary.n_families} families; {summary.n_query_shards} query and "
+                  f"{summary.n_reference_shards} reference shards; rare-allele floor used "
+                  f"{summary.floored_allele_uses} times ({summary.floored_alleles} alleles); "
+                  f"rejects: {summary.rejects_path}")
+
+
+@app.command()
+def rematch(
+    shards: Annotated[Path, typer.Option(help="Folder written by 'reunion ingest'.")],
+    out: Annotated[Path, typer.Option(help="Run folder for candidates and run.json.")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
+) -> None:
+    """Re-match every missing person against every family (Prefect flow on Dask)."""
+    from reunion.flows.rematch import rematch_flow
+
+    s = _settings(config, set_)
+    record = rematch_flow(shards, out, s)
+    _print_run(record, out)
+
+
+def _print_run(record: dict, out: Path) -> None:
+    c = record["counts"]
+    console.print(f"re-match: {c['missing']} missing x {c['families']} families "
+                  f"({c['pairs_screened']:,} pairs) in {record['seconds']:.1f} s; "
+                  f"{c['candidates']} candidates for {c['missing_with_candidates']} missing persons; "
+                  f"{c['missing_not_searched_too_few_loci']} not searched (too few loci)")
+    console.print(f"rows read {c['rows_read']} = accepted {c['rows_read'] - c['rows_rejected']} "
+                  f"+ rejected {c['rows_rejected']}; rare-allele floor used {c['floored_allele_uses']} times")
+    console.print(f"candidate lists: {out / 'candidates.parquet'} and {out / 'candidates.csv'}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the whole demo run.")] = Path("demo-run"),
+    families: Annotated[int, typer.Option(help="Registered families.")] = 400,
+    unrelated: Annotated[int, typer.Option(help="Unrelated missing persons.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2026,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
+) -> None:
+    """Simulate a small national database, ingest it, re-match it and check the result."""
+    from reunion.evaluate import evaluate
+    from reunion.flows.ingest import ingest_flow
+    from reunion.flows.rematch import rematch_flow
+    from reunion.frequencies import load_frequency_table
+    from reunion.simulate import SimulationConfig, simulate_database
+
+    t0 = time.perf_counter()
+    s = _settings(config, set_)
+    table = load_frequency_table(s.frequencies.table, s.frequencies.population)
+    inp, shards, results = out / "input", out / "shards", out / "results"
+    console.rule("1. simulate")
+    sim = simulate_database(inp, table, SimulationConfig(
+        n_families=families, n_unrelated_missing=unrelated, corrupt_rows=5, seed=seed))
+    console.print(f"{sim.n_families} families, {sim.n_relatives} relatives, {sim.n_missing} missing "
+                  f"persons ({sim.n_planted} planted lost children, {sim.n_planted_trio} with both "
+                  f"parents registered), {sim.n_mutations} germline mutations")
+    console.rule("2. ingest")
+    summary = ingest_flow(inp / "samples.csv", [inp / "genotypes.csv"], shards, s)
+    _print_ingest(summary)
+    console.rule("3. re-match")
+    record = rematch_flow(shards, results, s)
+    _print_run(record, results)
+    console.rule("4. check against the ground truth")
+    ev = evaluate(results / "candidates.parquet", inp / "truth.csv")
+    console.print(f"planted relatives found at rank 1: {ev.rank1}/{ev.planted} ({ev.rank1_rate:.1%}); "
+                  f"with both parents registered: {ev.rank1_trio}/{ev.planted_trio} "
+                  f"({ev.rank1_trio_rate:.1%}); in the top-{s.scoring.top_k} list: {ev.found_in_list}")
+    console.print(f"unrelated missing persons with a candidate of LR >= 10,000: {ev.unrelated_with_strong}")
+    console.print(f"demo finished in {time.perf_counter() - t0:.1f} s; candidate lists in {results}")
+
+
+@bench_app.command("kernel")
+def bench_kernel(
+    device: Annotated[str, typer.Option(help="cpu or gpu.")] = "cpu",
+    queries: Annotated[int, typer.Option(help="Lost-child tables (families).")] = 2000,
+    references: Annotated[int, typer.Option(help="Profiles scored (missing persons).")] = 20000,
+    loci: Annotated[int, typer.Option(help="Loci per profile.")] = 24,
+    k: Annotated[int, typer.Option(help="Candidates kept per profile.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Time the screening kernel against a plain NumPy scorer of the same work."""
+    from reunion.bench import run_kernel_benchmark
+
+    if device not in ("cpu", "gpu"):
+        raise typer.BadParameter("device must be cpu or gpu")
+    res = run_kernel_benchmark(device, queries, references, loci, k=k)
+    if as_json:
+        print(json.dumps(res))
+    else:
+        console.print(f"{res['device']}: {res['pairs_per_second']:.3g} pairs/s "
+                      f"({res['queries']} x {res['references']} x {res['loci']} loci), "
+                      f"NumPy {res['numpy_pairs_per_second']:.3g} pairs/s, "
+                      f"speed-up {res['speedup_vs_numpy']:.1f}x")
+
+
+def main() -> None:  # pragma: no cover
+    logging.basicConfig(level=logging.WARNING)
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,242 @@
+"""Ingest: validate a lab's export, encode it, and write Arrow shards with a manifest.
+
+    samples + genotypes (CSV, Parquet, GeneMapper)  --validate-->  accepted | rejects.csv
+        --encode (frequency table)-->  query shards (missing persons)
+                                       reference shards (families; a family never spans two)
+        --> alleles.parquet (codes, frequencies, floor use) + manifest.json (sha256 of each shard)
+
+Every input row is accepted or written to rejects.csv with its file, row,
+field and reason: read = accepted + rejected for every input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from reunion import __version__
+from reunion.contracts import CONTRACT_VERSION, shard_schema
+from reunion.encoding import Encoding, genotype_index
+from reunion.frequencies import FrequencyTable, file_sha256, load_frequency_table
+from reunion.io import atomic
+from reunion.io.readers import Reject, ReadResult, read_genotypes, read_samples, write_rejects
+from reunion.loci import LocusNormaliser
+from reunion.settings import Settings
+
+log = logging.getLogger("reunion.ingest")
+
+MANIFEST = "manifest.json"
+ALLELES_FILE = "alleles.parquet"
+REJECTS_FILE = "rejects.csv"
+RELATION_ORDER = {"father": 0, "mother": 1, "full_sibling": 2, "half_sibling": 3,
+                  "grandparent": 4, "avuncular": 5}
+
+
+@dataclass
+class IngestSummary:
+    manifest_path: Path
+    inputs: list[dict]
+    n_missing: int
+    n_relatives: int
+    n_families: int
+    n_query_shards: int
+    n_reference_shards: int
+    floored_allele_uses: int
+    floored_alleles: int
+    rejects_path: Path
+
+    @property
+    def rows_read(self) -> int:
+        return sum(i["read"] for i in self.inputs)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(i["rejected"] for i in self.inputs)
+
+
+def _family_checks(samples: ReadResult, path: Path) -> ReadResult:
+    """Reject a second father or mother in one family (the lost child has one of each)."""
+    rows = samples.table.to_pylist()
+    keep, rejects, seen = [], list(samples.rejects), {}
+    # row numbers of accepted rows are not in the table; recover them in order
+    accepted_rows = _accepted_row_numbers(samples)
+    for r, rowno in zip(rows, accepted_rows):
+        if r["role"] == "relative" and r["relation"] in ("father", "mother"):
+            key = (r["family_id"], r["relation"])
+            if key in seen:
+                rejects.append(Reject(str(path), rowno, "relation",
+                                      f"family {r['family_id']} already has a {r['relation']} "
+                                      f"(row {seen[key]}); a lost child has one. Correct the relation "
+                                      "or the family_id."))
+                continue
+            seen[key] = rowno
+        keep.append(r)
+    table = pa.Table.from_pylist(keep, schema=samples.table.schema)
+    return ReadResult(table=table, rejects=rejects, n_read=samples.n_read)
+
+
+def _accepted_row_numbers(res: ReadResult) -> list[int]:
+    rejected = {r.row for r in res.rejects}
+    return [i for i in range(1, res.n_read + 1) if i not in rejected]
+
+
+def ingest(samples_path: Path, genotype_paths: list[Path], out_dir: Path,
+           settings: Settings, table: FrequencyTable | None = None) -> IngestSummary:
+    """Validate, encode and shard one database export into ``out_dir``."""
+    out_dir = atomic.ensure_dir(Path(out_dir))
+    table = table or load_frequency_table(settings.frequencies.table, settings.frequencies.population)
+    normalise = LocusNormaliser(table.locus_names)
+
+    samples = _family_checks(read_samples(Path(samples_path)), Path(samples_path))
+    roles = dict(zip(samples.table.column("sample_id").to_pylist(),
+                     samples.table.column("role").to_pylist()))
+    genos = [read_genotypes(Path(p), normalise, roles) for p in genotype_paths]
+    inputs = [_input_record(Path(samples_path), samples)] + \
+             [_input_record(Path(p), g) for p, g in zip(genotype_paths, genos)]
+    # A sample typed in two files at the same locus: the later row is rejected.
+    profiles: dict[str, dict[str, tuple[str, str]]] = {}
+    cross_rejects: list[Reject] = []
+    for p, g in zip(genotype_paths, genos):
+        accepted_rows = _accepted_row_numbers(g)
+        for r, rowno in zip(g.table.to_pylist(), accepted_rows):
+            prof = profiles.setdefault(r["sample_id"], {})
+            if r["locus"] in prof:
+                cross_rejects.append(Reject(str(p), rowno, "locus",
+                                            f"sample {r['sample_id']} is already typed at {r['locus']} "
+                                            "in an earlier file; remove one of the two calls"))
+                continue
+            prof[r["locus"]] = (r["allele1"], r["allele2"])
+    for rec, g, p in zip(inputs[1:], genos, genotype_paths):
+        n_cross = sum(1 for c in cross_rejects if c.file == str(p))
+        rec["accepted"] -= n_cross
+        rec["rejected"] += n_cross
+    all_rejects = samples.rejects + [r for g in genos for r in g.rejects] + cross_rejects
+    rejects_path = write_rejects(all_rejects, out_dir / REJECTS_FILE)
+
+    observed: dict[str, set[str]] = {}
+    for prof in profiles.values():
+        for locus, (a1, a2) in prof.items():
+            observed.setdefault(locus, set()).update((a1, a2))
+    enc = Encoding.build(table, observed, settings.frequencies.floor)
+    floored_uses = 0
+    for prof in profiles.values():
+        for locus, (a1, a2) in prof.items():
+            lc = enc.loci[enc.index[locus]]
+            floored_uses += int(lc.floored[lc.code(a1)]) + int(lc.floored[lc.code(a2)])
+    alleles_path = atomic.write_table(enc.to_table(), out_dir / ALLELES_FILE)
+
+    srows = samples.table.to_pylist()
+    missing = sorted((r for r in srows if r["role"] == "missing"), key=lambda r: r["sample_id"])
+    relatives = sorted((r for r in srows if r["role"] == "relative"),
+                       key=lambda r: (r["family_id"], RELATION_ORDER[r["relation"]], r["sample_id"]))
+    L = len(enc.loci)
+
+    def codes_of(rows):
+        out = np.zeros((len(rows), L), dtype=np.uint16)
+        for i, r in enumerate(rows):
+            prof = profiles.get(r["sample_id"], {})
+            for locus, (a1, a2) in prof.items():
+                li = enc.index[locus]
+                lc = enc.loci[li]
+                out[i, li] = genotype_index(lc.code(a1), lc.code(a2))
+        return out
+
+    fmt = "parquet" if settings.ingest.format == "parquet" else "arrow"
+    shards = []
+    qs = settings.ingest.queries_per_shard
+    for s, start in enumerate(range(0, len(missing), qs)):
+        rows = missing[start:start + qs]
+        t = pa.Table.from_arrays(
+            [pa.array([r["sample_id"] for r in rows]), _codes_array(codes_of(rows), L)],
+            schema=shard_schema("query", L))
+        shards.append(_write_shard(t, out_dir / "shards" / f"query-{s:05d}.{fmt}", "query", s, out_dir))
+    families = sorted({r["family_id"] for r in relatives})
+    fs = settings.ingest.families_per_shard
+    by_family: dict[str, list[dict]] = {}
+    for r in relatives:
+        by_family.setdefault(r["family_id"], []).append(r)
+    for s, start in enumerate(range(0, len(families), fs)):
+        rows = [r for f in families[start:start + fs] for r in by_family[f]]
+        t = pa.Table.from_arrays(
+            [pa.array([r["sample_id"] for r in rows]), pa.array([r["family_id"] for r in rows]),
+             pa.array([r["relation"] for r in rows]), pa.array([r["sex"] for r in rows], pa.string()),
+             _codes_array(codes_of(rows), L)],
+            schema=shard_schema("reference", L))
+        rec = _write_shard(t, out_dir / "shards" / f"reference-{s:05d}.{fmt}", "reference", s, out_dir)
+        rec["families"] = len(families[start:start + fs])
+        shards.append(rec)
+
+    manifest = {
+        "contract_version": CONTRACT_VERSION,
+        "reunion_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "frequency_table": {"path": table.source, "population": table.population,
+                            "sha256": table.sha256},
+        "loci": enc.locus_names,
+        "alleles": {"path": ALLELES_FILE, "sha256": file_sha256(alleles_path)},
+        "inputs": inputs,
+        "rejects": {"path": REJECTS_FILE, "rows": len(all_rejects)},
+        "floor": {"allele_uses": floored_uses,
+                  "alleles": int(sum(int(lc.floored.sum()) for lc in enc.loci))},
+        "counts": {"missing": len(missing), "relatives": len(relatives), "families": len(families)},
+        "shards": shards,
+    }
+    manifest_path = atomic.write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2))
+    log.info("ingested %d missing persons and %d relatives in %d families; %d rows rejected",
+             len(missing), len(relatives), len(families), len(all_rejects))
+    return IngestSummary(manifest_path, inputs, len(missing), len(relatives), len(families),
+                         sum(1 for s in shards if s["side"] == "query"),
+                         sum(1 for s in shards if s["side"] == "reference"),
+                         floored_uses, manifest["floor"]["alleles"], rejects_path)
+
+
+def _codes_array(codes: np.ndarray, L: int) -> pa.FixedSizeListArray:
+    return pa.FixedSizeListArray.from_arrays(pa.array(codes.reshape(-1), pa.uint16()), L)
+
+
+def _write_shard(t: pa.Table, path: Path, side: str, shard_id: int, root: Path) -> dict:
+    atomic.write_table(t, path)
+    return {"shard_id": shard_id, "side": side, "path": str(path.relative_to(root)),
+            "rows": t.num_rows, "sha256": file_sha256(path)}
+
+
+def _input_record(path: Path, res: ReadResult) -> dict:
+    return {"path": str(path), "sha256": file_sha256(path), "read": res.n_read,
+            "accepted": res.table.num_rows, "rejected": len(res.rejects)}
+
+
+# ---------------------------------------------------------------------- reading back
+def load_manifest(shards_dir: Path) -> dict:
+    path = Path(shards_dir) / MANIFEST
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no manifest; run 'reunion ingest' into {shards_dir} first")
+    return json.loads(path.read_text())
+
+
+def load_encoding(shards_dir: Path, manifest: dict) -> Encoding:
+    path = Path(shards_dir) / manifest["alleles"]["path"]
+    if file_sha256(path) != manifest["alleles"]["sha256"]:
+        raise ValueError(f"{path}: checksum differs from the manifest; the shard set was modified "
+                         "after ingest. Re-run 'reunion ingest'.")
+    ft = manifest["frequency_table"]
+    return Encoding.from_table(atomic.read_table(path), ft["population"], ft["sha256"])
+
+
+def read_shard(shards_dir: Path, rec: dict, verify: bool = True) -> pa.Table:
+    path = Path(shards_dir) / rec["path"]
+    if verify and file_sha256(path) != rec["sha256"]:
+        raise ValueError(f"{path}: sha256 differs from the manifest; re-run 'reunion ingest'")
+    return atomic.read_table(path)
+
+
+def shard_codes(t: pa.Table) -> np.ndarray:
+    """uint16 [rows, L] genotype indices of a shard table."""
+    col = t.column("codes").combine_chunks()
+    L = col.type.list_size
+    return col.values.to_numpy(zero_copy_only=False).reshape(-1, L).astype(np.uint16, copy=False)
