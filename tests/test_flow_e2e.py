@@ -1,0 +1,49 @@
+"""The whole path through the CLI and the Prefect flows, as `make demo` runs it (smaller)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from reunion.contracts import CANDIDATES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(tmp_path):
+    out = tmp_path / "demo"
+    env = dict(os.environ, COLUMNS="200")
+    proc = subprocess.run(
+        [sys.executable, "-m", "reunion.cli", "demo", "--out", str(out), "--families", "60",
+         "--unrelated", "30", "--seed", "5", "--set", "ingest.families_per_shard=25",
+         "--set", "scoring.query_block=20"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = proc.stdout
+    m = re.search(r"planted relatives found at rank 1: (\d+)/(\d+)", text)
+    assert m, text[-2000:]
+    found, planted = int(m.group(1)), int(m.group(2))
+    assert planted == 30 and found >= 28
+    res = out / "results"
+    cands = pq.read_table(res / "candidates.parquet")
+    assert cands.schema.names == CANDIDATES.names
+    run = json.loads((res / "run.json").read_text())
+    assert run["counts"]["pieces"] == 3 * 3  # (30 planted + 30 unrelated) / 20 per block x 60 families / 25 per shard
+    assert run["counts"]["candidates"] == cands.num_rows
+    assert run["counts"]["rows_read"] == sum(i["read"] for i in run["manifest"]["inputs"])
+    assert run["frequency_table"]["sha256"] and run["config_sha256"]
+    for f in ("candidates.parquet", "candidates.csv", "per_locus.parquet", "run.json"):
+        assert stat.S_IMODE(os.stat(res / f).st_mode) == 0o640
+    # no genotype appears in what the run printed: no locus name is followed by allele values
+    names = pq.read_table(res / "per_locus.parquet").column("locus").unique().to_pylist()
+    loci = "|".join(re.escape(locus) for locus in names)
+    assert not re.search(rf"({loci})\W{{1,5}}\d{{1,2}}(\.\d)?[/, ]", text + proc.stderr)
