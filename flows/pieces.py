@@ -17,6 +17,7 @@ import numpy as np
 
 from reunion.genetics.family import Family, FamilyScorer, Member
 from reunion.genetics.mutation import MutationModels
+from reunion.io import atomic
 from reunion.ingest import load_encoding, load_manifest, read_shard, shard_codes
 from reunion.kernels.device import get_kernel
 from reunion.settings import Settings
@@ -82,11 +83,13 @@ def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, s
 
 
 def screen_piece(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int,
-                 tables: dict) -> dict:
+                 tables: dict, save_to: str | None = None) -> dict:
     """Top-k families of one reference shard for each missing person of one query block.
 
     Returns ``{"ref_index", "position": int64 [n, k] (-1 = none), "score": float64 [n, k]}``.
     Missing persons typed at fewer than ``scoring.min_typed_loci`` loci get no candidates.
+    With ``save_to``, the result is also persisted there (atomically) so that a
+    crashed or cancelled run resumes without redoing this piece.
     """
     settings, _, _, _ = _context(shards_dir, settings_json)
     sc = settings.scoring
@@ -99,8 +102,23 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int, start: int, 
     score[too_few] = -np.inf
     position = np.where(idx >= 0, tables["positions"][np.maximum(idx, 0)] if len(tables["positions"])
                         else -1, -1)
-    return {"ref_index": tables["ref_index"], "position": position.astype(np.int64),
-            "score": score.astype(np.float64)}
+    result = {"ref_index": tables["ref_index"], "position": position.astype(np.int64),
+              "score": score.astype(np.float64)}
+    if save_to:
+        with atomic.atomic_path(Path(save_to)) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, ref_index=result["ref_index"], position=result["position"],
+                     score=result["score"])
+    return result
+
+
+def load_piece(path: str) -> dict:
+    """A piece persisted by :func:`screen_piece`."""
+    with np.load(path) as z:
+        return {"ref_index": int(z["ref_index"]), "position": z["position"], "score": z["score"]}
+
+
+def piece_file(piece_dir: Path, q_index: int, start: int, ref_index: int) -> Path:
+    return Path(piece_dir) / f"q{q_index:05d}-{start:010d}-r{ref_index:05d}.npz"
 
 
 def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int,
@@ -165,15 +183,28 @@ def plan_work(manifest: dict, settings: Settings) -> dict:
             "pieces": len(blocks) * len(refs)}
 
 
-def rematch_graph(shards_dir: str, settings: Settings, work: dict) -> list:
+def rematch_graph(shards_dir: str, settings: Settings, work: dict,
+                  piece_dir: Path | None = None) -> list:
     """Dask graph of a re-match: one delayed merge_and_rescore per query block.
 
-    Tables are built once per reference shard and shared by every piece of that shard.
+    Tables are built once per reference shard and shared by every piece of that
+    shard. With ``piece_dir``, finished pieces found there are loaded instead of
+    recomputed (and a shard whose pieces are all done is not even tabulated).
     """
     sd, sj = str(shards_dir), settings.model_dump_json()
-    tables = {r: dask.delayed(build_tables)(sd, sj, r) for r in work["references"]}
+    tables: dict[int, object] = {}
+
+    def piece(qi: int, start: int, stop: int, r: int):
+        path = piece_file(piece_dir, qi, start, r) if piece_dir else None
+        if path is not None and path.exists():
+            return dask.delayed(load_piece)(str(path))
+        if r not in tables:
+            tables[r] = dask.delayed(build_tables)(sd, sj, r)
+        return dask.delayed(screen_piece)(sd, sj, qi, start, stop, tables[r],
+                                          str(path) if path else None)
+
     merged = []
     for (qi, start, stop) in work["blocks"]:
-        ps = [dask.delayed(screen_piece)(sd, sj, qi, start, stop, tables[r]) for r in work["references"]]
+        ps = [piece(qi, start, stop, r) for r in work["references"]]
         merged.append(dask.delayed(merge_and_rescore)(sd, sj, qi, start, stop, ps))
     return merged

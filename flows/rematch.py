@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import hashlib
 import json
 import subprocess
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 
 from reunion import __version__
 from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
@@ -45,12 +47,19 @@ def plan(manifest: dict, settings: Settings) -> dict:
 
 
 @task(name="score")
-def score(shards_dir: Path, settings: Settings, work: dict) -> tuple[list[dict], dict]:
-    """Run every piece on the Dask cluster; merge and re-score per query block."""
+def score(shards_dir: Path, settings: Settings, work: dict, piece_dir: Path) -> tuple[list[dict], dict]:
+    """Run every piece on the Dask cluster; merge and re-score per query block.
+
+    Finished pieces are persisted in ``piece_dir``; a rerun of the same run resumes.
+    """
     logger = get_run_logger()
-    merged = pieces.rematch_graph(str(shards_dir), settings, work)
+    atomic.ensure_dir(piece_dir)
+    done = sum(1 for _ in piece_dir.glob("*.npz"))
+    if done:
+        logger.info("resuming: %d of %d pieces already finished", done, work["pieces"])
+    merged = pieces.rematch_graph(str(shards_dir), settings, work, piece_dir)
     with dask_client(settings.cluster) as client:
-        cluster = describe(client)
+        cluster = describe(client, settings.cluster)
         logger.info("scoring %d pieces (%d query blocks x %d reference shards) on %d Dask workers",
                     work["pieces"], len(work["blocks"]), len(work["references"]), cluster["workers"])
         futures = client.compute(merged)
@@ -77,7 +86,26 @@ def publish(out_dir: Path, results: list[dict], record: dict) -> dict:
     record["outputs"] = {k: {"path": str(v.name), "sha256": file_sha256(v)} for k, v in paths.items()}
     record["counts"]["candidates"] = ct.num_rows
     atomic.write_text(out_dir / RUN_JSON, json.dumps(record, indent=2, default=str))
+    create_markdown_artifact(key="national-rematch-summary", markdown=summary_markdown(record, cands),
+                             description="reunion re-match: counts, top candidates, throughput")
     return record
+
+
+def summary_markdown(record: dict, cands: list[dict], top: int = 10) -> str:
+    """Run summary for the Prefect UI: counts, strongest rank-1 candidates (ids only), throughput."""
+    c = record["counts"]
+    best = sorted((x for x in cands if x["rank"] == 1), key=lambda x: -x["log10_lr"])[:top]
+    lines = [
+        f"# Re-match {record['started']}",
+        f"- {c['missing']} missing persons x {c['families']} families = {c['pairs_screened']:,} pairs "
+        f"in {record['seconds']:.1f} s ({c['pairs_screened'] / max(record['seconds'], 1e-9):,.0f} pairs/s)",
+        f"- {c['candidates']} candidates for {c['missing_with_candidates']} missing persons",
+        f"- rows read {c['rows_read']}, rejected {c['rows_rejected']}; floor used {c['floored_allele_uses']} times",
+        "", "| missing | family | hypothesis | log10 LR | loci | inconsistent |", "|---|---|---|---|---|---|",
+    ]
+    lines += [f"| {x['missing_id']} | {x['family_id']} | {x['hypothesis']} | {x['log10_lr']:.2f} | "
+              f"{x['loci_compared']} | {x['inconsistent_loci']} |" for x in best]
+    return "\n".join(lines)
 
 
 def code_version() -> str:
@@ -95,6 +123,13 @@ def code_version() -> str:
     return f"{__version__}+g{sha}" + (".dirty" if dirty else "")
 
 
+def run_key(shards_dir: Path, settings: Settings) -> str:
+    """Identifies the pieces of one (shard set, scoring settings): resumed pieces must match both."""
+    relevant = settings.model_dump_json(include={"frequencies", "mutation", "scoring"})
+    blob = file_sha256(Path(shards_dir) / "manifest.json") + relevant
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
 @flow(name="national-rematch", log_prints=False)
 def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings) -> dict:
     """Score every missing person against every family and publish ranked candidate lists."""
@@ -103,7 +138,8 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings) -> dict:
     shards_dir, out_dir = Path(shards_dir), Path(out_dir)
     manifest = read_manifest(shards_dir)
     work = plan(manifest, settings)
-    results, cluster = score(shards_dir, settings, work)
+    piece_dir = out_dir / "pieces" / run_key(shards_dir, settings)
+    results, cluster = score(shards_dir, settings, work, piece_dir)
     seconds = time.perf_counter() - t0
     record = {
         "flow": "national-rematch",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "configs"
@@ -84,12 +84,23 @@ class ScoringSettings(_Model):
 
 
 class ClusterSettings(_Model):
-    kind: Literal["local-cpu", "local-threads"] = Field("local-cpu", description="Dask cluster: "
-                                                        "processes or threads on this machine.")
-    n_workers: int = Field(2, ge=1, le=1024, description="Dask workers.")
+    kind: Literal["auto", "local-cpu", "local-gpu", "local-threads", "address"] = Field(
+        "auto", description="Dask cluster: auto (local-gpu when a usable GPU and dask-cuda are "
+        "present, else local-cpu), local-cpu (worker processes), local-gpu (LocalCUDACluster, one "
+        "worker per GPU), local-threads (one process), or address (an existing scheduler).")
+    address: str | None = Field(None, description="Scheduler address (tcp://host:8786) when kind "
+                                "is 'address'.")
+    n_workers: int = Field(2, ge=1, le=1024, description="Workers of a local-cpu cluster.")
     threads_per_worker: int = Field(1, ge=1, le=256, description="Threads per Dask worker.")
     dashboard_address: str | None = Field(None, description="Dask dashboard address; None = off. "
                                           "Bind to loopback (127.0.0.1:8787) unless exposed on purpose.")
+
+    @model_validator(mode="after")
+    def _address_given(self) -> "ClusterSettings":
+        if self.kind == "address" and not self.address:
+            raise ValueError("cluster.kind is 'address' but cluster.address is empty; "
+                             "give the scheduler's address, e.g. tcp://10.0.0.5:8786")
+        return self
 
 
 class Settings(_Model):
