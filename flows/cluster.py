@@ -49,15 +49,14 @@ def dask_client(cfg: ClusterSettings) -> Iterator[Client]:
         from dask_cuda import LocalCUDACluster  # noqa: PLC0415 (GPU imports are lazy)
         cluster = LocalCUDACluster(host="127.0.0.1", dashboard_address=cfg.dashboard_address,
                                    threads_per_worker=cfg.threads_per_worker, silence_logs=40)
-    else:
-        cluster = LocalCluster(
-            n_workers=cfg.n_workers if kind == "local-cpu" else 1,
-            threads_per_worker=cfg.threads_per_worker if kind == "local-cpu" else cfg.n_workers,
-            processes=kind == "local-cpu",
-            host="127.0.0.1",
-            dashboard_address=cfg.dashboard_address,
-            silence_logs=40,
-        )
+    elif kind == "local-cpu":
+        cluster = LocalCluster(n_workers=cfg.n_workers, threads_per_worker=cfg.threads_per_worker,
+                               processes=True, host="127.0.0.1",
+                               dashboard_address=cfg.dashboard_address, silence_logs=40)
+    else:  # local-threads: in-process comms, nothing listens on the network
+        cluster = LocalCluster(n_workers=1, threads_per_worker=cfg.n_workers * cfg.threads_per_worker,
+                               processes=False, dashboard_address=cfg.dashboard_address,
+                               silence_logs=40)
     try:
         with Client(cluster) as client:
             yield client

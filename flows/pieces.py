@@ -54,8 +54,9 @@ def load_families(shards_dir: str, settings_json: str, ref_index: int) -> list[F
     return list(fams.values())
 
 
-def build_tables(shards_dir: str, settings_json: str, ref_index: int) -> dict:
-    """Lost-child tables of one reference shard.
+def build_tables(shards_dir: str, settings_json: str, ref_index: int,
+                 only: frozenset[str] | None = None) -> dict:
+    """Lost-child tables of one reference shard (optionally only the families in ``only``).
 
     Returns ``{"ref_index", "positions": int64 [F'] (family position in the shard),
     "tables": float64 [F', W]}`` for the F' families with a typed member.
@@ -64,6 +65,8 @@ def build_tables(shards_dir: str, settings_json: str, ref_index: int) -> dict:
     families = load_families(shards_dir, settings_json, ref_index)
     positions, rows = [], []
     for i, fam in enumerate(families):
+        if only is not None and fam.family_id not in only:
+            continue
         h = fam.hypothesis()
         if h is None:
             continue
@@ -82,18 +85,38 @@ def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, s
     return t.column("sample_id").to_pylist(), shard_codes(t)
 
 
-def screen_piece(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int,
+@lru_cache(maxsize=4)
+def all_queries(shards_dir: str, settings_json: str) -> tuple[dict[str, int], np.ndarray]:
+    """Every missing person of the shard set: (row of each id, uint16 codes [N, L])."""
+    _, manifest, _, _ = _context(shards_dir, settings_json)
+    ids, codes = [], []
+    for rec in (s for s in manifest["shards"] if s["side"] == "query"):
+        t = read_shard(Path(shards_dir), rec)
+        ids.extend(t.column("sample_id").to_pylist())
+        codes.append(shard_codes(t))
+    L = len(manifest["loci"])
+    return {x: i for i, x in enumerate(ids)}, (np.vstack(codes) if codes else np.zeros((0, L), np.uint16))
+
+
+def _queries(shards_dir: str, settings_json: str, q: int | list[str], start: int, stop: int):
+    if isinstance(q, int):
+        return query_block(shards_dir, settings_json, q, start, stop)
+    rows, codes = all_queries(shards_dir, settings_json)
+    return list(q), codes[[rows[x] for x in q]]
+
+
+def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], start: int, stop: int,
                  tables: dict, save_to: str | None = None) -> dict:
     """Top-k families of one reference shard for each missing person of one query block.
 
     Returns ``{"ref_index", "position": int64 [n, k] (-1 = none), "score": float64 [n, k]}``.
     Missing persons typed at fewer than ``scoring.min_typed_loci`` loci get no candidates.
-    With ``save_to``, the result is also persisted there (atomically) so that a
+    ``q_index`` may instead be a list of missing-person ids (start/stop ignored). With ``save_to``, the result is also persisted there (atomically) so that a
     crashed or cancelled run resumes without redoing this piece.
     """
     settings, _, _, _ = _context(shards_dir, settings_json)
     sc = settings.scoring
-    _, codes = query_block(shards_dir, settings_json, q_index, start, stop)
+    _, codes = _queries(shards_dir, settings_json, q_index, start, stop)
     kernel = get_kernel(sc.device)
     idx, score = kernel(tables["tables"], _context(shards_dir, settings_json)[2].offsets,
                         codes, sc.top_k, sc.log10_lr_floor)
@@ -121,52 +144,67 @@ def piece_file(piece_dir: Path, q_index: int, start: int, ref_index: int) -> Pat
     return Path(piece_dir) / f"q{q_index:05d}-{start:010d}-r{ref_index:05d}.npz"
 
 
-def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int,
-                      pieces: list[dict]) -> dict:
+def candidate_rows(missing_id: str, family_id: str, cs) -> tuple[dict, list[dict]]:
+    """The candidate row (without rank) and per-locus rows of one exact score."""
+    cand = {
+        "missing_id": missing_id, "rank": 0, "family_id": family_id,
+        "hypothesis": cs.hypothesis,
+        "members": ";".join(f"{k}:{v}" for k, v in cs.members.items()),
+        "log10_lr": cs.log10_lr, "lr": float(10.0 ** cs.log10_lr),
+        "loci_compared": cs.loci_compared, "inconsistent_loci": cs.inconsistent_loci,
+        "log10_lr_duo_father": cs.log10_lr_duo_father,
+        "log10_lr_duo_mother": cs.log10_lr_duo_mother,
+        "floored_alleles": cs.floored_alleles,
+    }
+    loci = []
+    for lr in cs.loci:
+        g = lr.genotypes
+        loci.append({
+            "missing_id": missing_id, "family_id": family_id, "locus": lr.locus,
+            "missing_genotype": g.get("missing", ""), "father_genotype": g.get("father", ""),
+            "mother_genotype": g.get("mother", ""), "other_genotype": g.get("other", ""),
+            "lr": lr.lr, "log10_lr": float(np.log10(lr.lr)) if lr.lr > 0 else float("-inf"),
+            "compared": lr.compared, "inconsistent": lr.inconsistent,
+            "floored": lr.floored > 0,
+        })
+    return cand, loci
+
+
+def rank_entries(entries: list[tuple[dict, list[dict]]], top_k: int) -> tuple[list[dict], list[dict]]:
+    """Order one missing person's candidates by exact log10 LR (desc), ties by family_id; keep top_k."""
+    entries = sorted(entries, key=lambda e: (-e[0]["log10_lr"], e[0]["family_id"]))[:top_k]
+    cands, loci = [], []
+    for rank, (cand, rows) in enumerate(entries, start=1):
+        cands.append({**cand, "rank": rank})
+        loci.extend(rows)
+    return cands, loci
+
+
+def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[str], start: int,
+                      stop: int, pieces: list[dict]) -> dict:
     """Merge per-shard top-k lists and re-score the shortlist exactly (float64, per locus).
 
     Candidates are ordered by exact log10 LR (desc), ties by family_id; chunking
     and sharding never change the result.
     """
-    settings, _, enc, scorer = _context(shards_dir, settings_json)
+    settings, _, _, scorer = _context(shards_dir, settings_json)
     sc = settings.scoring
-    ids, codes = query_block(shards_dir, settings_json, q_index, start, stop)
+    ids, codes = _queries(shards_dir, settings_json, q_index, start, stop)
     candidates, per_locus = [], []
     n_too_few = int(np.sum(np.count_nonzero(codes, axis=1) < sc.min_typed_loci))
     for r, missing_id in enumerate(ids):
-        pool = []
+        entries = []
         for p in pieces:
             fams = load_families(shards_dir, settings_json, p["ref_index"])
-            for pos, s in zip(p["position"][r], p["score"][r]):
-                if pos >= 0:
-                    pool.append((fams[pos], float(s)))
-        scored = []
-        for fam, screen in pool:
-            cs = scorer.rescore(fam, codes[r])
-            if cs is not None and cs.log10_lr >= sc.log10_lr_floor:
-                scored.append((fam.family_id, cs, screen))
-        scored.sort(key=lambda x: (-x[1].log10_lr, x[0]))
-        for rank, (fid, cs, screen) in enumerate(scored[:sc.top_k], start=1):
-            candidates.append({
-                "missing_id": missing_id, "rank": rank, "family_id": fid,
-                "hypothesis": cs.hypothesis,
-                "members": ";".join(f"{k}:{v}" for k, v in cs.members.items()),
-                "log10_lr": cs.log10_lr, "lr": float(10.0 ** cs.log10_lr),
-                "loci_compared": cs.loci_compared, "inconsistent_loci": cs.inconsistent_loci,
-                "log10_lr_duo_father": cs.log10_lr_duo_father,
-                "log10_lr_duo_mother": cs.log10_lr_duo_mother,
-                "floored_alleles": cs.floored_alleles,
-            })
-            for lr in cs.loci:
-                g = lr.genotypes
-                per_locus.append({
-                    "missing_id": missing_id, "family_id": fid, "locus": lr.locus,
-                    "missing_genotype": g.get("missing", ""), "father_genotype": g.get("father", ""),
-                    "mother_genotype": g.get("mother", ""), "other_genotype": g.get("other", ""),
-                    "lr": lr.lr, "log10_lr": float(np.log10(lr.lr)) if lr.lr > 0 else float("-inf"),
-                    "compared": lr.compared, "inconsistent": lr.inconsistent,
-                    "floored": lr.floored > 0,
-                })
+            for pos in p["position"][r]:
+                if pos < 0:
+                    continue
+                cs = scorer.rescore(fams[pos], codes[r])
+                if cs is not None and cs.log10_lr >= sc.log10_lr_floor:
+                    entries.append(candidate_rows(missing_id, fams[pos].family_id, cs))
+        cands, loci = rank_entries(entries, sc.top_k)
+        candidates.extend(cands)
+        per_locus.extend(loci)
     return {"candidates": candidates, "per_locus": per_locus, "queries": len(ids),
             "too_few_loci": n_too_few,
             "with_candidates": len({c["missing_id"] for c in candidates})}

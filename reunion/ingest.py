@@ -60,25 +60,37 @@ class IngestSummary:
         return sum(i["rejected"] for i in self.inputs)
 
 
-def _family_checks(samples: ReadResult, path: Path) -> ReadResult:
-    """Reject a second father or mother in one family (the lost child has one of each)."""
-    rows = samples.table.to_pylist()
-    keep, rejects, seen = [], list(samples.rejects), {}
-    # row numbers of accepted rows are not in the table; recover them in order
-    accepted_rows = _accepted_row_numbers(samples)
-    for r, rowno in zip(rows, accepted_rows):
-        if r["role"] == "relative" and r["relation"] in ("father", "mother"):
-            key = (r["family_id"], r["relation"])
-            if key in seen:
-                rejects.append(Reject(str(path), rowno, "relation",
-                                      f"family {r['family_id']} already has a {r['relation']} "
-                                      f"(row {seen[key]}); a lost child has one. Correct the relation "
-                                      "or the family_id."))
+def _cross_checks(results: list[tuple[Path, ReadResult]]) -> list[ReadResult]:
+    """Checks across rows and files of samples: a sample id registered in an earlier
+    file, and a second father or mother in one family (a lost child has one of each)."""
+    seen_ids: dict[str, str] = {}
+    seen_parent: dict[tuple[str, str], str] = {}
+    out = []
+    for path, res in results:
+        keep, rejects = [], list(res.rejects)
+        for r, rowno in zip(res.table.to_pylist(), _accepted_row_numbers(res)):
+            where = f"{path.name} row {rowno}"
+            if r["sample_id"] in seen_ids:
+                rejects.append(Reject(str(path), rowno, "sample_id",
+                                      f"sample {r['sample_id']} is already registered "
+                                      f"({seen_ids[r['sample_id']]}); a batch ingested twice changes "
+                                      "nothing. Give a new sample a new id."))
                 continue
-            seen[key] = rowno
-        keep.append(r)
-    table = pa.Table.from_pylist(keep, schema=samples.table.schema)
-    return ReadResult(table=table, rejects=rejects, n_read=samples.n_read)
+            if r["role"] == "relative" and r["relation"] in ("father", "mother"):
+                key = (r["family_id"], r["relation"])
+                if key in seen_parent:
+                    rejects.append(Reject(str(path), rowno, "relation",
+                                          f"family {r['family_id']} already has a {r['relation']} "
+                                          f"({seen_parent[key]}); a lost child has one. Correct the "
+                                          "relation or the family_id."))
+                    continue
+                seen_parent[key] = where
+            seen_ids[r["sample_id"]] = where
+            keep.append(r)
+        rejects.sort(key=lambda j: j.row)
+        out.append(ReadResult(table=pa.Table.from_pylist(keep, schema=res.table.schema),
+                              rejects=rejects, n_read=res.n_read))
+    return out
 
 
 def _accepted_row_numbers(res: ReadResult) -> list[int]:
@@ -86,19 +98,29 @@ def _accepted_row_numbers(res: ReadResult) -> list[int]:
     return [i for i in range(1, res.n_read + 1) if i not in rejected]
 
 
-def ingest(samples_path: Path, genotype_paths: list[Path], out_dir: Path,
+def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir: Path,
            settings: Settings, table: FrequencyTable | None = None) -> IngestSummary:
-    """Validate, encode and shard one database export into ``out_dir``."""
+    """Validate, encode and shard a database export (one or more batches) into ``out_dir``.
+
+    Files are read in the order given; a row repeating an earlier registration
+    (same sample id, or same sample and locus) is rejected, so re-ingesting a
+    batch changes nothing.
+    """
     out_dir = atomic.ensure_dir(Path(out_dir))
     table = table or load_frequency_table(settings.frequencies.table, settings.frequencies.population)
     normalise = LocusNormaliser(table.locus_names)
 
-    samples = _family_checks(read_samples(Path(samples_path)), Path(samples_path))
-    roles = dict(zip(samples.table.column("sample_id").to_pylist(),
-                     samples.table.column("role").to_pylist()))
-    genos = [read_genotypes(Path(p), normalise, roles) for p in genotype_paths]
-    inputs = [_input_record(Path(samples_path), samples)] + \
-             [_input_record(Path(p), g) for p, g in zip(genotype_paths, genos)]
+    if isinstance(samples_paths, (str, Path)):
+        samples_paths = [samples_paths]
+    samples_paths = [Path(p) for p in samples_paths]
+    genotype_paths = [Path(p) for p in genotype_paths]
+    sample_results = _cross_checks([(p, read_samples(p)) for p in samples_paths])
+    roles = {sid: role for res in sample_results
+             for sid, role in zip(res.table.column("sample_id").to_pylist(),
+                                  res.table.column("role").to_pylist())}
+    genos = [read_genotypes(p, normalise, roles) for p in genotype_paths]
+    inputs = [_input_record(p, r, "samples") for p, r in zip(samples_paths, sample_results)] + \
+             [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
     # A sample typed in two files at the same locus: the later row is rejected.
     profiles: dict[str, dict[str, tuple[str, str]]] = {}
     cross_rejects: list[Reject] = []
@@ -112,11 +134,12 @@ def ingest(samples_path: Path, genotype_paths: list[Path], out_dir: Path,
                                             "in an earlier file; remove one of the two calls"))
                 continue
             prof[r["locus"]] = (r["allele1"], r["allele2"])
-    for rec, g, p in zip(inputs[1:], genos, genotype_paths):
+    for rec, g, p in zip(inputs[len(samples_paths):], genos, genotype_paths):
         n_cross = sum(1 for c in cross_rejects if c.file == str(p))
         rec["accepted"] -= n_cross
         rec["rejected"] += n_cross
-    all_rejects = samples.rejects + [r for g in genos for r in g.rejects] + cross_rejects
+    all_rejects = [r for res in sample_results for r in res.rejects] + \
+        [r for g in genos for r in g.rejects] + cross_rejects
     rejects_path = write_rejects(all_rejects, out_dir / REJECTS_FILE)
 
     observed: dict[str, set[str]] = {}
@@ -131,7 +154,7 @@ def ingest(samples_path: Path, genotype_paths: list[Path], out_dir: Path,
             floored_uses += int(lc.floored[lc.code(a1)]) + int(lc.floored[lc.code(a2)])
     alleles_path = atomic.write_table(enc.to_table(), out_dir / ALLELES_FILE)
 
-    srows = samples.table.to_pylist()
+    srows = [r for res in sample_results for r in res.table.to_pylist()]
     missing = sorted((r for r in srows if r["role"] == "missing"), key=lambda r: r["sample_id"])
     relatives = sorted((r for r in srows if r["role"] == "relative"),
                        key=lambda r: (r["family_id"], RELATION_ORDER[r["relation"]], r["sample_id"]))
@@ -206,8 +229,8 @@ def _write_shard(t: pa.Table, path: Path, side: str, shard_id: int, root: Path) 
             "rows": t.num_rows, "sha256": file_sha256(path)}
 
 
-def _input_record(path: Path, res: ReadResult) -> dict:
-    return {"path": str(path), "sha256": file_sha256(path), "read": res.n_read,
+def _input_record(path: Path, res: ReadResult, kind: str) -> dict:
+    return {"path": str(path.resolve()), "kind": kind, "sha256": file_sha256(path), "read": res.n_read,
             "accepted": res.table.num_rows, "rejected": len(res.rejects)}
 
 

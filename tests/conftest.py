@@ -9,6 +9,8 @@ import pytest
 
 from reunion.prefect_env import configure_prefect
 
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # quiet flows; no handler writes at exit
+
 configure_prefect()
 
 ROOT = Path(__file__).resolve().parents[1]
