@@ -105,6 +105,27 @@ def rematch(
     _print_run(record, out)
 
 
+@app.command()
+def rerun(
+    base: Annotated[Path, typer.Option(help="The standing run folder (with run.json and candidates).")],
+    new: Annotated[list[Path], typer.Option(help="New batch file(s): samples and/or genotypes.")],
+    out: Annotated[Path, typer.Option(help="Folder for the new run (shards/ and candidates).")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
+) -> None:
+    """Ingest new collections, score only what is new, merge into the standing lists."""
+    from reunion.flows.rerun import rerun_flow
+
+    s = _settings(config, set_)
+    record = rerun_flow(base, new, out, s)
+    mode = record.get("mode", {})
+    console.print(f"mode: {mode.get('kind')}" + (f" ({mode['reason']})" if mode.get("reason") else
+                  f": {mode.get('missing_scored_fully')} missing persons scored against all families, "
+                  f"{mode.get('missing_partially')} against {mode.get('families_changed')} new or "
+                  "changed families"))
+    _print_run(record, out)
+
+
 def _print_run(record: dict, out: Path) -> None:
     c = record["counts"]
     console.print(f"re-match: {c['missing']} missing x {c['families']} families "
@@ -155,6 +176,24 @@ def demo(
                   f"({ev.rank1_trio_rate:.1%}); in the top-{s.scoring.top_k} list: {ev.found_in_list}")
     console.print(f"unrelated missing persons with a candidate of LR >= 10,000: {ev.unrelated_with_strong}")
     console.print(f"demo finished in {time.perf_counter() - t0:.1f} s; candidate lists in {results}")
+
+
+@app.command()
+def serve(
+    shards: Annotated[Path, typer.Option(help="Shards folder the scheduled runs re-match.")],
+    runs_root: Annotated[Path, typer.Option(help="Folder that receives one run folder per run.")],
+    cron: Annotated[str, typer.Option(help="Cron schedule (UTC).")] = "0 2 * * 0",
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
+) -> None:
+    """Serve the scheduled national re-match (Prefect) until interrupted."""
+    from prefect import serve as prefect_serve
+
+    from reunion.flows.deploy import deployment
+
+    _settings(config, set_)  # fail now, not at 02:00 on Sunday
+    prefect_serve(deployment(str(config.resolve()), str(shards.resolve()), str(runs_root.resolve()),
+                             cron, set_))
 
 
 @bench_app.command("kernel")
