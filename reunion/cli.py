@@ -179,6 +179,24 @@ def demo(
 
 
 @app.command()
+def benchmark(
+    out: Annotated[Path, typer.Option(help="Folder for capacity.json, capacity.md, capacity.png.")],
+    sizes: Annotated[list[int], typer.Option("--size", help="Families per simulated database (repeatable).")] = [500, 2000],  # noqa: B006
+    rerun_fraction: Annotated[float, typer.Option(help="New profiles added for the rerun timing.")] = 0.01,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
+) -> None:
+    """Capacity benchmark: simulate databases of given sizes, re-match them, report."""
+    from reunion.flows.benchmark import capacity_flow
+
+    s = _settings(config, set_)
+    report = capacity_flow(sizes, out, s, rerun_fraction)
+    from reunion.flows.benchmark import capacity_markdown
+    console.print(capacity_markdown(report))
+    console.print(f"report: {out / 'capacity.md'}, {out / 'capacity.json'}, {out / 'capacity.png'}")
+
+
+@app.command()
 def serve(
     shards: Annotated[Path, typer.Option(help="Shards folder the scheduled runs re-match.")],
     runs_root: Annotated[Path, typer.Option(help="Folder that receives one run folder per run.")],
