@@ -162,7 +162,10 @@ def candidate_rows(missing_id: str, family_id: str, cs) -> tuple[dict, list[dict
         loci.append({
             "missing_id": missing_id, "family_id": family_id, "locus": lr.locus,
             "missing_genotype": g.get("missing", ""), "father_genotype": g.get("father", ""),
-            "mother_genotype": g.get("mother", ""), "other_genotype": g.get("other", ""),
+            "mother_genotype": g.get("mother", ""),
+            "other_genotype": "; ".join(f"{role}: {lab}" for role, lab in g.items()
+                                        if role not in ("missing", "father", "mother") and lab)
+                              if any(r.startswith("sibling") for r in g) else g.get("other", ""),
             "lr": lr.lr, "log10_lr": float(np.log10(lr.lr)) if lr.lr > 0 else float("-inf"),
             "compared": lr.compared, "inconsistent": lr.inconsistent,
             "floored": lr.floored > 0,

@@ -1,11 +1,19 @@
 """Families as lost-child tables, and the exact re-score of a candidate.
 
-A registered family is scored by its strongest available hypothesis
-(trio over duo): ``trio`` when a father and a mother are typed, ``duo_father``
-or ``duo_mother`` with one parent, and otherwise ``pair_<relation>`` with the
-relative typed at the most loci (pairwise IBD formula). In a trio, a locus
-where one parent is untyped scores as the duo with the other; a locus where
-no member used is typed contributes LR 1 and is not compared.
+A registered family is scored by its strongest available hypothesis:
+
+- ``nuclear`` when full siblings of the lost child are typed: the exact
+  family-level LR over the couple (typed or not) and every typed full sibling
+  (:mod:`reunion.genetics.pedigree`, Elston-Stewart peeling);
+- ``trio`` when a father and a mother are typed, ``duo_father`` or
+  ``duo_mother`` with one parent;
+- otherwise ``pair_<relation>`` with the relative typed at the most loci
+  (pairwise IBD formula).
+
+In a trio, a locus where one parent is untyped scores as the duo with the
+other; a locus where no member used is typed contributes LR 1 and is not
+compared. Inconsistent loci are counted against the typed parents without
+mutation (siblings can share no allele with a true full sibling).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import numpy as np
 
 from reunion.encoding import UNTYPED, Encoding
 from reunion.genetics import kinship
+from reunion.genetics.pedigree import InconsistentFamilyError, nuclear_child_table, nuclear_lr
 from reunion.genetics.mutation import MutationModels
 
 PARENT_SEX = {"father": "M", "mother": "F"}
@@ -44,6 +53,13 @@ class Family:
             typed = [m for m in self.members if m.relation == rel and m.n_typed]
             return min(typed, key=lambda m: m.sample_id) if typed else None
         father, mother = first("father"), first("mother")
+        sibs = sorted((m for m in self.members if m.relation == "full_sibling" and m.n_typed),
+                      key=lambda m: m.sample_id)
+        if sibs:
+            used = {"father": father, "mother": mother}
+            used = {k: v for k, v in used.items() if v is not None}
+            used.update({f"sibling{i}": m for i, m in enumerate(sibs, start=1)})
+            return "nuclear", used
         if father and mother:
             return "trio", {"father": father, "mother": mother}
         if father:
@@ -114,7 +130,14 @@ class FamilyScorer:
             if not typed:
                 continue
             p = lc.frequencies
-            if "father" in typed and "mother" in typed:
+            sibs = [g for role, g in typed.items() if role.startswith("sibling")]
+            if sibs:  # loci without a typed sibling use the trio / duo closed forms below
+                try:
+                    lr = nuclear_child_table(typed.get("father"), typed.get("mother"), sibs, p,
+                                             self.models.matrix(l, "M"), self.models.matrix(l, "F"))
+                except InconsistentFamilyError:
+                    continue  # the family itself is impossible here without mutation: LR 1
+            elif "father" in typed and "mother" in typed:
                 lr = kinship.trio_child_table(typed["father"], typed["mother"], p,
                                               self.models.matrix(l, "M"), self.models.matrix(l, "F"))
             elif "father" in typed:
@@ -140,6 +163,9 @@ class FamilyScorer:
         else:
             MF = MM = self._eye(l)
             pF = pM = p
+        sibs = [g for role, g in typed.items() if role.startswith("sibling")]
+        if sibs:
+            return nuclear_lr(child, typed.get("father"), typed.get("mother"), sibs, p, MF, MM)
         if "father" in typed and "mother" in typed:
             return kinship.trio_lr(child, typed["father"], typed["mother"], p, MF, MM)
         if "father" in typed:
@@ -160,8 +186,19 @@ class FamilyScorer:
                 if detail:
                     rows.append(LocusResult(lc.locus, 1.0, False, False, 0, self._labels(l, used, child_codes)))
                 continue
-            lr = self._locus_lr(typed, child, l, True, relation)
-            incons = self._locus_lr(typed, child, l, False, relation) == 0.0
+            try:
+                lr = self._locus_lr(typed, child, l, True, relation)
+            except InconsistentFamilyError:
+                lr = None
+            if lr is None:  # impossible family data at this locus (no mutation model): LR 1
+                if detail:
+                    rows.append(LocusResult(lc.locus, 1.0, False, False, 0, self._labels(l, used, child_codes)))
+                continue
+            parents = {k: v for k, v in typed.items() if k in ("father", "mother")}
+            if parents or "other" in typed:
+                incons = self._locus_lr(parents or typed, child, l, False, relation) == 0.0
+            else:
+                incons = False
             n_floor = sum(int(lc.floored[a]) for g in [child, *typed.values()] for a in g)
             total += float(_log10(lr))
             compared += 1
@@ -188,8 +225,8 @@ class FamilyScorer:
         duo = {}
         for role in ("father", "mother"):
             if role in used:
-                duo[role] = self._score({role: used[role]}, child_codes, False)[0] \
-                    if len(used) > 1 else total
+                duo[role] = total if hyp == f"duo_{role}" else \
+                    self._score({role: used[role]}, child_codes, False)[0]
         return CandidateScore(
             hypothesis=hyp, members={r: m.sample_id for r, m in used.items()},
             log10_lr=total, loci_compared=compared, inconsistent_loci=inconsistent,
