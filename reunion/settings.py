@@ -106,11 +106,14 @@ class ClusterSettings(_Model):
 class Settings(_Model):
     """A reunion run."""
 
-    frequencies: FrequencySettings = Field(default_factory=FrequencySettings)
-    mutation: MutationSettings = Field(default_factory=MutationSettings)
-    ingest: IngestSettings = Field(default_factory=IngestSettings)
-    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
-    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+    frequencies: FrequencySettings = Field(default_factory=FrequencySettings,
+                                           description="Allele-frequency table and rare-allele floor.")
+    mutation: MutationSettings = Field(default_factory=MutationSettings,
+                                       description="Mutation model of parent-child transmissions.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Shard sizes and format.")
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings,
+                                     description="Screening device, top-k, floor, block size.")
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings, description="Dask cluster.")
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of these settings."""
