@@ -40,6 +40,12 @@ def _context(shards_dir: str, settings_json: str):
     return settings, manifest, enc, scorer
 
 
+@lru_cache(maxsize=8)
+def _shard(shards_dir: str, path: str, sha256: str):
+    """A query shard, read and checked once per worker process."""
+    return read_shard(Path(shards_dir), {"path": path, "sha256": sha256})
+
+
 @lru_cache(maxsize=64)
 def load_families(shards_dir: str, settings_json: str, ref_index: int) -> list[Family]:
     """Families of one reference shard, in shard (family_id) order."""
@@ -81,7 +87,7 @@ def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, s
     """(sample ids, uint16 codes [n, L]) of rows [start, stop) of query shard q_index."""
     _, manifest, _, _ = _context(shards_dir, settings_json)
     rec = [s for s in manifest["shards"] if s["side"] == "query"][q_index]
-    t = read_shard(Path(shards_dir), rec).slice(start, stop - start)
+    t = _shard(shards_dir, rec["path"], rec["sha256"]).slice(start, stop - start)
     return t.column("sample_id").to_pylist(), shard_codes(t)
 
 
