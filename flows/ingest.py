@@ -12,11 +12,11 @@ from reunion.settings import Settings
 
 
 @task(name="ingest", retries=1, retry_delay_seconds=2, retry_condition_fn=io_error_only)
-def ingest_task(samples: Path, genotypes: list[Path], out_dir: Path, settings: Settings) -> IngestSummary:
+def ingest_task(samples: Path | list[Path], genotypes: list[Path], out_dir: Path, settings: Settings) -> IngestSummary:
     return ingest(samples, genotypes, out_dir, settings)
 
 
 @flow(name="ingest")
-def ingest_flow(samples: Path, genotypes: list[Path], out_dir: Path, settings: Settings) -> IngestSummary:
+def ingest_flow(samples: Path | list[Path], genotypes: list[Path], out_dir: Path, settings: Settings) -> IngestSummary:
     """Validate, normalise, encode and shard one export."""
     return ingest_task(samples, genotypes, out_dir, settings)

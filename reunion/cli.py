@@ -62,7 +62,7 @@ def simulate(
 
 @app.command()
 def ingest(
-    samples: Annotated[Path, typer.Option(help="Samples file (CSV or Parquet).")],
+    samples: Annotated[list[Path], typer.Option(help="Samples file(s) (CSV or Parquet), in batch order.")],
     genotypes: Annotated[list[Path], typer.Option(help="Genotype file(s): CSV, Parquet or GeneMapper export.")],
     out: Annotated[Path, typer.Option(help="Folder for shards, manifest.json, alleles and rejects.csv.")],
     config: ConfigOpt = DEFAULT_CONFIG,
