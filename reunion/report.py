@@ -45,6 +45,7 @@ from typing import Literal
 from urllib.parse import quote
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
@@ -530,22 +531,22 @@ def _json_script(obj) -> str:
 
 
 def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
-                 population: str | None, n_families: int | None = None) -> tuple[dict, list[str]]:
+                 population: str | None, n_families: int | None = None) -> tuple[dict, list[str], list[str]]:
     alt = None          # the other prior, shown beside the stated one in the evidence view
     if settings.prior == "half" and n_families:
         alt = (1.0 / n_families, f"prior 1/{n_families:,}")
     elif settings.prior == "one_over_families":
         alt = (0.5, "prior 0.5")
     loci: list[str] = []
+    whys: dict[str, int] = {}           # category reasons repeat: stored once, referenced by index
     lidx: dict[str, int] = {}
     data: dict[str, list[dict]] = {}
     for c in rows:
-        h1, h2 = hypotheses(c, population)
         l = _log10_of(c)
         d = {"r": c["rank"], "f": c["family_id"], "hyp": c["hypothesis"],
-             "mem": _members(c["members"]), "h1": h1, "h2": h2,
+             "mem": _members(c["members"]),
              "lr": fmt_pow10(l), "l": _json_num(l, 3), "rv": fmt_rival(c["log10_rival_ratio"]),
-             "cat": c["category"], "why": c["category_reason"],
+             "cat": c["category"], "why": whys.setdefault(c["category_reason"], len(whys)),
              "post": fmt_posterior(c["posterior"]),
              "post2": f"{fmt_posterior(posterior(l, alt[0]))} at {alt[1]}" if alt else None,
              "lc": c["loci_compared"],
@@ -553,6 +554,7 @@ def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
              "df": _json_num(c.get("log10_lr_duo_father"), 2),
              "dm": _json_num(c.get("log10_lr_duo_mother"), 2)}
         if c["rank"] <= settings.detail_ranks:
+            d["h1"], d["h2"] = hypotheses(c, population)
             L = []
             for r in per_locus.get((c["missing_id"], c["family_id"]), []):
                 if r["locus"] not in lidx:
@@ -565,7 +567,7 @@ def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
                           _json_num(r["log10_lr"], 4), flags])
             d["L"] = L
         data.setdefault(c["missing_id"], []).append(d)
-    return data, loci
+    return data, loci, list(whys)
 
 
 def _used_frequencies(freq: dict | None, data: dict, loci: list[str]) -> dict | None:
@@ -682,9 +684,9 @@ def render_html(run: dict, rows: list[dict], per_locus: dict, settings: ReviewSe
     rank1 = [c for i, c in enumerate(rows) if i == 0 or rows[i - 1]["missing_id"] != c["missing_id"]]
     by_cat_best = {k: sum(1 for c in rank1 if c["category"] == k) for k in CATEGORIES}
     by_cat_all = {k: sum(1 for c in rows if c["category"] == k) for k in CATEGORIES}
-    data, loci = _detail_data(rows, per_locus, settings, population, n_families)
-    payload = {"loci": loci, "freq": _used_frequencies(freq, data, loci), "freq_note": freq_note,
-               "ranks": settings.detail_ranks, "m": data}
+    data, loci, whys = _detail_data(rows, per_locus, settings, population, n_families)
+    payload = {"loci": loci, "whys": whys, "freq": _used_frequencies(freq, data, loci),
+               "freq_note": freq_note, "ranks": settings.detail_ranks, "m": data}
     overview, n_missing_listed = _overview_rows(rows)
 
     short = {"undisputed": f"strong, ≥ {_lr_text(settings.undisputed_factor)}× every rival",
@@ -796,10 +798,12 @@ def write_report(run_dir: Path, previous_run_dir: Path | None = None,
     if pl_path.exists():
         wanted = {(c["missing_id"], c["family_id"]) for c in rows if c["rank"] <= s.detail_ranks}
         t = check_table(atomic.read_table(pl_path), PER_LOCUS, str(pl_path))
+        sep = "\x1f"
+        keys = pc.binary_join_element_wise(t.column("missing_id"), t.column("family_id"), sep)
+        t = t.filter(pc.is_in(keys, value_set=pa.array([f"{m}{sep}{f}" for m, f in wanted],
+                                                        pa.string())))
         for r in t.to_pylist():
-            key = (r["missing_id"], r["family_id"])
-            if key in wanted:
-                per_locus.setdefault(key, []).append(r)
+            per_locus.setdefault((r["missing_id"], r["family_id"]), []).append(r)
     freq, freq_note = load_frequencies(run, run_dir)
 
     changes, prev_note = None, ""
@@ -877,6 +881,8 @@ tr.untyped td{color:var(--muted)}
 svg text{font:11px system-ui,sans-serif;fill:#444}
 svg .grid{stroke:#eaeef2}svg .axis{stroke:#8c959f}svg .thr{stroke:#444;stroke-dasharray:4 3}
 svg .thr-label{font-size:10px;fill:#444}svg .axis-label{font-size:12px;fill:#444}
+.legend .key{margin-right:14px;white-space:nowrap}
+.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:-1px}
 details.changes{margin:6px 0}details.changes summary{cursor:pointer}
 code{background:var(--bg2);padding:0 4px;border-radius:4px;font-size:12px}
 footer{color:var(--muted);font-size:12px;margin-top:40px}
@@ -1054,10 +1060,15 @@ function candBlock(mid, c, open) {
     h("p", null, "LR = P(genotypes | H1) / P(genotypes | H2) = ", h("strong", null, c.lr),
       " (log10 " + fmtLog(c.l) + "); posterior " + c.post + " at " + DATA.prior + (c.post2 ? " (" + c.post2 + ")" : "") + "; rival ratio " + c.rv +
       (duo.length ? "; " + duo.join(", ") : "") + "."),
-    h("p", {"class": "muted"}, c.why + "."),
-    c.L ? [h("div", {"class": "plot"}, barPlot(c.L)), locusTable(mid, c),
+    h("p", {"class": "muted"}, DATA.whys[c.why] + "."),
+    c.L && c.L.length ? [h("div", {"class": "plot"}, barPlot(c.L)),
+           h("p", {"class": "legend small muted"}, "Bars: log10 LR per compared locus. ",
+             [["#0969da", "supports H1"], ["#e5534b", "supports H2"], ["#cf222e", "inconsistent locus"],
+              ["#d4901c", "rare-allele floor used"]].map(function (x) {
+               return h("span", {"class": "key"}, h("i", {style: "background:" + x[0]}), x[1]); })),
+           locusTable(mid, c),
            DATA.freq ? null : h("p", {"class": "muted small"}, "Allele frequencies not shown: " + DATA.freq_note + ".")]
-        : h("p", {"class": "muted"}, "No per-locus rows for this candidate."));
+        : h("p", {"class": "warn"}, "No per-locus rows for this candidate in per_locus.parquet."));
 }
 
 function hashFor(changes) {
@@ -1096,7 +1107,7 @@ function renderDetail() {
         h("td", null, c.L ? h("a", {href: hashFor({family: c.f})}, c.f) : c.f), h("td", null, c.hyp),
         h("td", null, c.mem.map(function (m) { return m[0] + ": " + m[1]; }).join(", ")),
         h("td", {"class": "r"}, c.lr), h("td", {"class": "r"}, fmtLog(c.l)), h("td", {"class": "r"}, c.rv),
-        h("td", null, h("span", {"class": "cat cat-" + c.cat, title: c.why}, c.cat)), h("td", {"class": "r"}, c.post),
+        h("td", null, h("span", {"class": "cat cat-" + c.cat, title: DATA.whys[c.why]}, c.cat)), h("td", {"class": "r"}, c.post),
         h("td", {"class": "r"}, c.lc), h("td", {"class": "r" + (c.inc ? " bad" : "")}, c.inc), h("td", {"class": "r"}, c.flo));
     }))));
   add(detail, h("p", {"class": "muted small"}, "Rival ratio: LR of this candidate / LR of the next-ranked one (\u201cno rival\u201d: no other family reached the list). Per-locus evidence below for ranks 1 to " + DATA.ranks + "."));
