@@ -41,7 +41,7 @@ def test_demo_end_to_end(tmp_path):
     assert run["counts"]["candidates"] == cands.num_rows
     assert run["counts"]["rows_read"] == sum(i["read"] for i in run["manifest"]["inputs"])
     assert run["frequency_table"]["sha256"] and run["config_sha256"]
-    for f in ("candidates.parquet", "candidates.csv", "per_locus.parquet", "run.json"):
+    for f in ("candidates.parquet", "candidates.csv", "per_locus.parquet", "run.json", "report.html"):
         assert stat.S_IMODE(os.stat(res / f).st_mode) == 0o640
     # no genotype appears in what the run printed: no locus name is followed by allele values
     names = pq.read_table(res / "per_locus.parquet").column("locus").unique().to_pylist()
