@@ -36,7 +36,7 @@ def _context(shards_dir: str, settings_json: str):
     settings = Settings.model_validate_json(settings_json)
     manifest = load_manifest(Path(shards_dir))
     enc = load_encoding(Path(shards_dir), manifest)
-    scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc))
+    scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc), settings.scoring.theta)
     return settings, manifest, enc, scorer
 
 
@@ -73,7 +73,7 @@ def build_tables(shards_dir: str, settings_json: str, ref_index: int,
     for i, fam in enumerate(families):
         if only is not None and fam.family_id not in only:
             continue
-        h = fam.hypothesis()
+        h = scorer.hypothesis(fam)
         if h is None:
             continue
         positions.append(i)

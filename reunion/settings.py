@@ -79,6 +79,9 @@ class ScoringSettings(_Model):
     log10_lr_floor: float = Field(0.0, ge=-50.0, le=50.0, description="Candidates below this "
                                   "log10 LR are not kept.")
     query_block: int = Field(1000, ge=1, le=1_000_000, description="Missing persons per scoring task.")
+    theta: float = Field(0.0, ge=0.0, le=0.25, description="Subpopulation correction (Fst, "
+                         "Balding-Nichols / NRC II 4.10) for trio, duo and pairwise hypotheses; "
+                         "0 = none. Needs mutation.model 'none'.")
     min_typed_loci: int = Field(6, ge=1, le=100, description="Missing persons typed at fewer loci "
                                 "are not searched (listed in the run summary).")
 
@@ -114,6 +117,14 @@ class Settings(_Model):
     scoring: ScoringSettings = Field(default_factory=ScoringSettings,
                                      description="Screening device, top-k, floor, block size.")
     cluster: ClusterSettings = Field(default_factory=ClusterSettings, description="Dask cluster.")
+
+    @model_validator(mode="after")
+    def _theta_without_mutation(self) -> "Settings":
+        if self.scoring.theta > 0 and self.mutation.model != "none":
+            raise ValueError(f"scoring.theta = {self.scoring.theta} with mutation.model = "
+                             f"'{self.mutation.model}': theta and mutation together are not "
+                             "supported yet; set mutation.model=none or scoring.theta=0")
+        return self
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of these settings."""

@@ -24,6 +24,7 @@ import numpy as np
 
 from reunion.encoding import UNTYPED, Encoding
 from reunion.genetics import kinship
+from reunion.genetics import theta as theta_mod
 from reunion.genetics.pedigree import InconsistentFamilyError, nuclear_child_table, nuclear_lr
 from reunion.genetics.mutation import MutationModels
 
@@ -47,15 +48,19 @@ class Family:
     family_id: str
     members: list[Member]
 
-    def hypothesis(self) -> tuple[str, dict[str, Member]] | None:
-        """(hypothesis name, members used by role) or None when nobody is typed."""
+    def hypothesis(self, siblings: bool = True) -> tuple[str, dict[str, Member]] | None:
+        """(hypothesis name, members used by role) or None when nobody is typed.
+
+        With ``siblings=False`` (theta runs) typed full siblings do not make a
+        ``nuclear`` hypothesis; they are used only when no parent is typed.
+        """
         def first(rel: str) -> Member | None:
             typed = [m for m in self.members if m.relation == rel and m.n_typed]
             return min(typed, key=lambda m: m.sample_id) if typed else None
         father, mother = first("father"), first("mother")
         sibs = sorted((m for m in self.members if m.relation == "full_sibling" and m.n_typed),
                       key=lambda m: m.sample_id)
-        if sibs:
+        if sibs and siblings:
             used = {"father": father, "mother": mother}
             used = {k: v for k, v in used.items() if v is not None}
             used.update({f"sibling{i}": m for i, m in enumerate(sibs, start=1)})
@@ -104,10 +109,19 @@ def _log10(x):
 class FamilyScorer:
     """Builds lost-child tables and re-scores candidates for one encoding and mutation setting."""
 
-    def __init__(self, encoding: Encoding, models: MutationModels):
+    def __init__(self, encoding: Encoding, models: MutationModels, theta: float = 0.0):
+        """``theta`` > 0 applies the Balding-Nichols correction (NRC II 4.10) to the trio,
+        duo and pairwise hypotheses; it requires the mutation model 'none' (checked by
+        :class:`reunion.settings.Settings`), and nuclear (sibling) families are then
+        scored through their parents."""
         self.enc = encoding
         self.models = models
+        self.theta = float(theta)
         self._identity: dict[int, np.ndarray] = {}
+
+    def hypothesis(self, family: Family) -> tuple[str, dict[str, Member]] | None:
+        """The hypothesis this scorer uses for ``family``."""
+        return family.hypothesis(siblings=self.theta == 0.0)
 
     # ------------------------------------------------------------------ helpers
     def _pair(self, l: int, g: int):
@@ -131,7 +145,9 @@ class FamilyScorer:
                 continue
             p = lc.frequencies
             sibs = [g for role, g in typed.items() if role.startswith("sibling")]
-            if sibs:  # loci without a typed sibling use the trio / duo closed forms below
+            if self.theta > 0.0:
+                lr = self._theta_table(typed, used, p)
+            elif sibs:  # loci without a typed sibling use the trio / duo closed forms below
                 try:
                     lr = nuclear_child_table(typed.get("father"), typed.get("mother"), sibs, p,
                                              self.models.matrix(l, "M"), self.models.matrix(l, "F"))
@@ -154,9 +170,26 @@ class FamilyScorer:
             row[off + 1: off + 1 + lr.size] = _log10(lr)
         return row
 
+    def _theta_table(self, typed: dict, used: dict[str, Member], p: np.ndarray) -> np.ndarray:
+        th = self.theta
+        if "father" in typed and "mother" in typed:
+            return theta_mod.trio_child_table_theta(typed["father"], typed["mother"], p, th)
+        if "father" in typed or "mother" in typed:
+            return theta_mod.duo_child_table_theta(typed.get("father") or typed["mother"], p, th)
+        kappa = kinship.KAPPA[kinship.RELATION_KAPPA[used["other"].relation]]
+        return theta_mod.pairwise_child_table_theta(typed["other"], p, kappa, th)
+
     # ------------------------------------------------------------------ exact re-score
     def _locus_lr(self, typed: dict, child, l: int, mutation: bool, relation: str | None) -> float:
         p = self.enc.loci[l].frequencies
+        if mutation and self.theta > 0.0:
+            th = self.theta
+            if "father" in typed and "mother" in typed:
+                return theta_mod.trio_lr_theta(child, typed["father"], typed["mother"], p, th)
+            if "father" in typed or "mother" in typed:
+                return theta_mod.duo_lr_theta(child, typed.get("father") or typed["mother"], p, th)
+            return theta_mod.pairwise_lr_theta(typed["other"], child, p,
+                                               kinship.KAPPA[kinship.RELATION_KAPPA[relation]], th)
         if mutation:
             MF, MM = self.models.matrix(l, "M"), self.models.matrix(l, "F")
             pF, pM = self.models.pushed(l, "M"), self.models.pushed(l, "F")
@@ -217,7 +250,7 @@ class FamilyScorer:
 
     def rescore(self, family: Family, child_codes: np.ndarray) -> CandidateScore | None:
         """Exact float64 score of a missing person as the family's lost child, per locus."""
-        h = family.hypothesis()
+        h = self.hypothesis(family)
         if h is None:
             return None
         hyp, used = h
