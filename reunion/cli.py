@@ -273,6 +273,7 @@ def bench_kernel(
     references: Annotated[int, typer.Option(help="Profiles scored (missing persons).")] = 20000,
     loci: Annotated[int, typer.Option(help="Loci per profile.")] = 24,
     k: Annotated[int, typer.Option(help="Candidates kept per profile.")] = 10,
+    dtype: Annotated[str, typer.Option(help="Table dtype: float64 (exact CPU screen) or float32 (GPU screen).")] = "float64",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Time the screening kernel against a plain NumPy scorer of the same work."""
@@ -280,7 +281,9 @@ def bench_kernel(
 
     if device not in ("cpu", "gpu"):
         raise typer.BadParameter("device must be cpu or gpu")
-    res = run_kernel_benchmark(device, queries, references, loci, k=k)
+    if dtype not in ("float32", "float64"):
+        raise typer.BadParameter("dtype must be float32 or float64")
+    res = run_kernel_benchmark(device, queries, references, loci, k=k, dtype=dtype)
     if as_json:
         print(json.dumps(res))
     else:
