@@ -54,6 +54,7 @@ data row (header excluded), the field and how to fix it.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -74,8 +75,11 @@ __all__ = ["RELATIONSHIPS", "ScoreInputError", "score_pairs", "SCORES_SCHEMA", "
 
 #: Relationships a pair may state; all but ``trio`` are pairwise (kinship.KAPPA).
 RELATIONSHIPS = ("parent-child", "full-sibling", "half-sibling", "grandparent", "avuncular",
-                 "first-cousin", "trio")
-MUTATING = ("parent-child", "trio")
+                 "first-cousin", "trio", "trio-known-mother", "kappa:K0/K1/K2")
+#: Two-reference relationships: reference_id = alleged father, reference2_id = the (alleged
+#: or, for trio-known-mother, undisputed) mother.
+TRIOS = ("trio", "trio-known-mother")
+MUTATING = ("parent-child", "trio", "trio-known-mother")
 DEFAULT_FLOOR = 0.001
 
 SCORES_SCHEMA = pa.schema([
@@ -164,14 +168,22 @@ def _check_pair(path: Path, row: int, v: dict[str, str], name: dict[str, str], k
         return _row_error(path, row, name.get(field, field), reason)
 
     rel = _relationship(v["relationship"])
-    if rel not in RELATIONSHIPS:
+    if rel.startswith("kappa:"):
+        try:
+            kappa = user_kappa(rel)
+        except ValueError as exc:
+            raise err("relationship", str(exc)) from None
+        rel = "kappa:" + "/".join(repr(k) for k in kappa)
+    elif rel not in RELATIONSHIPS:
         raise err("relationship", f"relationship '{v['relationship']}' is not one of "
                   f"{', '.join(RELATIONSHIPS)}; correct the spelling")
-    ids = ["query_id", "reference_id"] + (["reference2_id"] if rel == "trio" else [])
-    if rel == "trio" and not v["reference2_id"]:
-        raise err("reference2_id", "a trio needs two alleged parents: give the alleged mother in "
-                  "reference2_id (reference_id is the alleged father)")
-    if rel != "trio" and v["reference2_id"]:
+    trio = rel in TRIOS
+    ids = ["query_id", "reference_id"] + (["reference2_id"] if trio else [])
+    if trio and not v["reference2_id"]:
+        raise err("reference2_id", f"a {rel} needs two parents: give the alleged mother (the "
+                  "known mother for trio-known-mother) in reference2_id (reference_id is the "
+                  "alleged father)")
+    if not trio and v["reference2_id"]:
         raise err("reference2_id", f"reference2_id is only used with relationship 'trio', not "
                   f"'{rel}': empty it, or set relationship to trio")
     for f in ids:
@@ -181,12 +193,34 @@ def _check_pair(path: Path, row: int, v: dict[str, str], name: dict[str, str], k
         if sid not in known:
             raise err(f, f"sample '{sid}' has no genotype rows in {profiles}: check the id, or "
                       "add the sample's profile")
-    if v["query_id"] == v["reference_id"] or (rel == "trio" and v["reference2_id"] in
+    if v["query_id"] == v["reference_id"] or (trio and v["reference2_id"] in
                                               (v["query_id"], v["reference_id"])):
         field = "reference_id" if v["query_id"] == v["reference_id"] else "reference2_id"
         raise err(field, "the same sample appears twice in this pair: each person must be a "
                   "different sample")
-    return _Pair(row, v["query_id"], v["reference_id"], v["reference2_id"] if rel == "trio" else "", rel)
+    return _Pair(row, v["query_id"], v["reference_id"], v["reference2_id"] if trio else "", rel)
+
+
+def user_kappa(rel: str) -> tuple[float, float, float]:
+    """(kappa0, kappa1, kappa2) of a 'kappa:K0/K1/K2' relationship, checked.
+
+    '/' separates the coefficients so that a CSV needs no quoting ('kappa:0.25/0.5/0.25');
+    ',' or ';' are accepted too inside a quoted field.
+
+    Valid IBD coefficients are non-negative, sum to 1 and (for non-inbred
+    individuals) satisfy kappa1^2 >= 4 kappa0 kappa2 (Thompson 1975).
+    """
+    try:
+        k = tuple(float(x) for x in re.split(r"[/,;]", rel.split(":", 1)[1]))
+    except ValueError:
+        raise ValueError(f"'{rel}': write user IBD coefficients as kappa:K0/K1/K2, "
+                         "e.g. kappa:0.25/0.5/0.25") from None
+    if len(k) != 3 or min(k) < 0 or abs(sum(k) - 1.0) > 1e-9:
+        raise ValueError(f"'{rel}': need three non-negative IBD coefficients summing to 1")
+    if k[1] ** 2 < 4 * k[0] * k[2] - 1e-12:
+        raise ValueError(f"'{rel}': kappa1^2 < 4 kappa0 kappa2, impossible for non-inbred "
+                         "relatives (Thompson 1975)")
+    return k  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- genetics per locus
@@ -232,6 +266,19 @@ class _Models:
 
 def _locus_lr(rel: str, q, r, r2, p: np.ndarray, l: int, models: _Models | None, theta: float) -> float:
     """LR at one compared locus; ``models`` None means no mutation (identity)."""
+    if rel == "trio-known-mother":
+        # H1: r (father) and r2 (mother) are the parents; H2: r2 is the mother, the father is
+        # unknown. With the father untyped nothing speaks to paternity (LR 1); with the
+        # mother untyped it is the father's duo.
+        if r is None:
+            return 1.0
+        if r2 is None:
+            rel = "trio"
+        else:
+            if models is None:
+                return theta_mod.known_mother_trio_lr(q, r2, r, p)
+            return theta_mod.known_mother_trio_lr(q, r2, r, p, models.matrix(l, "M"),
+                                                  models.matrix(l, "F"), models.pushed(l, "M"))
     if rel == "trio":
         eye = np.eye(len(p)) if models is None else None
         if r is not None and r2 is not None:
@@ -252,7 +299,7 @@ def _locus_lr(rel: str, q, r, r2, p: np.ndarray, l: int, models: _Models | None,
         if models is None:
             return kinship.duo_lr(q, r, p, np.eye(len(p)), p)
         return kinship.duo_lr(q, r, p, models.matrix(l, "U"), models.pushed(l, "U"))
-    kappa = kinship.KAPPA[rel]
+    kappa = user_kappa(rel) if rel.startswith("kappa:") else kinship.KAPPA[rel]
     if theta > 0.0:
         return theta_mod.pairwise_lr_theta(q, r, p, kappa, theta)
     return kinship.pairwise_lr(q, r, p, kappa)
@@ -288,6 +335,10 @@ def score_pairs(profiles: Path, frequencies: Path, pairs: Path, out: Path,
     prof = _load_profiles(profiles, normalise)
     plist = _load_pairs(pairs, set(prof), profiles)
 
+    km = next((pr for pr in plist if pr.relationship == "trio-known-mother"), None)
+    if theta > 0.0 and km is not None:
+        raise _row_error(pairs, km.row, "relationship", "trio-known-mother with --theta is not "
+                         "supported yet; rerun with --theta 0")
     if theta > 0.0 and mutation.model != "none":
         bad = next((pr for pr in plist if pr.relationship in MUTATING), None)
         if bad is not None:
@@ -334,7 +385,12 @@ def score_pairs(profiles: Path, frequencies: Path, pairs: Path, out: Path,
                     lr0 = float(_locus_lr(pr.relationship, q, r, r2, p, l, None, 0.0))
                 else:
                     lr0 = lr
-                incons = lr0 == 0.0
+                if math.isnan(lr):
+                    raise _row_error(pairs, pr.row, "reference2_id",
+                                     f"at {lc.locus} the child shares no allele with the known mother "
+                                     f"{pr.reference2}: impossible without mutation; check the samples "
+                                     "or rerun with --mutation-model")
+                incons = lr0 == 0.0 or math.isnan(lr0)
                 cmp = True
                 floored = sum(int(lc.floored[a]) for g in (q, r, r2) if g is not None for a in g)
                 compared += 1

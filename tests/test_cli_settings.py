@@ -56,3 +56,27 @@ def test_score_command_writes_hand_checked_lrs(tmp_path):
                                    "--frequencies", str(tmp_path / "f.csv"),
                                    "--pairs", str(tmp_path / "p.csv"), "--out", str(tmp_path / "x.csv")])
     assert bad.exit_code == 2 and "p.csv" in bad.output
+
+
+def test_score_known_mother_and_user_kappa(tmp_path):
+    from reunion.score import score_pairs
+    (tmp_path / "p.csv").write_text("sample_id,locus,allele1,allele2\nC,TH01,6,7\nM,TH01,6,8\n"
+                                    "F,TH01,7,9\nS,TH01,6,7\n")
+    (tmp_path / "f.csv").write_text("locus,allele,frequency\nTH01,6,0.1\nTH01,7,0.2\nTH01,8,0.3\n"
+                                    "TH01,9,0.4\n")
+    (tmp_path / "pairs.csv").write_text(
+        "query_id,reference_id,relationship,reference2_id\n"
+        "C,F,trio-known-mother,M\nC,S,kappa:0.25/0.5/0.25,\nC,S,full-sibling,\n")
+    score_pairs(tmp_path / "p.csv", tmp_path / "f.csv", tmp_path / "pairs.csv", tmp_path / "s.csv")
+    rows = list(csv.DictReader(open(tmp_path / "s.csv")))
+    # child ab (6/7), known mother ac (6/8), alleged father bd (7/9):
+    # [t_M(a) t_F(b) + t_M(b) t_F(a)] / [t_M(a) p_b + t_M(b) p_a] = (1/2 * 1/2) / (1/2 * 0.2) = 2.5
+    assert float(rows[0]["lr"]) == pytest.approx(2.5, rel=1e-12)
+    # user kappa (1/4, 1/2, 1/4) is the full-sibling formula: ab/ab ->
+    # 1/4 + 1/2 (0.1+0.2)/(4*0.1*0.2) + 1/4 * 1/(2*0.1*0.2) = 0.25 + 1.875 + 6.25 = 8.375
+    assert float(rows[1]["lr"]) == pytest.approx(8.375, rel=1e-12)
+    assert float(rows[2]["lr"]) == pytest.approx(8.375, rel=1e-12)
+    (tmp_path / "bad.csv").write_text("query_id,reference_id,relationship\nC,S,kappa:0.5/0.1/0.4\n")
+    from reunion.score import ScoreInputError
+    with pytest.raises(ScoreInputError, match=r"bad.csv: row 1, field 'relationship'.*Thompson"):
+        score_pairs(tmp_path / "p.csv", tmp_path / "f.csv", tmp_path / "bad.csv", tmp_path / "x.csv")
