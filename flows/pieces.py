@@ -171,7 +171,7 @@ def candidate_rows(missing_id: str, family_id: str, cs) -> tuple[dict, list[dict
             "mother_genotype": g.get("mother", ""),
             "other_genotype": "; ".join(f"{role}: {lab}" for role, lab in g.items()
                                         if role not in ("missing", "father", "mother") and lab)
-                              if any(r.startswith("sibling") for r in g) else g.get("other", ""),
+                              if any(r.startswith(("sibling", "halfsib")) for r in g) else g.get("other", ""),
             "lr": lr.lr, "log10_lr": float(np.log10(lr.lr)) if lr.lr > 0 else float("-inf"),
             "compared": lr.compared, "inconsistent": lr.inconsistent,
             "floored": lr.floored > 0,

@@ -640,9 +640,10 @@ def _ref_pair_x(q, r, p):
 
 def _ref_locus(typed, child, p, MF, MM, relation):
     sibs = [g for role, g in typed.items() if role.startswith("sibling")]
-    if sibs:
+    halfs = [g for role, g in typed.items() if role.startswith("halfsib")]
+    if sibs or halfs:
         # nuclear family: the peeling code is itself checked by brute force in test_pedigree.py
-        return nuclear_lr(child, typed.get("father"), typed.get("mother"), sibs, p, MF, MM)
+        return nuclear_lr(child, typed.get("father"), typed.get("mother"), sibs, p, MF, MM, halfs)
     c1, c2 = child
     orders = [(c1, c2)] if c1 == c2 else [(c1, c2), (c2, c1)]
     hw = p[c1] ** 2 if c1 == c2 else 2 * p[c1] * p[c2]

@@ -228,3 +228,50 @@ def test_sixty_alleles_fast():
         times.append(time.perf_counter() - t0)
     assert tab.shape == (n * (n + 1) // 2,) and np.all(np.isfinite(tab)) and np.all(tab > 0)
     assert min(times) < 0.05, times
+
+
+# ------------------------------------------------------------------ half siblings
+def _brute_half(child, father, halfs, p, MF, MM):
+    """P(child | father typed, mother untyped, half sibs) / HW, by explicit enumeration."""
+    n = len(p)
+    gens = [(i, j) for i in range(n) for j in range(i, n)]
+    hw = lambda g: p[g[0]] ** 2 if g[0] == g[1] else 2 * p[g[0]] * p[g[1]]  # noqa: E731
+    t = lambda g, M: 0.5 * (M[g[0]] + M[g[1]])                              # noqa: E731
+    pf, pm = p @ MF, p @ MM
+
+    def child_p(tf, tm, g):
+        a, b = g
+        return tf[a] * tm[a] if a == b else tf[a] * tm[b] + tf[b] * tm[a]
+
+    num = den = 0.0
+    for gm in gens:
+        w = hw(gm)
+        tf, tm = t(father, MF), t(gm, MM)
+        for h in halfs:  # shares the father (other parent untested, a woman) or the mother
+            w *= 0.5 * child_p(tf, pm, h) + 0.5 * child_p(pf, tm, h)
+        num += w * child_p(tf, tm, child)
+        den += w
+    return num / den / hw(child)
+
+
+def test_half_sibling_only_family_equals_half_sibling_kappa():
+    p = np.array([0.1, 0.2, 0.3, 0.4])
+    from reunion.genetics.kinship import KAPPA, pairwise_child_table
+    for h in [(0, 0), (0, 1), (1, 3), (2, 2)]:
+        table = nuclear_child_table(None, None, [], p, half_siblings=[h])
+        np.testing.assert_allclose(table, pairwise_child_table(h, p, KAPPA["half-sibling"]), rtol=1e-12)
+    # hand value: half sibling ab, child ab: 1/2 + 1/2 * (0.1+0.2)/(4*0.1*0.2) = 0.5 + 1.875 = 2.375
+    assert nuclear_lr((0, 1), None, None, [], p, half_siblings=[(0, 1)]) == pytest.approx(2.375, rel=1e-12)
+
+
+def test_half_siblings_with_a_typed_father_match_enumeration():
+    p = np.array([0.15, 0.25, 0.35, 0.25])
+    from reunion.genetics.mutation import mutation_matrix
+    MF = mutation_matrix("equal", ["9", "10", "11", "12"], p, 0.01)
+    MM = mutation_matrix("equal", ["9", "10", "11", "12"], p, 0.004)
+    father, halfs = (0, 2), [(0, 1), (2, 3)]
+    table = nuclear_child_table(father, None, [], p, MF, MM, half_siblings=halfs)
+    lo, hi = np.triu_indices(4)
+    order = sorted(zip(hi, lo))  # genotype-index order: by hi, then lo
+    for i, (h, l) in enumerate(order):
+        assert table[i] == pytest.approx(_brute_half((l, h), father, halfs, p, MF, MM), rel=1e-12)

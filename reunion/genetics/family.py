@@ -2,9 +2,9 @@
 
 A registered family is scored by its strongest available hypothesis:
 
-- ``nuclear`` when full siblings of the lost child are typed: the exact
-  family-level LR over the couple (typed or not) and every typed full sibling
-  (:mod:`reunion.genetics.pedigree`, Elston-Stewart peeling);
+- ``nuclear`` when full or half siblings of the lost child are typed: the exact
+  family-level LR over the couple (typed or not), every typed full sibling and
+  every typed half sibling (:mod:`reunion.genetics.pedigree`, Elston-Stewart peeling);
 - ``trio`` when a father and a mother are typed, ``duo_father`` or
   ``duo_mother`` with one parent;
 - otherwise ``pair_<relation>`` with the relative typed at the most loci
@@ -58,12 +58,15 @@ class Family:
             typed = [m for m in self.members if m.relation == rel and m.n_typed]
             return min(typed, key=lambda m: m.sample_id) if typed else None
         father, mother = first("father"), first("mother")
-        sibs = sorted((m for m in self.members if m.relation == "full_sibling" and m.n_typed),
-                      key=lambda m: m.sample_id)
-        if sibs and siblings:
+        def typed(rel: str) -> list[Member]:
+            return sorted((m for m in self.members if m.relation == rel and m.n_typed),
+                          key=lambda m: m.sample_id)
+        sibs, halfs = typed("full_sibling"), typed("half_sibling")
+        if (sibs or halfs) and siblings:
             used = {"father": father, "mother": mother}
             used = {k: v for k, v in used.items() if v is not None}
             used.update({f"sibling{i}": m for i, m in enumerate(sibs, start=1)})
+            used.update({f"halfsib{i}": m for i, m in enumerate(halfs, start=1)})
             return "nuclear", used
         if father and mother:
             return "trio", {"father": father, "mother": mother}
@@ -145,12 +148,14 @@ class FamilyScorer:
                 continue
             p = lc.frequencies
             sibs = [g for role, g in typed.items() if role.startswith("sibling")]
+            halfs = [g for role, g in typed.items() if role.startswith("halfsib")]
             if self.theta > 0.0:
                 lr = self._theta_table(typed, used, p)
-            elif sibs:  # loci without a typed sibling use the trio / duo closed forms below
+            elif sibs or halfs:  # loci without a typed sibling use the trio / duo closed forms
                 try:
                     lr = nuclear_child_table(typed.get("father"), typed.get("mother"), sibs, p,
-                                             self.models.matrix(l, "M"), self.models.matrix(l, "F"))
+                                             self.models.matrix(l, "M"), self.models.matrix(l, "F"),
+                                             half_siblings=halfs)
                 except InconsistentFamilyError:
                     continue  # the family itself is impossible here without mutation: LR 1
             elif "father" in typed and "mother" in typed:
@@ -197,8 +202,9 @@ class FamilyScorer:
             MF = MM = self._eye(l)
             pF = pM = p
         sibs = [g for role, g in typed.items() if role.startswith("sibling")]
-        if sibs:
-            return nuclear_lr(child, typed.get("father"), typed.get("mother"), sibs, p, MF, MM)
+        halfs = [g for role, g in typed.items() if role.startswith("halfsib")]
+        if sibs or halfs:
+            return nuclear_lr(child, typed.get("father"), typed.get("mother"), sibs, p, MF, MM, halfs)
         if "father" in typed and "mother" in typed:
             return kinship.trio_lr(child, typed["father"], typed["mother"], p, MF, MM)
         if "father" in typed:

@@ -1,7 +1,8 @@
 """Exact family-level LR of a lost child in a nuclear family (Elston-Stewart peeling).
 
 The family: a father and a mother, each typed or not, and any number of typed
-full siblings of the lost child. For a candidate genotype c of the lost child:
+full siblings and half siblings of the lost child (a half sibling shares the
+father or the mother, 1/2 each, with an untested other parent). For a candidate genotype c of the lost child:
 
     H1: c is a further full child of this couple;
     H2: c is unrelated to the family (Hardy-Weinberg, theta 0).
@@ -73,8 +74,14 @@ def _check(g: Genotype, n: int, what: str) -> Genotype:
 
 def _joint(father: Genotype | None, mother: Genotype | None, siblings: Sequence[Genotype],
            p: np.ndarray, M_father: np.ndarray | None, M_mother: np.ndarray | None,
-           method: str = "auto") -> tuple[np.ndarray, float]:
-    """(X [n, n], Z): X[x, y] = P(data, father transmits x, mother y to c); Z = P(data)."""
+           method: str = "auto", half_siblings: Sequence[Genotype] = ()) -> tuple[np.ndarray, float]:
+    """(X [n, n], Z): X[x, y] = P(data, father transmits x, mother y to c); Z = P(data).
+
+    A half sibling shares the father or the mother (which one is unknown: 1/2 each) and
+    has an untested other parent of the opposite sex, whose allele comes from p.M. Its
+    factor 1/2 h_F(gF) + 1/2 h_M(gM) does not separate by parent, so half siblings
+    use the dense summation.
+    """
     p = np.asarray(p, dtype=np.float64)
     n = len(p)
     MF = np.eye(n) if M_father is None else np.asarray(M_father, dtype=np.float64)
@@ -82,6 +89,7 @@ def _joint(father: Genotype | None, mother: Genotype | None, siblings: Sequence[
     father = None if father is None else _check(father, n, "father")
     mother = None if mother is None else _check(mother, n, "mother")
     sibs = [_check(s, n, f"sibling {i + 1}") for i, s in enumerate(siblings)]
+    halfs = [_check(s, n, f"half sibling {i + 1}") for i, s in enumerate(half_siblings)]
     pf, TF = _side(father, p, MF)
     pm, TM = _side(mother, p, MM)
     gf, gm = len(pf), len(pm)
@@ -89,7 +97,9 @@ def _joint(father: Genotype | None, mother: Genotype | None, siblings: Sequence[
     for a, b in sibs:
         n_sigma *= 1 if a == b else 2
     if method == "auto":
-        method = "origins" if n_sigma * (gf + gm) <= gf * gm else "dense"
+        method = "origins" if n_sigma * (gf + gm) <= gf * gm and not halfs else "dense"
+    if halfs and method != "dense":
+        raise ValueError("half siblings need the dense summation (method='dense' or 'auto')")
     if method == "origins":
         choices = [[(a, b)] if a == b else [(a, b), (b, a)] for a, b in sibs]
         sigma = np.array(list(itertools.product(*choices)), dtype=np.int64).reshape(n_sigma, len(sibs), 2)
@@ -108,6 +118,11 @@ def _joint(father: Genotype | None, mother: Genotype | None, siblings: Sequence[
             if a != b:
                 s += np.outer(TF[:, b], TM[:, a])
             W *= s
+        pushed_f, pushed_m = p @ MF, p @ MM   # the half sibling's other parent is untested
+        for a, b in halfs:
+            via_f = TF[:, a] * pushed_m[b] + (TF[:, b] * pushed_m[a] if a != b else 0.0)
+            via_m = TM[:, a] * pushed_f[b] + (TM[:, b] * pushed_f[a] if a != b else 0.0)
+            W *= 0.5 * via_f[:, None] + 0.5 * via_m[None, :]
         X = TF.T @ W @ TM
         Z = float(W.sum())
     else:
@@ -122,7 +137,7 @@ def _joint(father: Genotype | None, mother: Genotype | None, siblings: Sequence[
 def nuclear_child_table(father: Genotype | None, mother: Genotype | None,
                         siblings: Sequence[Genotype], p: np.ndarray,
                         M_father: np.ndarray | None = None, M_mother: np.ndarray | None = None,
-                        *, method: str = "auto") -> np.ndarray:
+                        *, method: str = "auto", half_siblings: Sequence[Genotype] = ()) -> np.ndarray:
     """LR of every lost-child genotype as a full child of the couple; float64 [n(n+1)/2].
 
     ``father`` / ``mother``: allele codes, or None when untyped. ``siblings``:
@@ -133,7 +148,7 @@ def nuclear_child_table(father: Genotype | None, mother: Genotype | None,
     ``method`` ("auto", "origins", "dense") only chooses the summation order.
     """
     p = np.asarray(p, dtype=np.float64)
-    X, Z = _joint(father, mother, siblings, p, M_father, M_mother, method)
+    X, Z = _joint(father, mother, siblings, p, M_father, M_mother, method, half_siblings)
     lo, hi = genotype_pairs(len(p))
     pc = np.where(lo == hi, X[lo, lo], X[lo, hi] + X[hi, lo]) / Z
     return pc / _hw_table(p, lo, hi)
@@ -141,11 +156,12 @@ def nuclear_child_table(father: Genotype | None, mother: Genotype | None,
 
 def nuclear_lr(child: Genotype, father: Genotype | None, mother: Genotype | None,
                siblings: Sequence[Genotype], p: np.ndarray,
-               M_father: np.ndarray | None = None, M_mother: np.ndarray | None = None) -> float:
+               M_father: np.ndarray | None = None, M_mother: np.ndarray | None = None,
+               half_siblings: Sequence[Genotype] = ()) -> float:
     """:func:`nuclear_child_table` for one child genotype (scalar, same arithmetic)."""
     p = np.asarray(p, dtype=np.float64)
     a, b = _check(child, len(p), "child")
-    X, Z = _joint(father, mother, siblings, p, M_father, M_mother)
+    X, Z = _joint(father, mother, siblings, p, M_father, M_mother, "auto", half_siblings)
     if a == b:
         return float(X[a, a] / Z / (p[a] * p[a]))
     return float((X[a, b] + X[b, a]) / Z / (2.0 * p[a] * p[b]))
