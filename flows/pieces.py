@@ -69,7 +69,7 @@ def build_tables(shards_dir: str, settings_json: str, ref_index: int,
     """
     _, _, enc, scorer = _context(shards_dir, settings_json)
     families = load_families(shards_dir, settings_json, ref_index)
-    positions, rows = [], []
+    positions, hyps = [], []
     for i, fam in enumerate(families):
         if only is not None and fam.family_id not in only:
             continue
@@ -77,8 +77,8 @@ def build_tables(shards_dir: str, settings_json: str, ref_index: int,
         if h is None:
             continue
         positions.append(i)
-        rows.append(scorer.table_row(*h))
-    tables = np.vstack(rows) if rows else np.zeros((0, enc.width))
+        hyps.append(h)
+    tables = scorer.table_rows(hyps)
     return {"ref_index": ref_index, "positions": np.asarray(positions, dtype=np.int64),
             "tables": tables}
 

@@ -739,3 +739,26 @@ def test_property_table_path_equals_direct_formula():
             np.testing.assert_allclose(gather(enc, row, cc), ref, rtol=tol, atol=tol)
             n_checked += 1
     assert n_checked == 400
+
+
+def test_table_rows_equal_row_by_row_tables_bit_for_bit():
+    table = load_frequency_table(
+        Path(__file__).parents[1] / "configs/frequencies/nist1036_us_2017.csv", "Asian")
+    enc = Encoding.build(table, observed={"TH01": {"13"}}, floor=0.001)
+    scorer = FamilyScorer(enc, MutationModels(MutationSettings(model="stepwise", rate_male=0.003,
+                                                               rate_female=0.001), enc))
+    rng = np.random.default_rng(7)
+    L = len(enc.loci)
+
+    def prof():
+        return np.array([genotype_index(*rng.integers(0, lc.n_alleles, 2)) if rng.random() < 0.8 else 0
+                         for lc in enc.loci], dtype=np.uint16)
+
+    roles = [("father", "mother"), ("father",), ("mother",), ("full_sibling",), ("father", "half_sibling")]
+    fams = [Family(f"f{k}", [Member(f"{r}{k}", r, None, prof()) for r in roles[k % len(roles)]])
+            for k in range(40)]
+    hyps = [scorer.hypothesis(f) for f in fams]
+    batch = scorer.table_rows(hyps)
+    single = np.vstack([scorer.table_row(*h) for h in hyps])
+    assert batch.shape == (40, enc.width) and L == len(enc.offsets)
+    assert np.array_equal(batch, single)

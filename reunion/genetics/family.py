@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reunion.encoding import UNTYPED, Encoding
+from reunion.encoding import UNTYPED, Encoding, genotype_pairs
 from reunion.genetics import kinship
 from reunion.genetics import theta as theta_mod
 from reunion.genetics.pedigree import InconsistentFamilyError, nuclear_child_table, nuclear_lr
@@ -174,6 +174,49 @@ class FamilyScorer:
             off = int(self.enc.offsets[l])
             row[off + 1: off + 1 + lr.size] = _log10(lr)
         return row
+
+    def table_rows(self, hyps: list[tuple[str, dict[str, Member]]]) -> np.ndarray:
+        """:meth:`table_row` of many families, float64 [F, W] (bit-identical).
+
+        Trio and duo families are built together, locus by locus, as arrays over
+        families (the national-scale path); other hypotheses row by row.
+        """
+        rows = np.zeros((len(hyps), self.enc.width), dtype=np.float64)
+        fast = [i for i, (h, _) in enumerate(hyps)
+                if h in ("trio", "duo_father", "duo_mother") and self.theta == 0.0]
+        fast_set = set(fast)
+        for i, (h, used) in enumerate(hyps):
+            if i not in fast_set:
+                rows[i] = self.table_row(h, used)
+        if not fast:
+            return rows
+        idx = np.asarray(fast)
+        F = np.array([hyps[i][1]["father"].codes if "father" in hyps[i][1] else
+                      np.zeros(len(self.enc.loci), np.uint16) for i in fast])
+        Mo = np.array([hyps[i][1]["mother"].codes if "mother" in hyps[i][1] else
+                       np.zeros(len(self.enc.loci), np.uint16) for i in fast])
+        for l, lc in enumerate(self.enc.loci):
+            n = lc.n_alleles
+            lo, hi = genotype_pairs(n)
+            g_lo = np.concatenate([[0], lo])   # genotype index -> allele codes (index 0 unused)
+            g_hi = np.concatenate([[0], hi])
+            p = lc.frequencies
+            hw = kinship._hw_table(p, lo, hi)
+            MF, MM = self.models.matrix(l, "M"), self.models.matrix(l, "F")
+            f, m = F[:, l].astype(np.int64), Mo[:, l].astype(np.int64)
+            tF = 0.5 * (MF[g_lo[f]] + MF[g_hi[f]])          # [F', n]
+            tM = 0.5 * (MM[g_lo[m]] + MM[g_hi[m]])
+            pF, pM = self.models.pushed(l, "M"), self.models.pushed(l, "F")
+            both, only_f, only_m = (f > 0) & (m > 0), (f > 0) & (m == 0), (f == 0) & (m > 0)
+            off = int(self.enc.offsets[l])
+            for sel, t1, t2 in ((both, tF, tM), (only_f, tF, pM), (only_m, tM, pF)):
+                if not sel.any():
+                    continue
+                a = t1[sel] if t1.ndim == 2 else t1
+                b = t2[sel] if t2.ndim == 2 else np.broadcast_to(t2, a.shape)
+                lr = np.where(lo == hi, a[:, lo] * b[:, lo], a[:, lo] * b[:, hi] + a[:, hi] * b[:, lo]) / hw
+                rows[idx[sel], off + 1: off + 1 + lr.shape[1]] = _log10(lr)
+        return rows
 
     def _theta_table(self, typed: dict, used: dict[str, Member], p: np.ndarray) -> np.ndarray:
         th = self.theta
