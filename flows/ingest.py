@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
 from reunion.ingest import IngestSummary, ingest
 from reunion.flows.retry import io_error_only
 from reunion.settings import Settings
 
 
-@task(name="ingest", retries=1, retry_delay_seconds=2, retry_condition_fn=io_error_only)
+@task(name="ingest", cache_policy=NO_CACHE, persist_result=False,
+      retries=1, retry_delay_seconds=2, retry_condition_fn=io_error_only)
 def ingest_task(samples: Path | list[Path], genotypes: list[Path], out_dir: Path, settings: Settings) -> IngestSummary:
     return ingest(samples, genotypes, out_dir, settings)
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 from prefect.artifacts import create_markdown_artifact
 
 from reunion import __version__
@@ -35,18 +37,19 @@ PER_LOCUS_PARQUET = "per_locus.parquet"
 RUN_JSON = "run.json"
 
 
-@task(name="read-manifest", retries=2, retry_delay_seconds=2, retry_condition_fn=io_error_only)
+@task(name="read-manifest", cache_policy=NO_CACHE, persist_result=False,
+      retries=2, retry_delay_seconds=2, retry_condition_fn=io_error_only)
 def read_manifest(shards_dir: Path) -> dict:
     return load_manifest(shards_dir)
 
 
-@task(name="plan")
+@task(name="plan", cache_policy=NO_CACHE, persist_result=False)
 def plan(manifest: dict, settings: Settings) -> dict:
     """Query blocks (query shard, start, stop) and reference shards of the run."""
     return pieces.plan_work(manifest, settings)
 
 
-@task(name="score")
+@task(name="score", cache_policy=NO_CACHE, persist_result=False)
 def score(shards_dir: Path, settings: Settings, work: dict, piece_dir: Path) -> tuple[list[dict], dict]:
     """Run every piece on the Dask cluster; merge and re-score per query block.
 
@@ -70,7 +73,8 @@ def score(shards_dir: Path, settings: Settings, work: dict, piece_dir: Path) -> 
     return results, cluster
 
 
-@task(name="publish", retries=2, retry_delay_seconds=2, retry_condition_fn=io_error_only)
+@task(name="publish", cache_policy=NO_CACHE, persist_result=False,
+      retries=2, retry_delay_seconds=2, retry_condition_fn=io_error_only)
 def publish(out_dir: Path, results: list[dict], record: dict) -> dict:
     """Write candidates (Parquet, CSV), per-locus tables and run.json atomically."""
     out_dir = atomic.ensure_dir(out_dir)
@@ -166,4 +170,5 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings) -> dict:
             "floored_allele_uses": manifest["floor"]["allele_uses"],
         },
     }
-    return publish(out_dir, results, record)
+    # quote(): Prefect would otherwise walk every candidate row looking for futures
+    return publish(out_dir, quote(results), record)

@@ -22,6 +22,8 @@ from pathlib import Path
 import dask
 import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from reunion.flows import pieces
 from reunion.flows.cluster import dask_client, describe
@@ -87,7 +89,7 @@ def why_full(base: dict, new: dict, base_run: dict, settings: Settings, base_sha
     return None
 
 
-@task(name="plan-incremental")
+@task(name="plan-incremental", cache_policy=NO_CACHE, persist_result=False)
 def plan_incremental(base_run_dir: Path, base_shards: Path, new_shards: Path, settings: Settings) -> dict:
     """Which missing persons to score against all families, which against the changed ones."""
     bm, bf = profile_fingerprints(base_shards, settings)
@@ -119,7 +121,7 @@ def plan_incremental(base_run_dir: Path, base_shards: Path, new_shards: Path, se
             "n_missing": len(nm), "n_families": len(nf), "too_few_loci": too_few}
 
 
-@task(name="score-incremental")
+@task(name="score-incremental", cache_policy=NO_CACHE, persist_result=False)
 def score_incremental(shards_dir: Path, settings: Settings, inc: dict) -> tuple[list[dict], dict]:
     logger = get_run_logger()
     sd, sj = str(shards_dir), settings.model_dump_json()
@@ -187,7 +189,7 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
         atomic.write_text(out_dir / RUN_JSON, json.dumps(record, indent=2, default=str))
         return record
     inc = plan_incremental(base_run_dir, base_shards, shards, settings)
-    results, cluster = score_incremental(shards, settings, inc)
+    results, cluster = score_incremental(shards, settings, quote(inc))
     pairs = len(inc["full"]) * inc["n_families"] + len(inc["partial"]) * len(inc["changed"])
     seconds = time.perf_counter() - t0
     record = {
@@ -212,4 +214,4 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
             "floored_allele_uses": new["floor"]["allele_uses"],
         },
     }
-    return publish(out_dir, results, record)
+    return publish(out_dir, quote(results), record)
