@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import hashlib
+import json
+
 import dask
 import numpy as np
 
@@ -60,16 +63,45 @@ def load_families(shards_dir: str, settings_json: str, ref_index: int) -> list[F
     return list(fams.values())
 
 
+def family_fingerprint(fam: Family) -> str:
+    """sha1 of a family's members (ids, relations, sexes, genotype indices): equal
+    fingerprints under one encoding and settings give bit-identical tables."""
+    h = hashlib.sha1()
+    for m in sorted(fam.members, key=lambda m: m.sample_id):
+        h.update(f"{m.sample_id}|{m.relation}|{m.sex}|".encode())
+        h.update(np.ascontiguousarray(m.codes, dtype=np.uint16).tobytes())
+    return h.hexdigest()
+
+
+def _tables_file(folder: Path, ref_index: int) -> Path:
+    return Path(folder) / f"tables-r{ref_index:05d}.npy"
+
+
+@lru_cache(maxsize=4)
+def _table_index(folder: str) -> dict[str, tuple[str, int]]:
+    """fingerprint -> (tables file, row) over every tables file saved in ``folder``."""
+    index: dict[str, tuple[str, int]] = {}
+    for ids in sorted(Path(folder).glob("tables-r*.fingerprints.json")):
+        npy = str(ids).replace(".fingerprints.json", ".npy")
+        for row, fp in enumerate(json.loads(ids.read_text())):
+            index[fp] = (npy, row)
+    return index
+
+
 def build_tables(shards_dir: str, settings_json: str, ref_index: int,
-                 only: frozenset[str] | None = None) -> dict:
+                 only: frozenset[str] | None = None, save_dir: str | None = None,
+                 reuse_dir: str | None = None) -> dict:
     """Lost-child tables of one reference shard (optionally only the families in ``only``).
 
     Returns ``{"ref_index", "positions": int64 [F'] (family position in the shard),
-    "tables": float64 [F', W]}`` for the F' families with a typed member.
+    "tables": float64 [F', W]}`` for the F' families with a typed member. With
+    ``save_dir`` the tables are saved there with their families' fingerprints; with
+    ``reuse_dir`` (a standing run's saved tables, same encoding and settings) the
+    rows of unchanged families are read back instead of rebuilt.
     """
     _, _, enc, scorer = _context(shards_dir, settings_json)
     families = load_families(shards_dir, settings_json, ref_index)
-    positions, hyps = [], []
+    positions, hyps, fps = [], [], []
     for i, fam in enumerate(families):
         if only is not None and fam.family_id not in only:
             continue
@@ -78,9 +110,27 @@ def build_tables(shards_dir: str, settings_json: str, ref_index: int,
             continue
         positions.append(i)
         hyps.append(h)
-    tables = scorer.table_rows(hyps)
+        fps.append(family_fingerprint(fam))
+    reused = 0
+    if reuse_dir:
+        index = _table_index(reuse_dir)
+        hit = [j for j, fp in enumerate(fps) if fp in index]
+        miss = [j for j, fp in enumerate(fps) if fp not in index]
+        tables = np.empty((len(fps), enc.width), dtype=np.float64)
+        tables[miss] = scorer.table_rows([hyps[j] for j in miss])
+        for j in hit:
+            path, row = index[fps[j]]
+            tables[j] = np.load(path, mmap_mode="r")[row]
+        reused = len(hit)
+    else:
+        tables = scorer.table_rows(hyps)
+    if save_dir:
+        out = _tables_file(Path(save_dir), ref_index)
+        with atomic.atomic_path(out) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, tables)
+        atomic.write_text(out.with_suffix(".fingerprints.json"), json.dumps(fps))
     return {"ref_index": ref_index, "positions": np.asarray(positions, dtype=np.int64),
-            "tables": tables}
+            "tables": tables, "reused": {f"{ref_index}:{only is None}": reused}}
 
 
 def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int):
@@ -132,7 +182,7 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     position = np.where(idx >= 0, tables["positions"][np.maximum(idx, 0)] if len(tables["positions"])
                         else -1, -1)
     result = {"ref_index": tables["ref_index"], "position": position.astype(np.int64),
-              "score": score.astype(np.float64)}
+              "score": score.astype(np.float64), "tables_reused": tables.get("reused", {})}
     if save_to:
         with atomic.atomic_path(Path(save_to)) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, ref_index=result["ref_index"], position=result["position"],
@@ -216,6 +266,7 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
         per_locus.extend(loci)
     return {"candidates": candidates, "per_locus": per_locus, "queries": len(ids),
             "too_few_loci": n_too_few,
+            "tables_reused": {k: v for p in pieces for k, v in p.get("tables_reused", {}).items()},
             "with_candidates": len({c["missing_id"] for c in candidates})}
 
 
@@ -246,7 +297,8 @@ def rematch_graph(shards_dir: str, settings: Settings, work: dict,
         if path is not None and path.exists():
             return dask.delayed(load_piece)(str(path))
         if r not in tables:
-            tables[r] = dask.delayed(build_tables)(sd, sj, r)
+            tables[r] = dask.delayed(build_tables)(sd, sj, r, None,
+                                                   str(piece_dir) if piece_dir else None)
         return dask.delayed(screen_piece)(sd, sj, qi, start, stop, tables[r],
                                           str(path) if path else None)
 

@@ -28,7 +28,7 @@ from prefect.utilities.annotations import quote
 from reunion.flows import pieces
 from reunion.flows.cluster import dask_client, describe
 from reunion.flows.rematch import (CANDIDATES_PARQUET, PER_LOCUS_PARQUET, RUN_JSON, code_version,
-                                   publish, rematch_flow)
+                                   publish, rematch_flow, run_key)
 from reunion.frequencies import file_sha256
 from reunion.ingest import ingest, load_encoding, load_manifest, read_shard, shard_codes
 from reunion.io import atomic
@@ -122,8 +122,11 @@ def plan_incremental(base_run_dir: Path, base_shards: Path, new_shards: Path, se
 
 
 @task(name="score-incremental", cache_policy=NO_CACHE, persist_result=False)
-def score_incremental(shards_dir: Path, settings: Settings, inc: dict) -> tuple[list[dict], dict]:
+def score_incremental(shards_dir: Path, settings: Settings, inc: dict,
+                      reuse_tables: Path | None = None) -> tuple[list[dict], dict]:
+    """Score the planned missing persons; unchanged families' tables come from the standing run."""
     logger = get_run_logger()
+    reuse = str(reuse_tables) if reuse_tables and reuse_tables.exists() else None
     sd, sj = str(shards_dir), settings.model_dump_json()
     manifest = load_manifest(shards_dir)
     n_refs = sum(1 for s in manifest["shards"] if s["side"] == "reference")
@@ -132,7 +135,7 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: dict) -> tuple[
     for ids, only in ((inc["full"], None), (inc["partial"], inc["changed"])):
         if not ids or only is not None and not only:
             continue
-        tables = [dask.delayed(pieces.build_tables)(sd, sj, r, only) for r in range(n_refs)]
+        tables = [dask.delayed(pieces.build_tables)(sd, sj, r, only, None, reuse) for r in range(n_refs)]
         for i in range(0, len(ids), block):
             chunk = ids[i:i + block]
             ps = [dask.delayed(pieces.screen_piece)(sd, sj, chunk, 0, 0, t) for t in tables]
@@ -157,6 +160,8 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: dict) -> tuple[
         out_c.extend(cands)
         out_l.extend(loci)
     merged = [{"candidates": out_c, "per_locus": out_l, "queries": inc["n_missing"],
+               "tables_reused": sum({k: v for r in results
+                                     for k, v in r.get("tables_reused", {}).items()}.values()),
                "with_candidates": len({c["missing_id"] for c in out_c})}]
     return merged, cluster
 
@@ -189,7 +194,8 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
         atomic.write_text(out_dir / RUN_JSON, json.dumps(record, indent=2, default=str))
         return record
     inc = plan_incremental(base_run_dir, base_shards, shards, settings)
-    results, cluster = score_incremental(shards, settings, quote(inc))
+    standing_tables = base_run_dir / "pieces" / run_key(base_shards, settings)
+    results, cluster = score_incremental(shards, settings, quote(inc), standing_tables)
     pairs = len(inc["full"]) * inc["n_families"] + len(inc["partial"]) * len(inc["changed"])
     seconds = time.perf_counter() - t0
     record = {
@@ -199,7 +205,8 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
         "config_sha256": settings.digest(), "frequency_table": new["frequency_table"],
         "mode": {"kind": "incremental", "base_run": str(base_run_dir),
                  "missing_scored_fully": len(inc["full"]), "missing_partially": len(inc["partial"]),
-                 "families_changed": len(inc["changed"])},
+                 "families_changed": len(inc["changed"]),
+                 "table_rows_reused": results[0]["tables_reused"]},
         "manifest": {"path": str(shards / "manifest.json"),
                      "sha256": file_sha256(shards / "manifest.json"),
                      "inputs": new["inputs"], "shards": new["shards"]},

@@ -60,6 +60,7 @@ def test_incremental_equals_full_and_reingest_is_idempotent(small_db, settings, 
     rec = rerun_flow(d / "base", [new_s, new_g], d / "inc", s)
     assert rec["mode"]["kind"] == "incremental", rec["mode"]
     assert rec["mode"]["families_changed"] == 4          # three new families + the joined one
+    assert rec["mode"]["table_rows_reused"] > 0          # unchanged families' tables were not rebuilt
 
     ingest([base_s, new_s], [base_g, new_g], d / "full" / "shards", s)
     rematch_flow(d / "full" / "shards", d / "full", s)
