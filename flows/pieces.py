@@ -118,9 +118,12 @@ def build_tables(shards_dir: str, settings_json: str, ref_index: int,
         miss = [j for j, fp in enumerate(fps) if fp not in index]
         tables = np.empty((len(fps), enc.width), dtype=np.float64)
         tables[miss] = scorer.table_rows([hyps[j] for j in miss])
+        by_file: dict[str, list[int]] = {}
         for j in hit:
-            path, row = index[fps[j]]
-            tables[j] = np.load(path, mmap_mode="r")[row]
+            by_file.setdefault(index[fps[j]][0], []).append(j)
+        for path, js in by_file.items():      # one read per saved tables file
+            saved = np.load(path, mmap_mode="r")
+            tables[js] = saved[[index[fps[j]][1] for j in js]]
         reused = len(hit)
     else:
         tables = scorer.table_rows(hyps)
