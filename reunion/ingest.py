@@ -124,7 +124,7 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
     # A sample typed in two files at the same locus: the later row is rejected.
     profiles: dict[str, dict[str, tuple[str, str]]] = {}
     cross_rejects: list[Reject] = []
-    for p, g in zip(genotype_paths, genos):
+    for p, g, rec in zip(genotype_paths, genos, inputs[len(samples_paths):]):
         accepted_rows = _accepted_row_numbers(g)
         for r, rowno in zip(g.table.to_pylist(), accepted_rows):
             prof = profiles.setdefault(r["sample_id"], {})
@@ -132,12 +132,10 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                 cross_rejects.append(Reject(str(p), rowno, "locus",
                                             f"sample {r['sample_id']} is already typed at {r['locus']} "
                                             "in an earlier file; remove one of the two calls"))
+                rec["accepted"] -= 1   # counted against this input, even if the file is listed twice
+                rec["rejected"] += 1
                 continue
             prof[r["locus"]] = (r["allele1"], r["allele2"])
-    for rec, g, p in zip(inputs[len(samples_paths):], genos, genotype_paths):
-        n_cross = sum(1 for c in cross_rejects if c.file == str(p))
-        rec["accepted"] -= n_cross
-        rec["rejected"] += n_cross
     all_rejects = [r for res in sample_results for r in res.rejects] + \
         [r for g in genos for r in g.rejects] + cross_rejects
     rejects_path = write_rejects(all_rejects, out_dir / REJECTS_FILE)

@@ -100,3 +100,15 @@ def test_floor_use_is_counted(tmp_path, settings):
     ingest(tmp_path / "samples.csv", [tmp_path / "genotypes.csv"], tmp_path / "out", settings)
     m = load_manifest(tmp_path / "out")
     assert m["floor"] == {"allele_uses": 2, "alleles": 1}
+
+
+def test_same_batch_twice_is_rejected_row_for_row(tmp_path, settings):
+    (tmp_path / "s.csv").write_text("sample_id,role,family_id,relation\nC1,missing,,\nF1,relative,A,father\n")
+    (tmp_path / "g.csv").write_text("sample_id,locus,allele1,allele2\nC1,TH01,6,7\nF1,TH01,6,9\nF1,vWA,14,15\n")
+    s, g = tmp_path / "s.csv", tmp_path / "g.csv"
+    ingest([s, s], [g, g], tmp_path / "out", settings)
+    m = load_manifest(tmp_path / "out")
+    counts = [(i["read"], i["accepted"], i["rejected"]) for i in m["inputs"]]
+    # first listing accepted whole; the repeat rejected whole (samples 2 rows, genotypes 3 rows)
+    assert counts == [(2, 2, 0), (2, 0, 2), (3, 3, 0), (3, 0, 3)]
+    assert m["counts"] == {"missing": 1, "relatives": 1, "families": 1}
