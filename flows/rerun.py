@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import dask
+import numpy as np
 import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -51,26 +52,25 @@ def classify_inputs(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return samples, genotypes
 
 
-def profile_fingerprints(shards_dir: Path, settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
-    """Label-based fingerprints of every missing person and every family (codes may move)."""
+def profile_fingerprints(shards_dir: Path) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Fingerprints of every missing person (genotype indices) and every family.
+
+    Only compared between shard sets with identical allele sets (see :func:`why_full`),
+    where equal genotype indices mean equal genotypes.
+    """
     manifest = load_manifest(shards_dir)
-    enc = load_encoding(shards_dir, manifest)
-
-    def labels(codes) -> str:
-        return "|".join(enc.genotype_label(l, int(g)) for l, g in enumerate(codes))
-
-    missing: dict[str, str] = {}
-    families: dict[str, list] = {}
+    missing: dict[str, bytes] = {}
+    families: dict[str, list[str]] = {}
     for rec in manifest["shards"]:
         t = read_shard(shards_dir, rec)
         codes = shard_codes(t)
         if rec["side"] == "query":
             for sid, c in zip(t.column("sample_id").to_pylist(), codes):
-                missing[sid] = labels(c)
+                missing[sid] = c.tobytes()
         else:
             cols = [t.column(c).to_pylist() for c in ("sample_id", "family_id", "relation", "sex")]
             for (sid, fid, rel, sex), c in zip(zip(*cols), codes):
-                families.setdefault(fid, []).append(f"{sid}:{rel}:{sex}:{labels(c)}")
+                families.setdefault(fid, []).append(f"{sid}:{rel}:{sex}:{c.tobytes().hex()}")
     return missing, {f: "#".join(sorted(m)) for f, m in families.items()}
 
 
@@ -92,8 +92,8 @@ def why_full(base: dict, new: dict, base_run: dict, settings: Settings, base_sha
 @task(name="plan-incremental", cache_policy=NO_CACHE, persist_result=False)
 def plan_incremental(base_run_dir: Path, base_shards: Path, new_shards: Path, settings: Settings) -> dict:
     """Which missing persons to score against all families, which against the changed ones."""
-    bm, bf = profile_fingerprints(base_shards, settings)
-    nm, nf = profile_fingerprints(new_shards, settings)
+    bm, bf = profile_fingerprints(base_shards)
+    nm, nf = profile_fingerprints(new_shards)
     changed = frozenset(f for f, fp in nf.items() if bf.get(f) != fp) | frozenset(set(bf) - set(nf))
     new_missing = {m for m, fp in nm.items() if bm.get(m) != fp}
     old = pq.read_table(base_run_dir / CANDIDATES_PARQUET).to_pylist()
@@ -116,7 +116,8 @@ def plan_incremental(base_run_dir: Path, base_shards: Path, new_shards: Path, se
         else:
             kept[m] = [(c, per_pair[(m, c["family_id"])]) for c in keep]
     min_loci = settings.scoring.min_typed_loci
-    too_few = sum(1 for fp in nm.values() if sum(1 for g in fp.split("|") if g) < min_loci)
+    too_few = sum(1 for fp in nm.values()
+                  if np.count_nonzero(np.frombuffer(fp, dtype=np.uint16)) < min_loci)
     return {"full": sorted(full), "partial": sorted(kept), "kept": kept, "changed": changed,
             "n_missing": len(nm), "n_families": len(nf), "too_few_loci": too_few}
 
