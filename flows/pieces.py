@@ -173,12 +173,11 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     ``q_index`` may instead be a list of missing-person ids (start/stop ignored). With ``save_to``, the result is also persisted there (atomically) so that a
     crashed or cancelled run resumes without redoing this piece.
     """
-    settings, _, _, _ = _context(shards_dir, settings_json)
+    settings, _, enc, _ = _context(shards_dir, settings_json)
     sc = settings.scoring
     _, codes = _queries(shards_dir, settings_json, q_index, start, stop)
     kernel = get_kernel(sc.device)
-    idx, score = kernel(tables["tables"], _context(shards_dir, settings_json)[2].offsets,
-                        codes, sc.top_k, sc.log10_lr_floor)
+    idx, score = kernel(tables["tables"], enc.offsets, codes, sc.top_k, sc.log10_lr_floor)
     too_few = np.count_nonzero(codes, axis=1) < sc.min_typed_loci
     idx[too_few] = -1
     score[too_few] = -np.inf

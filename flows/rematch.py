@@ -127,6 +127,34 @@ def code_version() -> str:
     return f"{__version__}+g{sha}" + (".dirty" if dirty else "")
 
 
+def run_record(flow_name: str, started: dt.datetime, seconds: float, settings: Settings,
+               shards_dir: Path, manifest: dict, cluster: dict, counts: dict, mode: dict) -> dict:
+    """What a run used and counted, for run.json: provenance, inputs, shards, counts."""
+    manifest_path = Path(shards_dir) / "manifest.json"
+    return {
+        "flow": flow_name,
+        "who": getpass.getuser(),
+        "started": started.isoformat(timespec="seconds"),
+        "seconds": round(seconds, 3),
+        "code_version": code_version(),
+        "config": settings.model_dump(mode="json"),
+        "config_sha256": settings.digest(),
+        "frequency_table": manifest["frequency_table"],
+        "mode": mode,
+        "manifest": {"path": str(manifest_path), "sha256": file_sha256(manifest_path),
+                     "inputs": manifest["inputs"], "shards": manifest["shards"]},
+        "cluster": cluster,
+        "counts": {
+            "missing": manifest["counts"]["missing"],
+            "families": manifest["counts"]["families"],
+            **counts,
+            "rows_read": sum(i["read"] for i in manifest["inputs"]),
+            "rows_rejected": manifest["rejects"]["rows"],
+            "floored_allele_uses": manifest["floor"]["allele_uses"],
+        },
+    }
+
+
 def run_key(shards_dir: Path, settings: Settings) -> str:
     """Identifies the pieces of one (shard set, scoring settings): resumed pieces must match both."""
     relevant = settings.model_dump_json(include={"frequencies", "mutation", "scoring"})
@@ -135,8 +163,11 @@ def run_key(shards_dir: Path, settings: Settings) -> str:
 
 
 @flow(name="national-rematch", log_prints=False)
-def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings) -> dict:
-    """Score every missing person against every family and publish ranked candidate lists."""
+def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict | None = None) -> dict:
+    """Score every missing person against every family and publish ranked candidate lists.
+
+    ``mode`` is recorded in run.json (a rerun that falls back to a full re-match says why).
+    """
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc)
     shards_dir, out_dir = Path(shards_dir), Path(out_dir)
@@ -144,31 +175,13 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings) -> dict:
     work = plan(manifest, settings)
     piece_dir = out_dir / "pieces" / run_key(shards_dir, settings)
     results, cluster = score(shards_dir, settings, work, piece_dir)
-    seconds = time.perf_counter() - t0
-    record = {
-        "flow": "national-rematch",
-        "who": getpass.getuser(),
-        "started": started.isoformat(timespec="seconds"),
-        "seconds": round(seconds, 3),
-        "code_version": code_version(),
-        "config": settings.model_dump(mode="json"),
-        "config_sha256": settings.digest(),
-        "frequency_table": manifest["frequency_table"],
-        "manifest": {"path": str(shards_dir / "manifest.json"),
-                     "sha256": file_sha256(shards_dir / "manifest.json"),
-                     "inputs": manifest["inputs"], "shards": manifest["shards"]},
-        "cluster": cluster,
-        "counts": {
-            "missing": manifest["counts"]["missing"],
-            "families": manifest["counts"]["families"],
-            "pieces": work["pieces"],
-            "pairs_screened": manifest["counts"]["missing"] * manifest["counts"]["families"],
-            "missing_with_candidates": sum(r["with_candidates"] for r in results),
-            "missing_not_searched_too_few_loci": sum(r["too_few_loci"] for r in results),
-            "rows_read": sum(i["read"] for i in manifest["inputs"]),
-            "rows_rejected": manifest["rejects"]["rows"],
-            "floored_allele_uses": manifest["floor"]["allele_uses"],
-        },
+    counts = {
+        "pieces": work["pieces"],
+        "pairs_screened": manifest["counts"]["missing"] * manifest["counts"]["families"],
+        "missing_with_candidates": sum(r["with_candidates"] for r in results),
+        "missing_not_searched_too_few_loci": sum(r["too_few_loci"] for r in results),
     }
+    record = run_record("national-rematch", started, time.perf_counter() - t0, settings, shards_dir,
+                        manifest, cluster, counts, mode or {"kind": "full"})
     # quote(): Prefect would otherwise walk every candidate row looking for futures
     return publish(out_dir, quote(results), record)

@@ -14,7 +14,6 @@ mutation matrix), and run.json says why.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 import time
 from pathlib import Path
@@ -28,11 +27,10 @@ from prefect.utilities.annotations import quote
 
 from reunion.flows import pieces
 from reunion.flows.cluster import dask_client, describe
-from reunion.flows.rematch import (CANDIDATES_PARQUET, PER_LOCUS_PARQUET, RUN_JSON, code_version,
-                                   publish, rematch_flow, run_key)
+from reunion.flows.rematch import (CANDIDATES_PARQUET, PER_LOCUS_PARQUET, RUN_JSON, publish,
+                                   rematch_flow, run_key, run_record)
 from reunion.frequencies import file_sha256
 from reunion.ingest import ingest, load_encoding, load_manifest, read_shard, shard_codes
-from reunion.io import atomic
 from reunion.settings import Settings
 
 SHARDS = "shards"
@@ -190,36 +188,20 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
     reason = why_full(base, new, base_run, settings, base_shards, shards)
     if reason:
         logger.info("full re-match instead of incremental: %s", reason)
-        record = rematch_flow(shards, out_dir, settings)
-        record["mode"] = {"kind": "full", "reason": reason, "base_run": str(base_run_dir)}
-        atomic.write_text(out_dir / RUN_JSON, json.dumps(record, indent=2, default=str))
-        return record
+        return rematch_flow(shards, out_dir, settings,
+                            mode={"kind": "full", "reason": reason, "base_run": str(base_run_dir)})
     inc = plan_incremental(base_run_dir, base_shards, shards, settings)
     standing_tables = base_run_dir / "pieces" / run_key(base_shards, settings)
     results, cluster = score_incremental(shards, settings, quote(inc), standing_tables)
     pairs = len(inc["full"]) * inc["n_families"] + len(inc["partial"]) * len(inc["changed"])
-    seconds = time.perf_counter() - t0
-    record = {
-        "flow": "rerun-new-collections", "who": getpass.getuser(),
-        "started": started.isoformat(timespec="seconds"), "seconds": round(seconds, 3),
-        "code_version": code_version(), "config": settings.model_dump(mode="json"),
-        "config_sha256": settings.digest(), "frequency_table": new["frequency_table"],
-        "mode": {"kind": "incremental", "base_run": str(base_run_dir),
-                 "missing_scored_fully": len(inc["full"]), "missing_partially": len(inc["partial"]),
-                 "families_changed": len(inc["changed"]),
-                 "table_rows_reused": results[0]["tables_reused"]},
-        "manifest": {"path": str(shards / "manifest.json"),
-                     "sha256": file_sha256(shards / "manifest.json"),
-                     "inputs": new["inputs"], "shards": new["shards"]},
-        "cluster": cluster,
-        "counts": {
-            "missing": new["counts"]["missing"], "families": new["counts"]["families"],
-            "pieces": None, "pairs_screened": pairs,
-            "missing_with_candidates": results[0]["with_candidates"],
-            "missing_not_searched_too_few_loci": inc["too_few_loci"],
-            "rows_read": sum(i["read"] for i in new["inputs"]),
-            "rows_rejected": new["rejects"]["rows"],
-            "floored_allele_uses": new["floor"]["allele_uses"],
-        },
+    counts = {
+        "pieces": None, "pairs_screened": pairs,
+        "missing_with_candidates": results[0]["with_candidates"],
+        "missing_not_searched_too_few_loci": inc["too_few_loci"],
     }
+    mode = {"kind": "incremental", "base_run": str(base_run_dir),
+            "missing_scored_fully": len(inc["full"]), "missing_partially": len(inc["partial"]),
+            "families_changed": len(inc["changed"]), "table_rows_reused": results[0]["tables_reused"]}
+    record = run_record("rerun-new-collections", started, time.perf_counter() - t0, settings, shards,
+                        new, cluster, counts, mode)
     return publish(out_dir, quote(results), record)

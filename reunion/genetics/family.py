@@ -212,9 +212,7 @@ class FamilyScorer:
             for sel, t1, t2 in ((both, tF, tM), (only_f, tF, pM), (only_m, tM, pF)):
                 if not sel.any():
                     continue
-                a = t1[sel] if t1.ndim == 2 else t1
-                b = t2[sel] if t2.ndim == 2 else np.broadcast_to(t2, a.shape)
-                lr = np.where(lo == hi, a[:, lo] * b[:, lo], a[:, lo] * b[:, hi] + a[:, hi] * b[:, lo]) / hw
+                lr = kinship._ordered_table(t1[sel], t2[sel] if t2.ndim == 2 else t2, lo, hi) / hw
                 rows[idx[sel], off + 1: off + 1 + lr.shape[1]] = _log10(lr)
         return rows
 

@@ -109,7 +109,9 @@ def _hw_table(p: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def _ordered_table(t1: np.ndarray, t2: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    return np.where(lo == hi, t1[lo] * t2[lo], t1[lo] * t2[hi] + t1[hi] * t2[lo])
+    """:func:`_ordered` for every genotype (lo, hi); t1, t2 [..., n] -> [..., n(n+1)/2]."""
+    return np.where(lo == hi, t1[..., lo] * t2[..., lo],
+                    t1[..., lo] * t2[..., hi] + t1[..., hi] * t2[..., lo])
 
 
 def duo_child_table(parent: Genotype, p: np.ndarray, M_parent: np.ndarray,
