@@ -100,6 +100,17 @@ def shard_schema(side: str, n_loci: int) -> pa.Schema:
     return pa.schema(fields)
 
 
+# --------------------------------------------------------------------------- registry
+REGISTRY = pa.schema([
+    _f("sample_id", pa.string(), "Registered sample id (unique across the shard set).", False),
+    _f("role", pa.string(), "'missing' or 'relative'.", False),
+    _f("family_id", pa.string(), "Family of a relative (null for a missing person)."),
+    _f("relation", pa.string(), "Relation of a relative to the lost child (null for a missing person)."),
+    _f("shard", pa.string(), "Path of the shard holding the sample's row, relative to the shard set.", False),
+    _f("row", pa.int32(), "0-based row of the sample in that shard.", False),
+])
+
+
 # --------------------------------------------------------------------------- candidates
 CANDIDATES = pa.schema([
     _f("missing_id", pa.string(), "Missing person (query) sample id.", False),

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from reunion import __version__
-from reunion.contracts import CONTRACT_VERSION, shard_schema
+from reunion.contracts import CONTRACT_VERSION, REGISTRY, check_table, shard_schema
 from reunion.encoding import Encoding, genotype_index
 from reunion.frequencies import FrequencyTable, file_sha256, load_frequency_table
 from reunion.io import atomic
@@ -34,6 +34,7 @@ log = logging.getLogger("reunion.ingest")
 MANIFEST = "manifest.json"
 ALLELES_FILE = "alleles.parquet"
 REJECTS_FILE = "rejects.csv"
+REGISTRY_FILE = "registry.parquet"
 RELATION_ORDER = {"father": 0, "mother": 1, "full_sibling": 2, "half_sibling": 3,
                   "grandparent": 4, "avuncular": 5}
 
@@ -60,11 +61,16 @@ class IngestSummary:
         return sum(i["rejected"] for i in self.inputs)
 
 
-def _cross_checks(results: list[tuple[Path, ReadResult]]) -> list[ReadResult]:
+def _cross_checks(results: list[tuple[Path, ReadResult]], seen_ids: dict[str, str] | None = None,
+                  seen_parent: dict[tuple[str, str], str] | None = None) -> list[ReadResult]:
     """Checks across rows and files of samples: a sample id registered in an earlier
-    file, and a second father or mother in one family (a lost child has one of each)."""
-    seen_ids: dict[str, str] = {}
-    seen_parent: dict[tuple[str, str], str] = {}
+    file, and a second father or mother in one family (a lost child has one of each).
+
+    ``seen_ids`` / ``seen_parent`` hold registrations made before these files
+    (a standing shard set that a batch is appended to).
+    """
+    seen_ids = dict(seen_ids or {})
+    seen_parent = dict(seen_parent or {})
     out = []
     for path, res in results:
         keep, rejects = [], list(res.rejects)
@@ -98,6 +104,31 @@ def _accepted_row_numbers(res: ReadResult) -> list[int]:
     return [i for i in range(1, res.n_read + 1) if i not in rejected]
 
 
+def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[dict],
+                      typed: dict[str, set[str]] | None = None) -> tuple[dict, list[Reject]]:
+    """{sample_id: {locus: (allele1, allele2)}} from accepted genotype rows, files in order.
+
+    A sample typed at a locus already typed in an earlier file (or, per
+    ``typed``, in the standing shard set) is rejected there and counted against
+    that file's record. Returns (profiles, those rejects).
+    """
+    typed = typed or {}
+    profiles: dict[str, dict[str, tuple[str, str]]] = {}
+    rejects: list[Reject] = []
+    for p, g, rec in zip(paths, genos, records):
+        for r, rowno in zip(g.table.to_pylist(), _accepted_row_numbers(g)):
+            prof = profiles.setdefault(r["sample_id"], {})
+            if r["locus"] in prof or r["locus"] in typed.get(r["sample_id"], ()):
+                rejects.append(Reject(str(p), rowno, "locus",
+                                      f"sample {r['sample_id']} is already typed at {r['locus']} "
+                                      "in an earlier file; remove one of the two calls"))
+                rec["accepted"] -= 1   # counted against this input, even if the file is listed twice
+                rec["rejected"] += 1
+                continue
+            prof[r["locus"]] = (r["allele1"], r["allele2"])
+    return profiles, rejects
+
+
 def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir: Path,
            settings: Settings, table: FrequencyTable | None = None) -> IngestSummary:
     """Validate, encode and shard a database export (one or more batches) into ``out_dir``.
@@ -121,21 +152,7 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
     genos = [read_genotypes(p, normalise, roles) for p in genotype_paths]
     inputs = [_input_record(p, r, "samples") for p, r in zip(samples_paths, sample_results)] + \
              [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
-    # A sample typed in two files at the same locus: the later row is rejected.
-    profiles: dict[str, dict[str, tuple[str, str]]] = {}
-    cross_rejects: list[Reject] = []
-    for p, g, rec in zip(genotype_paths, genos, inputs[len(samples_paths):]):
-        accepted_rows = _accepted_row_numbers(g)
-        for r, rowno in zip(g.table.to_pylist(), accepted_rows):
-            prof = profiles.setdefault(r["sample_id"], {})
-            if r["locus"] in prof:
-                cross_rejects.append(Reject(str(p), rowno, "locus",
-                                            f"sample {r['sample_id']} is already typed at {r['locus']} "
-                                            "in an earlier file; remove one of the two calls"))
-                rec["accepted"] -= 1   # counted against this input, even if the file is listed twice
-                rec["rejected"] += 1
-                continue
-            prof[r["locus"]] = (r["allele1"], r["allele2"])
+    profiles, cross_rejects = assemble_profiles(genotype_paths, genos, inputs[len(samples_paths):])
     all_rejects = [r for res in sample_results for r in res.rejects] + \
         [r for g in genos for r in g.rejects] + cross_rejects
     rejects_path = write_rejects(all_rejects, out_dir / REJECTS_FILE)
@@ -168,30 +185,10 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                 out[i, li] = genotype_index(lc.code(a1), lc.code(a2))
         return out
 
-    fmt = "parquet" if settings.ingest.format == "parquet" else "arrow"
-    shards = []
-    qs = settings.ingest.queries_per_shard
-    for s, start in enumerate(range(0, len(missing), qs)):
-        rows = missing[start:start + qs]
-        t = pa.Table.from_arrays(
-            [pa.array([r["sample_id"] for r in rows]), _codes_array(codes_of(rows), L)],
-            schema=shard_schema("query", L))
-        shards.append(_write_shard(t, out_dir / "shards" / f"query-{s:05d}.{fmt}", "query", s, out_dir))
+    shards = write_query_shards(missing, codes_of(missing), out_dir, settings, L)
     families = sorted({r["family_id"] for r in relatives})
-    fs = settings.ingest.families_per_shard
-    by_family: dict[str, list[dict]] = {}
-    for r in relatives:
-        by_family.setdefault(r["family_id"], []).append(r)
-    for s, start in enumerate(range(0, len(families), fs)):
-        rows = [r for f in families[start:start + fs] for r in by_family[f]]
-        t = pa.Table.from_arrays(
-            [pa.array([r["sample_id"] for r in rows]), pa.array([r["family_id"] for r in rows]),
-             pa.array([r["relation"] for r in rows]), pa.array([r["sex"] for r in rows], pa.string()),
-             _codes_array(codes_of(rows), L)],
-            schema=shard_schema("reference", L))
-        rec = _write_shard(t, out_dir / "shards" / f"reference-{s:05d}.{fmt}", "reference", s, out_dir)
-        rec["families"] = len(families[start:start + fs])
-        shards.append(rec)
+    shards += write_reference_shards(relatives, codes_of(relatives), out_dir, settings, L)
+    registry_path = write_registry(registry_rows(out_dir, shards), out_dir)
 
     manifest = {
         "contract_version": CONTRACT_VERSION,
@@ -203,6 +200,7 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
         "alleles": {"path": ALLELES_FILE, "sha256": file_sha256(alleles_path)},
         "inputs": inputs,
         "rejects": {"path": REJECTS_FILE, "rows": len(all_rejects)},
+        "registry": {"path": REGISTRY_FILE, "sha256": file_sha256(registry_path)},
         "floor": {"allele_uses": floored_uses,
                   "alleles": int(sum(int(lc.floored.sum()) for lc in enc.loci))},
         "counts": {"missing": len(missing), "relatives": len(relatives), "families": len(families)},
@@ -215,6 +213,73 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                          sum(1 for s in shards if s["side"] == "query"),
                          sum(1 for s in shards if s["side"] == "reference"),
                          floored_uses, manifest["floor"]["alleles"], rejects_path)
+
+
+def shard_format(settings: Settings) -> str:
+    return "parquet" if settings.ingest.format == "parquet" else "arrow"
+
+
+def write_query_shards(rows: list[dict], codes: np.ndarray, out_dir: Path, settings: Settings, L: int,
+                       first: int = 0) -> list[dict]:
+    """Missing persons (in the order given) into query shards numbered from ``first``."""
+    shards, qs, fmt = [], settings.ingest.queries_per_shard, shard_format(settings)
+    for s, start in enumerate(range(0, len(rows), qs), start=first):
+        part = rows[start:start + qs]
+        t = pa.Table.from_arrays(
+            [pa.array([r["sample_id"] for r in part]), _codes_array(codes[start:start + qs], L)],
+            schema=shard_schema("query", L))
+        shards.append(_write_shard(t, out_dir / "shards" / f"query-{s:05d}.{fmt}", "query", s, out_dir))
+    return shards
+
+
+def reference_table(rows: list[dict], codes: np.ndarray, L: int) -> pa.Table:
+    """Relatives (grouped by family, in the order given) as a reference-shard table."""
+    return pa.Table.from_arrays(
+        [pa.array([r["sample_id"] for r in rows]), pa.array([r["family_id"] for r in rows]),
+         pa.array([r["relation"] for r in rows]), pa.array([r["sex"] for r in rows], pa.string()),
+         _codes_array(codes, L)],
+        schema=shard_schema("reference", L))
+
+
+def write_reference_shards(relatives: list[dict], codes: np.ndarray, out_dir: Path, settings: Settings,
+                           L: int, first: int = 0) -> list[dict]:
+    """Relatives (sorted by family) into reference shards of whole families, numbered from ``first``."""
+    fmt, fs = shard_format(settings), settings.ingest.families_per_shard
+    spans: dict[str, list[int]] = {}
+    for i, r in enumerate(relatives):
+        spans.setdefault(r["family_id"], []).append(i)
+    families = list(spans)
+    shards = []
+    for s, start in enumerate(range(0, len(families), fs), start=first):
+        idx = [i for f in families[start:start + fs] for i in spans[f]]
+        t = reference_table([relatives[i] for i in idx], codes[idx], L)
+        rec = _write_shard(t, out_dir / "shards" / f"reference-{s:05d}.{fmt}", "reference", s, out_dir)
+        rec["families"] = len(families[start:start + fs])
+        shards.append(rec)
+    return shards
+
+
+def registry_rows(root: Path, shards: list[dict]) -> pa.Table:
+    """Registry entries (REGISTRY contract) of the given shards, read back from their files."""
+    parts = []
+    for rec in shards:
+        t = read_shard(root, rec, verify=False)
+        n = t.num_rows
+        ref = rec["side"] == "reference"
+        parts.append(pa.Table.from_arrays([
+            t.column("sample_id"),
+            pa.array(["relative" if ref else "missing"] * n, pa.string()),
+            t.column("family_id") if ref else pa.nulls(n, pa.string()),
+            t.column("relation") if ref else pa.nulls(n, pa.string()),
+            pa.array([rec["path"]] * n, pa.string()),
+            pa.array(np.arange(n, dtype=np.int32)),
+        ], schema=REGISTRY))
+    return pa.concat_tables(parts) if parts else REGISTRY.empty_table()
+
+
+def write_registry(table: pa.Table, out_dir: Path) -> Path:
+    """Who is registered where: one row per sample, for appending batches without re-ingesting."""
+    return atomic.write_table(check_table(table, REGISTRY, "registry"), Path(out_dir) / REGISTRY_FILE)
 
 
 def _codes_array(codes: np.ndarray, L: int) -> pa.FixedSizeListArray:

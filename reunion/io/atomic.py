@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -49,6 +50,25 @@ def atomic_path(path: Path) -> Iterator[Path]:
             os.unlink(tmp)
         raise
 
+
+def link_or_copy(src: Path, dst: Path) -> Path:
+    """Make ``dst`` hold ``src``'s bytes: a hard link when possible (no copy), else a copy.
+
+    Every file written here is replaced by rename, never modified in place, so
+    a link shares content that cannot change under it. Atomic like every write.
+    """
+    src, dst = Path(src), Path(dst)
+    ensure_dir(dst.parent)
+    tmp = dst.parent / f".{dst.name}.{os.getpid()}.link"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+        os.chmod(tmp, FILE_MODE)
+    os.replace(tmp, dst)
+    return dst
 
 def write_text(path: Path, text: str) -> Path:
     with atomic_path(path) as tmp:
