@@ -13,7 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import hashlib
-import json
 
 import dask
 import numpy as np
@@ -53,8 +52,7 @@ def _shard(shards_dir: str, path: str, sha256: str):
 def load_families(shards_dir: str, settings_json: str, ref_index: int) -> list[Family]:
     """Families of one reference shard, in shard (family_id) order."""
     _, manifest, _, _ = _context(shards_dir, settings_json)
-    rec = [s for s in manifest["shards"] if s["side"] == "reference"][ref_index]
-    t = read_shard(Path(shards_dir), rec)
+    t = read_shard(Path(shards_dir), _references(manifest)[ref_index])
     codes = shard_codes(t)
     fams: dict[str, Family] = {}
     for i, (sid, fid, rel, sex) in enumerate(zip(*(t.column(c).to_pylist() for c in
@@ -63,77 +61,81 @@ def load_families(shards_dir: str, settings_json: str, ref_index: int) -> list[F
     return list(fams.values())
 
 
-def family_fingerprint(fam: Family) -> str:
-    """sha1 of a family's members (ids, relations, sexes, genotype indices): equal
-    fingerprints under one encoding and settings give bit-identical tables."""
-    h = hashlib.sha1()
-    for m in sorted(fam.members, key=lambda m: m.sample_id):
-        h.update(f"{m.sample_id}|{m.relation}|{m.sex}|".encode())
-        h.update(np.ascontiguousarray(m.codes, dtype=np.uint16).tobytes())
-    return h.hexdigest()
+def _references(manifest: dict) -> list[dict]:
+    return [s for s in manifest["shards"] if s["side"] == "reference"]
 
 
-def _tables_file(folder: Path, ref_index: int) -> Path:
-    return Path(folder) / f"tables-r{ref_index:05d}.npy"
+def tables_dir(run_dir: Path, manifest: dict, settings: Settings) -> Path:
+    """Where a run keeps its lost-child tables, keyed by what a table depends on:
+    the allele codes, the frequencies, the mutation model and theta."""
+    relevant = settings.model_dump_json(include={"frequencies": True, "mutation": True,
+                                                 "scoring": {"theta"}})
+    key = hashlib.sha256((manifest["alleles"]["sha256"] + relevant).encode()).hexdigest()[:16]
+    return Path(run_dir) / "tables" / key
 
 
-@lru_cache(maxsize=4)
-def _table_index(folder: str) -> dict[str, tuple[str, int]]:
-    """fingerprint -> (tables file, row) over every tables file saved in ``folder``."""
-    index: dict[str, tuple[str, int]] = {}
-    for ids in sorted(Path(folder).glob("tables-r*.fingerprints.json")):
-        npy = str(ids).replace(".fingerprints.json", ".npy")
-        for row, fp in enumerate(json.loads(ids.read_text())):
-            index[fp] = (npy, row)
-    return index
+def table_file(folder: Path | str, shard_sha256: str) -> Path:
+    """The tables of the reference shard with this sha256 (same bytes, same tables)."""
+    return Path(folder) / f"{shard_sha256[:32]}.npz"
 
 
-def build_tables(shards_dir: str, settings_json: str, ref_index: int,
-                 only: frozenset[str] | None = None, save_dir: str | None = None,
-                 reuse_dir: str | None = None) -> dict:
-    """Lost-child tables of one reference shard (optionally only the families in ``only``).
+def _load_tables(path: Path) -> dict:
+    with np.load(path) as z:
+        return {"family_ids": z["family_ids"], "positions": z["positions"], "tables": z["tables"]}
 
-    Returns ``{"ref_index", "positions": int64 [F'] (family position in the shard),
-    "tables": float64 [F', W]}`` for the F' families with a typed member. With
-    ``save_dir`` the tables are saved there with their families' fingerprints; with
-    ``reuse_dir`` (a standing run's saved tables, same encoding and settings) the
-    rows of unchanged families are read back instead of rebuilt.
+
+def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: str | None = None,
+                 reuse_dir: str | None = None, changed: frozenset[str] = frozenset()) -> dict:
+    """Lost-child tables of one reference shard.
+
+    Returns ``{"ref_index", "family_ids": str [F'], "positions": int64 [F'] (family
+    position in the shard), "tables": float64 [F', W], "reused": {ref_index: rows}}``
+    for the F' families with a typed member. Tables are saved in ``save_dir`` under
+    the shard's sha256 (a resumed run reads them back). ``reuse_dir`` is a standing
+    run's table folder with the same codes and settings: a shard it already holds is
+    read, not built; for a rewritten shard (its manifest record ``replaces`` a
+    standing shard) only the families in ``changed`` and new ones are built.
     """
-    _, _, enc, scorer = _context(shards_dir, settings_json)
+    _, manifest, enc, scorer = _context(shards_dir, settings_json)
+    rec = _references(manifest)[ref_index]
+    for folder in (save_dir, reuse_dir):
+        path = table_file(folder, rec["sha256"]) if folder else None
+        if path is not None and path.exists():
+            if folder == reuse_dir and save_dir:
+                atomic.link_or_copy(path, table_file(save_dir, rec["sha256"]))
+            t = _load_tables(path)
+            return {**t, "ref_index": ref_index, "reused": {ref_index: len(t["positions"])}}
     families = load_families(shards_dir, settings_json, ref_index)
-    positions, hyps, fps = [], [], []
+    positions, hyps, ids = [], [], []
     for i, fam in enumerate(families):
-        if only is not None and fam.family_id not in only:
-            continue
         h = scorer.hypothesis(fam)
-        if h is None:
-            continue
-        positions.append(i)
-        hyps.append(h)
-        fps.append(family_fingerprint(fam))
-    reused = 0
-    if reuse_dir:
-        index = _table_index(reuse_dir)
-        hit = [j for j, fp in enumerate(fps) if fp in index]
-        miss = [j for j, fp in enumerate(fps) if fp not in index]
-        tables = np.empty((len(fps), enc.width), dtype=np.float64)
-        tables[miss] = scorer.table_rows([hyps[j] for j in miss])
-        by_file: dict[str, list[int]] = {}
-        for j in hit:
-            by_file.setdefault(index[fps[j]][0], []).append(j)
-        for path, js in by_file.items():      # one read per saved tables file
-            saved = np.load(path, mmap_mode="r")
-            tables[js] = saved[[index[fps[j]][1] for j in js]]
-        reused = len(hit)
-    else:
-        tables = scorer.table_rows(hyps)
+        if h is not None:
+            positions.append(i)
+            hyps.append(h)
+            ids.append(fam.family_id)
+    prev_path = table_file(reuse_dir, rec["replaces"]) if reuse_dir and rec.get("replaces") else None
+    prev = _load_tables(prev_path) if prev_path is not None and prev_path.exists() else None
+    row_of = {f: j for j, f in enumerate(prev["family_ids"].tolist())} if prev else {}
+    keep = [j for j, f in enumerate(ids) if f in row_of and f not in changed]
+    build = [j for j, f in enumerate(ids) if not (f in row_of and f not in changed)]
+    tables = np.empty((len(ids), enc.width), dtype=np.float64)
+    if build:
+        tables[build] = scorer.table_rows([hyps[j] for j in build])
+    if keep:
+        tables[keep] = prev["tables"][[row_of[ids[j]] for j in keep]]
+    out = {"family_ids": np.array(ids, dtype=str), "positions": np.asarray(positions, dtype=np.int64),
+           "tables": tables}
     if save_dir:
-        out = _tables_file(Path(save_dir), ref_index)
-        with atomic.atomic_path(out) as tmp, open(tmp, "wb") as fh:
-            np.save(fh, tables)
-        atomic.write_text(out.with_suffix(".fingerprints.json"), json.dumps(fps))
-    return {"ref_index": ref_index, "positions": np.asarray(positions, dtype=np.int64),
-            "tables": tables, "reused": {f"{ref_index}:{only is None}": reused}}
+        with atomic.atomic_path(table_file(save_dir, rec["sha256"])) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **out)
+    return {**out, "ref_index": ref_index, "reused": {ref_index: len(keep)}}
+
+
+def restrict_tables(tables: dict, families: frozenset[str]) -> dict:
+    """The rows of ``tables`` that belong to ``families``."""
+    rows = np.flatnonzero(np.isin(tables["family_ids"], np.array(sorted(families), dtype=str)))
+    return {**tables, "family_ids": tables["family_ids"][rows], "positions": tables["positions"][rows],
+            "tables": tables["tables"][rows]}
 
 
 def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int):
@@ -284,11 +286,11 @@ def plan_work(manifest: dict, settings: Settings) -> dict:
 
 
 def rematch_graph(shards_dir: str, settings: Settings, work: dict,
-                  piece_dir: Path | None = None) -> list:
+                  piece_dir: Path | None = None, save_tables: Path | None = None) -> list:
     """Dask graph of a re-match: one delayed merge_and_rescore per query block.
 
-    Tables are built once per reference shard and shared by every piece of that
-    shard. With ``piece_dir``, finished pieces found there are loaded instead of
+    Tables are built once per reference shard (and saved in ``save_tables``) and
+    shared by every piece of that shard. With ``piece_dir``, finished pieces found there are loaded instead of
     recomputed (and a shard whose pieces are all done is not even tabulated).
     """
     sd, sj = str(shards_dir), settings.model_dump_json()
@@ -299,8 +301,7 @@ def rematch_graph(shards_dir: str, settings: Settings, work: dict,
         if path is not None and path.exists():
             return dask.delayed(load_piece)(str(path))
         if r not in tables:
-            tables[r] = dask.delayed(build_tables)(sd, sj, r, None,
-                                                   str(piece_dir) if piece_dir else None)
+            tables[r] = dask.delayed(shard_tables)(sd, sj, r, str(save_tables) if save_tables else None)
         return dask.delayed(screen_piece)(sd, sj, qi, start, stop, tables[r],
                                           str(path) if path else None)
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
@@ -50,17 +51,19 @@ def plan(manifest: dict, settings: Settings) -> dict:
 
 
 @task(name="score", cache_policy=NO_CACHE, persist_result=False)
-def score(shards_dir: Path, settings: Settings, work: dict, piece_dir: Path) -> tuple[list[dict], dict]:
+def score(shards_dir: Path, settings: Settings, work: dict, piece_dir: Path,
+          tables: Path) -> tuple[list[dict], dict]:
     """Run every piece on the Dask cluster; merge and re-score per query block.
 
-    Finished pieces are persisted in ``piece_dir``; a rerun of the same run resumes.
+    Finished pieces are persisted in ``piece_dir`` and tables in ``tables``; a
+    rerun of the same run resumes, and a later incremental rerun reuses the tables.
     """
     logger = get_run_logger()
     atomic.ensure_dir(piece_dir)
     done = sum(1 for _ in piece_dir.glob("*.npz"))
     if done:
         logger.info("resuming: %d of %d pieces already finished", done, work["pieces"])
-    merged = pieces.rematch_graph(str(shards_dir), settings, work, piece_dir)
+    merged = pieces.rematch_graph(str(shards_dir), settings, work, piece_dir, tables)
     with dask_client(settings.cluster) as client:
         cluster = describe(client, settings.cluster)
         logger.info("scoring %d pieces (%d query blocks x %d reference shards) on %d Dask workers",
@@ -75,13 +78,24 @@ def score(shards_dir: Path, settings: Settings, work: dict, piece_dir: Path) -> 
 
 @task(name="publish", cache_policy=NO_CACHE, persist_result=False,
       retries=2, retry_delay_seconds=2, retry_condition_fn=io_error_only)
-def publish(out_dir: Path, results: list[dict], record: dict) -> dict:
-    """Write candidates (Parquet, CSV), per-locus tables and run.json atomically."""
+def publish(out_dir: Path, results: list[dict], record: dict,
+            kept: tuple[pa.Table, pa.Table] | None = None) -> dict:
+    """Write candidates (Parquet, CSV), per-locus tables and run.json atomically.
+
+    ``kept``: (candidates, per-locus) rows carried over unchanged from a standing
+    run. Candidates are written ordered by missing person and rank; per-locus rows
+    by missing person, in candidate order.
+    """
     out_dir = atomic.ensure_dir(out_dir)
     cands = [c for r in results for c in r["candidates"]]
     loci = [c for r in results for c in r["per_locus"]]
     ct = check_table(pa.Table.from_pylist(cands, schema=CANDIDATES), CANDIDATES, "candidates")
     lt = check_table(pa.Table.from_pylist(loci, schema=PER_LOCUS), PER_LOCUS, "per-locus")
+    if kept is not None:
+        ct = pa.concat_tables([check_table(kept[0], CANDIDATES, "standing candidates"), ct])
+        lt = pa.concat_tables([check_table(kept[1], PER_LOCUS, "standing per-locus"), lt])
+    ct = ct.sort_by([("missing_id", "ascending"), ("rank", "ascending")])
+    lt = lt.take(pc.sort_indices(lt, sort_keys=[("missing_id", "ascending")]))   # stable
     paths = {
         "candidates_parquet": atomic.write_table(ct, out_dir / CANDIDATES_PARQUET),
         "candidates_csv": atomic.write_table(ct, out_dir / CANDIDATES_CSV),
@@ -90,9 +104,15 @@ def publish(out_dir: Path, results: list[dict], record: dict) -> dict:
     record["outputs"] = {k: {"path": str(v.name), "sha256": file_sha256(v)} for k, v in paths.items()}
     record["counts"]["candidates"] = ct.num_rows
     atomic.write_text(out_dir / RUN_JSON, json.dumps(record, indent=2, default=str))
-    create_markdown_artifact(key="national-rematch-summary", markdown=summary_markdown(record, cands),
+    create_markdown_artifact(key="national-rematch-summary", markdown=summary_markdown(record, _strongest(ct)),
                              description="reunion re-match: counts, top candidates, throughput")
     return record
+
+
+def _strongest(ct: pa.Table, top: int = 10) -> list[dict]:
+    """The ``top`` rank-1 candidates by log10 LR (rows of the CANDIDATES contract)."""
+    first = ct.filter(pc.equal(ct.column("rank"), 1))
+    return first.sort_by([("log10_lr", "descending"), ("missing_id", "ascending")]).slice(0, top).to_pylist()
 
 
 def summary_markdown(record: dict, cands: list[dict], top: int = 10) -> str:
@@ -174,7 +194,8 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
     manifest = read_manifest(shards_dir)
     work = plan(manifest, settings)
     piece_dir = out_dir / "pieces" / run_key(shards_dir, settings)
-    results, cluster = score(shards_dir, settings, work, piece_dir)
+    tables = pieces.tables_dir(out_dir, manifest, settings)
+    results, cluster = score(shards_dir, settings, work, piece_dir, tables)
     counts = {
         "pieces": work["pieces"],
         "pairs_screened": manifest["counts"]["missing"] * manifest["counts"]["families"],

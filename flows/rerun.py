@@ -1,14 +1,17 @@
 """Rerun after new collections: score only what is new and merge into the standing lists.
 
-    ingest the union (standing inputs + new batch)  ->  compare with the standing run
-    ->  new or changed missing persons x all families,
-        unchanged missing persons x new or changed families
+    append the batch to the standing shard set (no re-ingest)
+    ->  new or re-typed missing persons x every family,
+        every other missing person x new or changed families
     ->  merge into the standing candidate lists  ->  publish
 
-The merged result equals a full re-match over the union (tested byte for byte
-after sorting). A full re-match is run instead when the frequencies, the
-scoring settings or any locus's allele set changed (an allele set enters every
-mutation matrix), and run.json says why.
+Work is proportional to the batch (and to the database times the batch for the
+screen), not to the database: unchanged shards are hard-linked, unchanged
+families' tables are read from the standing run, unchanged candidate lists are
+carried over as Arrow tables. The merged result equals a full re-match over the
+union (tested byte for byte after sorting). A full re-match is run instead when
+the frequencies or the scoring settings changed, or the batch brings an allele
+the standing encoding lacks (it enters every mutation matrix); run.json says why.
 """
 
 from __future__ import annotations
@@ -20,20 +23,26 @@ from pathlib import Path
 
 import dask
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
+from reunion.append import AppendRefused, AppendSummary, append_batch
 from reunion.flows import pieces
 from reunion.flows.cluster import dask_client, describe
 from reunion.flows.rematch import (CANDIDATES_PARQUET, PER_LOCUS_PARQUET, RUN_JSON, publish,
-                                   rematch_flow, run_key, run_record)
+                                   rematch_flow, run_record)
 from reunion.frequencies import file_sha256
-from reunion.ingest import ingest, load_encoding, load_manifest, read_shard, shard_codes
+from reunion.ingest import ingest, load_manifest, read_shard, shard_codes
+from reunion.io import atomic
 from reunion.settings import Settings
 
 SHARDS = "shards"
+#: scoring settings that never change a result (parity- and sharding-tested)
+NEUTRAL = {"device", "query_block"}
 
 
 def classify_inputs(paths: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -50,124 +59,147 @@ def classify_inputs(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return samples, genotypes
 
 
-def profile_fingerprints(shards_dir: Path) -> tuple[dict[str, bytes], dict[str, str]]:
-    """Fingerprints of every missing person (genotype indices) and every family.
-
-    Only compared between shard sets with identical allele sets (see :func:`why_full`),
-    where equal genotype indices mean equal genotypes.
-    """
-    manifest = load_manifest(shards_dir)
-    missing: dict[str, bytes] = {}
-    families: dict[str, list[str]] = {}
-    for rec in manifest["shards"]:
-        t = read_shard(shards_dir, rec)
-        codes = shard_codes(t)
-        if rec["side"] == "query":
-            for sid, c in zip(t.column("sample_id").to_pylist(), codes):
-                missing[sid] = c.tobytes()
-        else:
-            cols = [t.column(c).to_pylist() for c in ("sample_id", "family_id", "relation", "sex")]
-            for (sid, fid, rel, sex), c in zip(zip(*cols), codes):
-                families.setdefault(fid, []).append(f"{sid}:{rel}:{sex}:{c.tobytes().hex()}")
-    return missing, {f: "#".join(sorted(m)) for f, m in families.items()}
-
-
-def why_full(base: dict, new: dict, base_run: dict, settings: Settings, base_shards: Path,
-             new_shards: Path) -> str | None:
-    """Reason an incremental rerun would not equal a full re-match, or None."""
-    if base["frequency_table"]["sha256"] != new["frequency_table"]["sha256"]:
-        return "the frequency table changed"
-    relevant = ("frequencies", "mutation", "scoring")
-    if any(base_run["config"][k] != settings.model_dump(mode="json")[k] for k in relevant):
+def settings_changed(base_run: dict, settings: Settings) -> str | None:
+    """Why the standing run's lists cannot be extended under ``settings``, or None."""
+    now = settings.model_dump(mode="json")
+    for k in ("frequencies", "mutation"):
+        if base_run["config"][k] != now[k]:
+            return f"the {k} settings changed"
+    was = {k: v for k, v in base_run["config"]["scoring"].items() if k not in NEUTRAL}
+    if was != {k: v for k, v in now["scoring"].items() if k not in NEUTRAL}:
         return "the scoring settings changed"
-    b, n = load_encoding(base_shards, base), load_encoding(new_shards, new)
-    for lb, ln in zip(b.loci, n.loci):
-        if lb.alleles != ln.alleles or not (lb.frequencies == ln.frequencies).all():
-            return f"the allele set of {lb.locus} changed (new rare allele): it enters the mutation model"
     return None
 
 
+@task(name="append-batch", cache_policy=NO_CACHE, persist_result=False)
+def append_new(base_shards: Path, samples: list[Path], genotypes: list[Path], shards: Path,
+               settings: Settings) -> AppendSummary | str:
+    """Append the batch to the standing shard set; the reason when it cannot be appended."""
+    try:
+        return append_batch(base_shards, samples, genotypes, shards, settings)
+    except AppendRefused as e:
+        return str(e)
+
+
 @task(name="plan-incremental", cache_policy=NO_CACHE, persist_result=False)
-def plan_incremental(base_run_dir: Path, base_shards: Path, new_shards: Path, settings: Settings) -> dict:
-    """Which missing persons to score against all families, which against the changed ones."""
-    bm, bf = profile_fingerprints(base_shards)
-    nm, nf = profile_fingerprints(new_shards)
-    changed = frozenset(f for f, fp in nf.items() if bf.get(f) != fp) | frozenset(set(bf) - set(nf))
-    new_missing = {m for m, fp in nm.items() if bm.get(m) != fp}
-    old = pq.read_table(base_run_dir / CANDIDATES_PARQUET).to_pylist()
-    loci = pq.read_table(base_run_dir / PER_LOCUS_PARQUET).to_pylist()
-    per_pair: dict[tuple[str, str], list[dict]] = {}
-    for row in loci:
-        per_pair.setdefault((row["missing_id"], row["family_id"]), []).append(row)
-    standing: dict[str, list] = {}
-    for c in old:
-        standing.setdefault(c["missing_id"], []).append(c)
+def plan_incremental(base_run_dir: Path, shards: Path, added: AppendSummary, settings: Settings) -> dict:
+    """Which missing persons to score against every family, which against the changed ones.
+
+    A standing list that holds a changed family and is full (top_k long) may now
+    admit a family beyond it: that missing person is scored against every family.
+    """
     k = settings.scoring.top_k
-    full, kept = set(new_missing), {}
-    for m in nm:
-        if m in new_missing:
-            continue
-        lst = standing.get(m, [])
-        keep = [c for c in lst if c["family_id"] not in changed]
-        if len(lst) == k and len(keep) < k:
-            full.add(m)       # a family beyond the standing top-k may now enter: score m fully
-        else:
-            kept[m] = [(c, per_pair[(m, c["family_id"])]) for c in keep]
-    min_loci = settings.scoring.min_typed_loci
-    too_few = sum(1 for fp in nm.values()
-                  if np.count_nonzero(np.frombuffer(fp, dtype=np.uint16)) < min_loci)
-    return {"full": sorted(full), "partial": sorted(kept), "kept": kept, "changed": changed,
-            "n_missing": len(nm), "n_families": len(nf), "too_few_loci": too_few}
+    changed = pa.array(sorted(added.changed_families), pa.string())
+    old = pq.read_table(base_run_dir / CANDIDATES_PARQUET, columns=["missing_id", "family_id"])
+    hit = old.filter(pc.is_in(old.column("family_id"), changed)).column("missing_id").unique()
+    sizes = old.filter(pc.is_in(old.column("missing_id"), hit)).group_by("missing_id").aggregate(
+        [("family_id", "count")])
+    full_lists = {m for m, n in zip(sizes.column("missing_id").to_pylist(),
+                                    sizes.column("family_id_count").to_pylist()) if n >= k}
+    full = sorted(set(added.new_missing) | full_lists)
+    manifest = load_manifest(shards)
+    partial: list[str] = []
+    if added.changed_families:
+        reg = atomic.read_table(shards / manifest["registry"]["path"])
+        ids = reg.filter(pc.equal(reg.column("role"), "missing")).column("sample_id").to_pylist()
+        full_set = set(full)
+        partial = sorted(m for m in ids if m not in full_set)
+    base_shas = {s["sha256"] for s in load_manifest(Path(json.loads(
+        (base_run_dir / RUN_JSON).read_text())["manifest"]["path"]).parent)["shards"]}
+    refs = [s for s in manifest["shards"] if s["side"] == "reference"]
+    return {"full": full, "partial": partial, "changed": frozenset(added.changed_families),
+            "hit": sorted(set(hit.to_pylist()) - set(full)),
+            "touched_refs": [i for i, s in enumerate(refs) if s["sha256"] not in base_shas],
+            "n_references": len(refs), "n_missing": manifest["counts"]["missing"],
+            "n_families": manifest["counts"]["families"]}
 
 
 @task(name="score-incremental", cache_policy=NO_CACHE, persist_result=False)
-def score_incremental(shards_dir: Path, settings: Settings, inc: dict,
-                      reuse_tables: Path | None = None) -> tuple[list[dict], dict]:
-    """Score the planned missing persons; unchanged families' tables come from the standing run."""
+def score_incremental(shards_dir: Path, settings: Settings, inc: dict, base_tables: Path,
+                      own_tables: Path) -> tuple[list[dict], dict]:
+    """Score the planned missing persons; unchanged shards' tables come from the standing run."""
     logger = get_run_logger()
-    reuse = str(reuse_tables) if reuse_tables and reuse_tables.exists() else None
     sd, sj = str(shards_dir), settings.model_dump_json()
+    reuse, save = str(base_tables), str(atomic.ensure_dir(own_tables))
     manifest = load_manifest(shards_dir)
-    n_refs = sum(1 for s in manifest["shards"] if s["side"] == "reference")
+    refs = [s for s in manifest["shards"] if s["side"] == "reference"]
+    for r, rec in enumerate(refs):      # carry unchanged shards' tables over (links, no copies)
+        src = pieces.table_file(reuse, rec["sha256"])
+        if r not in inc["touched_refs"] and src.exists():
+            atomic.link_or_copy(src, pieces.table_file(save, rec["sha256"]))
+    tables = [dask.delayed(pieces.shard_tables)(sd, sj, r, save, reuse, inc["changed"])
+              for r in range(len(refs))]
     block = settings.scoring.query_block
     graph = []
-    for ids, only in ((inc["full"], None), (inc["partial"], inc["changed"])):
-        if not ids or only is not None and not only:
-            continue
-        tables = [dask.delayed(pieces.build_tables)(sd, sj, r, only, None, reuse) for r in range(n_refs)]
-        for i in range(0, len(ids), block):
+    for ids, tabs in ((inc["full"], tables),
+                      (inc["partial"], [dask.delayed(pieces.restrict_tables)(tables[r], inc["changed"])
+                                        for r in inc["touched_refs"]])):
+        for i in range(0, len(ids) if tabs else 0, block):
             chunk = ids[i:i + block]
-            ps = [dask.delayed(pieces.screen_piece)(sd, sj, chunk, 0, 0, t) for t in tables]
+            ps = [dask.delayed(pieces.screen_piece)(sd, sj, chunk, 0, 0, t) for t in tabs]
             graph.append(dask.delayed(pieces.merge_and_rescore)(sd, sj, chunk, 0, 0, ps))
     logger.info("incremental: %d missing persons x all families, %d x %d changed families",
                 len(inc["full"]), len(inc["partial"]), len(inc["changed"]))
     with dask_client(settings.cluster) as client:
         cluster = describe(client, settings.cluster)
         results = client.gather(client.compute(graph)) if graph else []
-    # merge the new candidates of unchanged missing persons into their standing lists
-    fresh: dict[str, list] = {}
+    return results, cluster
+
+
+def merge_into_standing(base_run_dir: Path, inc: dict, results: list[dict],
+                        top_k: int) -> tuple[list[dict], tuple[pa.Table, pa.Table], int]:
+    """New rows for the missing persons whose lists change; the standing rows of all others.
+
+    Returns ([{"candidates", "per_locus"}], (kept candidates, kept per-locus), rows reused).
+    """
+    full = set(inc["full"])
+    out_c, out_l, fresh = [], [], {}
     for r in results:
         loci: dict[tuple[str, str], list] = {}
         for row in r["per_locus"]:
             loci.setdefault((row["missing_id"], row["family_id"]), []).append(row)
         for c in r["candidates"]:
-            fresh.setdefault(c["missing_id"], []).append((c, loci[(c["missing_id"], c["family_id"])]))
-    out_c, out_l = [], []
-    for m in sorted(set(inc["full"]) | set(inc["partial"])):
-        entries = fresh.get(m, []) + inc["kept"].get(m, [])
-        cands, loci = pieces.rank_entries(entries, settings.scoring.top_k)
+            entry = (c, loci[(c["missing_id"], c["family_id"])])
+            if c["missing_id"] in full:
+                out_c.append(c)
+                out_l.extend(entry[1])
+            else:
+                fresh.setdefault(c["missing_id"], []).append(entry)
+    merge = set(fresh) | set(inc["hit"])
+    old_c = pq.read_table(base_run_dir / CANDIDATES_PARQUET)
+    old_l = pq.read_table(base_run_dir / PER_LOCUS_PARQUET)
+    redo = pa.array(sorted(merge | full), pa.string())
+    keep_c = old_c.filter(pc.invert(pc.is_in(old_c.column("missing_id"), redo)))
+    keep_l = old_l.filter(pc.invert(pc.is_in(old_l.column("missing_id"), redo)))
+    changed = pa.array(sorted(inc["changed"]), pa.string())
+    touched = pa.array(sorted(merge), pa.string())
+    again_c = old_c.filter(pc.and_(pc.is_in(old_c.column("missing_id"), touched),
+                                   pc.invert(pc.is_in(old_c.column("family_id"), changed)))).to_pylist()
+    again_l = old_l.filter(pc.is_in(old_l.column("missing_id"), touched)).to_pylist()
+    loci_of: dict[tuple[str, str], list] = {}
+    for row in again_l:
+        loci_of.setdefault((row["missing_id"], row["family_id"]), []).append(row)
+    for c in again_c:
+        fresh.setdefault(c["missing_id"], []).append((c, loci_of[(c["missing_id"], c["family_id"])]))
+    for m in sorted(merge):
+        cands, loci = pieces.rank_entries(fresh.get(m, []), top_k)
         out_c.extend(cands)
         out_l.extend(loci)
-    merged = [{"candidates": out_c, "per_locus": out_l, "queries": inc["n_missing"],
-               "tables_reused": sum({k: v for r in results
-                                     for k, v in r.get("tables_reused", {}).items()}.values()),
-               "with_candidates": len({c["missing_id"] for c in out_c})}]
-    return merged, cluster
+    return [{"candidates": out_c, "per_locus": out_l}], (keep_c, keep_l), keep_c.num_rows
+
+
+def too_few_loci(shards: Path, manifest: dict, settings: Settings) -> int:
+    """Missing persons typed at fewer than ``scoring.min_typed_loci`` loci (never searched)."""
+    n = 0
+    for rec in (s for s in manifest["shards"] if s["side"] == "query"):
+        codes = shard_codes(read_shard(shards, rec, verify=False))
+        n += int(np.sum(np.count_nonzero(codes, axis=1) < settings.scoring.min_typed_loci))
+    return n
 
 
 @flow(name="rerun-new-collections")
 def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, settings: Settings) -> dict:
-    """Ingest a new batch with the standing inputs, score what is new, merge, publish."""
+    """Append a new batch to the standing database, score what is new, merge, publish."""
     logger = get_run_logger()
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc)
@@ -176,32 +208,41 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
     base_shards = Path(base_run["manifest"]["path"]).parent
     base = load_manifest(base_shards)
     new_samples, new_genos = classify_inputs(new_files)
-    old_samples = [Path(i["path"]) for i in base["inputs"] if i["kind"] == "samples"]
-    old_genos = [Path(i["path"]) for i in base["inputs"] if i["kind"] == "genotypes"]
     for i in base["inputs"]:
         if file_sha256(Path(i["path"])) != i["sha256"]:
             raise ValueError(f"{i['path']}: changed since the standing run (sha256 differs); "
                              "standing inputs are append-only. Run a full 'reunion rematch'.")
     shards = out_dir / SHARDS
-    ingest(old_samples + new_samples, old_genos + new_genos, shards, settings)
-    new = load_manifest(shards)
-    reason = why_full(base, new, base_run, settings, base_shards, shards)
-    if reason:
+    reason = settings_changed(base_run, settings)
+    added = append_new(base_shards, new_samples, new_genos, shards, settings) if reason is None else reason
+    if isinstance(added, str):
+        reason = added
         logger.info("full re-match instead of incremental: %s", reason)
+        old_samples = [Path(i["path"]) for i in base["inputs"] if i["kind"] == "samples"]
+        old_genos = [Path(i["path"]) for i in base["inputs"] if i["kind"] == "genotypes"]
+        ingest(old_samples + new_samples, old_genos + new_genos, shards, settings)
         return rematch_flow(shards, out_dir, settings,
                             mode={"kind": "full", "reason": reason, "base_run": str(base_run_dir)})
-    inc = plan_incremental(base_run_dir, base_shards, shards, settings)
-    standing_tables = base_run_dir / "pieces" / run_key(base_shards, settings)
-    results, cluster = score_incremental(shards, settings, quote(inc), standing_tables)
+    inc = plan_incremental(base_run_dir, shards, added, settings)
+    manifest = load_manifest(shards)
+    results, cluster = score_incremental(
+        shards, settings, quote(inc), pieces.tables_dir(base_run_dir, base, settings),
+        pieces.tables_dir(out_dir, manifest, settings))
+    new_rows, kept, rows_kept = merge_into_standing(base_run_dir, inc, results, settings.scoring.top_k)
     pairs = len(inc["full"]) * inc["n_families"] + len(inc["partial"]) * len(inc["changed"])
+    with_cands = len(set(kept[0].column("missing_id").to_pylist()) |
+                     {c["missing_id"] for c in new_rows[0]["candidates"]})
     counts = {
-        "pieces": None, "pairs_screened": pairs,
-        "missing_with_candidates": results[0]["with_candidates"],
-        "missing_not_searched_too_few_loci": inc["too_few_loci"],
+        "pieces": None, "pairs_screened": pairs, "missing_with_candidates": with_cands,
+        "missing_not_searched_too_few_loci": too_few_loci(shards, manifest, settings),
     }
     mode = {"kind": "incremental", "base_run": str(base_run_dir),
             "missing_scored_fully": len(inc["full"]), "missing_partially": len(inc["partial"]),
-            "families_changed": len(inc["changed"]), "table_rows_reused": results[0]["tables_reused"]}
+            "families_changed": len(inc["changed"]), "candidate_rows_carried_over": rows_kept,
+            "shards": {"linked": added.linked_shards, "rewritten": added.rewritten_shards,
+                       "new": added.new_shards},
+            "table_rows_reused": sum({k: v for r in results
+                                      for k, v in r.get("tables_reused", {}).items()}.values())}
     record = run_record("rerun-new-collections", started, time.perf_counter() - t0, settings, shards,
-                        new, cluster, counts, mode)
-    return publish(out_dir, quote(results), record)
+                        manifest, cluster, counts, mode)
+    return publish(out_dir, quote(new_rows), record, kept=quote(kept))
