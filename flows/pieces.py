@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import hashlib
+import os
 
 import dask
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from reunion.genetics.family import Family, FamilyScorer, Member
 from reunion.genetics.mutation import MutationModels
 from reunion.io import atomic
-from reunion.ingest import load_encoding, load_manifest, read_shard, shard_codes
+from reunion.ingest import MANIFEST, load_encoding, load_manifest, read_shard, shard_codes
 from reunion.kernels.device import get_kernel
 from reunion.settings import Settings
 
@@ -33,8 +34,21 @@ class Piece:
     settings_json: str
 
 
-@lru_cache(maxsize=4)
+def manifest_stamp(shards_dir: str) -> tuple[int, int, int]:
+    """(inode, mtime, size) of the manifest: it changes whenever the shard set is rewritten
+    (every write renames a new file into place), so per-worker caches keyed by it never
+    serve a previous ingest's data to a long-lived worker."""
+    st = os.stat(Path(shards_dir) / MANIFEST)
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
 def _context(shards_dir: str, settings_json: str):
+    """(settings, manifest, encoding, scorer) of a shard set, cached per worker process."""
+    return _context_at(shards_dir, settings_json, manifest_stamp(shards_dir))
+
+
+@lru_cache(maxsize=4)
+def _context_at(shards_dir: str, settings_json: str, stamp: tuple):
     settings = Settings.model_validate_json(settings_json)
     manifest = load_manifest(Path(shards_dir))
     enc = load_encoding(Path(shards_dir), manifest)
@@ -48,9 +62,34 @@ def _shard(shards_dir: str, path: str, sha256: str):
     return read_shard(Path(shards_dir), {"path": path, "sha256": sha256})
 
 
-@lru_cache(maxsize=64)
 def load_families(shards_dir: str, settings_json: str, ref_index: int) -> list[Family]:
     """Families of one reference shard, in shard (family_id) order."""
+    return _families_at(shards_dir, settings_json, ref_index, manifest_stamp(shards_dir))
+
+
+def family_at(shards_dir: str, settings_json: str, ref_index: int, position: int) -> Family:
+    """The family at ``position`` of one reference shard, built alone (for re-scoring a
+    shortlist without building every family of the shard)."""
+    t, codes, starts = _family_spans(shards_dir, settings_json, ref_index, manifest_stamp(shards_dir))
+    a, b = int(starts[position]), int(starts[position + 1])
+    rows = t.slice(a, b - a)
+    cols = [rows.column(c).to_pylist() for c in ("sample_id", "family_id", "relation", "sex")]
+    return Family(cols[1][0], [Member(sid, rel, sex, codes[a + i])
+                               for i, (sid, _, rel, sex) in enumerate(zip(*cols))])
+
+
+@lru_cache(maxsize=64)
+def _family_spans(shards_dir: str, settings_json: str, ref_index: int, stamp: tuple):
+    """(shard table, uint16 codes [rows, L], int64 [F + 1] first row of each family + rows)."""
+    _, manifest, _, _ = _context(shards_dir, settings_json)
+    t = read_shard(Path(shards_dir), _references(manifest)[ref_index])
+    fid = np.asarray(t.column("family_id").to_pylist(), dtype=object)
+    starts = np.flatnonzero(fid[1:] != fid[:-1]) + 1 if len(fid) else np.zeros(0, np.int64)
+    return t, shard_codes(t), np.concatenate([[0], starts, [len(fid)]]).astype(np.int64)
+
+
+@lru_cache(maxsize=64)
+def _families_at(shards_dir: str, settings_json: str, ref_index: int, stamp: tuple) -> list[Family]:
     _, manifest, _, _ = _context(shards_dir, settings_json)
     t = read_shard(Path(shards_dir), _references(manifest)[ref_index])
     codes = shard_codes(t)
@@ -75,13 +114,37 @@ def tables_dir(run_dir: Path, manifest: dict, settings: Settings) -> Path:
 
 
 def table_file(folder: Path | str, shard_sha256: str) -> Path:
-    """The tables of the reference shard with this sha256 (same bytes, same tables)."""
-    return Path(folder) / f"{shard_sha256[:32]}.npz"
+    """The tables (float64 [F', W] .npy) of the reference shard with this sha256; beside it
+    ``.index.npz`` holds their family ids and positions. Same shard bytes, same tables."""
+    return Path(folder) / f"{shard_sha256[:32]}.npy"
 
 
-def _load_tables(path: Path) -> dict:
-    with np.load(path) as z:
-        return {"family_ids": z["family_ids"], "positions": z["positions"], "tables": z["tables"]}
+def _index_file(npy: Path) -> Path:
+    return npy.with_suffix(".index.npz")
+
+
+def _saved(path: Path, ref_index: int, reused: int) -> dict:
+    """A saved table set as a handle: the tables stay on disk (memory-mapped where read),
+    so Dask moves a file name between workers, not the arrays."""
+    with np.load(_index_file(path)) as z:
+        return {"family_ids": z["family_ids"], "positions": z["positions"], "file": str(path),
+                "ref_index": ref_index, "reused": {ref_index: reused}}
+
+
+def link_tables(src: Path, dst: Path) -> int:
+    """Carry saved tables over to another run (hard links); returns their row count."""
+    atomic.link_or_copy(_index_file(src), _index_file(dst))
+    atomic.link_or_copy(src, dst)                          # last: marks it done
+    with np.load(_index_file(dst)) as z:
+        return len(z["positions"])
+
+
+def table_values(tables: dict) -> np.ndarray:
+    """float64 [F', W] tables of a handle from :func:`shard_tables` / :func:`restrict_tables`."""
+    if "tables" in tables:
+        return tables["tables"]
+    values = np.load(tables["file"], mmap_mode="r")
+    return values[tables["rows"]] if "rows" in tables else values
 
 
 def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: str | None = None,
@@ -89,22 +152,25 @@ def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: 
     """Lost-child tables of one reference shard.
 
     Returns ``{"ref_index", "family_ids": str [F'], "positions": int64 [F'] (family
-    position in the shard), "tables": float64 [F', W], "reused": {ref_index: rows}}``
-    for the F' families with a typed member. Tables are saved in ``save_dir`` under
-    the shard's sha256 (a resumed run reads them back). ``reuse_dir`` is a standing
-    run's table folder with the same codes and settings: a shard it already holds is
-    read, not built; for a rewritten shard (its manifest record ``replaces`` a
-    standing shard) only the families in ``changed`` and new ones are built.
+    position in the shard), "reused": {ref_index: rows}}`` for the F' families with a
+    typed member, and either ``"tables"`` (float64 [F', W]) or, when saved, ``"file"``
+    (read with :func:`table_values`). Tables are saved in ``save_dir`` under the
+    shard's sha256 (a resumed run reads them back). ``reuse_dir`` is a standing run's
+    table folder with the same codes and settings: a shard it already holds is read,
+    not built; for a rewritten shard (its manifest record ``replaces`` a standing
+    shard) only the families in ``changed`` and new ones are built.
     """
     _, manifest, enc, scorer = _context(shards_dir, settings_json)
     rec = _references(manifest)[ref_index]
-    for folder in (save_dir, reuse_dir):
-        path = table_file(folder, rec["sha256"]) if folder else None
-        if path is not None and path.exists():
-            if folder == reuse_dir and save_dir:
-                atomic.link_or_copy(path, table_file(save_dir, rec["sha256"]))
-            t = _load_tables(path)
-            return {**t, "ref_index": ref_index, "reused": {ref_index: len(t["positions"])}}
+    own = table_file(save_dir, rec["sha256"]) if save_dir else None
+    if own is not None and own.exists():
+        return _saved(own, ref_index, 0)
+    old = table_file(reuse_dir, rec["sha256"]) if reuse_dir else None
+    if old is not None and old.exists():
+        if own is not None:
+            link_tables(old, own)
+        h = _saved(own or old, ref_index, 0)
+        return {**h, "reused": {ref_index: len(h["positions"])}}
     families = load_families(shards_dir, settings_json, ref_index)
     positions, hyps, ids = [], [], []
     for i, fam in enumerate(families):
@@ -114,7 +180,7 @@ def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: 
             hyps.append(h)
             ids.append(fam.family_id)
     prev_path = table_file(reuse_dir, rec["replaces"]) if reuse_dir and rec.get("replaces") else None
-    prev = _load_tables(prev_path) if prev_path is not None and prev_path.exists() else None
+    prev = _saved(prev_path, ref_index, 0) if prev_path is not None and prev_path.exists() else None
     row_of = {f: j for j, f in enumerate(prev["family_ids"].tolist())} if prev else {}
     keep = [j for j, f in enumerate(ids) if f in row_of and f not in changed]
     build = [j for j, f in enumerate(ids) if not (f in row_of and f not in changed)]
@@ -122,20 +188,25 @@ def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: 
     if build:
         tables[build] = scorer.table_rows([hyps[j] for j in build])
     if keep:
-        tables[keep] = prev["tables"][[row_of[ids[j]] for j in keep]]
-    out = {"family_ids": np.array(ids, dtype=str), "positions": np.asarray(positions, dtype=np.int64),
-           "tables": tables}
-    if save_dir:
-        with atomic.atomic_path(table_file(save_dir, rec["sha256"])) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **out)
-    return {**out, "ref_index": ref_index, "reused": {ref_index: len(keep)}}
+        tables[keep] = table_values(prev)[[row_of[ids[j]] for j in keep]]
+    index = {"family_ids": np.array(ids, dtype=str), "positions": np.asarray(positions, dtype=np.int64)}
+    if own is not None:
+        with atomic.atomic_path(_index_file(own)) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **index)
+        with atomic.atomic_path(own) as tmp, open(tmp, "wb") as fh:   # written last: marks it done
+            np.save(fh, tables)
+    return {**index, "tables": tables, "ref_index": ref_index, "reused": {ref_index: len(keep)}}
 
 
 def restrict_tables(tables: dict, families: frozenset[str]) -> dict:
     """The rows of ``tables`` that belong to ``families``."""
     rows = np.flatnonzero(np.isin(tables["family_ids"], np.array(sorted(families), dtype=str)))
-    return {**tables, "family_ids": tables["family_ids"][rows], "positions": tables["positions"][rows],
-            "tables": tables["tables"][rows]}
+    out = {**tables, "family_ids": tables["family_ids"][rows], "positions": tables["positions"][rows]}
+    if "tables" in tables:
+        out["tables"] = tables["tables"][rows]
+    else:
+        out["rows"] = rows
+    return out
 
 
 def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int):
@@ -146,9 +217,13 @@ def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, s
     return t.column("sample_id").to_pylist(), shard_codes(t)
 
 
-@lru_cache(maxsize=4)
 def all_queries(shards_dir: str, settings_json: str) -> tuple[dict[str, int], np.ndarray]:
     """Every missing person of the shard set: (row of each id, uint16 codes [N, L])."""
+    return _queries_at(shards_dir, settings_json, manifest_stamp(shards_dir))
+
+
+@lru_cache(maxsize=4)
+def _queries_at(shards_dir: str, settings_json: str, stamp: tuple) -> tuple[dict[str, int], np.ndarray]:
     _, manifest, _, _ = _context(shards_dir, settings_json)
     ids, codes = [], []
     for rec in (s for s in manifest["shards"] if s["side"] == "query"):
@@ -179,7 +254,7 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     sc = settings.scoring
     _, codes = _queries(shards_dir, settings_json, q_index, start, stop)
     kernel = get_kernel(sc.device)
-    idx, score = kernel(tables["tables"], enc.offsets, codes, sc.top_k, sc.log10_lr_floor)
+    idx, score = kernel(table_values(tables), enc.offsets, codes, sc.top_k, sc.log10_lr_floor)
     too_few = np.count_nonzero(codes, axis=1) < sc.min_typed_loci
     idx[too_few] = -1
     score[too_few] = -np.inf
@@ -258,13 +333,13 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
     for r, missing_id in enumerate(ids):
         entries = []
         for p in pieces:
-            fams = load_families(shards_dir, settings_json, p["ref_index"])
             for pos in p["position"][r]:
                 if pos < 0:
                     continue
-                cs = scorer.rescore(fams[pos], codes[r])
+                fam = family_at(shards_dir, settings_json, p["ref_index"], int(pos))
+                cs = scorer.rescore(fam, codes[r])
                 if cs is not None and cs.log10_lr >= sc.log10_lr_floor:
-                    entries.append(candidate_rows(missing_id, fams[pos].family_id, cs))
+                    entries.append(candidate_rows(missing_id, fam.family_id, cs))
         cands, loci = rank_entries(entries, sc.top_k)
         candidates.extend(cands)
         per_locus.extend(loci)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import hashlib
@@ -14,6 +15,7 @@ import json
 import subprocess
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -84,8 +86,9 @@ def publish(out_dir: Path, results: list[dict], record: dict,
 
     ``kept``: (candidates, per-locus) rows carried over unchanged from a standing
     run. Candidates are written ordered by missing person and rank; per-locus rows
-    by missing person, in candidate order.
+    are grouped by candidate, each group in locus order.
     """
+    t0 = time.perf_counter()
     out_dir = atomic.ensure_dir(out_dir)
     cands = [c for r in results for c in r["candidates"]]
     loci = [c for r in results for c in r["per_locus"]]
@@ -95,7 +98,6 @@ def publish(out_dir: Path, results: list[dict], record: dict,
         ct = pa.concat_tables([check_table(kept[0], CANDIDATES, "standing candidates"), ct])
         lt = pa.concat_tables([check_table(kept[1], PER_LOCUS, "standing per-locus"), lt])
     ct = ct.sort_by([("missing_id", "ascending"), ("rank", "ascending")])
-    lt = lt.take(pc.sort_indices(lt, sort_keys=[("missing_id", "ascending")]))   # stable
     paths = {
         "candidates_parquet": atomic.write_table(ct, out_dir / CANDIDATES_PARQUET),
         "candidates_csv": atomic.write_table(ct, out_dir / CANDIDATES_CSV),
@@ -103,6 +105,9 @@ def publish(out_dir: Path, results: list[dict], record: dict,
     }
     record["outputs"] = {k: {"path": str(v.name), "sha256": file_sha256(v)} for k, v in paths.items()}
     record["counts"]["candidates"] = ct.num_rows
+    spent = time.perf_counter() - t0      # run.json itself is the last write
+    record.setdefault("timings", {})["publish"] = round(spent, 3)
+    record["seconds"] = round(record["seconds"] + spent, 3)
     atomic.write_text(out_dir / RUN_JSON, json.dumps(record, indent=2, default=str))
     create_markdown_artifact(key="national-rematch-summary", markdown=summary_markdown(record, _strongest(ct)),
                              description="reunion re-match: counts, top candidates, throughput")
@@ -147,8 +152,21 @@ def code_version() -> str:
     return f"{__version__}+g{sha}" + (".dirty" if dirty else "")
 
 
+class Timings(dict):
+    """Seconds per stage of a run, for run.json: ``with timings.stage("score"): ...``."""
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = round(self.get(name, 0.0) + time.perf_counter() - t, 3)
+
+
 def run_record(flow_name: str, started: dt.datetime, seconds: float, settings: Settings,
-               shards_dir: Path, manifest: dict, cluster: dict, counts: dict, mode: dict) -> dict:
+               shards_dir: Path, manifest: dict, cluster: dict, counts: dict, mode: dict,
+               timings: dict | None = None) -> dict:
     """What a run used and counted, for run.json: provenance, inputs, shards, counts."""
     manifest_path = Path(shards_dir) / "manifest.json"
     return {
@@ -156,6 +174,7 @@ def run_record(flow_name: str, started: dt.datetime, seconds: float, settings: S
         "who": getpass.getuser(),
         "started": started.isoformat(timespec="seconds"),
         "seconds": round(seconds, 3),
+        "timings": dict(timings or {}),
         "code_version": code_version(),
         "config": settings.model_dump(mode="json"),
         "config_sha256": settings.digest(),
@@ -191,11 +210,14 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc)
     shards_dir, out_dir = Path(shards_dir), Path(out_dir)
-    manifest = read_manifest(shards_dir)
-    work = plan(manifest, settings)
+    timings = Timings()
+    with timings.stage("plan"):
+        manifest = read_manifest(shards_dir)
+        work = plan(manifest, settings)
     piece_dir = out_dir / "pieces" / run_key(shards_dir, settings)
     tables = pieces.tables_dir(out_dir, manifest, settings)
-    results, cluster = score(shards_dir, settings, work, piece_dir, tables)
+    with timings.stage("score"):
+        results, cluster = score(shards_dir, settings, work, piece_dir, tables)
     counts = {
         "pieces": work["pieces"],
         "pairs_screened": manifest["counts"]["missing"] * manifest["counts"]["families"],
@@ -203,6 +225,6 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
         "missing_not_searched_too_few_loci": sum(r["too_few_loci"] for r in results),
     }
     record = run_record("national-rematch", started, time.perf_counter() - t0, settings, shards_dir,
-                        manifest, cluster, counts, mode or {"kind": "full"})
+                        manifest, cluster, counts, mode or {"kind": "full"}, timings)
     # quote(): Prefect would otherwise walk every candidate row looking for futures
     return publish(out_dir, quote(results), record)

@@ -33,7 +33,7 @@ from prefect.utilities.annotations import quote
 from reunion.append import AppendRefused, AppendSummary, append_batch
 from reunion.flows import pieces
 from reunion.flows.cluster import dask_client, describe
-from reunion.flows.rematch import (CANDIDATES_PARQUET, PER_LOCUS_PARQUET, RUN_JSON, publish,
+from reunion.flows.rematch import (CANDIDATES_PARQUET, PER_LOCUS_PARQUET, RUN_JSON, Timings, publish,
                                    rematch_flow, run_record)
 from reunion.frequencies import file_sha256
 from reunion.ingest import ingest, load_manifest, read_shard, shard_codes
@@ -123,10 +123,11 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: dict, base_tabl
     reuse, save = str(base_tables), str(atomic.ensure_dir(own_tables))
     manifest = load_manifest(shards_dir)
     refs = [s for s in manifest["shards"] if s["side"] == "reference"]
+    linked = 0
     for r, rec in enumerate(refs):      # carry unchanged shards' tables over (links, no copies)
         src = pieces.table_file(reuse, rec["sha256"])
         if r not in inc["touched_refs"] and src.exists():
-            atomic.link_or_copy(src, pieces.table_file(save, rec["sha256"]))
+            linked += pieces.link_tables(src, pieces.table_file(save, rec["sha256"]))
     tables = [dask.delayed(pieces.shard_tables)(sd, sj, r, save, reuse, inc["changed"])
               for r in range(len(refs))]
     block = settings.scoring.query_block
@@ -143,6 +144,8 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: dict, base_tabl
     with dask_client(settings.cluster) as client:
         cluster = describe(client, settings.cluster)
         results = client.gather(client.compute(graph)) if graph else []
+    for r in results:
+        r["tables_reused"] = {**r.get("tables_reused", {}), "linked": linked}
     return results, cluster
 
 
@@ -213,8 +216,10 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
             raise ValueError(f"{i['path']}: changed since the standing run (sha256 differs); "
                              "standing inputs are append-only. Run a full 'reunion rematch'.")
     shards = out_dir / SHARDS
+    timings = Timings()
     reason = settings_changed(base_run, settings)
-    added = append_new(base_shards, new_samples, new_genos, shards, settings) if reason is None else reason
+    with timings.stage("append"):
+        added = append_new(base_shards, new_samples, new_genos, shards, settings) if reason is None else reason
     if isinstance(added, str):
         reason = added
         logger.info("full re-match instead of incremental: %s", reason)
@@ -223,12 +228,15 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
         ingest(old_samples + new_samples, old_genos + new_genos, shards, settings)
         return rematch_flow(shards, out_dir, settings,
                             mode={"kind": "full", "reason": reason, "base_run": str(base_run_dir)})
-    inc = plan_incremental(base_run_dir, shards, added, settings)
-    manifest = load_manifest(shards)
-    results, cluster = score_incremental(
-        shards, settings, quote(inc), pieces.tables_dir(base_run_dir, base, settings),
-        pieces.tables_dir(out_dir, manifest, settings))
-    new_rows, kept, rows_kept = merge_into_standing(base_run_dir, inc, results, settings.scoring.top_k)
+    with timings.stage("plan"):
+        inc = plan_incremental(base_run_dir, shards, added, settings)
+        manifest = load_manifest(shards)
+    with timings.stage("score"):
+        results, cluster = score_incremental(
+            shards, settings, quote(inc), pieces.tables_dir(base_run_dir, base, settings),
+            pieces.tables_dir(out_dir, manifest, settings))
+    with timings.stage("merge"):
+        new_rows, kept, rows_kept = merge_into_standing(base_run_dir, inc, results, settings.scoring.top_k)
     pairs = len(inc["full"]) * inc["n_families"] + len(inc["partial"]) * len(inc["changed"])
     with_cands = len(set(kept[0].column("missing_id").to_pylist()) |
                      {c["missing_id"] for c in new_rows[0]["candidates"]})
@@ -244,5 +252,5 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
             "table_rows_reused": sum({k: v for r in results
                                       for k, v in r.get("tables_reused", {}).items()}.values())}
     record = run_record("rerun-new-collections", started, time.perf_counter() - t0, settings, shards,
-                        manifest, cluster, counts, mode)
+                        manifest, cluster, counts, mode, timings)
     return publish(out_dir, quote(new_rows), record, kept=quote(kept))

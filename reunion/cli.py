@@ -113,7 +113,7 @@ def rerun(
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:
-    """Ingest new collections, score only what is new, merge into the standing lists."""
+    """Append new collections to the standing shards, score only what is new, merge into the standing lists."""
     from reunion.flows.rerun import rerun_flow
 
     s = _settings(config, set_)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -134,3 +135,42 @@ def test_chained_reruns_in_either_order_equal_full(small_db, settings, asian_tab
             assert two["counts"][key] == full[key], key
     # batch B re-typed a standing missing person: it was scored against every family again
     assert json.loads((d / "b" / "run.json").read_text())["mode"]["missing_scored_fully"] >= 4
+
+
+@pytest.mark.slow
+def test_rerun_falls_back_to_full_and_says_why(small_db, settings, asian_table, tmp_path):
+    """A batch with an allele the standing encoding lacks (it enters every mutation matrix), or
+    changed scoring settings, cannot extend the standing lists: a full re-match, with the reason."""
+    s = settings.model_copy(deep=True)
+    s.cluster.kind = "local-threads"
+    samples, genos = _rows(small_db / "samples.csv"), _rows(small_db / "genotypes.csv")
+    in_table = {(l, a) for l, lf in asian_table.loci.items() for a in lf.alleles}
+    # a new missing person carrying an allele (45 repeats) that neither the table nor the database has
+    who = next(r["sample_id"] for r in samples if r["role"] == "missing")
+    row = next(g for g in genos if g["sample_id"] == who)
+    locus = row["locus"]
+    assert (locus, "45") not in in_table and all(g["allele1"] != "45" and g["allele2"] != "45" for g in genos)
+    genos = [dict(g, allele1="45") if g is row else g for g in genos]
+    batch = {who}
+    d = tmp_path
+    base_s = _write(d / "s_base.csv", [r for r in samples if r["sample_id"] not in batch])
+    base_g = _write(d / "g_base.csv", [g for g in genos if g["sample_id"] not in batch])
+    new_s = _write(d / "s_new.csv", [r for r in samples if r["sample_id"] in batch])
+    new_g = _write(d / "g_new.csv", [g for g in genos if g["sample_id"] in batch])
+    ingest(base_s, [base_g], d / "base" / "shards", s)
+    rematch_flow(d / "base" / "shards", d / "base", s)
+
+    rec = rerun_flow(d / "base", [new_s, new_g], d / "allele", s)
+    assert rec["mode"]["kind"] == "full" and f"allele at {locus}" in rec["mode"]["reason"]
+    ingest([base_s, new_s], [base_g, new_g], d / "full" / "shards", s)
+    rematch_flow(d / "full" / "shards", d / "full", s)
+    ck = lambda c: (c["missing_id"], c["rank"])  # noqa: E731
+    assert _sorted(d / "allele", "candidates.parquet", ck) == _sorted(d / "full", "candidates.parquet", ck)
+
+    lower = s.model_copy(deep=True)
+    lower.scoring.log10_lr_floor = -50.0           # every family above the floor: full lists
+    rec = rerun_flow(d / "base", [new_s, new_g], d / "floor", lower)
+    assert rec["mode"] == {"kind": "full", "reason": "the scoring settings changed",
+                           "base_run": str(d / "base")}
+    cands = pq.read_table(d / "floor" / "candidates.parquet").to_pylist()
+    assert max(c["rank"] for c in cands) == lower.scoring.top_k and min(c["log10_lr"] for c in cands) < 0
