@@ -135,8 +135,10 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: dict, base_tabl
     for ids, tabs in ((inc["full"], tables),
                       (inc["partial"], [dask.delayed(pieces.restrict_tables)(tables[r], inc["changed"])
                                         for r in inc["touched_refs"]])):
-        for i in range(0, len(ids) if tabs else 0, block):
-            chunk = ids[i:i + block]
+        # the changed families' tables are small: few large blocks beat many small ones
+        step = block if ids is inc["full"] else max(block, -(-len(ids) // 4))
+        for i in range(0, len(ids) if tabs else 0, step):
+            chunk = ids[i:i + step]
             ps = [dask.delayed(pieces.screen_piece)(sd, sj, chunk, 0, 0, t) for t in tabs]
             graph.append(dask.delayed(pieces.merge_and_rescore)(sd, sj, chunk, 0, 0, ps))
     logger.info("incremental: %d missing persons x all families, %d x %d changed families",
@@ -173,12 +175,14 @@ def merge_into_standing(base_run_dir: Path, inc: dict, results: list[dict],
     old_l = pq.read_table(base_run_dir / PER_LOCUS_PARQUET)
     redo = pa.array(sorted(merge | full), pa.string())
     keep_c = old_c.filter(pc.invert(pc.is_in(old_c.column("missing_id"), redo)))
-    keep_l = old_l.filter(pc.invert(pc.is_in(old_l.column("missing_id"), redo)))
+    in_redo = pc.is_in(old_l.column("missing_id"), redo)       # one pass over the large table
+    keep_l, redo_l = old_l.filter(pc.invert(in_redo)), old_l.filter(in_redo)
     changed = pa.array(sorted(inc["changed"]), pa.string())
     touched = pa.array(sorted(merge), pa.string())
     again_c = old_c.filter(pc.and_(pc.is_in(old_c.column("missing_id"), touched),
                                    pc.invert(pc.is_in(old_c.column("family_id"), changed)))).to_pylist()
-    again_l = old_l.filter(pc.is_in(old_l.column("missing_id"), touched)).to_pylist()
+    again_l = redo_l.filter(pc.and_(pc.is_in(redo_l.column("missing_id"), touched),
+                                    pc.invert(pc.is_in(redo_l.column("family_id"), changed)))).to_pylist()
     loci_of: dict[tuple[str, str], list] = {}
     for row in again_l:
         loci_of.setdefault((row["missing_id"], row["family_id"]), []).append(row)
