@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
 import pytest
 
+from batches import read_rows, table_only, write_rows
 from reunion.append import AppendRefused, append_batch
 from reunion.ingest import REGISTRY_FILE, ingest, load_manifest, read_shard, shard_codes
 from reunion.io import atomic
-
-
-def _rows(path: Path) -> list[dict]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _write(path: Path, rows: list[dict]) -> Path:
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return path
 
 
 def profiles(shards: Path) -> dict[str, tuple]:
@@ -56,13 +43,8 @@ def split(small_db, asian_table, tmp_path):
     """Standing files and a batch: new missing persons, new families, a relative joining a
     standing family, a standing missing person typed at one more locus, and a standing
     relative re-typed at a locus it already has (rejected)."""
-    samples, genos = _rows(small_db / "samples.csv"), _rows(small_db / "genotypes.csv")
-    in_table = {(l, a) for l, lf in asian_table.loci.items() for a in lf.alleles}
-    rare = {g["sample_id"] for g in genos if (g["locus"], g["allele1"]) not in in_table
-            or (g["locus"], g["allele2"]) not in in_table}
-    fam_rare = {r["family_id"] for r in samples if r["sample_id"] in rare}
-    missing = [r["sample_id"] for r in samples if r["role"] == "missing" and r["sample_id"] not in rare]
-    fams = sorted({r["family_id"] for r in samples if r["role"] == "relative"} - fam_rare)
+    samples, genos = read_rows(small_db / "samples.csv"), read_rows(small_db / "genotypes.csv")
+    missing, fams = table_only(samples, genos, asian_table)
     joiner = next(r for r in samples if r["relation"] == "full_sibling" and r["family_id"] in fams[5:])
     batch = set(missing[:5]) | {r["sample_id"] for r in samples if r["family_id"] in fams[:3]} \
         | {joiner["sample_id"]}
@@ -74,10 +56,10 @@ def split(small_db, asian_table, tmp_path):
     new_g = [g for g in genos if g["sample_id"] in batch] + [late, dup]
     d = tmp_path
     files = {
-        "base": (_write(d / "s_base.csv", [r for r in samples if r["sample_id"] not in batch]),
-                 _write(d / "g_base.csv", base_g)),
-        "new": (_write(d / "s_new.csv", [r for r in samples if r["sample_id"] in batch]),
-                _write(d / "g_new.csv", new_g)),
+        "base": (write_rows(d / "s_base.csv", [r for r in samples if r["sample_id"] not in batch]),
+                 write_rows(d / "g_base.csv", base_g)),
+        "new": (write_rows(d / "s_new.csv", [r for r in samples if r["sample_id"] in batch]),
+                write_rows(d / "g_new.csv", new_g)),
     }
     return files, {"missing": sorted(missing[:5] + [retyped]), "families": set(fams[:3]) | {joiner["family_id"]}}
 
@@ -124,9 +106,9 @@ def test_append_refuses_a_new_allele(split, settings, tmp_path):
     files, _ = split
     (bs, bg), (ns, ng) = files["base"], files["new"]
     ingest(bs, [bg], tmp_path / "base", settings)
-    rows = _rows(ng)
+    rows = read_rows(ng)
     rows[0] = {**rows[0], "allele1": "99.1"}                  # absent from the table and the data
-    bad = _write(tmp_path / "g_bad.csv", rows)
+    bad = write_rows(tmp_path / "g_bad.csv", rows)
     with pytest.raises(AppendRefused, match=f"allele at {rows[0]['locus']}"):
         append_batch(tmp_path / "base", [ns], [bad], tmp_path / "appended", settings)
 
@@ -142,5 +124,5 @@ def test_worker_caches_follow_a_rewritten_shard_set(split, settings, tmp_path):
     before = [f.family_id for f in pieces.load_families(sd, sj, 0)]
     ingest([ns], [ng], tmp_path / "shards", settings)        # only the batch's families now
     after = [f.family_id for f in pieces.load_families(sd, sj, 0)]
-    batch_fams = {r["family_id"] for r in _rows(ns) if r["role"] == "relative"}
+    batch_fams = {r["family_id"] for r in read_rows(ns) if r["role"] == "relative"}
     assert set(after) <= batch_fams and not set(before) <= batch_fams

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from pathlib import Path
@@ -10,22 +9,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from batches import read_rows, split_files, table_only, write_rows
 from reunion.flows.rematch import rematch_flow
 from reunion.flows.rerun import rerun_flow
 from reunion.ingest import ingest
-
-
-def _rows(path: Path) -> list[dict]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _write(path: Path, rows: list[dict]) -> Path:
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return path
 
 
 def _sorted(run: Path, name: str, key) -> list[dict]:
@@ -37,24 +24,15 @@ def test_incremental_equals_full_and_reingest_is_idempotent(small_db, settings, 
     s = settings.model_copy(deep=True)
     s.cluster.kind = "local-threads"
     s.ingest.families_per_shard = 30
-    samples, genos = _rows(small_db / "samples.csv"), _rows(small_db / "genotypes.csv")
-    in_table = {(l, a) for l, lf in asian_table.loci.items() for a in lf.alleles}
-    rare = {g["sample_id"] for g in genos if (g["locus"], g["allele1"]) not in in_table
-            or (g["locus"], g["allele2"]) not in in_table}
-    missing = [r["sample_id"] for r in samples if r["role"] == "missing" and r["sample_id"] not in rare]
-    fams = sorted({r["family_id"] for r in samples if r["role"] == "relative"})
-    fam_rare = {r["family_id"] for r in samples if r["sample_id"] in rare}
-    new_fams = [f for f in fams if f not in fam_rare][:3]
+    samples, genos = read_rows(small_db / "samples.csv"), read_rows(small_db / "genotypes.csv")
+    missing, fams = table_only(samples, genos, asian_table)
+    new_fams = fams[:3]
     # one relative joins a family that is already registered (its family must be rescored)
-    joiner = next(r for r in samples if r["relation"] == "full_sibling" and r["family_id"] not in new_fams
-                  and r["sample_id"] not in rare)
+    joiner = next(r for r in samples if r["relation"] == "full_sibling" and r["family_id"] in fams[3:])
     batch = set(missing[:4]) | {r["sample_id"] for r in samples if r["family_id"] in new_fams} \
         | {joiner["sample_id"]}
     d = tmp_path
-    base_s = _write(d / "samples_base.csv", [r for r in samples if r["sample_id"] not in batch])
-    base_g = _write(d / "genotypes_base.csv", [g for g in genos if g["sample_id"] not in batch])
-    new_s = _write(d / "samples_new.csv", [r for r in samples if r["sample_id"] in batch])
-    new_g = _write(d / "genotypes_new.csv", [g for g in genos if g["sample_id"] in batch])
+    base_s, base_g, new_s, new_g = split_files(d, samples, genos, batch, ("samples", "genotypes"))
 
     ingest(base_s, [base_g], d / "base" / "shards", s)
     rematch_flow(d / "base" / "shards", d / "base", s)
@@ -91,13 +69,8 @@ def test_chained_reruns_in_either_order_equal_full(small_db, settings, asian_tab
     s.cluster.kind = "local-threads"
     s.ingest.families_per_shard = 25
     s.ingest.queries_per_shard = 40
-    samples, genos = _rows(small_db / "samples.csv"), _rows(small_db / "genotypes.csv")
-    in_table = {(l, a) for l, lf in asian_table.loci.items() for a in lf.alleles}
-    rare = {g["sample_id"] for g in genos if (g["locus"], g["allele1"]) not in in_table
-            or (g["locus"], g["allele2"]) not in in_table}
-    fam_rare = {r["family_id"] for r in samples if r["sample_id"] in rare}
-    missing = [r["sample_id"] for r in samples if r["role"] == "missing" and r["sample_id"] not in rare]
-    fams = sorted({r["family_id"] for r in samples if r["role"] == "relative"} - fam_rare)
+    samples, genos = read_rows(small_db / "samples.csv"), read_rows(small_db / "genotypes.csv")
+    missing, fams = table_only(samples, genos, asian_table)
     by_fam = {f: [r for r in samples if r["family_id"] == f] for f in fams}
     sib = next(r for f in fams[4:] for r in by_fam[f] if r["relation"] == "full_sibling")
     father = next(r for f in fams[4:] for r in by_fam[f] if r["relation"] == "father"
@@ -106,13 +79,13 @@ def test_chained_reruns_in_either_order_equal_full(small_db, settings, asian_tab
     a_ids = set(missing[:3]) | {r["sample_id"] for r in by_fam[fams[0]]} | {sib["sample_id"]}
     b_ids = set(missing[3:6]) | {father["sample_id"]}
     d = tmp_path
-    base_s = _write(d / "s_base.csv", [r for r in samples if r["sample_id"] not in a_ids | b_ids])
-    base_g = _write(d / "g_base.csv", [g for g in genos if g["sample_id"] not in a_ids | b_ids
+    base_s = write_rows(d / "s_base.csv", [r for r in samples if r["sample_id"] not in a_ids | b_ids])
+    base_g = write_rows(d / "g_base.csv", [g for g in genos if g["sample_id"] not in a_ids | b_ids
                                        and g is not late])
     batch = {}
     for name, ids, extra in (("a", a_ids, []), ("b", b_ids, [late])):
-        batch[name] = [_write(d / f"s_{name}.csv", [r for r in samples if r["sample_id"] in ids]),
-                       _write(d / f"g_{name}.csv", [g for g in genos if g["sample_id"] in ids] + extra)]
+        batch[name] = [write_rows(d / f"s_{name}.csv", [r for r in samples if r["sample_id"] in ids]),
+                       write_rows(d / f"g_{name}.csv", [g for g in genos if g["sample_id"] in ids] + extra)]
 
     ingest(base_s, [base_g], d / "base" / "shards", s)
     rematch_flow(d / "base" / "shards", d / "base", s)
@@ -143,7 +116,7 @@ def test_rerun_falls_back_to_full_and_says_why(small_db, settings, asian_table, 
     changed scoring settings, cannot extend the standing lists: a full re-match, with the reason."""
     s = settings.model_copy(deep=True)
     s.cluster.kind = "local-threads"
-    samples, genos = _rows(small_db / "samples.csv"), _rows(small_db / "genotypes.csv")
+    samples, genos = read_rows(small_db / "samples.csv"), read_rows(small_db / "genotypes.csv")
     in_table = {(l, a) for l, lf in asian_table.loci.items() for a in lf.alleles}
     # a new missing person carrying an allele (45 repeats) that neither the table nor the database has
     who = next(r["sample_id"] for r in samples if r["role"] == "missing")
@@ -153,10 +126,7 @@ def test_rerun_falls_back_to_full_and_says_why(small_db, settings, asian_table, 
     genos = [dict(g, allele1="45") if g is row else g for g in genos]
     batch = {who}
     d = tmp_path
-    base_s = _write(d / "s_base.csv", [r for r in samples if r["sample_id"] not in batch])
-    base_g = _write(d / "g_base.csv", [g for g in genos if g["sample_id"] not in batch])
-    new_s = _write(d / "s_new.csv", [r for r in samples if r["sample_id"] in batch])
-    new_g = _write(d / "g_new.csv", [g for g in genos if g["sample_id"] in batch])
+    base_s, base_g, new_s, new_g = split_files(d, samples, genos, batch)
     ingest(base_s, [base_g], d / "base" / "shards", s)
     rematch_flow(d / "base" / "shards", d / "base", s)
 

@@ -1,0 +1,41 @@
+"""CSV helpers for tests that split a simulated database into a standing part and new batches."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+
+def read_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_rows(path: Path, rows: list[dict]) -> Path:
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def split_files(folder: Path, samples: list[dict], genos: list[dict], batch: set[str],
+                prefix: tuple[str, str] = ("s", "g")) -> tuple[Path, Path, Path, Path]:
+    """(standing samples, standing genotypes, batch samples, batch genotypes) CSV files:
+    the samples in ``batch`` and their genotype rows go to the batch, the rest stays."""
+    s, g = prefix
+    return (write_rows(folder / f"{s}_base.csv", [r for r in samples if r["sample_id"] not in batch]),
+            write_rows(folder / f"{g}_base.csv", [x for x in genos if x["sample_id"] not in batch]),
+            write_rows(folder / f"{s}_new.csv", [r for r in samples if r["sample_id"] in batch]),
+            write_rows(folder / f"{g}_new.csv", [x for x in genos if x["sample_id"] in batch]))
+
+
+def table_only(samples: list[dict], genos: list[dict], table) -> tuple[list[str], list[str]]:
+    """(missing person ids, family ids) whose every allele is in the frequency table, in file
+    order and sorted: a batch drawn from them never brings an allele the standing set lacks."""
+    known = {(locus, a) for locus, lf in table.loci.items() for a in lf.alleles}
+    rare = {g["sample_id"] for g in genos if (g["locus"], g["allele1"]) not in known
+            or (g["locus"], g["allele2"]) not in known}
+    rare_fams = {r["family_id"] for r in samples if r["sample_id"] in rare}
+    missing = [r["sample_id"] for r in samples if r["role"] == "missing" and r["sample_id"] not in rare]
+    return missing, sorted({r["family_id"] for r in samples if r["role"] == "relative"} - rare_fams)
