@@ -33,6 +33,17 @@ from reunion.settings import Settings
 from reunion.simulate import SimulationConfig, simulate_database
 
 
+def table_allele_profiles(samples: list[dict], genos: list[dict],
+                          table_alleles: set[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """(missing person ids in file order, sorted family ids) whose every allele is in the
+    frequency table: a batch drawn from them never brings an allele the standing set lacks."""
+    rare = {g["sample_id"] for g in genos if (g["locus"], g["allele1"]) not in table_alleles
+            or (g["locus"], g["allele2"]) not in table_alleles}
+    rare_fams = {r["family_id"] for r in samples if r["sample_id"] in rare and r["role"] == "relative"}
+    missing = [r["sample_id"] for r in samples if r["role"] == "missing" and r["sample_id"] not in rare]
+    return missing, sorted({r["family_id"] for r in samples if r["role"] == "relative"} - rare_fams)
+
+
 def _split(inp: Path, fraction: float, table_alleles: set[tuple[str, str]],
            seed_rows: int = 7) -> tuple[list[Path], list[Path]]:
     """Split a simulated database into a standing part and a new batch (whole families).
@@ -45,11 +56,7 @@ def _split(inp: Path, fraction: float, table_alleles: set[tuple[str, str]],
         samples = list(csv.DictReader(fh))
     with open(inp / "genotypes.csv", newline="") as fh:
         genos = list(csv.DictReader(fh))
-    rare = {g["sample_id"] for g in genos if (g["locus"], g["allele1"]) not in table_alleles
-            or (g["locus"], g["allele2"]) not in table_alleles}
-    rare_fams = {r["family_id"] for r in samples if r["sample_id"] in rare and r["role"] == "relative"}
-    missing = [r["sample_id"] for r in samples if r["role"] == "missing" and r["sample_id"] not in rare]
-    fams = sorted({r["family_id"] for r in samples if r["role"] == "relative"} - rare_fams)
+    missing, fams = table_allele_profiles(samples, genos, table_alleles)
     n_all_m = sum(1 for r in samples if r["role"] == "missing")
     n_all_f = len({r["family_id"] for r in samples if r["role"] == "relative"})
     n_m, n_f = max(1, round(n_all_m * fraction)), max(1, round(n_all_f * fraction))

@@ -90,9 +90,7 @@ def _family_spans(shards_dir: str, settings_json: str, ref_index: int, stamp: tu
 
 @lru_cache(maxsize=64)
 def _families_at(shards_dir: str, settings_json: str, ref_index: int, stamp: tuple) -> list[Family]:
-    _, manifest, _, _ = _context(shards_dir, settings_json)
-    t = read_shard(Path(shards_dir), _references(manifest)[ref_index])
-    codes = shard_codes(t)
+    t, codes, _ = _family_spans(shards_dir, settings_json, ref_index, stamp)
     fams: dict[str, Family] = {}
     for i, (sid, fid, rel, sex) in enumerate(zip(*(t.column(c).to_pylist() for c in
                                                    ("sample_id", "family_id", "relation", "sex")))):
@@ -123,7 +121,7 @@ def _index_file(npy: Path) -> Path:
     return npy.with_suffix(".index.npz")
 
 
-def _saved(path: Path, ref_index: int, reused: int) -> dict:
+def _saved(path: Path, ref_index: int, reused: int = 0) -> dict:
     """A saved table set as a handle: the tables stay on disk (memory-mapped where read),
     so Dask moves a file name between workers, not the arrays."""
     with np.load(_index_file(path)) as z:
@@ -131,12 +129,10 @@ def _saved(path: Path, ref_index: int, reused: int) -> dict:
                 "ref_index": ref_index, "reused": {ref_index: reused}}
 
 
-def link_tables(src: Path, dst: Path) -> int:
-    """Carry saved tables over to another run (hard links); returns their row count."""
+def link_tables(src: Path, dst: Path) -> Path:
+    """Carry saved tables over to another run (hard links, no copies)."""
     atomic.link_or_copy(_index_file(src), _index_file(dst))
-    atomic.link_or_copy(src, dst)                          # last: marks it done
-    with np.load(_index_file(dst)) as z:
-        return len(z["positions"])
+    return atomic.link_or_copy(src, dst)                   # last: marks it done
 
 
 def table_values(tables: dict) -> np.ndarray:
@@ -164,12 +160,12 @@ def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: 
     rec = _references(manifest)[ref_index]
     own = table_file(save_dir, rec["sha256"]) if save_dir else None
     if own is not None and own.exists():
-        return _saved(own, ref_index, 0)
+        return _saved(own, ref_index)
     old = table_file(reuse_dir, rec["sha256"]) if reuse_dir else None
     if old is not None and old.exists():
         if own is not None:
             link_tables(old, own)
-        h = _saved(own or old, ref_index, 0)
+        h = _saved(own or old, ref_index)
         return {**h, "reused": {ref_index: len(h["positions"])}}
     families = load_families(shards_dir, settings_json, ref_index)
     positions, hyps, ids = [], [], []
@@ -180,7 +176,7 @@ def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: 
             hyps.append(h)
             ids.append(fam.family_id)
     prev_path = table_file(reuse_dir, rec["replaces"]) if reuse_dir and rec.get("replaces") else None
-    prev = _saved(prev_path, ref_index, 0) if prev_path is not None and prev_path.exists() else None
+    prev = _saved(prev_path, ref_index) if prev_path is not None and prev_path.exists() else None
     row_of = {f: j for j, f in enumerate(prev["family_ids"].tolist())} if prev else {}
     keep = [j for j, f in enumerate(ids) if f in row_of and f not in changed]
     build = [j for j, f in enumerate(ids) if not (f in row_of and f not in changed)]
@@ -195,6 +191,7 @@ def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: 
             np.savez(fh, **index)
         with atomic.atomic_path(own) as tmp, open(tmp, "wb") as fh:   # written last: marks it done
             np.save(fh, tables)
+        return _saved(own, ref_index, len(keep))
     return {**index, "tables": tables, "ref_index": ref_index, "reused": {ref_index: len(keep)}}
 
 

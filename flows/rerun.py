@@ -82,8 +82,12 @@ def append_new(base_shards: Path, samples: list[Path], genotypes: list[Path], sh
 
 
 @task(name="plan-incremental", cache_policy=NO_CACHE, persist_result=False)
-def plan_incremental(base_run_dir: Path, shards: Path, added: AppendSummary, settings: Settings) -> dict:
+def plan_incremental(base_run_dir: Path, base: dict, shards: Path, added: AppendSummary,
+                     settings: Settings) -> dict:
     """Which missing persons to score against every family, which against the changed ones.
+
+    ``base`` is the standing shard set's manifest (its shards' sha256 tell which
+    shards the batch touched).
 
     A standing list that holds a changed family and is full (top_k long) may now
     admit a family beyond it: that missing person is scored against every family.
@@ -104,8 +108,7 @@ def plan_incremental(base_run_dir: Path, shards: Path, added: AppendSummary, set
         ids = reg.filter(pc.equal(reg.column("role"), "missing")).column("sample_id").to_pylist()
         full_set = set(full)
         partial = sorted(m for m in ids if m not in full_set)
-    base_shas = {s["sha256"] for s in load_manifest(Path(json.loads(
-        (base_run_dir / RUN_JSON).read_text())["manifest"]["path"]).parent)["shards"]}
+    base_shas = {s["sha256"] for s in base["shards"]}
     refs = [s for s in manifest["shards"] if s["side"] == "reference"]
     return {"full": full, "partial": partial, "changed": frozenset(added.changed_families),
             "hit": sorted(set(hit.to_pylist()) - set(full)),
@@ -116,18 +119,16 @@ def plan_incremental(base_run_dir: Path, shards: Path, added: AppendSummary, set
 
 @task(name="score-incremental", cache_policy=NO_CACHE, persist_result=False)
 def score_incremental(shards_dir: Path, settings: Settings, inc: dict, base_tables: Path,
-                      own_tables: Path) -> tuple[list[dict], dict]:
-    """Score the planned missing persons; unchanged shards' tables come from the standing run."""
+                      own_tables: Path) -> tuple[list[dict], dict, int]:
+    """Score the planned missing persons; unchanged shards' tables come from the standing run.
+
+    Every shard's tables are carried into ``own_tables`` (so a rerun chained on this one
+    finds them). Returns (results, cluster, table rows reused rather than built).
+    """
     logger = get_run_logger()
     sd, sj = str(shards_dir), settings.model_dump_json()
     reuse, save = str(base_tables), str(atomic.ensure_dir(own_tables))
-    manifest = load_manifest(shards_dir)
-    refs = [s for s in manifest["shards"] if s["side"] == "reference"]
-    linked = 0
-    for r, rec in enumerate(refs):      # carry unchanged shards' tables over (links, no copies)
-        src = pieces.table_file(reuse, rec["sha256"])
-        if r not in inc["touched_refs"] and src.exists():
-            linked += pieces.link_tables(src, pieces.table_file(save, rec["sha256"]))
+    refs = [s for s in load_manifest(shards_dir)["shards"] if s["side"] == "reference"]
     tables = [dask.delayed(pieces.shard_tables)(sd, sj, r, save, reuse, inc["changed"])
               for r in range(len(refs))]
     block = settings.scoring.query_block
@@ -145,10 +146,9 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: dict, base_tabl
                 len(inc["full"]), len(inc["partial"]), len(inc["changed"]))
     with dask_client(settings.cluster) as client:
         cluster = describe(client, settings.cluster)
-        results = client.gather(client.compute(graph)) if graph else []
-    for r in results:
-        r["tables_reused"] = {**r.get("tables_reused", {}), "linked": linked}
-    return results, cluster
+        done = client.gather(client.compute(tables + graph))
+    handles, results = done[:len(tables)], done[len(tables):]
+    return results, cluster, sum(n for h in handles for n in h["reused"].values())
 
 
 def merge_into_standing(base_run_dir: Path, inc: dict, results: list[dict],
@@ -233,10 +233,10 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
         return rematch_flow(shards, out_dir, settings,
                             mode={"kind": "full", "reason": reason, "base_run": str(base_run_dir)})
     with timings.stage("plan"):
-        inc = plan_incremental(base_run_dir, shards, added, settings)
+        inc = plan_incremental(base_run_dir, base, shards, added, settings)
         manifest = load_manifest(shards)
     with timings.stage("score"):
-        results, cluster = score_incremental(
+        results, cluster, reused = score_incremental(
             shards, settings, quote(inc), pieces.tables_dir(base_run_dir, base, settings),
             pieces.tables_dir(out_dir, manifest, settings))
     with timings.stage("merge"):
@@ -253,8 +253,7 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
             "families_changed": len(inc["changed"]), "candidate_rows_carried_over": rows_kept,
             "shards": {"linked": added.linked_shards, "rewritten": added.rewritten_shards,
                        "new": added.new_shards},
-            "table_rows_reused": sum({k: v for r in results
-                                      for k, v in r.get("tables_reused", {}).items()}.values())}
+            "table_rows_reused": reused}
     record = run_record("rerun-new-collections", started, time.perf_counter() - t0, settings, shards,
                         manifest, cluster, counts, mode, timings)
     return publish(out_dir, quote(new_rows), record, kept=quote(kept))

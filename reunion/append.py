@@ -32,10 +32,10 @@ import pyarrow.compute as pc
 from reunion.contracts import REJECTS, REGISTRY, check_table
 from reunion.encoding import genotype_index
 from reunion.frequencies import file_sha256, load_frequency_table
-from reunion.ingest import (ALLELES_FILE, MANIFEST, REGISTRY_FILE, REJECTS_FILE, RELATION_ORDER,
-                            _codes_array, _cross_checks, _input_record, _write_shard, assemble_profiles,
-                            load_encoding, load_manifest, read_shard, reference_table, registry_rows,
-                            shard_codes, write_query_shards, write_reference_shards, write_registry)
+from reunion.ingest import (ALLELES_FILE, MANIFEST, REGISTRY_FILE, REJECTS_FILE, _codes_array, _cross_checks,
+                            _input_record, _write_shard, assemble_profiles, load_encoding, load_manifest,
+                            member_order, read_shard, reference_table, registry_rows, shard_codes,
+                            write_query_shards, write_reference_shards, write_registry)
 from reunion.io import atomic
 from reunion.io.readers import read_genotypes, read_samples, rejects_table, write_rejects
 from reunion.loci import LocusNormaliser
@@ -168,7 +168,7 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
             atomic.link_or_copy(base_dir / rec["path"], out_dir / rec["path"])
             shards.append(copy.deepcopy(rec))
     fresh_fams = sorted(f for f in joining if f not in set(fam_rows.column("family_id").to_pylist()))
-    fresh_rel = [r for f in fresh_fams for r in sorted(joining[f], key=_member_order)]
+    fresh_rel = [r for f in fresh_fams for r in sorted(joining[f], key=member_order)]
 
     def next_id(side: str) -> int:
         return 1 + max((s["shard_id"] for s in base["shards"] if s["side"] == side), default=-1)
@@ -224,10 +224,6 @@ def _stack(rows: list[np.ndarray], L: int) -> np.ndarray:
     return np.vstack(rows).astype(np.uint16) if rows else np.zeros((0, L), dtype=np.uint16)
 
 
-def _member_order(r: dict) -> tuple:
-    return (r["family_id"], RELATION_ORDER[r["relation"]], r["sample_id"])
-
-
 def _rewrite_query(t: pa.Table, updated: dict[str, np.ndarray], L: int) -> pa.Table:
     """A query shard with re-typed missing persons' codes replaced (rows keep their order)."""
     new = shard_codes(t).copy()
@@ -254,7 +250,7 @@ def _rewrite_reference(t: pa.Table, joining: dict[str, list[dict]], updated: dic
     for fid, members in fams.items():
         if fid in joining:
             members = sorted(members + [{k: j[k] for k in ("sample_id", "family_id", "relation", "sex")}
-                                        for j in joining[fid]], key=_member_order)
+                                        for j in joining[fid]], key=member_order)
         out_rows.extend(members)
     zero = np.zeros(L, dtype=np.uint16)
     return reference_table(out_rows, _stack([updated.get(r["sample_id"], by_id.get(r["sample_id"], zero))

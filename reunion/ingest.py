@@ -61,6 +61,11 @@ class IngestSummary:
         return sum(i["rejected"] for i in self.inputs)
 
 
+def member_order(r: dict) -> tuple:
+    """Order of relatives in reference shards: by family, relation (parents first), sample id."""
+    return (r["family_id"], RELATION_ORDER[r["relation"]], r["sample_id"])
+
+
 def _cross_checks(results: list[tuple[Path, ReadResult]], seen_ids: dict[str, str] | None = None,
                   seen_parent: dict[tuple[str, str], str] | None = None) -> list[ReadResult]:
     """Checks across rows and files of samples: a sample id registered in an earlier
@@ -172,7 +177,7 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
     srows = [r for res in sample_results for r in res.table.to_pylist()]
     missing = sorted((r for r in srows if r["role"] == "missing"), key=lambda r: r["sample_id"])
     relatives = sorted((r for r in srows if r["role"] == "relative"),
-                       key=lambda r: (r["family_id"], RELATION_ORDER[r["relation"]], r["sample_id"]))
+                       key=member_order)
     L = len(enc.loci)
 
     def codes_of(rows):

@@ -31,11 +31,7 @@ def split_files(folder: Path, samples: list[dict], genos: list[dict], batch: set
 
 
 def table_only(samples: list[dict], genos: list[dict], table) -> tuple[list[str], list[str]]:
-    """(missing person ids, family ids) whose every allele is in the frequency table, in file
-    order and sorted: a batch drawn from them never brings an allele the standing set lacks."""
-    known = {(locus, a) for locus, lf in table.loci.items() for a in lf.alleles}
-    rare = {g["sample_id"] for g in genos if (g["locus"], g["allele1"]) not in known
-            or (g["locus"], g["allele2"]) not in known}
-    rare_fams = {r["family_id"] for r in samples if r["sample_id"] in rare}
-    missing = [r["sample_id"] for r in samples if r["role"] == "missing" and r["sample_id"] not in rare]
-    return missing, sorted({r["family_id"] for r in samples if r["role"] == "relative"} - rare_fams)
+    """(missing person ids, family ids) whose every allele is in the frequency table."""
+    from reunion.flows.benchmark import table_allele_profiles
+    return table_allele_profiles(samples, genos, {(locus, a) for locus, lf in table.loci.items()
+                                                  for a in lf.alleles})
