@@ -4,63 +4,62 @@ Same signature and results as :mod:`reunion.kernels.reference` (exactly: loci
 are summed in the same order, in the tables' dtype, and ties go to the lower
 table index).
 
-Layout: the tables are transposed once to ``[W, T]`` so that, for one profile
-and one locus, the values for a tile of consecutive tables are contiguous.
-Scoring a profile against a tile is then L vector adds of contiguous rows
-(SIMD-friendly, no reassociation: each table keeps its own accumulator), and a
-tile stays in cache while a chunk of profiles is scored against it. Top-k
-selection is an insertion into a per-profile sorted list, guarded by the
-current k-th score, so the score matrix is never materialised.
+Layout. The tables are cut into tiles of ``lanes`` consecutive tables (16
+float32 or 8 float64: one 64-byte cache line), each tile stored genotype-row
+major, ``tiles[t, g * lanes + j] = tables[t * lanes + j, g]``. Scoring one
+profile against a tile is then L loads of one cache line each, added lane by
+lane; a tile (W lines, ~220 KB for 24 loci) stays in L2 while every profile of
+a work item passes over it. Four profiles are scored together so that the
+four chains of adds overlap. The sums live in registers
+(:mod:`reunion.kernels.cpu_codegen` writes that unrolled loop) and are never
+reassociated: each lane is its own scalar sum, in locus order.
+
+Selection. A profile's tile is looked at only when its best lane reaches the
+profile's bar (the floor, then its k-th best so far); most tiles fail that one
+comparison. Insertion into the per-profile sorted list is
+:func:`reunion.kernels.cpu_select.insert_tile`. The score matrix is never
+materialised.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import numba
 import numpy as np
 
-TILE = 4096         # tables scored together (one contiguous slice per locus)
-CHUNK = 64          # profiles per parallel work item
+from reunion.kernels import _cpu_unrolled
+
+LINE_BYTES = 64
+_KERNELS = {16: _cpu_unrolled.screen_16, 8: _cpu_unrolled.screen_8}
+_SLP_LOCK = threading.Lock()
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
-def _screen_topk(tables_t, offsets, profiles, k, floor, index, best):
-    W, T = tables_t.shape
-    R, L = profiles.shape
-    n_chunks = (R + CHUNK - 1) // CHUNK
-    for c in numba.prange(n_chunks):
-        r0 = c * CHUNK
-        r1 = min(R, r0 + CHUNK)
-        acc = np.empty(TILE, dtype=tables_t.dtype)
-        rows = np.empty(L, dtype=np.int64)
-        for t0 in range(0, T, TILE):
-            n = min(TILE, T - t0)
-            for r in range(r0, r1):
-                for l in range(L):
-                    rows[l] = offsets[l] + np.int64(profiles[r, l])
-                src = tables_t[rows[0], t0:t0 + n]
-                for j in range(n):
-                    acc[j] = src[j]
-                for l in range(1, L):
-                    src = tables_t[rows[l], t0:t0 + n]
-                    for j in range(n):
-                        acc[j] += src[j]
-                # k-th best so far (or the floor): most tables fail this one comparison
-                full = index[r, k - 1] != -1
-                bar = best[r, k - 1] if full else floor
-                for j in range(n):
-                    s = acc[j]
-                    if s < bar or (full and s == bar):
-                        continue
-                    p = k - 1
-                    while p > 0 and (index[r, p - 1] == -1 or s > best[r, p - 1]):
-                        best[r, p] = best[r, p - 1]
-                        index[r, p] = index[r, p - 1]
-                        p -= 1
-                    best[r, p] = s
-                    index[r, p] = t0 + j
-                    if index[r, k - 1] != -1:
-                        full = True
-                        bar = best[r, k - 1]
+@contextlib.contextmanager
+def _slp_vectorize():
+    """Compile with LLVM's SLP vectorizer on (numba leaves it off by default).
+
+    It packs the unrolled scalar sums into AVX vectors; it never reorders a
+    lane's additions. Only compilation reads the flag (cached builds do not).
+    """
+    with _SLP_LOCK:
+        before = numba.config.SLP_VECTORIZE
+        numba.config.SLP_VECTORIZE = 1
+        try:
+            yield
+        finally:
+            numba.config.SLP_VECTORIZE = before
+
+
+def tile_tables(tables: np.ndarray) -> np.ndarray:
+    """float [T, W] -> [ceil(T / lanes), W * lanes] tiles (padding tables are 0)."""
+    T, W = tables.shape
+    lanes = LINE_BYTES // tables.dtype.itemsize
+    nt = -(-T // lanes)
+    padded = np.zeros((nt * lanes, W), dtype=tables.dtype)
+    padded[:T] = tables
+    return np.ascontiguousarray(padded.reshape(nt, lanes, W).transpose(0, 2, 1)).reshape(nt, W * lanes)
 
 
 def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
@@ -76,15 +75,27 @@ def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
         raise ValueError(f"k must be at least 1, got {k}")
     profiles = np.ascontiguousarray(profiles, dtype=np.uint16)
     offsets = np.ascontiguousarray(offsets, dtype=np.int32)
-    R = profiles.shape[0]
+    R, L = profiles.shape
+    T = tables.shape[0]
     index = np.full((R, k), -1, dtype=np.int32)
     best = np.full((R, k), -np.inf, dtype=tables.dtype)
-    if R and tables.shape[0] and profiles.shape[1]:
-        tables_t = np.ascontiguousarray(tables.T)
-        _screen_topk(tables_t, offsets, profiles, k, tables.dtype.type(floor), index, best)
-    elif R and tables.shape[0] and floor <= 0:
+    if R and T and L:
+        lanes = LINE_BYTES // tables.dtype.itemsize
+        rows_n = _cpu_unrolled.ROWS
+        rp = -(-R // rows_n) * rows_n
+        rows = np.zeros((rp, L), dtype=np.uint32)        # padding profiles: discarded
+        rows[:R] = (offsets.astype(np.uint32) + profiles) * np.uint32(lanes)
+        threads = numba.get_num_threads()
+        chunk = -(-rp // (threads * rows_n)) * rows_n
+        index_p = np.full((rp, k), -1, dtype=np.int32)
+        best_p = np.full((rp, k), -np.inf, dtype=tables.dtype)
+        with _slp_vectorize():
+            _KERNELS[lanes](tile_tables(tables), rows, k, tables.dtype.type(floor), index_p, best_p, T, chunk)
+        index[:] = index_p[:R]
+        best[:] = best_p[:R]
+    elif R and T and floor <= 0:
         # no loci: every score is 0
-        n = min(k, tables.shape[0])
+        n = min(k, T)
         index[:, :n] = np.arange(n)
         best[:, :n] = 0
     return index, best

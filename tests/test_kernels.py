@@ -78,6 +78,8 @@ CASES = [
     ("floor_all", 25, 10, 20, 4, 1e9, {}),
     ("k1", 50, 7, 20, 1, -np.inf, {}),
     ("k_big", 70, 6, 12, 64, -np.inf, {}),
+    ("many_tiles", 150, 24, 203, 10, -np.inf, {}),          # tail tile, R not a multiple of 4
+    ("ties_across_tiles", 100, 4, 90, 9, 0.0, {"integer": True}),
 ]
 
 
@@ -102,6 +104,23 @@ def test_cpu_equals_reference(case, dtype):
     np.testing.assert_array_equal(cs, rs)
     if name == "floor_all":
         assert (ci == -1).all() and np.isneginf(cs).all()
+
+
+def test_cpu_unrolled_module_is_current():
+    """kernels/_cpu_unrolled.py is exactly what kernels/cpu_codegen.py writes (regenerate if not)."""
+    from reunion.kernels import cpu_codegen
+    assert cpu_codegen.TARGET.read_text() == cpu_codegen.render(), \
+        "run `python -m reunion.kernels.cpu_codegen` and commit kernels/_cpu_unrolled.py"
+
+
+def test_cpu_tiles_layout():
+    """Tile t holds tables t*lanes.. genotype-row major; padding tables are zero."""
+    tables = np.arange(3 * 20, dtype=np.float32).reshape(20, 3)      # T=20, W=3 -> 2 tiles of 16
+    tiles = cpu.tile_tables(tables)
+    assert tiles.shape == (2, 3 * 16)
+    assert tiles[0, 2 * 16 + 5] == tables[5, 2] and tiles[1, 1 * 16 + 3] == tables[19, 1]
+    assert (tiles[1].reshape(3, 16)[:, 4:] == 0).all()
+    assert cpu.tile_tables(tables.astype(np.float64)).shape == (3, 3 * 8)
 
 
 def test_reference_tie_and_floor_semantics():
