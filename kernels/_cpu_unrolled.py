@@ -10,7 +10,7 @@ import numpy as np
 
 from reunion.kernels.cpu_select import insert_tile
 
-ROWS = 4
+ROWS = 2
 
 
 @numba.njit(parallel=True, nogil=True, boundscheck=False, cache=True)
@@ -19,8 +19,8 @@ def screen_16(tiles, rows, k, floor, index, best, T, chunk):
 
     ``tiles`` [NT, W * 16] (tile t holds tables t*16 .. t*16+15, genotype-row
     major); ``rows`` uint32 [Rp, L] = (offset + genotype index) * 16, Rp a multiple
-    of 4; ``index`` int32 / ``best`` [Rp, k] filled in place; ``T`` real tables;
-    ``chunk`` profiles per parallel work item (a multiple of 4).
+    of 2; ``index`` int32 / ``best`` [Rp, k] filled in place; ``T`` real tables;
+    ``chunk`` profiles per parallel work item (a multiple of 2).
     """
     NT = tiles.shape[0]
     R, L = rows.shape
@@ -33,7 +33,7 @@ def screen_16(tiles, rows, k, floor, index, best, T, chunk):
             tile = tiles[t]
             t0 = t * 16
             n = min(16, T - t0)
-            for r in range(r0, r1, 4):
+            for r in range(r0, r1, 2):
                 u0 = rows[r + 0, 0]
                 a0_0 = tile[u0 + 0]
                 a0_1 = tile[u0 + 1]
@@ -68,40 +68,6 @@ def screen_16(tiles, rows, k, floor, index, best, T, chunk):
                 a1_13 = tile[u1 + 13]
                 a1_14 = tile[u1 + 14]
                 a1_15 = tile[u1 + 15]
-                u2 = rows[r + 2, 0]
-                a2_0 = tile[u2 + 0]
-                a2_1 = tile[u2 + 1]
-                a2_2 = tile[u2 + 2]
-                a2_3 = tile[u2 + 3]
-                a2_4 = tile[u2 + 4]
-                a2_5 = tile[u2 + 5]
-                a2_6 = tile[u2 + 6]
-                a2_7 = tile[u2 + 7]
-                a2_8 = tile[u2 + 8]
-                a2_9 = tile[u2 + 9]
-                a2_10 = tile[u2 + 10]
-                a2_11 = tile[u2 + 11]
-                a2_12 = tile[u2 + 12]
-                a2_13 = tile[u2 + 13]
-                a2_14 = tile[u2 + 14]
-                a2_15 = tile[u2 + 15]
-                u3 = rows[r + 3, 0]
-                a3_0 = tile[u3 + 0]
-                a3_1 = tile[u3 + 1]
-                a3_2 = tile[u3 + 2]
-                a3_3 = tile[u3 + 3]
-                a3_4 = tile[u3 + 4]
-                a3_5 = tile[u3 + 5]
-                a3_6 = tile[u3 + 6]
-                a3_7 = tile[u3 + 7]
-                a3_8 = tile[u3 + 8]
-                a3_9 = tile[u3 + 9]
-                a3_10 = tile[u3 + 10]
-                a3_11 = tile[u3 + 11]
-                a3_12 = tile[u3 + 12]
-                a3_13 = tile[u3 + 13]
-                a3_14 = tile[u3 + 14]
-                a3_15 = tile[u3 + 15]
                 for l in range(1, L):
                     u0 = rows[r + 0, l]
                     a0_0 += tile[u0 + 0]
@@ -137,40 +103,6 @@ def screen_16(tiles, rows, k, floor, index, best, T, chunk):
                     a1_13 += tile[u1 + 13]
                     a1_14 += tile[u1 + 14]
                     a1_15 += tile[u1 + 15]
-                    u2 = rows[r + 2, l]
-                    a2_0 += tile[u2 + 0]
-                    a2_1 += tile[u2 + 1]
-                    a2_2 += tile[u2 + 2]
-                    a2_3 += tile[u2 + 3]
-                    a2_4 += tile[u2 + 4]
-                    a2_5 += tile[u2 + 5]
-                    a2_6 += tile[u2 + 6]
-                    a2_7 += tile[u2 + 7]
-                    a2_8 += tile[u2 + 8]
-                    a2_9 += tile[u2 + 9]
-                    a2_10 += tile[u2 + 10]
-                    a2_11 += tile[u2 + 11]
-                    a2_12 += tile[u2 + 12]
-                    a2_13 += tile[u2 + 13]
-                    a2_14 += tile[u2 + 14]
-                    a2_15 += tile[u2 + 15]
-                    u3 = rows[r + 3, l]
-                    a3_0 += tile[u3 + 0]
-                    a3_1 += tile[u3 + 1]
-                    a3_2 += tile[u3 + 2]
-                    a3_3 += tile[u3 + 3]
-                    a3_4 += tile[u3 + 4]
-                    a3_5 += tile[u3 + 5]
-                    a3_6 += tile[u3 + 6]
-                    a3_7 += tile[u3 + 7]
-                    a3_8 += tile[u3 + 8]
-                    a3_9 += tile[u3 + 9]
-                    a3_10 += tile[u3 + 10]
-                    a3_11 += tile[u3 + 11]
-                    a3_12 += tile[u3 + 12]
-                    a3_13 += tile[u3 + 13]
-                    a3_14 += tile[u3 + 14]
-                    a3_15 += tile[u3 + 15]
                 if max(max(max(max(a0_0, a0_1), max(a0_2, a0_3)), max(max(a0_4, a0_5), max(a0_6, a0_7))), max(max(max(a0_8, a0_9), max(a0_10, a0_11)), max(max(a0_12, a0_13), max(a0_14, a0_15)))) >= bars[r + 0 - r0]:
                     acc[0] = a0_0
                     acc[1] = a0_1
@@ -207,42 +139,6 @@ def screen_16(tiles, rows, k, floor, index, best, T, chunk):
                     acc[14] = a1_14
                     acc[15] = a1_15
                     insert_tile(acc, n, t0, r + 1, k, index, best, bars, r + 1 - r0)
-                if max(max(max(max(a2_0, a2_1), max(a2_2, a2_3)), max(max(a2_4, a2_5), max(a2_6, a2_7))), max(max(max(a2_8, a2_9), max(a2_10, a2_11)), max(max(a2_12, a2_13), max(a2_14, a2_15)))) >= bars[r + 2 - r0]:
-                    acc[0] = a2_0
-                    acc[1] = a2_1
-                    acc[2] = a2_2
-                    acc[3] = a2_3
-                    acc[4] = a2_4
-                    acc[5] = a2_5
-                    acc[6] = a2_6
-                    acc[7] = a2_7
-                    acc[8] = a2_8
-                    acc[9] = a2_9
-                    acc[10] = a2_10
-                    acc[11] = a2_11
-                    acc[12] = a2_12
-                    acc[13] = a2_13
-                    acc[14] = a2_14
-                    acc[15] = a2_15
-                    insert_tile(acc, n, t0, r + 2, k, index, best, bars, r + 2 - r0)
-                if max(max(max(max(a3_0, a3_1), max(a3_2, a3_3)), max(max(a3_4, a3_5), max(a3_6, a3_7))), max(max(max(a3_8, a3_9), max(a3_10, a3_11)), max(max(a3_12, a3_13), max(a3_14, a3_15)))) >= bars[r + 3 - r0]:
-                    acc[0] = a3_0
-                    acc[1] = a3_1
-                    acc[2] = a3_2
-                    acc[3] = a3_3
-                    acc[4] = a3_4
-                    acc[5] = a3_5
-                    acc[6] = a3_6
-                    acc[7] = a3_7
-                    acc[8] = a3_8
-                    acc[9] = a3_9
-                    acc[10] = a3_10
-                    acc[11] = a3_11
-                    acc[12] = a3_12
-                    acc[13] = a3_13
-                    acc[14] = a3_14
-                    acc[15] = a3_15
-                    insert_tile(acc, n, t0, r + 3, k, index, best, bars, r + 3 - r0)
 
 
 @numba.njit(parallel=True, nogil=True, boundscheck=False, cache=True)
@@ -251,8 +147,8 @@ def screen_8(tiles, rows, k, floor, index, best, T, chunk):
 
     ``tiles`` [NT, W * 8] (tile t holds tables t*8 .. t*8+7, genotype-row
     major); ``rows`` uint32 [Rp, L] = (offset + genotype index) * 8, Rp a multiple
-    of 4; ``index`` int32 / ``best`` [Rp, k] filled in place; ``T`` real tables;
-    ``chunk`` profiles per parallel work item (a multiple of 4).
+    of 2; ``index`` int32 / ``best`` [Rp, k] filled in place; ``T`` real tables;
+    ``chunk`` profiles per parallel work item (a multiple of 2).
     """
     NT = tiles.shape[0]
     R, L = rows.shape
@@ -265,7 +161,7 @@ def screen_8(tiles, rows, k, floor, index, best, T, chunk):
             tile = tiles[t]
             t0 = t * 8
             n = min(8, T - t0)
-            for r in range(r0, r1, 4):
+            for r in range(r0, r1, 2):
                 u0 = rows[r + 0, 0]
                 a0_0 = tile[u0 + 0]
                 a0_1 = tile[u0 + 1]
@@ -284,24 +180,6 @@ def screen_8(tiles, rows, k, floor, index, best, T, chunk):
                 a1_5 = tile[u1 + 5]
                 a1_6 = tile[u1 + 6]
                 a1_7 = tile[u1 + 7]
-                u2 = rows[r + 2, 0]
-                a2_0 = tile[u2 + 0]
-                a2_1 = tile[u2 + 1]
-                a2_2 = tile[u2 + 2]
-                a2_3 = tile[u2 + 3]
-                a2_4 = tile[u2 + 4]
-                a2_5 = tile[u2 + 5]
-                a2_6 = tile[u2 + 6]
-                a2_7 = tile[u2 + 7]
-                u3 = rows[r + 3, 0]
-                a3_0 = tile[u3 + 0]
-                a3_1 = tile[u3 + 1]
-                a3_2 = tile[u3 + 2]
-                a3_3 = tile[u3 + 3]
-                a3_4 = tile[u3 + 4]
-                a3_5 = tile[u3 + 5]
-                a3_6 = tile[u3 + 6]
-                a3_7 = tile[u3 + 7]
                 for l in range(1, L):
                     u0 = rows[r + 0, l]
                     a0_0 += tile[u0 + 0]
@@ -321,24 +199,6 @@ def screen_8(tiles, rows, k, floor, index, best, T, chunk):
                     a1_5 += tile[u1 + 5]
                     a1_6 += tile[u1 + 6]
                     a1_7 += tile[u1 + 7]
-                    u2 = rows[r + 2, l]
-                    a2_0 += tile[u2 + 0]
-                    a2_1 += tile[u2 + 1]
-                    a2_2 += tile[u2 + 2]
-                    a2_3 += tile[u2 + 3]
-                    a2_4 += tile[u2 + 4]
-                    a2_5 += tile[u2 + 5]
-                    a2_6 += tile[u2 + 6]
-                    a2_7 += tile[u2 + 7]
-                    u3 = rows[r + 3, l]
-                    a3_0 += tile[u3 + 0]
-                    a3_1 += tile[u3 + 1]
-                    a3_2 += tile[u3 + 2]
-                    a3_3 += tile[u3 + 3]
-                    a3_4 += tile[u3 + 4]
-                    a3_5 += tile[u3 + 5]
-                    a3_6 += tile[u3 + 6]
-                    a3_7 += tile[u3 + 7]
                 if max(max(max(a0_0, a0_1), max(a0_2, a0_3)), max(max(a0_4, a0_5), max(a0_6, a0_7))) >= bars[r + 0 - r0]:
                     acc[0] = a0_0
                     acc[1] = a0_1
@@ -359,23 +219,3 @@ def screen_8(tiles, rows, k, floor, index, best, T, chunk):
                     acc[6] = a1_6
                     acc[7] = a1_7
                     insert_tile(acc, n, t0, r + 1, k, index, best, bars, r + 1 - r0)
-                if max(max(max(a2_0, a2_1), max(a2_2, a2_3)), max(max(a2_4, a2_5), max(a2_6, a2_7))) >= bars[r + 2 - r0]:
-                    acc[0] = a2_0
-                    acc[1] = a2_1
-                    acc[2] = a2_2
-                    acc[3] = a2_3
-                    acc[4] = a2_4
-                    acc[5] = a2_5
-                    acc[6] = a2_6
-                    acc[7] = a2_7
-                    insert_tile(acc, n, t0, r + 2, k, index, best, bars, r + 2 - r0)
-                if max(max(max(a3_0, a3_1), max(a3_2, a3_3)), max(max(a3_4, a3_5), max(a3_6, a3_7))) >= bars[r + 3 - r0]:
-                    acc[0] = a3_0
-                    acc[1] = a3_1
-                    acc[2] = a3_2
-                    acc[3] = a3_3
-                    acc[4] = a3_4
-                    acc[5] = a3_5
-                    acc[6] = a3_6
-                    acc[7] = a3_7
-                    insert_tile(acc, n, t0, r + 3, k, index, best, bars, r + 3 - r0)

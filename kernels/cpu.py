@@ -9,8 +9,8 @@ float32 or 8 float64: one 64-byte cache line), each tile stored genotype-row
 major, ``tiles[t, g * lanes + j] = tables[t * lanes + j, g]``. Scoring one
 profile against a tile is then L loads of one cache line each, added lane by
 lane; a tile (W lines, ~220 KB for 24 loci) stays in L2 while every profile of
-a work item passes over it. Four profiles are scored together so that the
-four chains of adds overlap. The sums live in registers
+a work item passes over it. Two profiles are scored together so that their
+chains of adds overlap. The sums live in registers
 (:mod:`reunion.kernels.cpu_codegen` writes that unrolled loop) and are never
 reassociated: each lane is its own scalar sum, in locus order.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ROWS = 4                      # profiles scored together (independent add chains)
+ROWS = 2                      # profiles scored together (independent add chains)
 LANE_COUNTS = (16, 8)         # float32, float64: one 64-byte line per genotype row
 TARGET = Path(__file__).with_name("_cpu_unrolled.py")
 
