@@ -17,7 +17,9 @@ import os
 
 import dask
 import numpy as np
+import pyarrow as pa
 
+from reunion.contracts import CANDIDATES, PER_LOCUS
 from reunion.genetics.family import Family, FamilyScorer, Member
 from reunion.genetics.mutation import MutationModels
 from reunion.io import atomic
@@ -320,7 +322,10 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
     """Merge per-shard top-k lists and re-score the shortlist exactly (float64, per locus).
 
     Candidates are ordered by exact log10 LR (desc), ties by family_id; chunking
-    and sharding never change the result.
+    and sharding never change the result. Returns ``{"candidates": Arrow table of
+    the CANDIDATES contract, "per_locus": Arrow table of PER_LOCUS, "queries",
+    "too_few_loci", "tables_reused", "with_candidates"}``: the rows are built into
+    Arrow here, on the worker, so the flow process only concatenates them.
     """
     settings, _, _, scorer = _context(shards_dir, settings_json)
     sc = settings.scoring
@@ -340,10 +345,19 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
         cands, loci = rank_entries(entries, sc.top_k)
         candidates.extend(cands)
         per_locus.extend(loci)
-    return {"candidates": candidates, "per_locus": per_locus, "queries": len(ids),
-            "too_few_loci": n_too_few,
+    return {"candidates": pa.Table.from_pylist(candidates, schema=CANDIDATES),
+            "per_locus": pa.Table.from_pylist(per_locus, schema=PER_LOCUS),
+            "queries": len(ids), "too_few_loci": n_too_few,
             "tables_reused": {k: v for p in pieces for k, v in p.get("tables_reused", {}).items()},
             "with_candidates": len({c["missing_id"] for c in candidates})}
+
+
+def rescore_part(shards_dir: str, settings_json: str, ids: list[str], start: int, stop: int,
+                 pieces: list[dict]) -> dict:
+    """:func:`merge_and_rescore` of the missing persons ``ids[start:stop]`` of a block whose
+    ``pieces`` were screened for all of ``ids`` (re-scoring a block in parallel parts)."""
+    part = [{**p, "position": p["position"][start:stop], "score": p["score"][start:stop]} for p in pieces]
+    return merge_and_rescore(shards_dir, settings_json, ids[start:stop], 0, 0, part)
 
 
 def plan_work(manifest: dict, settings: Settings) -> dict:

@@ -38,6 +38,9 @@ CANDIDATES_PARQUET = "candidates.parquet"
 CANDIDATES_CSV = "candidates.csv"
 PER_LOCUS_PARQUET = "per_locus.parquet"
 RUN_JSON = "run.json"
+#: per-locus columns that get Parquet statistics (its rows are not sorted by any id,
+#: so string min/max would prune nothing and cost more than the rest of the write)
+NUMERIC_LOCUS = [f.name for f in PER_LOCUS if f.type != pa.string()]
 
 
 @task(name="read-manifest", cache_policy=NO_CACHE, persist_result=False,
@@ -81,27 +84,27 @@ def score(shards_dir: Path, settings: Settings, work: dict, piece_dir: Path,
 @task(name="publish", cache_policy=NO_CACHE, persist_result=False,
       retries=2, retry_delay_seconds=2, retry_condition_fn=io_error_only)
 def publish(out_dir: Path, results: list[dict], record: dict,
-            kept: tuple[pa.Table, pa.Table] | None = None) -> dict:
+            tables: tuple[pa.Table, pa.Table] | None = None) -> dict:
     """Write candidates (Parquet, CSV), per-locus tables and run.json atomically.
 
-    ``kept``: (candidates, per-locus) rows carried over unchanged from a standing
-    run. Candidates are written ordered by missing person and rank; per-locus rows
+    ``tables``: (candidates, per-locus) rows already in Arrow (a rerun's merged lists),
+    published beside the rows of ``results``. Candidates are written ordered by missing person and rank; per-locus rows
     are grouped by candidate, each group in locus order.
     """
     t0 = time.perf_counter()
     out_dir = atomic.ensure_dir(out_dir)
-    cands = [c for r in results for c in r["candidates"]]
-    loci = [c for r in results for c in r["per_locus"]]
-    ct = check_table(pa.Table.from_pylist(cands, schema=CANDIDATES), CANDIDATES, "candidates")
-    lt = check_table(pa.Table.from_pylist(loci, schema=PER_LOCUS), PER_LOCUS, "per-locus")
-    if kept is not None:
-        ct = pa.concat_tables([check_table(kept[0], CANDIDATES, "standing candidates"), ct])
-        lt = pa.concat_tables([check_table(kept[1], PER_LOCUS, "standing per-locus"), lt])
+    ct = check_table(pa.concat_tables([CANDIDATES.empty_table()] + [r["candidates"] for r in results]),
+                     CANDIDATES, "candidates")
+    lt = check_table(pa.concat_tables([PER_LOCUS.empty_table()] + [r["per_locus"] for r in results]),
+                     PER_LOCUS, "per-locus")
+    if tables is not None:
+        ct = pa.concat_tables([check_table(tables[0], CANDIDATES, "merged candidates"), ct])
+        lt = pa.concat_tables([check_table(tables[1], PER_LOCUS, "merged per-locus"), lt])
     ct = ct.sort_by([("missing_id", "ascending"), ("rank", "ascending")])
     paths = {
         "candidates_parquet": atomic.write_table(ct, out_dir / CANDIDATES_PARQUET),
         "candidates_csv": atomic.write_table(ct, out_dir / CANDIDATES_CSV),
-        "per_locus_parquet": atomic.write_table(lt, out_dir / PER_LOCUS_PARQUET),
+        "per_locus_parquet": atomic.write_table(lt, out_dir / PER_LOCUS_PARQUET, statistics=NUMERIC_LOCUS),
     }
     record["outputs"] = {k: {"path": str(v.name), "sha256": file_sha256(v)} for k, v in paths.items()}
     record["counts"]["candidates"] = ct.num_rows

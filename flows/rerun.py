@@ -35,6 +35,7 @@ from reunion.flows import pieces
 from reunion.flows.cluster import dask_client, describe
 from reunion.flows.rematch import (CANDIDATES_PARQUET, PER_LOCUS_PARQUET, RUN_JSON, Timings, publish,
                                    rematch_flow, run_record)
+from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
 from reunion.frequencies import file_sha256
 from reunion.ingest import ingest, load_manifest, read_shard, shard_codes
 from reunion.io import atomic
@@ -43,6 +44,8 @@ from reunion.settings import Settings
 SHARDS = "shards"
 #: scoring settings that never change a result (parity- and sharding-tested)
 NEUTRAL = {"device", "query_block"}
+#: fewest missing persons re-scored in one task
+MIN_PART = 25
 
 
 def classify_inputs(paths: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -132,67 +135,86 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: dict, base_tabl
     tables = [dask.delayed(pieces.shard_tables)(sd, sj, r, save, reuse, inc["changed"])
               for r in range(len(refs))]
     block = settings.scoring.query_block
-    graph = []
-    for ids, tabs in ((inc["full"], tables),
-                      (inc["partial"], [dask.delayed(pieces.restrict_tables)(tables[r], inc["changed"])
-                                        for r in inc["touched_refs"]])):
-        # the changed families' tables are small: few large blocks beat many small ones
-        step = block if ids is inc["full"] else max(block, -(-len(ids) // 4))
-        for i in range(0, len(ids) if tabs else 0, step):
-            chunk = ids[i:i + step]
-            ps = [dask.delayed(pieces.screen_piece)(sd, sj, chunk, 0, 0, t) for t in tabs]
-            graph.append(dask.delayed(pieces.merge_and_rescore)(sd, sj, chunk, 0, 0, ps))
     logger.info("incremental: %d missing persons x all families, %d x %d changed families",
                 len(inc["full"]), len(inc["partial"]), len(inc["changed"]))
     with dask_client(settings.cluster) as client:
         cluster = describe(client, settings.cluster)
+        parts = max(1, cluster["threads"])
+        graph = []
+        for ids, tabs in ((inc["full"], tables),
+                          (inc["partial"], [dask.delayed(pieces.restrict_tables)(tables[r], inc["changed"])
+                                            for r in inc["touched_refs"]])):
+            # the changed families' tables are small: few large blocks beat many small ones
+            step = block if ids is inc["full"] else max(block, -(-len(ids) // 4))
+            for i in range(0, len(ids) if tabs else 0, step):
+                chunk = ids[i:i + step]
+                ps = [dask.delayed(pieces.screen_piece)(sd, sj, chunk, 0, 0, t) for t in tabs]
+                # a batch is often one block: re-score it in as many parts as there are threads
+                part = max(MIN_PART, -(-len(chunk) // parts))
+                graph += [dask.delayed(pieces.rescore_part)(sd, sj, chunk, a, a + part, ps)
+                          for a in range(0, len(chunk), part)]
         done = client.gather(client.compute(tables + graph))
     handles, results = done[:len(tables)], done[len(tables):]
     return results, cluster, sum(n for h in handles for n in h["reused"].values())
 
 
-def merge_into_standing(base_run_dir: Path, inc: dict, results: list[dict],
-                        top_k: int) -> tuple[list[dict], tuple[pa.Table, pa.Table], int]:
-    """New rows for the missing persons whose lists change; the standing rows of all others.
+def _rows_of_pairs(t: pa.Table, pairs: pa.Table) -> pa.Table:
+    """The rows of ``t`` whose (missing_id, family_id) is a row of ``pairs``, in ``t``'s order."""
+    numbered = t.select(["missing_id", "family_id"]).append_column(
+        "_row", pa.array(np.arange(t.num_rows, dtype=np.int64)))
+    hit = numbered.join(pairs.select(["missing_id", "family_id"]), keys=["missing_id", "family_id"],
+                        join_type="left semi")
+    return t.take(pa.array(np.sort(hit.column("_row").to_numpy())))
 
-    Returns ([{"candidates", "per_locus"}], (kept candidates, kept per-locus), rows reused).
+
+def rank_candidates(pool: pa.Table, top_k: int) -> pa.Table:
+    """Each missing person's candidates in ``pool`` ordered by exact log10 LR (desc), ties by
+    family_id, ranked from 1 and cut at ``top_k`` (the order of :func:`pieces.rank_entries`)."""
+    pool = pool.sort_by([("missing_id", "ascending"), ("log10_lr", "descending"),
+                         ("family_id", "ascending")])
+    ids = np.asarray(pool.column("missing_id").to_pylist(), dtype=object)
+    at = np.arange(len(ids))
+    first = np.maximum.accumulate(np.where(np.r_[True, ids[1:] != ids[:-1]], at, 0)) if len(ids) else at
+    rank = (at - first + 1).astype(np.int32)
+    pool = pool.set_column(pool.schema.get_field_index("rank"), pool.schema.field("rank"), pa.array(rank))
+    return pool.filter(pa.array(rank <= top_k))
+
+
+def merge_into_standing(base_run_dir: Path, inc: dict, results: list[dict],
+                        top_k: int) -> tuple[pa.Table, pa.Table, int]:
+    """The merged candidate lists: standing rows of the missing persons whose lists do not
+    change, new lists of those scored against every family, and for the others whose list
+    meets a changed family, their standing rows (changed families excepted) and new rows
+    ranked together. All in Arrow: the standing rows never become Python objects.
+
+    Returns (candidates, per-locus, candidate rows carried over unchanged).
     """
-    full = set(inc["full"])
-    out_c, out_l, fresh = [], [], {}
-    for r in results:
-        loci: dict[tuple[str, str], list] = {}
-        for row in r["per_locus"]:
-            loci.setdefault((row["missing_id"], row["family_id"]), []).append(row)
-        for c in r["candidates"]:
-            entry = (c, loci[(c["missing_id"], c["family_id"])])
-            if c["missing_id"] in full:
-                out_c.append(c)
-                out_l.extend(entry[1])
-            else:
-                fresh.setdefault(c["missing_id"], []).append(entry)
-    merge = set(fresh) | set(inc["hit"])
-    old_c = pq.read_table(base_run_dir / CANDIDATES_PARQUET)
-    old_l = pq.read_table(base_run_dir / PER_LOCUS_PARQUET)
-    redo = pa.array(sorted(merge | full), pa.string())
+    new_c = check_table(pa.concat_tables([CANDIDATES.empty_table()] + [r["candidates"] for r in results]),
+                        CANDIDATES, "new candidates")
+    new_l = check_table(pa.concat_tables([PER_LOCUS.empty_table()] + [r["per_locus"] for r in results]),
+                        PER_LOCUS, "new per-locus")
+    full = pa.array(sorted(inc["full"]), pa.string())
+    changed = pa.array(sorted(inc["changed"]), pa.string())
+    new_full = pc.is_in(new_c.column("missing_id"), full)
+    fresh_c = new_c.filter(pc.invert(new_full))       # other missing persons x changed families
+    touched = pa.array(sorted(set(fresh_c.column("missing_id").unique().to_pylist()) | set(inc["hit"])),
+                       pa.string())
+    redo = pa.concat_arrays([touched, full]).unique()
+    old_c = check_table(pq.read_table(base_run_dir / CANDIDATES_PARQUET), CANDIDATES, "standing candidates")
+    old_l = check_table(pq.read_table(base_run_dir / PER_LOCUS_PARQUET), PER_LOCUS, "standing per-locus")
     keep_c = old_c.filter(pc.invert(pc.is_in(old_c.column("missing_id"), redo)))
     in_redo = pc.is_in(old_l.column("missing_id"), redo)       # one pass over the large table
     keep_l, redo_l = old_l.filter(pc.invert(in_redo)), old_l.filter(in_redo)
-    changed = pa.array(sorted(inc["changed"]), pa.string())
-    touched = pa.array(sorted(merge), pa.string())
     again_c = old_c.filter(pc.and_(pc.is_in(old_c.column("missing_id"), touched),
-                                   pc.invert(pc.is_in(old_c.column("family_id"), changed)))).to_pylist()
-    again_l = redo_l.filter(pc.and_(pc.is_in(redo_l.column("missing_id"), touched),
-                                    pc.invert(pc.is_in(redo_l.column("family_id"), changed)))).to_pylist()
-    loci_of: dict[tuple[str, str], list] = {}
-    for row in again_l:
-        loci_of.setdefault((row["missing_id"], row["family_id"]), []).append(row)
-    for c in again_c:
-        fresh.setdefault(c["missing_id"], []).append((c, loci_of[(c["missing_id"], c["family_id"])]))
-    for m in sorted(merge):
-        cands, loci = pieces.rank_entries(fresh.get(m, []), top_k)
-        out_c.extend(cands)
-        out_l.extend(loci)
-    return [{"candidates": out_c, "per_locus": out_l}], (keep_c, keep_l), keep_c.num_rows
+                                   pc.invert(pc.is_in(old_c.column("family_id"), changed))))
+    ranked = rank_candidates(pa.concat_tables([again_c, fresh_c]), top_k)
+    pool_l = pa.concat_tables([
+        redo_l.filter(pc.invert(pc.is_in(redo_l.column("family_id"), changed))),
+        new_l.filter(pc.invert(pc.is_in(new_l.column("missing_id"), full)))])
+    cands = pa.concat_tables([keep_c, new_c.filter(new_full), ranked])
+    loci = pa.concat_tables([keep_l, new_l.filter(pc.is_in(new_l.column("missing_id"), full)),
+                             _rows_of_pairs(pool_l, ranked)])
+    return cands, loci, keep_c.num_rows
 
 
 def too_few_loci(shards: Path, manifest: dict, settings: Settings) -> int:
@@ -240,10 +262,9 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
             shards, settings, quote(inc), pieces.tables_dir(base_run_dir, base, settings),
             pieces.tables_dir(out_dir, manifest, settings))
     with timings.stage("merge"):
-        new_rows, kept, rows_kept = merge_into_standing(base_run_dir, inc, results, settings.scoring.top_k)
+        cands, loci, rows_kept = merge_into_standing(base_run_dir, inc, results, settings.scoring.top_k)
     pairs = len(inc["full"]) * inc["n_families"] + len(inc["partial"]) * len(inc["changed"])
-    with_cands = len(set(kept[0].column("missing_id").to_pylist()) |
-                     {c["missing_id"] for c in new_rows[0]["candidates"]})
+    with_cands = len(cands.column("missing_id").unique())
     counts = {
         "pieces": None, "pairs_screened": pairs, "missing_with_candidates": with_cands,
         "missing_not_searched_too_few_loci": too_few_loci(shards, manifest, settings),
@@ -256,4 +277,4 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
             "table_rows_reused": reused}
     record = run_record("rerun-new-collections", started, time.perf_counter() - t0, settings, shards,
                         manifest, cluster, counts, mode, timings)
-    return publish(out_dir, quote(new_rows), record, kept=quote(kept))
+    return publish(out_dir, [], record, tables=quote((cands, loci)))

@@ -21,7 +21,7 @@ def run_local(shards: Path, settings) -> list[dict]:
     """Every candidate of a re-match, computed in-process."""
     work = pieces.plan_work(load_manifest(shards), settings)
     results = dask.compute(*pieces.rematch_graph(str(shards), settings, work), scheduler="synchronous")
-    return [c for r in results for c in r["candidates"]]
+    return [c for r in results for c in r["candidates"].to_pylist()]
 
 
 @pytest.fixture(scope="module")

@@ -144,3 +144,32 @@ def test_rerun_falls_back_to_full_and_says_why(small_db, settings, asian_table, 
                            "base_run": str(d / "base")}
     cands = pq.read_table(d / "floor" / "candidates.parquet").to_pylist()
     assert max(c["rank"] for c in cands) == lower.scoring.top_k and min(c["log10_lr"] for c in cands) < 0
+
+
+def test_rank_candidates_orders_by_exact_lr_then_family_and_cuts_at_top_k():
+    """The Arrow ranking of a rerun's merge equals the hand-worked order of rank_entries."""
+    import pyarrow as pa
+
+    from reunion.contracts import CANDIDATES, PER_LOCUS
+    from reunion.flows.rerun import _rows_of_pairs, rank_candidates
+
+    def cand(m, f, lr):
+        return {"missing_id": m, "rank": 0, "family_id": f, "hypothesis": "trio", "members": "",
+                "log10_lr": lr, "lr": 10.0 ** lr, "loci_compared": 20, "inconsistent_loci": 0,
+                "log10_lr_duo_father": None, "log10_lr_duo_mother": None, "floored_alleles": 0}
+    pool = pa.Table.from_pylist([cand("A", "f1", 2.0), cand("B", "g1", 3.0), cand("A", "f3", 5.0),
+                                 cand("A", "f0", 1.0), cand("A", "f2", 5.0)], schema=CANDIDATES)
+    ranked = rank_candidates(pool, top_k=2).to_pylist()
+    # A: f2 and f3 tie at 5.0 (family_id breaks the tie), f1 (2.0) and f0 (1.0) fall past top_k
+    assert [(c["missing_id"], c["family_id"], c["rank"]) for c in ranked] == \
+        [("A", "f2", 1), ("A", "f3", 2), ("B", "g1", 1)]
+
+    def locus(m, f, name):
+        return {"missing_id": m, "family_id": f, "locus": name, "missing_genotype": "", "father_genotype": "",
+                "mother_genotype": "", "other_genotype": "", "lr": 1.0, "log10_lr": 0.0,
+                "compared": True, "inconsistent": False, "floored": False}
+    rows = pa.Table.from_pylist([locus("A", "f3", "TPOX"), locus("A", "f1", "TPOX"), locus("A", "f3", "D3S1358"),
+                                 locus("B", "g1", "TPOX"), locus("A", "f2", "vWA")], schema=PER_LOCUS)
+    kept = _rows_of_pairs(rows, pa.Table.from_pylist(ranked, schema=CANDIDATES)).to_pylist()
+    assert [(r["family_id"], r["locus"]) for r in kept] == \
+        [("f3", "TPOX"), ("f3", "D3S1358"), ("g1", "TPOX"), ("f2", "vWA")]   # the table's own order

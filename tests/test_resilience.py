@@ -17,7 +17,7 @@ from reunion.settings import ClusterSettings
 
 
 def _candidates(results):
-    return sorted((c for r in results for c in r["candidates"]),
+    return sorted((c for r in results for c in r["candidates"].to_pylist()),
                   key=lambda c: (c["missing_id"], c["rank"]))
 
 

@@ -76,13 +76,17 @@ def write_text(path: Path, text: str) -> Path:
     return Path(path)
 
 
-def write_table(table: pa.Table, path: Path) -> Path:
-    """Write ``table`` atomically; format from the suffix (.parquet, .arrow, .csv)."""
+def write_table(table: pa.Table, path: Path, statistics: bool | list[str] = True) -> Path:
+    """Write ``table`` atomically; format from the suffix (.parquet, .arrow, .csv).
+
+    Parquet: ``statistics`` names the columns that get min/max statistics (all by
+    default; on millions of rows, string statistics cost more than the rest of the write).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     with atomic_path(path) as tmp:
         if suffix == ".parquet":
-            pq.write_table(table, tmp)
+            pq.write_table(table, tmp, write_statistics=statistics)
         elif suffix in (".arrow", ".feather", ".ipc"):
             feather.write_feather(table, tmp, compression="uncompressed")
         elif suffix == ".csv":
