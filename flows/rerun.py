@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dask
@@ -180,12 +181,19 @@ def rank_candidates(pool: pa.Table, top_k: int) -> pa.Table:
     return pool.filter(pa.array(rank <= top_k))
 
 
-def merge_into_standing(base_run_dir: Path, inc: dict, results: list[dict],
+def read_standing(base_run_dir: Path) -> tuple[pa.Table, pa.Table]:
+    """The standing run's (candidates, per-locus) tables, checked against their contracts."""
+    return (check_table(pq.read_table(base_run_dir / CANDIDATES_PARQUET), CANDIDATES, "standing candidates"),
+            check_table(pq.read_table(base_run_dir / PER_LOCUS_PARQUET), PER_LOCUS, "standing per-locus"))
+
+
+def merge_into_standing(standing: tuple[pa.Table, pa.Table], inc: dict, results: list[dict],
                         top_k: int) -> tuple[pa.Table, pa.Table, int]:
     """The merged candidate lists: standing rows of the missing persons whose lists do not
     change, new lists of those scored against every family, and for the others whose list
     meets a changed family, their standing rows (changed families excepted) and new rows
     ranked together. All in Arrow: the standing rows never become Python objects.
+    ``standing`` is :func:`read_standing` of the standing run.
 
     Returns (candidates, per-locus, candidate rows carried over unchanged).
     """
@@ -200,8 +208,7 @@ def merge_into_standing(base_run_dir: Path, inc: dict, results: list[dict],
     touched = pa.array(sorted(set(fresh_c.column("missing_id").unique().to_pylist()) | set(inc["hit"])),
                        pa.string())
     redo = pa.concat_arrays([touched, full]).unique()
-    old_c = check_table(pq.read_table(base_run_dir / CANDIDATES_PARQUET), CANDIDATES, "standing candidates")
-    old_l = check_table(pq.read_table(base_run_dir / PER_LOCUS_PARQUET), PER_LOCUS, "standing per-locus")
+    old_c, old_l = standing
     keep_c = old_c.filter(pc.invert(pc.is_in(old_c.column("missing_id"), redo)))
     in_redo = pc.is_in(old_l.column("missing_id"), redo)       # one pass over the large table
     keep_l, redo_l = old_l.filter(pc.invert(in_redo)), old_l.filter(in_redo)
@@ -257,12 +264,16 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
     with timings.stage("plan"):
         inc = plan_incremental(base_run_dir, base, shards, added, settings)
         manifest = load_manifest(shards)
-    with timings.stage("score"):
-        results, cluster, reused = score_incremental(
-            shards, settings, quote(inc), pieces.tables_dir(base_run_dir, base, settings),
-            pieces.tables_dir(out_dir, manifest, settings))
-    with timings.stage("merge"):
-        cands, loci, rows_kept = merge_into_standing(base_run_dir, inc, results, settings.scoring.top_k)
+    # the standing lists are read while the workers score (the flow process would only wait)
+    with ThreadPoolExecutor(1, thread_name_prefix="read-standing") as reader:
+        standing = reader.submit(read_standing, base_run_dir)
+        with timings.stage("score"):
+            results, cluster, reused = score_incremental(
+                shards, settings, quote(inc), pieces.tables_dir(base_run_dir, base, settings),
+                pieces.tables_dir(out_dir, manifest, settings))
+        with timings.stage("merge"):
+            cands, loci, rows_kept = merge_into_standing(standing.result(), inc, results,
+                                                         settings.scoring.top_k)
     pairs = len(inc["full"]) * inc["n_families"] + len(inc["partial"]) * len(inc["changed"])
     with_cands = len(cands.column("missing_id").unique())
     counts = {

@@ -56,10 +56,14 @@ def tile_tables(tables: np.ndarray) -> np.ndarray:
     """float [T, W] -> [ceil(T / lanes), W * lanes] tiles (padding tables are 0)."""
     T, W = tables.shape
     lanes = LINE_BYTES // tables.dtype.itemsize
-    nt = -(-T // lanes)
-    padded = np.zeros((nt * lanes, W), dtype=tables.dtype)
-    padded[:T] = tables
-    return np.ascontiguousarray(padded.reshape(nt, lanes, W).transpose(0, 2, 1)).reshape(nt, W * lanes)
+    nt, whole = -(-T // lanes), T // lanes
+    out = np.empty((nt, W, lanes), dtype=tables.dtype)
+    # one strided copy per element (no padded intermediate); the last, partial tile apart
+    out[:whole] = tables[:whole * lanes].reshape(whole, lanes, W).transpose(0, 2, 1)
+    if whole < nt:
+        out[whole] = 0
+        out[whole, :, :T - whole * lanes] = tables[whole * lanes:].T
+    return out.reshape(nt, W * lanes)
 
 
 def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
