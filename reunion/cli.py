@@ -235,6 +235,7 @@ def benchmark(
     out: Annotated[Path, typer.Option(help="Folder for capacity.json, capacity.md, capacity.png.")],
     sizes: Annotated[list[int], typer.Option("--size", help="Families per simulated database (repeatable).")] = [500, 2000],  # noqa: B006
     rerun_fraction: Annotated[float, typer.Option(help="New profiles added for the rerun timing.")] = 0.01,
+    rerun_repeats: Annotated[int, typer.Option(min=1, max=20, help="Times the rerun is timed (median reported).")] = 3,
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:
@@ -242,7 +243,7 @@ def benchmark(
     from reunion.flows.benchmark import capacity_flow
 
     s = _settings(config, set_)
-    report = capacity_flow(sizes, out, s, rerun_fraction)
+    report = capacity_flow(sizes, out, s, rerun_fraction, rerun_repeats=rerun_repeats)
     from reunion.flows.benchmark import capacity_markdown
     console.print(capacity_markdown(report))
     console.print(f"report: {out / 'capacity.md'}, {out / 'capacity.json'}, {out / 'capacity.png'}")
