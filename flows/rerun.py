@@ -32,11 +32,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from reunion.append import AppendRefused, AppendSummary, append_batch
+from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
 from reunion.flows import pieces
 from reunion.flows.cluster import dask_client, describe
 from reunion.flows.rematch import (CANDIDATES_PARQUET, PER_LOCUS_PARQUET, RUN_JSON, Timings, publish,
                                    rematch_flow, run_record)
-from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
 from reunion.frequencies import file_sha256
 from reunion.ingest import ingest, load_manifest, read_shard, shard_codes
 from reunion.io import atomic
