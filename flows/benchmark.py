@@ -140,11 +140,11 @@ def _measure(n: int, out_dir: Path, table, settings: Settings, rerun_fraction: f
     t_base = time.perf_counter() - t
     # the rerun is short and this machine's noise is not: time it `repeats` times, each from
     # the same standing run into a fresh folder, and report the median
+    rerun_dirs = [work / "rerun"] + [work / f"rerun-{i}" for i in range(2, repeats + 1)]
     reruns, t_reruns = [], []
-    for i in range(repeats):
+    for d in rerun_dirs:
         t = time.perf_counter()
-        reruns.append(rerun_flow(work / "base", new, work / ("rerun" if i == 0 else f"rerun-{i + 1}"),
-                                 settings))
+        reruns.append(rerun_flow(work / "base", new, d, settings))
         t_reruns.append(time.perf_counter() - t)
     rec_rerun, t_rerun = reruns[0], statistics.median(t_reruns)
     t = time.perf_counter()
@@ -157,7 +157,7 @@ def _measure(n: int, out_dir: Path, table, settings: Settings, rerun_fraction: f
     full_l = pq.read_table(work / "full" / PER_LOCUS_PARQUET).sort_by(keys)
     same = all(pq.read_table(d / CANDIDATES_PARQUET).equals(full_c) and
                pq.read_table(d / PER_LOCUS_PARQUET).sort_by(keys).equals(full_l)
-               for d in [work / "rerun"] + [work / f"rerun-{i + 1}" for i in range(1, repeats)])
+               for d in rerun_dirs)
     row = {"families": sim.n_families, "missing": sim.n_missing, "relatives": sim.n_relatives,
            "pairs": pairs, "full_seconds": round(t_full, 3),
            "full_flow_seconds": rec_full["seconds"],

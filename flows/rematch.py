@@ -81,25 +81,28 @@ def score(shards_dir: Path, settings: Settings, work: dict, piece_dir: Path,
     return results, cluster
 
 
+def results_tables(results: list[dict]) -> tuple[pa.Table, pa.Table]:
+    """(candidates, per-locus) of :func:`pieces.merge_and_rescore` results, concatenated and
+    checked against their contracts."""
+    return (check_table(pa.concat_tables([CANDIDATES.empty_table()] + [r["candidates"] for r in results]),
+                        CANDIDATES, "candidates"),
+            check_table(pa.concat_tables([PER_LOCUS.empty_table()] + [r["per_locus"] for r in results]),
+                        PER_LOCUS, "per-locus"))
+
+
 @task(name="publish", cache_policy=NO_CACHE, persist_result=False,
       retries=2, retry_delay_seconds=2, retry_condition_fn=io_error_only)
-def publish(out_dir: Path, results: list[dict], record: dict,
-            tables: tuple[pa.Table, pa.Table] | None = None) -> dict:
+def publish(out_dir: Path, tables: tuple[pa.Table, pa.Table], record: dict) -> dict:
     """Write candidates (Parquet, CSV), per-locus tables and run.json atomically.
 
-    ``tables``: (candidates, per-locus) rows already in Arrow (a rerun's merged lists),
-    published beside the rows of ``results``. Candidates are written ordered by missing person and rank; per-locus rows
-    are grouped by candidate, each group in locus order.
+    ``tables``: the run's (candidates, per-locus) rows. Candidates are written ordered
+    by missing person and rank; per-locus rows are grouped by candidate, each group
+    in locus order.
     """
     t0 = time.perf_counter()
     out_dir = atomic.ensure_dir(out_dir)
-    ct = check_table(pa.concat_tables([CANDIDATES.empty_table()] + [r["candidates"] for r in results]),
-                     CANDIDATES, "candidates")
-    lt = check_table(pa.concat_tables([PER_LOCUS.empty_table()] + [r["per_locus"] for r in results]),
-                     PER_LOCUS, "per-locus")
-    if tables is not None:
-        ct = pa.concat_tables([check_table(tables[0], CANDIDATES, "merged candidates"), ct])
-        lt = pa.concat_tables([check_table(tables[1], PER_LOCUS, "merged per-locus"), lt])
+    ct = check_table(tables[0], CANDIDATES, "candidates")
+    lt = check_table(tables[1], PER_LOCUS, "per-locus")
     ct = ct.sort_by([("missing_id", "ascending"), ("rank", "ascending")])
     paths = {
         "candidates_parquet": atomic.write_table(ct, out_dir / CANDIDATES_PARQUET),
@@ -230,4 +233,4 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
     record = run_record("national-rematch", started, time.perf_counter() - t0, settings, shards_dir,
                         manifest, cluster, counts, mode or {"kind": "full"}, timings)
     # quote(): Prefect would otherwise walk every candidate row looking for futures
-    return publish(out_dir, quote(results), record)
+    return publish(out_dir, quote(results_tables(results)), record)

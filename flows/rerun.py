@@ -36,7 +36,7 @@ from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
 from reunion.flows import pieces
 from reunion.flows.cluster import dask_client, describe
 from reunion.flows.rematch import (CANDIDATES_PARQUET, PER_LOCUS_PARQUET, RUN_JSON, Timings, publish,
-                                   rematch_flow, run_record)
+                                   rematch_flow, results_tables, run_record)
 from reunion.frequencies import file_sha256
 from reunion.ingest import ingest, load_manifest, read_shard, shard_codes
 from reunion.io import atomic
@@ -197,10 +197,7 @@ def merge_into_standing(standing: tuple[pa.Table, pa.Table], inc: dict, results:
 
     Returns (candidates, per-locus, candidate rows carried over unchanged).
     """
-    new_c = check_table(pa.concat_tables([CANDIDATES.empty_table()] + [r["candidates"] for r in results]),
-                        CANDIDATES, "new candidates")
-    new_l = check_table(pa.concat_tables([PER_LOCUS.empty_table()] + [r["per_locus"] for r in results]),
-                        PER_LOCUS, "new per-locus")
+    new_c, new_l = results_tables(results)
     full = pa.array(sorted(inc["full"]), pa.string())
     changed = pa.array(sorted(inc["changed"]), pa.string())
     new_full = pc.is_in(new_c.column("missing_id"), full)
@@ -215,12 +212,11 @@ def merge_into_standing(standing: tuple[pa.Table, pa.Table], inc: dict, results:
     again_c = old_c.filter(pc.and_(pc.is_in(old_c.column("missing_id"), touched),
                                    pc.invert(pc.is_in(old_c.column("family_id"), changed))))
     ranked = rank_candidates(pa.concat_tables([again_c, fresh_c]), top_k)
-    pool_l = pa.concat_tables([
-        redo_l.filter(pc.invert(pc.is_in(redo_l.column("family_id"), changed))),
-        new_l.filter(pc.invert(pc.is_in(new_l.column("missing_id"), full)))])
+    new_full_l = pc.is_in(new_l.column("missing_id"), full)
+    pool_l = pa.concat_tables([redo_l.filter(pc.invert(pc.is_in(redo_l.column("family_id"), changed))),
+                               new_l.filter(pc.invert(new_full_l))])
     cands = pa.concat_tables([keep_c, new_c.filter(new_full), ranked])
-    loci = pa.concat_tables([keep_l, new_l.filter(pc.is_in(new_l.column("missing_id"), full)),
-                             _rows_of_pairs(pool_l, ranked)])
+    loci = pa.concat_tables([keep_l, new_l.filter(new_full_l), _rows_of_pairs(pool_l, ranked)])
     return cands, loci, keep_c.num_rows
 
 
@@ -288,4 +284,4 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
             "table_rows_reused": reused}
     record = run_record("rerun-new-collections", started, time.perf_counter() - t0, settings, shards,
                         manifest, cluster, counts, mode, timings)
-    return publish(out_dir, [], record, tables=quote((cands, loci)))
+    return publish(out_dir, quote((cands, loci)), record)
