@@ -332,17 +332,24 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
     ids, codes = _queries(shards_dir, settings_json, q_index, start, stop)
     candidates, per_locus = [], []
     n_too_few = int(np.sum(np.count_nonzero(codes, axis=1) < sc.min_typed_loci))
-    for r, missing_id in enumerate(ids):
-        entries = []
+    shortlist: list[tuple[int, Family]] = []          # (missing person row, family), in list order
+    fams: dict[tuple[int, int], Family] = {}
+    for r in range(len(ids)):
         for p in pieces:
-            for pos in p["position"][r]:
-                if pos < 0:
-                    continue
-                fam = family_at(shards_dir, settings_json, p["ref_index"], int(pos))
-                cs = scorer.rescore(fam, codes[r])
-                if cs is not None and cs.log10_lr >= sc.log10_lr_floor:
-                    entries.append(candidate_rows(missing_id, fam.family_id, cs))
-        cands, loci = rank_entries(entries, sc.top_k)
+            for pos in p["position"][r].tolist():
+                if pos >= 0:
+                    key = (p["ref_index"], pos)
+                    if key not in fams:
+                        fams[key] = family_at(shards_dir, settings_json, *key)
+                    shortlist.append((r, fams[key]))
+    rows = np.array([r for r, _ in shortlist], dtype=np.int64)
+    scores = scorer.rescore_many([f for _, f in shortlist], codes[rows]) if shortlist else []
+    entries_of: dict[int, list] = {}
+    for (r, fam), cs in zip(shortlist, scores):
+        if cs is not None and cs.log10_lr >= sc.log10_lr_floor:
+            entries_of.setdefault(r, []).append(candidate_rows(ids[r], fam.family_id, cs))
+    for r in range(len(ids)):
+        cands, loci = rank_entries(entries_of.get(r, []), sc.top_k)
         candidates.extend(cands)
         per_locus.extend(loci)
     return {"candidates": pa.Table.from_pylist(candidates, schema=CANDIDATES),

@@ -49,6 +49,17 @@ def genotype_pairs(n_alleles: int) -> tuple[np.ndarray, np.ndarray]:
     return lo.astype(np.int64), hi.astype(np.int64)
 
 
+def _all_pairs() -> list[tuple[int, int] | None]:
+    """(lo, hi) allele codes of every genotype index a uint16 can hold (index 0: untyped)."""
+    lo, hi = genotype_pairs(MAX_ALLELES)
+    return [None, *zip(lo.tolist(), hi.tolist())]
+
+
+_PAIRS = _all_pairs()      # decode by lookup: rescoring decodes ~100 genotypes per candidate
+#: int64 [65342]: allele codes (lo, hi) by genotype index, for decoding arrays (index 0, untyped: 0, 0).
+PAIR_LO, PAIR_HI = (np.concatenate([[0], a]) for a in genotype_pairs(MAX_ALLELES))
+
+
 @dataclass
 class LocusCoding:
     locus: str
@@ -81,6 +92,7 @@ class Encoding:
         self.offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int32)
         #: total slots of a flattened table row.
         self.width = int(widths.sum())
+        self._labels: dict[tuple[int, int], str] = {}
 
     @classmethod
     def build(cls, table: FrequencyTable, observed: dict[str, set[str]], floor: float) -> "Encoding":
@@ -138,17 +150,16 @@ class Encoding:
         """Allele codes (lo, hi) of genotype index g at locus i, None if untyped."""
         if g == UNTYPED:
             return None
-        hi = int((np.sqrt(8 * (g - 1) + 1) - 1) // 2)
-        while hi * (hi + 1) // 2 > g - 1:
-            hi -= 1
-        while (hi + 1) * (hi + 2) // 2 <= g - 1:
-            hi += 1
-        lo = g - 1 - hi * (hi + 1) // 2
-        return lo, hi
+        if not 0 < g < len(_PAIRS):
+            raise ValueError(f"genotype index {g} at locus {self.locus_names[locus_i]} is out of range")
+        return _PAIRS[g]
 
     def genotype_label(self, locus_i: int, g: int) -> str:
-        pair = self.decode(locus_i, g)
-        if pair is None:
-            return ""
-        a = self.loci[locus_i].alleles
-        return f"{a[pair[0]]}/{a[pair[1]]}"
+        """'a/b' allele labels of genotype index g at locus i ('' if untyped); memoised."""
+        key = (locus_i, g)
+        label = self._labels.get(key)
+        if label is None:
+            pair = self.decode(locus_i, g)
+            a = self.loci[locus_i].alleles
+            label = self._labels[key] = "" if pair is None else f"{a[pair[0]]}/{a[pair[1]]}"
+        return label

@@ -22,13 +22,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reunion.encoding import UNTYPED, Encoding, genotype_pairs
+from reunion.encoding import PAIR_HI, PAIR_LO, UNTYPED, Encoding, genotype_pairs
 from reunion.genetics import kinship
 from reunion.genetics import theta as theta_mod
-from reunion.genetics.pedigree import InconsistentFamilyError, nuclear_child_table, nuclear_lr
+from reunion.genetics.pedigree import InconsistentFamilyError, _check, _joint, child_lr, nuclear_child_table
 from reunion.genetics.mutation import MutationModels
 
 PARENT_SEX = {"father": "M", "mother": "F"}
+PARENT_HYPOTHESES = ("trio", "duo_father", "duo_mother")
+JOINT_CACHE = 20_000      # nuclear families' per-locus (X, Z) kept while re-scoring (~3 KB each)
 
 
 @dataclass
@@ -121,6 +123,8 @@ class FamilyScorer:
         self.models = models
         self.theta = float(theta)
         self._identity: dict[int, np.ndarray] = {}
+        self._floored = [lc.floored.tolist() for lc in encoding.loci]   # per locus: code -> bool
+        self._joints: dict[tuple, tuple[np.ndarray, float] | InconsistentFamilyError] = {}
 
     def hypothesis(self, family: Family) -> tuple[str, dict[str, Member]] | None:
         """The hypothesis this scorer uses for ``family``."""
@@ -244,8 +248,20 @@ class FamilyScorer:
             pF = pM = p
         sibs = [g for role, g in typed.items() if role.startswith("sibling")]
         halfs = [g for role, g in typed.items() if role.startswith("halfsib")]
-        if sibs or halfs:
-            return nuclear_lr(child, typed.get("father"), typed.get("mother"), sibs, p, MF, MM, halfs)
+        if sibs or halfs:   # pedigree.nuclear_lr, with the family's (X, Z) kept for its next candidate
+            key = (l, mutation, typed.get("father"), typed.get("mother"), tuple(sibs), tuple(halfs))
+            joint = self._joints.get(key)
+            if joint is None:
+                if len(self._joints) >= JOINT_CACHE:
+                    self._joints.clear()
+                try:
+                    joint = _joint(typed.get("father"), typed.get("mother"), sibs, p, MF, MM, "auto", halfs)
+                except InconsistentFamilyError as exc:
+                    joint = exc
+                self._joints[key] = joint
+            if isinstance(joint, InconsistentFamilyError):
+                raise InconsistentFamilyError(*joint.args)     # a fresh one: no growing traceback
+            return child_lr(_check(child, len(p), "child"), *joint, p)
         if "father" in typed and "mother" in typed:
             return kinship.trio_lr(child, typed["father"], typed["mother"], p, MF, MM)
         if "father" in typed:
@@ -279,8 +295,9 @@ class FamilyScorer:
                 incons = self._locus_lr(parents or typed, child, l, False, relation) == 0.0
             else:
                 incons = False
-            n_floor = sum(int(lc.floored[a]) for g in [child, *typed.values()] for a in g)
-            total += float(_log10(lr))
+            fl = self._floored[l]
+            n_floor = sum(fl[a] for g in [child, *typed.values()] for a in g)
+            total += float(np.log10(lr)) if lr != 0 else -np.inf     # scalar: no errstate context
             compared += 1
             inconsistent += int(incons)
             floored += n_floor
@@ -312,3 +329,107 @@ class FamilyScorer:
             log10_lr=total, loci_compared=compared, inconsistent_loci=inconsistent,
             floored_alleles=floored, log10_lr_duo_father=duo.get("father"),
             log10_lr_duo_mother=duo.get("mother"), loci=rows)
+
+    def rescore_many(self, families: list[Family], child_codes: np.ndarray) -> list[CandidateScore | None]:
+        """:meth:`rescore` of many (family, missing person) pairs, bit-identical to it.
+
+        ``child_codes`` uint16 [N, L]: row i is scored as the lost child of
+        ``families[i]``. Trio and duo pairs (theta 0: the national-scale bulk) are
+        scored as arrays over pairs, locus by locus, with the same float64
+        operations in the same order as the scalar formulas; other hypotheses go
+        through :meth:`rescore` one by one.
+        """
+        out: list[CandidateScore | None] = [None] * len(families)
+        fast = []
+        for i, fam in enumerate(families):
+            h = self.hypothesis(fam)
+            if h is None:
+                continue
+            if self.theta == 0.0 and h[0] in PARENT_HYPOTHESES:
+                fast.append((i, h))
+            else:
+                out[i] = self.rescore(fam, child_codes[i])
+        if fast:
+            rows = np.array([i for i, _ in fast], dtype=np.int64)
+            for i, score in zip(rows.tolist(), self._rescore_parents([h for _, h in fast], child_codes[rows])):
+                out[i] = score
+        return out
+
+    def _rescore_parents(self, hyps: list[tuple[str, dict[str, Member]]],
+                         child_codes: np.ndarray) -> list[CandidateScore]:
+        """Trio / duo pairs as arrays over the N pairs (see :meth:`rescore_many`)."""
+        N, L = child_codes.shape
+        zeros = np.zeros(L, np.uint16)
+        F = np.array([u["father"].codes if "father" in u else zeros for _, u in hyps]).reshape(N, L)
+        Mo = np.array([u["mother"].codes if "mother" in u else zeros for _, u in hyps]).reshape(N, L)
+        total = np.zeros(N)
+        duo_f, duo_m = np.zeros(N), np.zeros(N)
+        compared = np.zeros(N, np.int64)
+        inconsistent = np.zeros(N, np.int64)
+        floored = np.zeros(N, np.int64)
+        lrs = np.ones((L, N))
+        flags = np.zeros((2, L, N), dtype=bool)          # compared, inconsistent
+        n_floor = np.zeros((L, N), np.int64)
+        for l, lc in enumerate(self.enc.loci):
+            c, f, m = child_codes[:, l], F[:, l], Mo[:, l]
+            ok = (c != UNTYPED) & ((f != UNTYPED) | (m != UNTYPED))
+            if not ok.any():
+                continue
+            ca, cb = PAIR_LO[c], PAIR_HI[c]
+            f0, f1, m0, m1 = PAIR_LO[f], PAIR_HI[f], PAIR_LO[m], PAIR_HI[m]
+            p = lc.frequencies
+            same = ca == cb
+            hw = np.where(same, p[ca] * p[ca], 2.0 * p[ca] * p[cb])
+
+            def ordered(t1, t2):
+                return np.where(same, t1[0] * t2[0], t1[0] * t2[1] + t1[1] * t2[0])
+
+            def at(y0, y1, M):
+                return 0.5 * (M[y0, ca] + M[y1, ca]), 0.5 * (M[y0, cb] + M[y1, cb])
+
+            MF, MM = self.models.matrix(l, "M"), self.models.matrix(l, "F")
+            pF, pM = self.models.pushed(l, "M"), self.models.pushed(l, "F")
+            tF, tM = at(f0, f1, MF), at(m0, m1, MM)
+            both, only_f = (f != UNTYPED) & (m != UNTYPED), (f != UNTYPED) & (m == UNTYPED)
+            lr_f = ordered(tF, (pM[ca], pM[cb])) / hw               # duo with the father
+            lr_m = ordered(tM, (pF[ca], pF[cb])) / hw               # duo with the mother
+            lr = np.where(both, ordered(tF, tM) / hw, np.where(only_f, lr_f, lr_m))
+            eye = self._eye(l)                                      # no mutation: inconsistency
+            iF, iM = at(f0, f1, eye), at(m0, m1, eye)
+            lr0 = np.where(both, ordered(iF, iM), np.where(only_f, ordered(iF, (p[ca], p[cb])),
+                                                          ordered(iM, (p[ca], p[cb])))) / hw
+            fl = lc.floored.astype(np.int64)
+            nf = fl[ca] + fl[cb] + np.where(f != UNTYPED, fl[f0] + fl[f1], 0) + \
+                np.where(m != UNTYPED, fl[m0] + fl[m1], 0)
+            with np.errstate(divide="ignore"):
+                total[ok] += np.log10(lr[ok])
+                has_f, has_m = ok & (f != UNTYPED), ok & (m != UNTYPED)
+                duo_f[has_f] += np.log10(lr_f[has_f])
+                duo_m[has_m] += np.log10(lr_m[has_m])
+            incons = ok & (lr0 == 0.0)
+            compared += ok
+            inconsistent += incons
+            floored += np.where(ok, nf, 0)
+            lrs[l] = np.where(ok, lr, 1.0)
+            flags[0, l], flags[1, l] = ok, incons
+            n_floor[l] = np.where(ok, nf, 0)
+        out = []
+        lr_rows, cmp_rows, inc_rows, nf_rows = lrs.T.tolist(), flags[0].T.tolist(), flags[1].T.tolist(), n_floor.T.tolist()
+        for i, (hyp, used) in enumerate(hyps):
+            roles = list(used.items())
+            rows = []
+            for l, lc in enumerate(self.enc.loci):
+                labels = {"missing": self.enc.genotype_label(l, int(child_codes[i, l]))}
+                for role, mem in roles:
+                    labels[role] = self.enc.genotype_label(l, int(mem.codes[l]))
+                rows.append(LocusResult(lc.locus, lr_rows[i][l], cmp_rows[i][l], inc_rows[i][l],
+                                        nf_rows[i][l], labels))
+            t = float(total[i])
+            out.append(CandidateScore(
+                hypothesis=hyp, members={r: mem.sample_id for r, mem in roles}, log10_lr=t,
+                loci_compared=int(compared[i]), inconsistent_loci=int(inconsistent[i]),
+                floored_alleles=int(floored[i]),
+                log10_lr_duo_father=(t if hyp == "duo_father" else float(duo_f[i])) if "father" in used else None,
+                log10_lr_duo_mother=(t if hyp == "duo_mother" else float(duo_m[i])) if "mother" in used else None,
+                loci=rows))
+        return out

@@ -160,8 +160,15 @@ def nuclear_lr(child: Genotype, father: Genotype | None, mother: Genotype | None
                half_siblings: Sequence[Genotype] = ()) -> float:
     """:func:`nuclear_child_table` for one child genotype (scalar, same arithmetic)."""
     p = np.asarray(p, dtype=np.float64)
-    a, b = _check(child, len(p), "child")
+    child = _check(child, len(p), "child")
     X, Z = _joint(father, mother, siblings, p, M_father, M_mother, "auto", half_siblings)
+    return child_lr(child, X, Z, p)
+
+
+def child_lr(child: Genotype, X: np.ndarray, Z: float, p: np.ndarray) -> float:
+    """LR of one lost-child genotype from the family's ``(X, Z)`` of :func:`_joint`
+    (which does not depend on the child: a re-score of many candidates computes it once)."""
+    a, b = child
     if a == b:
         return float(X[a, a] / Z / (p[a] * p[a]))
     return float((X[a, b] + X[b, a]) / Z / (2.0 * p[a] * p[b]))
