@@ -344,12 +344,14 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
                     shortlist.append((r, fams[key]))
     rows = np.array([r for r, _ in shortlist], dtype=np.int64)
     scores = scorer.rescore_many([f for _, f in shortlist], codes[rows]) if shortlist else []
-    entries_of: dict[int, list] = {}
+    scored_of: dict[int, list] = {}
     for (r, fam), cs in zip(shortlist, scores):
         if cs is not None and cs.log10_lr >= sc.log10_lr_floor:
-            entries_of.setdefault(r, []).append(candidate_rows(ids[r], fam.family_id, cs))
+            scored_of.setdefault(r, []).append((fam.family_id, cs))
     for r in range(len(ids)):
-        cands, loci = rank_entries(entries_of.get(r, []), sc.top_k)
+        # rows only for the top_k (the order of rank_entries: exact log10 LR desc, family_id)
+        kept = sorted(scored_of.get(r, []), key=lambda e: (-e[1].log10_lr, e[0]))[:sc.top_k]
+        cands, loci = rank_entries([candidate_rows(ids[r], fid, cs) for fid, cs in kept], sc.top_k)
         candidates.extend(cands)
         per_locus.extend(loci)
     return {"candidates": pa.Table.from_pylist(candidates, schema=CANDIDATES),
