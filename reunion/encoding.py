@@ -49,15 +49,10 @@ def genotype_pairs(n_alleles: int) -> tuple[np.ndarray, np.ndarray]:
     return lo.astype(np.int64), hi.astype(np.int64)
 
 
-def _all_pairs() -> list[tuple[int, int] | None]:
-    """(lo, hi) allele codes of every genotype index a uint16 can hold (index 0: untyped)."""
-    lo, hi = genotype_pairs(MAX_ALLELES)
-    return [None, *zip(lo.tolist(), hi.tolist())]
-
-
-_PAIRS = _all_pairs()      # decode by lookup: rescoring decodes ~100 genotypes per candidate
 #: int64 [65342]: allele codes (lo, hi) by genotype index, for decoding arrays (index 0, untyped: 0, 0).
 PAIR_LO, PAIR_HI = (np.concatenate([[0], a]) for a in genotype_pairs(MAX_ALLELES))
+# the same as Python tuples, for decoding one genotype (a re-score decodes ~100 per candidate)
+_PAIRS: list[tuple[int, int] | None] = [None, *zip(PAIR_LO[1:].tolist(), PAIR_HI[1:].tolist())]
 
 
 @dataclass

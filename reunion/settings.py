@@ -78,7 +78,10 @@ class ScoringSettings(_Model):
     top_k: int = Field(10, ge=1, le=1000, description="Candidates kept per missing person.")
     log10_lr_floor: float = Field(0.0, ge=-50.0, le=50.0, description="Candidates below this "
                                   "log10 LR are not kept.")
-    query_block: int = Field(1000, ge=1, le=1_000_000, description="Missing persons per scoring task.")
+    query_block: int = Field(1000, ge=1, le=1_000_000, description="Missing persons per scoring task "
+                             "(a block never spans two query shards, so at most ingest.queries_per_shard; "
+                             "every task screens its block against one reference shard, so small blocks "
+                             "pay that shard's preparation many times).")
     theta: float = Field(0.0, ge=0.0, le=0.25, description="Subpopulation correction (Fst, "
                          "Balding-Nichols / NRC II 4.10) for trio, duo and pairwise hypotheses; "
                          "0 = none. Needs mutation.model 'none'.")

@@ -25,7 +25,7 @@ import numpy as np
 from reunion.encoding import PAIR_HI, PAIR_LO, UNTYPED, Encoding, genotype_pairs
 from reunion.genetics import kinship
 from reunion.genetics import theta as theta_mod
-from reunion.genetics.pedigree import InconsistentFamilyError, _check, _joint, child_lr, nuclear_child_table
+from reunion.genetics.pedigree import InconsistentFamilyError, child_lr, nuclear_child_table, nuclear_joint
 from reunion.genetics.mutation import MutationModels
 
 PARENT_SEX = {"father": "M", "mother": "F"}
@@ -255,13 +255,13 @@ class FamilyScorer:
                 if len(self._joints) >= JOINT_CACHE:
                     self._joints.clear()
                 try:
-                    joint = _joint(typed.get("father"), typed.get("mother"), sibs, p, MF, MM, "auto", halfs)
+                    joint = nuclear_joint(typed.get("father"), typed.get("mother"), sibs, p, MF, MM, halfs)
                 except InconsistentFamilyError as exc:
                     joint = exc
                 self._joints[key] = joint
             if isinstance(joint, InconsistentFamilyError):
                 raise InconsistentFamilyError(*joint.args)     # a fresh one: no growing traceback
-            return child_lr(_check(child, len(p), "child"), *joint, p)
+            return child_lr(child, *joint, p)
         if "father" in typed and "mother" in typed:
             return kinship.trio_lr(child, typed["father"], typed["mother"], p, MF, MM)
         if "father" in typed:
@@ -379,12 +379,12 @@ class FamilyScorer:
             f0, f1, m0, m1 = PAIR_LO[f], PAIR_HI[f], PAIR_LO[m], PAIR_HI[m]
             p = lc.frequencies
             same = ca == cb
-            hw = np.where(same, p[ca] * p[ca], 2.0 * p[ca] * p[cb])
+            hw = np.where(same, p[ca] * p[ca], 2.0 * p[ca] * p[cb])         # kinship.hw
 
-            def ordered(t1, t2):
+            def ordered(t1, t2):    # kinship._ordered, from (t(a), t(b)) at each child's alleles
                 return np.where(same, t1[0] * t2[0], t1[0] * t2[1] + t1[1] * t2[0])
 
-            def at(y0, y1, M):
+            def at(y0, y1, M):      # kinship.transmission of parent (y0, y1), at the child's a and b
                 return 0.5 * (M[y0, ca] + M[y1, ca]), 0.5 * (M[y0, cb] + M[y1, cb])
 
             MF, MM = self.models.matrix(l, "M"), self.models.matrix(l, "F")

@@ -63,18 +63,6 @@ def _ordered(t1: np.ndarray, t2: np.ndarray, child: Genotype) -> float:
     return t1[a] * t2[a] if a == b else t1[a] * t2[b] + t1[b] * t2[a]
 
 
-def _at_child(parent: Genotype, M: np.ndarray, child: Genotype) -> tuple[float, float]:
-    """(t_X(a), t_X(b)) for child ab: :func:`transmission` at the child's two alleles only
-    (the same float64 operations, without building the vector)."""
-    (y0, y1), (a, b) = parent, child
-    return 0.5 * (M[y0, a] + M[y1, a]), 0.5 * (M[y0, b] + M[y1, b])
-
-
-def _ordered_at(t1: tuple[float, float], t2: tuple[float, float], child: Genotype) -> float:
-    """:func:`_ordered` from the values at the child's alleles, ``t = (t(a), t(b))``."""
-    return t1[0] * t2[0] if child[0] == child[1] else t1[0] * t2[1] + t1[1] * t2[0]
-
-
 def duo_lr(child: Genotype, parent: Genotype, p: np.ndarray,
            M_parent: np.ndarray, pushed_other: np.ndarray) -> float:
     """Parent-child (duo) LR, the paternity index with mutation.
@@ -84,8 +72,7 @@ def duo_lr(child: Genotype, parent: Genotype, p: np.ndarray,
     p.M of the untested parent's sex. With M = I this is the classical PI:
     child ab, parent ac -> 1/(4 p_a) (Evett & Weir 1998, table 7.x).
     """
-    t_other = (pushed_other[child[0]], pushed_other[child[1]])
-    return _ordered_at(_at_child(parent, M_parent, child), t_other, child) / hw(child, p)
+    return _ordered(transmission(parent, M_parent), pushed_other, child) / hw(child, p)
 
 
 def trio_lr(child: Genotype, father: Genotype, mother: Genotype, p: np.ndarray,
@@ -95,8 +82,7 @@ def trio_lr(child: Genotype, father: Genotype, mother: Genotype, p: np.ndarray,
     LR = [t_F(a) t_M(b) + t_F(b) t_M(a)] / (2 p_a p_b) for child ab,
     t_F(a) t_M(a) / p_a^2 for child aa (KINSHIP.md; Gjertson et al. 2007).
     """
-    return _ordered_at(_at_child(father, M_father, child), _at_child(mother, M_mother, child),
-                       child) / hw(child, p)
+    return _ordered(transmission(father, M_father), transmission(mother, M_mother), child) / hw(child, p)
 
 
 def pairwise_lr(q: Genotype, r: Genotype, p: np.ndarray, kappa: tuple[float, float, float]) -> float:

@@ -160,15 +160,21 @@ def nuclear_lr(child: Genotype, father: Genotype | None, mother: Genotype | None
                half_siblings: Sequence[Genotype] = ()) -> float:
     """:func:`nuclear_child_table` for one child genotype (scalar, same arithmetic)."""
     p = np.asarray(p, dtype=np.float64)
-    child = _check(child, len(p), "child")
-    X, Z = _joint(father, mother, siblings, p, M_father, M_mother, "auto", half_siblings)
-    return child_lr(child, X, Z, p)
+    return child_lr(child, *nuclear_joint(father, mother, siblings, p, M_father, M_mother, half_siblings), p)
+
+
+def nuclear_joint(father: Genotype | None, mother: Genotype | None, siblings: Sequence[Genotype],
+                  p: np.ndarray, M_father: np.ndarray | None, M_mother: np.ndarray | None,
+                  half_siblings: Sequence[Genotype] = ()) -> tuple[np.ndarray, float]:
+    """The family's part of :func:`nuclear_lr`: ``(X, Z)`` of :func:`_joint` (summation order
+    chosen as there). It does not depend on the lost child, so a re-score of many candidates
+    against one family computes it once; raises :class:`InconsistentFamilyError` likewise."""
+    return _joint(father, mother, siblings, p, M_father, M_mother, "auto", half_siblings)
 
 
 def child_lr(child: Genotype, X: np.ndarray, Z: float, p: np.ndarray) -> float:
-    """LR of one lost-child genotype from the family's ``(X, Z)`` of :func:`_joint`
-    (which does not depend on the child: a re-score of many candidates computes it once)."""
-    a, b = child
+    """LR of one lost-child genotype from the family's ``(X, Z)`` (:func:`nuclear_joint`)."""
+    a, b = _check(child, len(p), "child")
     if a == b:
         return float(X[a, a] / Z / (p[a] * p[a]))
     return float((X[a, b] + X[b, a]) / Z / (2.0 * p[a] * p[b]))
