@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from reunion import __version__
 from reunion.contracts import CONTRACT_VERSION, REGISTRY, check_table, shard_schema
-from reunion.encoding import Encoding, genotype_index
+from reunion.encoding import Encoding
 from reunion.frequencies import FrequencyTable, file_sha256, load_frequency_table
 from reunion.io import atomic
 from reunion.io.readers import Reject, ReadResult, read_genotypes, read_samples, write_rejects
@@ -121,16 +121,17 @@ def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[
     profiles: dict[str, dict[str, tuple[str, str]]] = {}
     rejects: list[Reject] = []
     for p, g, rec in zip(paths, genos, records):
-        for r, rowno in zip(g.table.to_pylist(), _accepted_row_numbers(g)):
-            prof = profiles.setdefault(r["sample_id"], {})
-            if r["locus"] in prof or r["locus"] in typed.get(r["sample_id"], ()):
+        cols = (g.table.column(c).to_pylist() for c in ("sample_id", "locus", "allele1", "allele2"))
+        for sid, locus, a1, a2, rowno in zip(*cols, _accepted_row_numbers(g)):
+            prof = profiles.setdefault(sid, {})
+            if locus in prof or locus in typed.get(sid, ()):
                 rejects.append(Reject(str(p), rowno, "locus",
-                                      f"sample {r['sample_id']} is already typed at {r['locus']} "
+                                      f"sample {sid} is already typed at {locus} "
                                       "in an earlier file; remove one of the two calls"))
                 rec["accepted"] -= 1   # counted against this input, even if the file is listed twice
                 rec["rejected"] += 1
                 continue
-            prof[r["locus"]] = (r["allele1"], r["allele2"])
+            prof[locus] = (a1, a2)
     return profiles, rejects
 
 
@@ -167,11 +168,14 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
         for locus, (a1, a2) in prof.items():
             observed.setdefault(locus, set()).update((a1, a2))
     enc = Encoding.build(table, observed, settings.frequencies.floor)
+    # per locus: allele label -> (code, floored), so a profile is encoded by dictionary lookups
+    coding = {lc.locus: (i, {a: (c, bool(f)) for c, (a, f) in enumerate(zip(lc.alleles, lc.floored.tolist()))})
+              for i, lc in enumerate(enc.loci)}
     floored_uses = 0
     for prof in profiles.values():
         for locus, (a1, a2) in prof.items():
-            lc = enc.loci[enc.index[locus]]
-            floored_uses += int(lc.floored[lc.code(a1)]) + int(lc.floored[lc.code(a2)])
+            alleles = coding[locus][1]
+            floored_uses += alleles[a1][1] + alleles[a2][1]
     alleles_path = atomic.write_table(enc.to_table(), out_dir / ALLELES_FILE)
 
     srows = [r for res in sample_results for r in res.table.to_pylist()]
@@ -181,13 +185,14 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
     L = len(enc.loci)
 
     def codes_of(rows):
+        """uint16 [len(rows), L] genotype indices (as encoding.genotype_index, in Python ints)."""
         out = np.zeros((len(rows), L), dtype=np.uint16)
         for i, r in enumerate(rows):
-            prof = profiles.get(r["sample_id"], {})
-            for locus, (a1, a2) in prof.items():
-                li = enc.index[locus]
-                lc = enc.loci[li]
-                out[i, li] = genotype_index(lc.code(a1), lc.code(a2))
+            for locus, (a1, a2) in profiles.get(r["sample_id"], {}).items():
+                li, alleles = coding[locus]
+                x, y = alleles[a1][0], alleles[a2][0]
+                lo, hi = (x, y) if x <= y else (y, x)
+                out[i, li] = 1 + hi * (hi + 1) // 2 + lo
         return out
 
     shards = write_query_shards(missing, codes_of(missing), out_dir, settings, L)
