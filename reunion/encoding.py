@@ -15,6 +15,7 @@ vector of genotype indices, two bytes per locus.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -39,14 +40,18 @@ def genotype_index(a: np.ndarray | int, b: np.ndarray | int):
     return 1 + hi * (hi + 1) // 2 + lo
 
 
+@lru_cache(maxsize=None)
 def genotype_pairs(n_alleles: int) -> tuple[np.ndarray, np.ndarray]:
     """Allele codes (lo, hi) of every slot 1..n(n+1)/2, as int64 arrays of that length.
 
-    Entry ``g - 1`` describes genotype index ``g``.
+    Entry ``g - 1`` describes genotype index ``g``. Built once per allele count and
+    shared (the tables call this per locus and family): the arrays are read-only.
     """
     hi = np.repeat(np.arange(n_alleles), np.arange(1, n_alleles + 1))
     lo = np.concatenate([np.arange(h + 1) for h in range(n_alleles)]) if n_alleles else np.zeros(0, int)
-    return lo.astype(np.int64), hi.astype(np.int64)
+    lo, hi = lo.astype(np.int64), hi.astype(np.int64)
+    lo.flags.writeable = hi.flags.writeable = False
+    return lo, hi
 
 
 #: int64 [65342]: allele codes (lo, hi) by genotype index, for decoding arrays (index 0, untyped: 0, 0).
