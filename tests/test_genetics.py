@@ -25,6 +25,7 @@ import pytest
 
 from reunion.encoding import Encoding, genotype_index, genotype_pairs
 from reunion.frequencies import load_frequency_table
+from reunion.genetics import family as family_module
 from reunion.genetics import kinship
 from reunion.genetics.family import Family, FamilyScorer, Member
 from reunion.genetics.mutation import MutationModels, mutation_matrix
@@ -765,7 +766,7 @@ def test_table_rows_equal_row_by_row_tables_bit_for_bit():
 
 
 @pytest.mark.parametrize("model", ["stepwise", "none"])
-def test_rescore_many_equals_rescore_one_by_one(model):
+def test_rescore_many_equals_rescore_one_by_one(model, monkeypatch):
     """The batch re-score (trio / duo pairs as arrays over pairs, nuclear families' (X, Z) kept
     between candidates) gives the one-by-one re-score exactly: every total, duo total, count
     and per-locus value, bit for bit, for every hypothesis, with untyped loci, rare (floored)
@@ -792,6 +793,9 @@ def test_rescore_many_equals_rescore_one_by_one(model):
         [f for f, _ in pairs], np.array([c for _, c in pairs]))
     one = [FamilyScorer(enc, MutationModels(settings, enc)).rescore(f, c) for f, c in pairs]
     assert batch == one
+    monkeypatch.setattr(family_module, "RESCORE_CHUNK", 7)        # many chunks: same result
+    assert FamilyScorer(enc, MutationModels(settings, enc)).rescore_many(
+        [f for f, _ in pairs], np.array([c for _, c in pairs])) == one
     got = [s for s in one if s is not None]
     assert {s.hypothesis for s in got} >= {"trio", "duo_father", "duo_mother", "nuclear", "pair_grandparent"}
     assert sum(s is None for s in one) >= 1 and any(s.floored_alleles for s in got)

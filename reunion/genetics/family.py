@@ -30,6 +30,7 @@ from reunion.genetics.mutation import MutationModels
 
 PARENT_SEX = {"father": "M", "mother": "F"}
 PARENT_HYPOTHESES = ("trio", "duo_father", "duo_mother")
+RESCORE_CHUNK = 4096      # trio / duo pairs re-scored together as arrays
 JOINT_CACHE = 20_000      # nuclear families' per-locus (X, Z) kept while re-scoring (~3 KB each)
 
 
@@ -349,9 +350,10 @@ class FamilyScorer:
                 fast.append((i, h))
             else:
                 out[i] = self.rescore(fam, child_codes[i])
-        if fast:
-            rows = np.array([i for i, _ in fast], dtype=np.int64)
-            for i, score in zip(rows.tolist(), self._rescore_parents([h for _, h in fast], child_codes[rows])):
+        for c in range(0, len(fast), RESCORE_CHUNK):       # bounded memory: [L, chunk] arrays
+            part = fast[c:c + RESCORE_CHUNK]
+            rows = np.array([i for i, _ in part], dtype=np.int64)
+            for i, score in zip(rows.tolist(), self._rescore_parents([h for _, h in part], child_codes[rows])):
                 out[i] = score
         return out
 
