@@ -366,9 +366,6 @@ class FamilyScorer:
         Mo = np.array([u["mother"].codes if "mother" in u else zeros for _, u in hyps]).reshape(N, L)
         total = np.zeros(N)
         duo_f, duo_m = np.zeros(N), np.zeros(N)
-        compared = np.zeros(N, np.int64)
-        inconsistent = np.zeros(N, np.int64)
-        floored = np.zeros(N, np.int64)
         lrs = np.ones((L, N))
         flags = np.zeros((2, L, N), dtype=bool)          # compared, inconsistent
         n_floor = np.zeros((L, N), np.int64)
@@ -408,13 +405,10 @@ class FamilyScorer:
                 has_f, has_m = ok & (f != UNTYPED), ok & (m != UNTYPED)
                 duo_f[has_f] += np.log10(lr_f[has_f])
                 duo_m[has_m] += np.log10(lr_m[has_m])
-            incons = ok & (lr0 == 0.0)
-            compared += ok
-            inconsistent += incons
-            floored += np.where(ok, nf, 0)
             lrs[l] = np.where(ok, lr, 1.0)
-            flags[0, l], flags[1, l] = ok, incons
+            flags[0, l], flags[1, l] = ok, ok & (lr0 == 0.0)
             n_floor[l] = np.where(ok, nf, 0)
+        compared, inconsistent, floored = flags[0].sum(axis=0), flags[1].sum(axis=0), n_floor.sum(axis=0)
         out = []
         lr_rows, cmp_rows, inc_rows, nf_rows = lrs.T.tolist(), flags[0].T.tolist(), flags[1].T.tolist(), n_floor.T.tolist()
         for i, (hyp, used) in enumerate(hyps):
