@@ -313,16 +313,20 @@ class FamilyScorer:
             out[role] = self.enc.genotype_label(l, int(m.codes[l]))
         return out
 
-    def rescore(self, family: Family, child_codes: np.ndarray) -> CandidateScore | None:
-        """Exact float64 score of a missing person as the family's lost child, per locus."""
+    def rescore(self, family: Family, child_codes: np.ndarray,
+                duo: dict[str, float] | None = None) -> CandidateScore | None:
+        """Exact float64 score of a missing person as the family's lost child, per locus.
+
+        ``duo``: the parents' duo totals when already computed (:meth:`rescore_many`).
+        """
         h = self.hypothesis(family)
         if h is None:
             return None
         hyp, used = h
         total, compared, inconsistent, floored, rows = self._score(used, child_codes, True)
-        duo = {}
+        duo = dict(duo or {})
         for role in ("father", "mother"):
-            if role in used:
+            if role in used and role not in duo:
                 duo[role] = total if hyp == f"duo_{role}" else \
                     self._score({role: used[role]}, child_codes, False)[0]
         return CandidateScore(
@@ -338,16 +342,19 @@ class FamilyScorer:
         ``families[i]``. Trio and duo pairs (theta 0: the national-scale bulk) are
         scored as arrays over pairs, locus by locus, with the same float64
         operations in the same order as the scalar formulas; other hypotheses go
-        through :meth:`rescore` one by one.
+        through :meth:`rescore` one by one, nuclear families taking their parents'
+        duo totals from those arrays.
         """
         out: list[CandidateScore | None] = [None] * len(families)
-        fast = []
+        fast, nuclear = [], []
         for i, fam in enumerate(families):
             h = self.hypothesis(fam)
             if h is None:
                 continue
             if self.theta == 0.0 and h[0] in PARENT_HYPOTHESES:
                 fast.append((i, h))
+            elif self.theta == 0.0 and h[0] == "nuclear" and ("father" in h[1] or "mother" in h[1]):
+                nuclear.append((i, h))
             else:
                 out[i] = self.rescore(fam, child_codes[i])
         for c in range(0, len(fast), RESCORE_CHUNK):       # bounded memory: [L, chunk] arrays
@@ -355,15 +362,27 @@ class FamilyScorer:
             rows = np.array([i for i, _ in part], dtype=np.int64)
             for i, score in zip(rows.tolist(), self._rescore_parents([h for _, h in part], child_codes[rows])):
                 out[i] = score
+        for c in range(0, len(nuclear), RESCORE_CHUNK):
+            part = nuclear[c:c + RESCORE_CHUNK]
+            rows = np.array([i for i, _ in part], dtype=np.int64)
+            arrays = self._parent_arrays([u for _, (_, u) in part], child_codes[rows])
+            for j, (i, (_, used)) in enumerate(part):
+                duo = {role: float(arrays[f"duo_{role}"][j]) for role in ("father", "mother") if role in used}
+                out[i] = self.rescore(families[i], child_codes[i], duo=duo)
         return out
 
-    def _rescore_parents(self, hyps: list[tuple[str, dict[str, Member]]],
-                         child_codes: np.ndarray) -> list[CandidateScore]:
-        """Trio / duo pairs as arrays over the N pairs (see :meth:`rescore_many`)."""
+    def _parent_arrays(self, used: list[dict[str, Member]], child_codes: np.ndarray) -> dict[str, np.ndarray]:
+        """Per locus and pair, the trio / duo re-score of N pairs as float64 arrays.
+
+        ``used[i]``: the members of pair i's hypothesis (its father and mother, if any,
+        are used). Returns ``total``, ``duo_father``, ``duo_mother`` [N] (log10 LR sums
+        in locus order), ``lrs`` [L, N] (1 where not compared), ``flags`` bool [2, L, N]
+        (compared, inconsistent) and ``n_floor`` int64 [L, N].
+        """
         N, L = child_codes.shape
         zeros = np.zeros(L, np.uint16)
-        F = np.array([u["father"].codes if "father" in u else zeros for _, u in hyps]).reshape(N, L)
-        Mo = np.array([u["mother"].codes if "mother" in u else zeros for _, u in hyps]).reshape(N, L)
+        F = np.array([u["father"].codes if "father" in u else zeros for u in used]).reshape(N, L)
+        Mo = np.array([u["mother"].codes if "mother" in u else zeros for u in used]).reshape(N, L)
         total = np.zeros(N)
         duo_f, duo_m = np.zeros(N), np.zeros(N)
         lrs = np.ones((L, N))
@@ -408,6 +427,15 @@ class FamilyScorer:
             lrs[l] = np.where(ok, lr, 1.0)
             flags[0, l], flags[1, l] = ok, ok & (lr0 == 0.0)
             n_floor[l] = np.where(ok, nf, 0)
+        return {"total": total, "duo_father": duo_f, "duo_mother": duo_m, "lrs": lrs, "flags": flags,
+                "n_floor": n_floor}
+
+    def _rescore_parents(self, hyps: list[tuple[str, dict[str, Member]]],
+                         child_codes: np.ndarray) -> list[CandidateScore]:
+        """Trio / duo pairs as arrays over the N pairs (see :meth:`rescore_many`)."""
+        a = self._parent_arrays([u for _, u in hyps], child_codes)
+        total, duo_f, duo_m, lrs, flags, n_floor = (a[k] for k in ("total", "duo_father", "duo_mother", "lrs",
+                                                                    "flags", "n_floor"))
         compared, inconsistent, floored = flags[0].sum(axis=0), flags[1].sum(axis=0), n_floor.sum(axis=0)
         out = []
         lr_rows, cmp_rows, inc_rows, nf_rows = lrs.T.tolist(), flags[0].T.tolist(), flags[1].T.tolist(), n_floor.T.tolist()
