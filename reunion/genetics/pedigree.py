@@ -57,12 +57,26 @@ class InconsistentFamilyError(ValueError):
     """The typed family members cannot form this nuclear family under the model (P(data) = 0)."""
 
 
+_UNTYPED_SIDES: dict[tuple[int, int], tuple] = {}
+
+
 def _side(parent: Genotype | None, p: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(prior [G], transmission [G, n]) of one parent: fixed if typed, all HW genotypes if not."""
+    """(prior [G], transmission [G, n]) of one parent: fixed if typed, all HW genotypes if not.
+
+    The untyped side depends only on (p, M), which a run keeps per locus and sex: it is
+    computed once per such pair of arrays (read-only, found again by identity).
+    """
     if parent is not None:
         return np.ones(1), transmission(parent, M)[None, :]
-    lo, hi = genotype_pairs(len(p))
-    return _hw_table(p, lo, hi), 0.5 * (M[lo] + M[hi])
+    hit = _UNTYPED_SIDES.get((id(p), id(M)))
+    if hit is None or hit[0] is not p or hit[1] is not M:
+        lo, hi = genotype_pairs(len(p))
+        prior, T = _hw_table(p, lo, hi), 0.5 * (M[lo] + M[hi])
+        prior.flags.writeable = T.flags.writeable = False
+        if len(_UNTYPED_SIDES) >= 512:
+            _UNTYPED_SIDES.clear()
+        hit = _UNTYPED_SIDES[(id(p), id(M))] = (p, M, prior, T)
+    return hit[2], hit[3]
 
 
 def _check(g: Genotype, n: int, what: str) -> Genotype:
