@@ -31,7 +31,7 @@ from reunion.genetics.mutation import MutationModels
 PARENT_SEX = {"father": "M", "mother": "F"}
 PARENT_HYPOTHESES = ("trio", "duo_father", "duo_mother")
 RESCORE_CHUNK = 4096      # trio / duo pairs re-scored together as arrays
-JOINT_CACHE = 20_000      # nuclear families' per-locus (X, Z) kept while re-scoring (~3 KB each)
+JOINT_CACHE = 5_000       # nuclear families' per-locus (X, Z) kept while re-scoring (n x n float64: 2-20 KB each)
 
 
 @dataclass
