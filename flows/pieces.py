@@ -307,11 +307,12 @@ def candidate_rows(missing_id: str, family_id: str, cs) -> tuple[dict, list[dict
     return cand, loci
 
 
-def rank_entries(entries: list[tuple[dict, list[dict]]], top_k: int) -> tuple[list[dict], list[dict]]:
-    """Order one missing person's candidates by exact log10 LR (desc), ties by family_id; keep top_k."""
-    entries = sorted(entries, key=lambda e: (-e[0]["log10_lr"], e[0]["family_id"]))[:top_k]
+def rank_entries(missing_id: str, scored: list[tuple[str, object]], top_k: int) -> tuple[list[dict], list[dict]]:
+    """Order one missing person's (family_id, exact score) by exact log10 LR (desc), ties by
+    family_id; keep top_k, and build the reviewer rows of those kept only."""
     cands, loci = [], []
-    for rank, (cand, rows) in enumerate(entries, start=1):
+    for rank, (family_id, cs) in enumerate(sorted(scored, key=lambda e: (-e[1].log10_lr, e[0]))[:top_k], start=1):
+        cand, rows = candidate_rows(missing_id, family_id, cs)
         cands.append({**cand, "rank": rank})
         loci.extend(rows)
     return cands, loci
@@ -349,9 +350,7 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
         if cs is not None and cs.log10_lr >= sc.log10_lr_floor:
             scored_of.setdefault(r, []).append((fam.family_id, cs))
     for r in range(len(ids)):
-        # rows only for the top_k (the order of rank_entries: exact log10 LR desc, family_id)
-        kept = sorted(scored_of.get(r, []), key=lambda e: (-e[1].log10_lr, e[0]))[:sc.top_k]
-        cands, loci = rank_entries([candidate_rows(ids[r], fid, cs) for fid, cs in kept], sc.top_k)
+        cands, loci = rank_entries(ids[r], scored_of.get(r, []), sc.top_k)
         candidates.extend(cands)
         per_locus.extend(loci)
     return {"candidates": pa.Table.from_pylist(candidates, schema=CANDIDATES),

@@ -35,6 +35,9 @@ def n_genotypes(n_alleles: int) -> int:
 
 def genotype_index(a: np.ndarray | int, b: np.ndarray | int):
     """Genotype index of allele codes a, b (any order)."""
+    if isinstance(a, int) and isinstance(b, int):   # one genotype: no NumPy scalar ops (ingest does millions)
+        lo, hi = (a, b) if a <= b else (b, a)
+        return 1 + hi * (hi + 1) // 2 + lo
     lo = np.minimum(a, b)
     hi = np.maximum(a, b)
     return 1 + hi * (hi + 1) // 2 + lo

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from reunion import __version__
 from reunion.contracts import CONTRACT_VERSION, REGISTRY, check_table, shard_schema
-from reunion.encoding import Encoding
+from reunion.encoding import Encoding, genotype_index
 from reunion.frequencies import FrequencyTable, file_sha256, load_frequency_table
 from reunion.io import atomic
 from reunion.io.readers import Reject, ReadResult, read_genotypes, read_samples, write_rejects
@@ -185,14 +185,12 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
     L = len(enc.loci)
 
     def codes_of(rows):
-        """uint16 [len(rows), L] genotype indices (as encoding.genotype_index, in Python ints)."""
+        """uint16 [len(rows), L] genotype indices."""
         out = np.zeros((len(rows), L), dtype=np.uint16)
         for i, r in enumerate(rows):
             for locus, (a1, a2) in profiles.get(r["sample_id"], {}).items():
                 li, alleles = coding[locus]
-                x, y = alleles[a1][0], alleles[a2][0]
-                lo, hi = (x, y) if x <= y else (y, x)
-                out[i, li] = 1 + hi * (hi + 1) // 2 + lo
+                out[i, li] = genotype_index(alleles[a1][0], alleles[a2][0])
         return out
 
     shards = write_query_shards(missing, codes_of(missing), out_dir, settings, L)

@@ -107,6 +107,14 @@ class CandidateScore:
     loci: list[LocusResult]
 
 
+def _chunks(pairs: list[tuple[int, object]]):
+    """``pairs`` (row, item) in chunks of RESCORE_CHUNK (bounded memory: [L, chunk] arrays),
+    each with its rows as int64 [n]."""
+    for c in range(0, len(pairs), RESCORE_CHUNK):
+        part = pairs[c:c + RESCORE_CHUNK]
+        yield part, np.array([i for i, _ in part], dtype=np.int64)
+
+
 def _log10(x):
     with np.errstate(divide="ignore"):
         return np.log10(x)
@@ -357,14 +365,10 @@ class FamilyScorer:
                 nuclear.append((i, h))
             else:
                 out[i] = self.rescore(fam, child_codes[i])
-        for c in range(0, len(fast), RESCORE_CHUNK):       # bounded memory: [L, chunk] arrays
-            part = fast[c:c + RESCORE_CHUNK]
-            rows = np.array([i for i, _ in part], dtype=np.int64)
+        for part, rows in _chunks(fast):
             for i, score in zip(rows.tolist(), self._rescore_parents([h for _, h in part], child_codes[rows])):
                 out[i] = score
-        for c in range(0, len(nuclear), RESCORE_CHUNK):
-            part = nuclear[c:c + RESCORE_CHUNK]
-            rows = np.array([i for i, _ in part], dtype=np.int64)
+        for part, rows in _chunks(nuclear):
             arrays = self._parent_arrays([u for _, (_, u) in part], child_codes[rows])
             for j, (i, (_, used)) in enumerate(part):
                 duo = {role: float(arrays[f"duo_{role}"][j]) for role in ("father", "mother") if role in used}
@@ -397,7 +401,7 @@ class FamilyScorer:
             f0, f1, m0, m1 = PAIR_LO[f], PAIR_HI[f], PAIR_LO[m], PAIR_HI[m]
             p = lc.frequencies
             same = ca == cb
-            hw = np.where(same, p[ca] * p[ca], 2.0 * p[ca] * p[cb])         # kinship.hw
+            hw = kinship._hw_table(p, ca, cb)
 
             def ordered(t1, t2):    # kinship._ordered, from (t(a), t(b)) at each child's alleles
                 return np.where(same, t1[0] * t2[0], t1[0] * t2[1] + t1[1] * t2[0])
@@ -440,17 +444,13 @@ class FamilyScorer:
         out = []
         lr_rows, cmp_rows, inc_rows, nf_rows = lrs.T.tolist(), flags[0].T.tolist(), flags[1].T.tolist(), n_floor.T.tolist()
         for i, (hyp, used) in enumerate(hyps):
-            roles = list(used.items())
             rows = []
             for l, lc in enumerate(self.enc.loci):
-                labels = {"missing": self.enc.genotype_label(l, int(child_codes[i, l]))}
-                for role, mem in roles:
-                    labels[role] = self.enc.genotype_label(l, int(mem.codes[l]))
                 rows.append(LocusResult(lc.locus, lr_rows[i][l], cmp_rows[i][l], inc_rows[i][l],
-                                        nf_rows[i][l], labels))
+                                        nf_rows[i][l], self._labels(l, used, child_codes[i])))
             t = float(total[i])
             out.append(CandidateScore(
-                hypothesis=hyp, members={r: mem.sample_id for r, mem in roles}, log10_lr=t,
+                hypothesis=hyp, members={r: mem.sample_id for r, mem in used.items()}, log10_lr=t,
                 loci_compared=int(compared[i]), inconsistent_loci=int(inconsistent[i]),
                 floored_alleles=int(floored[i]),
                 log10_lr_duo_father=(t if hyp == "duo_father" else float(duo_f[i])) if "father" in used else None,
