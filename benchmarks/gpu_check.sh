@@ -6,7 +6,8 @@
 #
 # OUTPUT_DIR defaults to benchmarks/results/<gpu-name>-<date>/. Writes there:
 #   pytest_gpu.txt, compile_check.txt, bench_<R>.json (one per size),
-#   bench.json (all sizes), bench.png (pairs/s vs database size, if matplotlib
+#   bench.json (all sizes), bench_kinship.json (the pipeline's own tables,
+#   when time allows), bench.png (pairs/s vs database size, if matplotlib
 #   is installed), summary.txt. Uses only installed packages, plus wheels in
 #   benchmarks/wheels/ when that folder exists. Whole run: under 8 minutes.
 set -u
@@ -108,6 +109,18 @@ for R in sizes:
           f"numpy {res['numpy_pairs_per_second']:.2e} speedup {res['speedup_vs_numpy']:.0f}x "
           f"checked={res['checked']} layout={res.get('layout')}", flush=True)
 (out / "bench.json").write_text(json.dumps(results, indent=2, default=float))
+# The pipeline's own workload (trio and duo tables from the configured frequencies, unrelated
+# profiles drawn on the host, the configured floor) at one size, when time allows.
+R_kin = min(sizes[-1] if sizes else 10_000, 4_000_000)
+if rate is not None and time.monotonic() - start + (REPEATS + 2) * T * R_kin / rate + 30 < budget:
+    res = run_kernel_benchmark("gpu", T, R_kin, L, K, repeats=REPEATS, workload="kinship",
+                               numpy_max_pairs=4_000_000)
+    (out / "bench_kinship.json").write_text(json.dumps(res, indent=2, default=float))
+    print(f"kinship workload R={R_kin:,}: {res['pairs_per_second']:.3e} pairs/s, floor {res['floor']}, "
+          f"kept/profile {res['kept_per_profile']:.3f}, speedup {res['speedup_vs_numpy']:.0f}x "
+          f"checked={res['checked']}", flush=True)
+else:
+    print("kinship workload skipped: not enough time left")
 try:
     import matplotlib
     matplotlib.use("Agg")

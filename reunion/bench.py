@@ -27,11 +27,12 @@ import json
 import os
 import platform
 import time
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
 Device = Literal["cpu", "gpu"]
+Workload = Literal["random", "kinship"]
 
 NUMPY_MAX_PAIRS = 20_000_000      # NumPy scorer timed on at most this many pairs
 NUMPY_CHUNK_ELEMS = 1 << 17       # [profiles chunk, T] accumulator: cache-sized (fastest measured)
@@ -58,6 +59,67 @@ def make_profiles(rng: np.random.Generator, R: int, slots: np.ndarray, untyped: 
     prof = (rng.random((R, L)) * (slots - 1)).astype(np.int64) + 1
     prof[rng.random((R, L)) < untyped] = 0
     return prof.astype(np.uint16)
+
+
+class KinshipWorkload(NamedTuple):
+    """The pipeline's screening work, for the benchmark (see :func:`make_kinship_workload`)."""
+
+    offsets: np.ndarray      # int32 [L]: first slot of each locus in a table row
+    width: int               # W, slots per table row
+    tables: np.ndarray       # float [T, W] log10 LRs (trio, father duo, mother duo, in turn)
+    profiles: np.ndarray     # uint16 [R, L] unrelated profiles' genotype indices (0 = untyped)
+    fathers: np.ndarray      # uint16 [T, L] (used by trio and father-duo rows)
+    mothers: np.ndarray      # uint16 [T, L] (used by trio and mother-duo rows)
+    info: dict               # population, frequency table and sha256, mutation model, loci, floor
+
+
+def make_kinship_workload(rng: np.random.Generator, T: int, R: int, loci: int,
+                          dtype: Any = np.float64) -> KinshipWorkload:
+    """The pipeline's screening workload from the default settings' frequency table.
+
+    Table row t is family t's lost-child table: a trio when t % 3 == 0, a father
+    duo when 1, a mother duo when 2 (parents drawn under Hardy-Weinberg), built
+    in float64 by :meth:`FamilyScorer.table_rows` with the configured mutation
+    model, then cast to ``dtype``. ``info["floor"]`` is the configured log10 LR
+    floor.
+    """
+    from reunion.encoding import Encoding, genotype_index  # noqa: PLC0415
+    from reunion.frequencies import load_frequency_table  # noqa: PLC0415
+    from reunion.genetics.family import FamilyScorer, Member  # noqa: PLC0415
+    from reunion.genetics.mutation import MutationModels  # noqa: PLC0415
+    from reunion.settings import Settings  # noqa: PLC0415
+
+    s = Settings()
+    ft = load_frequency_table(s.frequencies.table, s.frequencies.population)
+    full = Encoding.build(ft, {}, s.frequencies.floor)
+    if not 1 <= loci <= len(full.loci):
+        raise ValueError(f"the kinship workload has {len(full.loci)} loci ({s.frequencies.table.name}, "
+                         f"{ft.population}); got --loci {loci}: use 1 to {len(full.loci)}")
+    enc = Encoding(full.loci[:loci], full.population, full.table_sha256)
+
+    def draw(n: int) -> np.ndarray:
+        out = np.empty((n, loci), dtype=np.uint16)
+        for l, lc in enumerate(enc.loci):
+            a = rng.choice(lc.n_alleles, size=(n, 2), p=lc.frequencies / lc.frequencies.sum())
+            out[:, l] = genotype_index(a[:, 0], a[:, 1])
+        return out
+
+    fathers, mothers = draw(T), draw(T)
+    hyps = []
+    for i in range(T):
+        used = {}
+        if i % 3 in (0, 1):
+            used["father"] = Member(f"F{i}", "father", "M", fathers[i])
+        if i % 3 in (0, 2):
+            used["mother"] = Member(f"M{i}", "mother", "F", mothers[i])
+        hyps.append((("trio", "duo_father", "duo_mother")[i % 3], used))
+    tables = FamilyScorer(enc, MutationModels(s.mutation, enc)).table_rows(hyps).astype(dtype)
+    profiles = draw(R)
+    profiles[rng.random((R, loci)) < 0.02] = 0
+    info = {"population": ft.population, "frequency_table": s.frequencies.table.name,
+            "frequency_sha256": ft.sha256, "mutation_model": s.mutation.model,
+            "loci_names": enc.locus_names, "floor": s.scoring.log10_lr_floor}
+    return KinshipWorkload(enc.offsets, enc.width, tables, profiles, fathers, mothers, info)
 
 
 def numpy_screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k: int,
@@ -137,14 +199,17 @@ def _time_numpy(tables, offsets, profiles, k, floor, max_pairs: int, repeats: in
 
 
 def run_kernel_benchmark(device: Device, queries: int, references: int, loci: int, k: int = 10,
-                         seed: int = 0, repeats: int = 3, *, floor: float = -np.inf,
-                         dtype: str | None = None, numpy_max_pairs: int = NUMPY_MAX_PAIRS) -> dict:
+                         seed: int = 0, repeats: int = 3, *, floor: float | None = None,
+                         dtype: str | None = None, numpy_max_pairs: int = NUMPY_MAX_PAIRS,
+                         workload: Workload = "random") -> dict:
     """Time the ``device`` kernel on T = ``queries`` tables x R = ``references`` profiles.
 
     Returns a dict: device, queries, references, loci, k, pairs, seconds (best of
     ``repeats``), pairs_per_second, numpy_pairs_per_second, speedup_vs_numpy,
-    machine, timestamp, plus dtype, all_seconds, numpy_pairs_timed and checked
-    (the NumPy and kernel scores agreed on a sample). ``dtype`` is the tables'
+    machine, timestamp, plus workload, floor, dtype, all_seconds,
+    numpy_pairs_timed, kept_per_profile (candidates at or above the floor, mean)
+    and checked (the NumPy and kernel scores agreed on a sample). ``floor``
+    None: -inf for the random workload, the configured floor for kinship. ``dtype`` is the tables'
     dtype given to the kernel (default float64; the GPU screens in float32
     whatever it is given, and its NumPy baseline then runs in float32 too).
     """
@@ -153,19 +218,29 @@ def run_kernel_benchmark(device: Device, queries: int, references: int, loci: in
     T, R, L = int(queries), int(references), int(loci)
     if T < 1 or R < 1 or L < 1 or k < 1:
         raise ValueError("queries, references, loci and k must be >= 1")
+    if workload not in ("random", "kinship"):
+        raise ValueError(f"workload must be 'random' or 'kinship', got {workload!r}")
     rng = np.random.default_rng(seed)
-    offsets, W, slots = make_offsets(rng, L)
     tdtype = np.dtype(dtype or "float64")
-    tables = make_tables(rng, T, offsets, W, tdtype)
-    result: dict[str, Any] = {"device": device, "queries": T, "references": R, "loci": L, "k": k,
-                              "pairs": T * R, "dtype": str(tdtype), "table_width": W,
-                              "floor": floor if np.isfinite(floor) else str(floor)}
+    host_profiles, extra = None, {}
+    if workload == "random":
+        offsets, W, slots = make_offsets(rng, L)
+        tables = make_tables(rng, T, offsets, W, tdtype)
+        floor = -np.inf if floor is None else float(floor)
+    else:
+        work = make_kinship_workload(rng, T, R, L, tdtype)
+        offsets, W, tables, host_profiles = work.offsets, work.width, work.tables, work.profiles
+        extra = dict(work.info)
+        floor = float(extra.pop("floor")) if floor is None else float(floor)
+    result: dict[str, Any] = {"device": device, "workload": workload, "queries": T, "references": R,
+                              "loci": L, "k": k, "pairs": T * R, "dtype": str(tdtype), "table_width": W,
+                              "floor": floor if np.isfinite(floor) else str(floor), **extra}
     times: list[float] = []
     sample = min(R, 64)
 
     if device == "cpu":
         from reunion.kernels import cpu  # noqa: PLC0415
-        profiles = make_profiles(rng, R, slots)
+        profiles = make_profiles(rng, R, slots) if host_profiles is None else host_profiles
         cpu.screen_topk(tables[:4], offsets, profiles[:4], k, floor)            # compile / load cache
         for _ in range(max(1, repeats)):
             t0 = time.perf_counter()
@@ -173,15 +248,19 @@ def run_kernel_benchmark(device: Device, queries: int, references: int, loci: in
             times.append(time.perf_counter() - t0)
         np_tables = tables
         kernel_scores = score[:sample]
+        kept = float(np.count_nonzero(index >= 0)) / R
     else:
         from reunion.kernels import device as _device, gpu  # noqa: PLC0415
         _device.resolve("gpu")                                                    # clear error without a GPU
         import cupy  # noqa: PLC0415
-        prof_d = cupy.empty((R, L), dtype=cupy.uint16)
-        crng = cupy.random.default_rng(seed)
-        for l in range(L):                                                        # profiles made on the device
-            prof_d[:, l] = crng.integers(1, int(slots[l]), R, dtype=cupy.int64).astype(cupy.uint16)
-        prof_d[crng.random((R, L)) < 0.02] = 0
+        if host_profiles is not None:
+            prof_d = cupy.asarray(host_profiles)
+        else:
+            prof_d = cupy.empty((R, L), dtype=cupy.uint16)
+            crng = cupy.random.default_rng(seed)
+            for l in range(L):                                                    # profiles made on the device
+                prof_d[:, l] = crng.integers(1, int(slots[l]), R, dtype=cupy.int64).astype(cupy.uint16)
+            prof_d[crng.random((R, L)) < 0.02] = 0
         offs_d = cupy.asarray(offsets)
         t0 = time.perf_counter()
         prepared = gpu.prepare_tables(tables, offsets)
@@ -203,6 +282,7 @@ def run_kernel_benchmark(device: Device, queries: int, references: int, loci: in
             times.append(cupy.cuda.get_elapsed_time(start, stop) / 1e3)
         profiles = cupy.asnumpy(prof_d[: max(sample, min(R, max(1, numpy_max_pairs // T)))])
         kernel_scores = cupy.asnumpy(score[:sample])
+        kept = float(cupy.count_nonzero(index >= 0)) / R
         np_tables = tables.astype(np.float32)
         del index, score, prof_d
 
@@ -218,6 +298,7 @@ def run_kernel_benchmark(device: Device, queries: int, references: int, loci: in
         "numpy_pairs_timed": np_pairs,
         "speedup_vs_numpy": (T * R / seconds) * per_pair,
         "checked": checked,
+        "kept_per_profile": kept,
         "machine": _machine(device),
         "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     })
@@ -233,16 +314,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-k", "--k", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--floor", type=float, default=-np.inf)
+    ap.add_argument("--floor", type=float, default=None,
+                    help="log10 LR floor (default: -inf for random, the configured floor for kinship)")
+    ap.add_argument("--workload", choices=("random", "kinship"), default="random",
+                    help="random tables (worst case for selection) or the pipeline's kinship tables")
     ap.add_argument("--dtype", choices=("float64", "float32"), default=None)
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     a = ap.parse_args(argv)
     res = run_kernel_benchmark(a.device, a.queries, a.references, a.loci, a.k, a.seed, a.repeats,
-                               floor=a.floor, dtype=a.dtype)
+                               floor=a.floor, dtype=a.dtype, workload=a.workload)
     if a.json:
         print(json.dumps(res, indent=2, default=float))
     else:
-        print(f"{res['device']} kernel, {res['queries']} tables x {res['references']} profiles x "
+        print(f"{res['device']} kernel, {res['workload']} workload, floor {res['floor']}, {res['queries']} tables x {res['references']} profiles x "
               f"{res['loci']} loci, k={res['k']}, {res['dtype']}: {res['seconds']:.3f} s, "
               f"{res['pairs_per_second']:.3e} pairs/s; NumPy {res['numpy_pairs_per_second']:.3e} pairs/s; "
               f"speedup {res['speedup_vs_numpy']:.1f}x; scores checked: {res['checked']}")
