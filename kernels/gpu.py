@@ -51,8 +51,27 @@ rejected with ValueError, since it would void the bound. ``floor = -inf`` and
 
 What the bound does not cover: the top-k cut. Two rows whose exact scores are
 within B_t + B_t' of each other may swap ranks in float32, so the k-th place
-can differ from the exact top-k. Callers that need the exact top-k ask the
-screen for some extra rows (k + margin) and re-rank after exact rescoring.
+can differ from the exact top-k. Hence the exact mode below.
+
+Exact mode (``screen_topk(..., exact=True)``, the pipeline's default)
+--------------------------------------------------------------------
+The device screens k2 = k + ``EXACT_MARGIN`` rows per profile; the kept rows
+are re-scored on the host in the tables' dtype, locus by locus from 0 (the
+reference's own sums, so bit-identical), filtered by the exact floor and
+ranked by (score desc, row asc). That is the reference's answer whenever no
+row the device dropped could rank among the first k:
+
+- the device list is not full: every row with S64 >= floor passed its widened
+  floor and was kept (above), so nothing was dropped that matters;
+- it is full, with float32 score s_last at place k2: a dropped row d has
+  s32_d <= s_last, so S64_d <= s_last + max_t B_t =: U (rounded up). If U < floor
+  no dropped row passes; if the k-th exact score is > U, every dropped row ranks
+  after it (strictly: an equal score with a lower row would rank before).
+
+Profiles that neither condition settles (near-ties spanning more than the
+margin, duplicated tables at the cut) are screened again by the exact CPU
+kernel. So the GPU returns the reference's indices and scores exactly, and a
+re-match's candidate lists do not depend on the device.
 
 Launch
 ------
@@ -70,7 +89,7 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -82,6 +101,7 @@ SIMPLE_THREADS = 128   # threads per block of screen_topk_simple
 MERGE_THREADS = 128
 MAX_CHUNKS = 64        # SCREEN_MAXCHUNK
 MAX_K = 1024
+EXACT_MARGIN = 8       # rows screened beyond k in exact mode (module docstring)
 
 U32 = 2.0 ** -24
 U64 = 2.0 ** -53
@@ -448,12 +468,54 @@ def screen_topk_device(tables: Any, offsets: Any, profiles: Any, k: int, floor: 
     return index, score
 
 
+def exact_topk_from_screen(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k: int,
+                           floor: float, index32: np.ndarray, score32: np.ndarray,
+                           bound_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The reference's top-k from a float32 screen of k2 >= k rows (module docstring, exact mode).
+
+    ``tables`` float32/64 [T, W], ``offsets`` int [L], ``profiles`` uint16 [R, L]
+    (host arrays); ``index32`` int32 [R, k2] / ``score32`` [R, k2]: the device's
+    (or :func:`emulate_screen_topk`'s) result with widened floors; ``bound_max``
+    = max_t B_t. Returns ``(index int32 [R, k], score [R, k] in the tables' dtype,
+    unresolved int64 [n])``: rows of ``unresolved`` are profiles whose cut the
+    screen cannot settle (their index/score rows are to be replaced); every
+    other row equals :func:`reference.screen_topk` exactly.
+    """
+    tables = np.asarray(tables)
+    R, k2 = index32.shape
+    if k2 < k:
+        raise ValueError(f"the screen kept {k2} rows per profile, fewer than k = {k}")
+    offs = np.asarray(offsets, dtype=np.int64).ravel()
+    prof = np.asarray(profiles).astype(np.int64)
+    valid = index32 >= 0
+    rows = np.where(valid, index32, 0).astype(np.int64)
+    exact = np.zeros((R, k2), dtype=tables.dtype)
+    for l in range(offs.size):                       # the reference's sum: locus order, from 0
+        exact += tables[rows, (offs[l] + prof[:, l])[:, None]]
+    eligible = valid & (exact >= floor)
+    order = np.lexsort((rows, -exact, ~eligible), axis=1)[:, :k]    # eligible first, score desc, row asc
+    n_ok = np.minimum(eligible.sum(axis=1), k)
+    used = np.arange(k)[None, :] < n_ok[:, None]
+    index = np.where(used, np.take_along_axis(rows, order, axis=1), -1).astype(np.int32)
+    score = np.where(used, np.take_along_axis(exact, order, axis=1), -np.inf).astype(tables.dtype)
+    full = valid[:, -1] if k2 else np.zeros(R, dtype=bool)
+    last = score32[:, -1].astype(np.float64) if k2 else np.full(R, -np.inf)
+    with np.errstate(invalid="ignore"):
+        upper = np.nextafter(last + float(bound_max), np.inf)          # S64 of any dropped row <= upper
+    upper = np.where(np.isneginf(last), -np.inf, upper)
+    kth = score[:, k - 1].astype(np.float64) if k else np.full(R, np.inf)
+    settled = ~full | (upper < floor) | ((n_ok >= k) & (kth > upper))
+    return index, score, np.flatnonzero(~settled)
+
+
 def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
-                k: int, floor: float, *, backend: Any = None) -> tuple[np.ndarray, np.ndarray]:
+                k: int, floor: float, *, backend: Any = None,
+                exact: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """See the module docstring: the reference's contract, screened in float32.
 
     NumPy in, NumPy out: ``index`` int32 [R, k]; ``score`` [R, k] in the tables'
-    dtype holding the float32 screen scores.
+    dtype. ``exact=True``: the reference's result exactly (exact mode);
+    ``exact=False``: the float32 screen alone (its scores, its ranking).
     """
     tables = np.asarray(tables)
     if tables.ndim != 2 or tables.dtype not in (np.float32, np.float64):
@@ -461,5 +523,33 @@ def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
     offsets = np.ascontiguousarray(offsets, dtype=np.int32)
     profiles = np.ascontiguousarray(profiles, dtype=np.uint16)
     be = backend or default_backend()
-    index, score = screen_topk_device(tables, offsets, profiles, k, floor, backend=be)
-    return _to_host(index).astype(np.int32, copy=False), _to_host(score).astype(tables.dtype)
+
+    def screen(kk: int) -> tuple[np.ndarray, np.ndarray]:
+        i, sc = screen_topk_device(tables, offsets, profiles, kk, floor, backend=be)
+        return _to_host(i).astype(np.int32, copy=False), _to_host(sc)
+
+    if exact:
+        return exact_topk(tables, offsets, profiles, k, floor, screen)
+    index, score = screen(int(k))
+    return index, score.astype(tables.dtype)
+
+
+def exact_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k: int, floor: float,
+               screen: Callable[[int], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Exact mode around a float32 ``screen(k2)`` -> (index32, score32) host arrays [R, k2].
+
+    Returns the reference's (index int32 [R, k], score [R, k] in the tables'
+    dtype): :func:`exact_topk_from_screen`, then the exact CPU kernel for the
+    profiles it leaves unsettled.
+    """
+    k = int(k)
+    if not 0 <= k <= MAX_K:
+        raise ValueError(f"k must be in [0, {MAX_K}], got {k}")
+    index32, score32 = screen(max(k, min(k + EXACT_MARGIN, MAX_K)))
+    bmax = float(float32_error_bound(tables, offsets).max()) if tables.size else 0.0
+    index, score, unresolved = exact_topk_from_screen(tables, offsets, profiles, k, floor,
+                                                      index32, score32, bmax)
+    if unresolved.size:
+        from reunion.kernels import cpu  # noqa: PLC0415
+        index[unresolved], score[unresolved] = cpu.screen_topk(tables, offsets, profiles[unresolved], k, floor)
+    return index, score

@@ -287,6 +287,93 @@ def test_widened_floor_never_drops_a_passing_candidate(seed):
         assert set(ri[r][ri[r] >= 0]) <= set(ei[r][ei[r] >= 0])
 
 
+# ----------------------------------------------------------------- exact mode (GPU)
+
+
+def _emulated(tables, offsets, profiles, floor, calls=None):
+    """The float32 screen a device returns (gpu.emulate_screen_topk), as exact_topk's ``screen``."""
+    def screen(k2):
+        if calls is not None:
+            calls.append(k2)
+        return gpu.emulate_screen_topk(tables, offsets, profiles, k2, floor)
+    return screen
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_exact_mode_equals_reference(case, dtype):
+    name, T, L, R, k, floor, opts = case
+    tables, offsets, profiles = _case(name, T, L, R, k, floor, opts, dtype)
+    calls = []
+    gi, gs = gpu.exact_topk(tables, offsets, profiles, k, floor, _emulated(tables, offsets, profiles, floor, calls))
+    ri, rs = reference.screen_topk(tables, offsets, profiles, k, floor)
+    np.testing.assert_array_equal(gi, ri)
+    np.testing.assert_array_equal(gs, rs)
+    assert gi.dtype == np.int32 and gs.dtype == tables.dtype
+    assert calls == [k + gpu.EXACT_MARGIN]
+
+
+def _near_ties(n_rows: int, L: int = 6, R: int = 5, seed: int = 3):
+    """Rows whose float64 scores differ by ~1e-12: equal in float32, distinct exactly.
+
+    Every slot of row t holds 0.5 + t * 1e-13 (rows ordered so that the exact best is the
+    last row, while float32 ties rank the first rows first)."""
+    rng = np.random.default_rng(seed)
+    offsets, W, slots = make_offsets(rng, L, (2, 4))
+    tables = 0.5 + np.arange(n_rows)[:, None] * 1e-13 * np.ones((1, W))
+    tables[:, offsets] = 0.0
+    profiles = np.stack([rng.integers(1, slots[l], R) for l in range(L)], axis=1).astype(np.uint16)
+    return tables, offsets, profiles
+
+
+def test_exact_mode_settles_float32_near_ties_beyond_the_margin(monkeypatch):
+    k = 3
+    tables, offsets, profiles = _near_ties(k + gpu.EXACT_MARGIN + 10)
+    ri, rs = reference.screen_topk(tables, offsets, profiles, k, -np.inf)
+    assert (ri == [[20, 19, 18]]).all()                      # exact: the highest rows
+    ei, _ = gpu.emulate_screen_topk(tables, offsets, profiles, k, -np.inf)
+    assert (ei == [[0, 1, 2]]).all()                         # float32: a tie, lowest rows first
+    fallback = []
+    real = cpu.screen_topk
+    monkeypatch.setattr(cpu, "screen_topk", lambda *a: fallback.append(a[2].shape[0]) or real(*a))
+    gi, gs = gpu.exact_topk(tables, offsets, profiles, k, -np.inf, _emulated(tables, offsets, profiles, -np.inf))
+    np.testing.assert_array_equal(gi, ri)
+    np.testing.assert_array_equal(gs, rs)
+    assert fallback == [profiles.shape[0]]                   # every profile needed the exact screen
+    # within the margin the host re-rank settles them without the fallback
+    tables, offsets, profiles = _near_ties(k + gpu.EXACT_MARGIN - 2)
+    fallback.clear()
+    gi, gs = gpu.exact_topk(tables, offsets, profiles, k, -np.inf, _emulated(tables, offsets, profiles, -np.inf))
+    ri, rs = reference.screen_topk(tables, offsets, profiles, k, -np.inf)
+    np.testing.assert_array_equal(gi, ri)
+    np.testing.assert_array_equal(gs, rs)
+    assert fallback == []
+
+
+def test_exact_mode_floor_and_duplicates():
+    tables, offsets, profiles = random_case(77, 40, 10, 30)
+    tables = np.concatenate([tables, tables[:15]])           # duplicated families: exact ties
+    for floor in (-np.inf, 0.0, 2.0):
+        for k in (1, 5, 20):
+            gi, gs = gpu.exact_topk(tables, offsets, profiles, k, floor,
+                                    _emulated(tables, offsets, profiles, floor))
+            ri, rs = reference.screen_topk(tables, offsets, profiles, k, floor)
+            np.testing.assert_array_equal(gi, ri)
+            np.testing.assert_array_equal(gs, rs)
+    # the settled rows of a screen are exact without any fallback: a full list whose k-th exact
+    # score clears the last float32 score by more than the bound
+    k2 = 4
+    ei, es = gpu.emulate_screen_topk(tables, offsets, profiles, k2, -np.inf)
+    index, score, unresolved = gpu.exact_topk_from_screen(tables, offsets, profiles, 2, -np.inf, ei, es, 1e-3)
+    ri, rs = reference.screen_topk(tables, offsets, profiles, 2, -np.inf)
+    ok = np.setdiff1d(np.arange(profiles.shape[0]), unresolved)
+    assert ok.size > 0
+    np.testing.assert_array_equal(index[ok], ri[ok])
+    np.testing.assert_array_equal(score[ok], rs[ok])
+    settled_by_margin = (rs[:, 1] > es[:, -1].astype(np.float64) + 1e-3)
+    np.testing.assert_array_equal(np.sort(unresolved), np.flatnonzero(~settled_by_margin))
+
+
 def test_widened_floor_infinities_and_overflow():
     b = np.array([0.5, 0.0])
     assert np.isneginf(gpu.widened_floors(b, -np.inf)).all()
@@ -481,10 +568,15 @@ def test_screen_cu_on_host_equals_emulation(case, layout, host_tmp):
     if name == "floor_all":
         assert (di == -1).all()
     # the public wrapper: NumPy out, scores in the tables' dtype
-    wi, ws = gpu.screen_topk(tables, offsets, profiles, k, floor, backend=be)
+    wi, ws = gpu.screen_topk(tables, offsets, profiles, k, floor, backend=be, exact=False)
     assert wi.dtype == np.int32 and ws.dtype == np.float64
     np.testing.assert_array_equal(wi, ei)
     np.testing.assert_array_equal(ws, es.astype(np.float64))
+    # exact mode (the pipeline's): the reference's result itself
+    xi, xs = gpu.screen_topk(tables, offsets, profiles, k, floor, backend=be)
+    ri, rs = reference.screen_topk(tables, offsets, profiles, k, floor)
+    np.testing.assert_array_equal(xi, ri)
+    np.testing.assert_array_equal(xs, rs)
 
 
 def test_screen_cu_on_host_chunks_and_merges(host_tmp):

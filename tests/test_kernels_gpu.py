@@ -44,7 +44,11 @@ def _near_tie_free(rs: np.ndarray, bound: float) -> np.ndarray:
 def test_gpu_equals_emulation_and_reference(case, dtype):
     name, T, L, R, k, floor, opts = case
     tables, offsets, profiles = _case(name, T, L, R, k, floor, opts, dtype)
-    gi, gs = gpu.screen_topk(tables, offsets, profiles, k, floor)
+    xi, xs = gpu.screen_topk(tables, offsets, profiles, k, floor)          # exact mode
+    ri, rs = reference.screen_topk(tables, offsets, profiles, k, floor)
+    np.testing.assert_array_equal(xi, ri)
+    np.testing.assert_array_equal(xs, rs)
+    gi, gs = gpu.screen_topk(tables, offsets, profiles, k, floor, exact=False)
     assert gi.dtype == np.int32 and gs.dtype == tables.dtype and gi.shape == (R, k)
     ei, es = gpu.emulate_screen_topk(tables, offsets, profiles, k, floor)
     np.testing.assert_array_equal(gi, ei)
@@ -79,7 +83,7 @@ def test_gpu_layouts_chunks(layout, R):
 @pytest.mark.parametrize("k", [1, 10, 32, 64, 100])
 def test_gpu_k_range(k):
     tables, offsets, profiles = random_case(41, 150, 20, 300, integer=True)
-    gi, gs = gpu.screen_topk(tables, offsets, profiles, k, -1.0)
+    gi, gs = gpu.screen_topk(tables, offsets, profiles, k, -1.0, exact=False)
     ei, es = gpu.emulate_screen_topk(tables, offsets, profiles, k, -1.0)
     np.testing.assert_array_equal(gi, ei)
     np.testing.assert_array_equal(gs, es.astype(np.float64))
@@ -93,7 +97,7 @@ def test_gpu_widened_floor_keeps_every_passing_row(seed):
     s64 = reference.screen_scores(tables, offsets, profiles)
     finite = s64[np.isfinite(s64)]
     for floor in np.quantile(finite, [0.5, 0.9, 0.999]):
-        gi, _ = gpu.screen_topk(tables, offsets, profiles, T, float(floor))   # k = T: no top-k cut
+        gi, _ = gpu.screen_topk(tables, offsets, profiles, T, float(floor), exact=False)   # k = T: no cut
         for r in range(profiles.shape[0]):
             passing = set(np.flatnonzero(s64[r] >= floor))
             assert passing <= set(gi[r][gi[r] >= 0])
