@@ -252,8 +252,8 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     settings, _, enc, _ = _context(shards_dir, settings_json)
     sc = settings.scoring
     _, codes = _queries(shards_dir, settings_json, q_index, start, stop)
-    kernel = get_kernel(sc.device)
-    idx, score = kernel(table_values(tables), enc.offsets, codes, sc.top_k, sc.log10_lr_floor)
+    idx, score = screen_with_strong(get_kernel(sc.device), table_values(tables), enc.offsets, codes,
+                                    sc.top_k, sc.log10_lr_floor, sc.keep_all_log10_lr)
     too_few = np.count_nonzero(codes, axis=1) < sc.min_typed_loci
     idx[too_few] = -1
     score[too_few] = -np.inf
@@ -266,6 +266,38 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
             np.savez(fh, ref_index=result["ref_index"], position=result["position"],
                      score=result["score"])
     return result
+
+
+STRONG_SLACK = 1e-6   # log10 units: a table sum and the exact re-score differ by far less
+
+
+def screen_with_strong(kernel, tables: np.ndarray, offsets: np.ndarray, codes: np.ndarray, k: int,
+                       floor: float, keep_all: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """``kernel``'s top-k, widened for profiles whose k-th kept table reaches ``keep_all``.
+
+    Those profiles are screened again with 4x the k (on the CPU kernel past the GPU's
+    1,024) until their last kept score falls below ``keep_all`` or every table is kept,
+    so every table scoring at least ``keep_all`` is listed. Returns ``index`` int32
+    [n, K] and ``score`` [n, K] (K >= k; -1 / -inf pad the shorter rows).
+    """
+    idx, score = kernel(tables, offsets, codes, k, floor)
+    if keep_all is None or not len(codes):
+        return idx, score
+    T = tables.shape[0]
+    bar = keep_all - STRONG_SLACK
+    more = np.flatnonzero(score[:, -1] >= bar) if k < T else np.zeros(0, np.int64)
+    kk = k
+    while more.size:
+        kk = min(4 * kk, T)
+        run = kernel if kk <= 1024 else get_kernel("cpu")
+        mi, ms = run(tables, offsets, codes[more], kk, floor)
+        wide_i = np.full((len(codes), kk), -1, dtype=idx.dtype)
+        wide_s = np.full((len(codes), kk), -np.inf, dtype=score.dtype)
+        wide_i[:, :idx.shape[1]], wide_s[:, :score.shape[1]] = idx, score
+        wide_i[more], wide_s[more] = mi, ms
+        idx, score = wide_i, wide_s
+        more = more[ms[:, -1] >= bar] if kk < T else more[:0]
+    return idx, score
 
 
 def load_piece(path: str) -> dict:
@@ -307,11 +339,15 @@ def candidate_rows(missing_id: str, family_id: str, cs) -> tuple[dict, list[dict
     return cand, loci
 
 
-def rank_entries(missing_id: str, scored: list[tuple[str, object]], top_k: int) -> tuple[list[dict], list[dict]]:
+def rank_entries(missing_id: str, scored: list[tuple[str, object]], top_k: int,
+                 keep_all: float | None = None) -> tuple[list[dict], list[dict]]:
     """Order one missing person's (family_id, exact score) by exact log10 LR (desc), ties by
-    family_id; keep top_k, and build the reviewer rows of those kept only."""
+    family_id; keep top_k and, beyond them, every one at or above ``keep_all``; build the
+    reviewer rows of those kept only."""
     cands, loci = [], []
-    for rank, (family_id, cs) in enumerate(sorted(scored, key=lambda e: (-e[1].log10_lr, e[0]))[:top_k], start=1):
+    ranked = sorted(scored, key=lambda e: (-e[1].log10_lr, e[0]))
+    n = top_k if keep_all is None else max(top_k, sum(cs.log10_lr >= keep_all for _, cs in ranked))
+    for rank, (family_id, cs) in enumerate(ranked[:n], start=1):
         cand, rows = candidate_rows(missing_id, family_id, cs)
         cands.append({**cand, "rank": rank})
         loci.extend(rows)
@@ -350,7 +386,7 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
         if cs is not None and cs.log10_lr >= sc.log10_lr_floor:
             scored_of.setdefault(r, []).append((fam.family_id, cs))
     for r in range(len(ids)):
-        cands, loci = rank_entries(ids[r], scored_of.get(r, []), sc.top_k)
+        cands, loci = rank_entries(ids[r], scored_of.get(r, []), sc.top_k, sc.keep_all_log10_lr)
         candidates.extend(cands)
         per_locus.extend(loci)
     return {"candidates": pa.Table.from_pylist(candidates, schema=CANDIDATES),

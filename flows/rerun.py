@@ -168,9 +168,10 @@ def _rows_of_pairs(t: pa.Table, pairs: pa.Table) -> pa.Table:
     return t.take(pa.array(np.sort(hit.column("_row").to_numpy())))
 
 
-def rank_candidates(pool: pa.Table, top_k: int) -> pa.Table:
+def rank_candidates(pool: pa.Table, top_k: int, keep_all: float | None = None) -> pa.Table:
     """Each missing person's candidates in ``pool`` ordered by exact log10 LR (desc), ties by
-    family_id, ranked from 1 and cut at ``top_k`` (the order of :func:`pieces.rank_entries`)."""
+    family_id, ranked from 1 and cut at ``top_k``, those at or above ``keep_all`` kept beyond
+    it (the order and cut of :func:`pieces.rank_entries`)."""
     pool = pool.sort_by([("missing_id", "ascending"), ("log10_lr", "descending"),
                          ("family_id", "ascending")])
     ids = np.asarray(pool.column("missing_id").to_pylist(), dtype=object)
@@ -178,7 +179,10 @@ def rank_candidates(pool: pa.Table, top_k: int) -> pa.Table:
     first = np.maximum.accumulate(np.where(np.r_[True, ids[1:] != ids[:-1]], at, 0)) if len(ids) else at
     rank = (at - first + 1).astype(np.int32)
     pool = pool.set_column(pool.schema.get_field_index("rank"), pool.schema.field("rank"), pa.array(rank))
-    return pool.filter(pa.array(rank <= top_k))
+    keep = rank <= top_k
+    if keep_all is not None:
+        keep |= pool.column("log10_lr").to_numpy(zero_copy_only=False) >= keep_all
+    return pool.filter(pa.array(keep))
 
 
 def read_standing(base_run_dir: Path) -> tuple[pa.Table, pa.Table]:
@@ -188,7 +192,7 @@ def read_standing(base_run_dir: Path) -> tuple[pa.Table, pa.Table]:
 
 
 def merge_into_standing(standing: tuple[pa.Table, pa.Table], inc: dict, results: list[dict],
-                        top_k: int) -> tuple[pa.Table, pa.Table, int]:
+                        top_k: int, keep_all: float | None = None) -> tuple[pa.Table, pa.Table, int]:
     """The merged candidate lists: standing rows of the missing persons whose lists do not
     change, new lists of those scored against every family, and for the others whose list
     meets a changed family, their standing rows (changed families excepted) and new rows
@@ -211,7 +215,7 @@ def merge_into_standing(standing: tuple[pa.Table, pa.Table], inc: dict, results:
     keep_l, redo_l = old_l.filter(pc.invert(in_redo)), old_l.filter(in_redo)
     again_c = old_c.filter(pc.and_(pc.is_in(old_c.column("missing_id"), touched),
                                    pc.invert(pc.is_in(old_c.column("family_id"), changed))))
-    ranked = rank_candidates(pa.concat_tables([again_c, fresh_c]), top_k)
+    ranked = rank_candidates(pa.concat_tables([again_c, fresh_c]), top_k, keep_all)
     new_full_l = pc.is_in(new_l.column("missing_id"), full)
     pool_l = pa.concat_tables([redo_l.filter(pc.invert(pc.is_in(redo_l.column("family_id"), changed))),
                                new_l.filter(pc.invert(new_full_l))])
@@ -269,7 +273,8 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
                 pieces.tables_dir(out_dir, manifest, settings))
         with timings.stage("merge"):
             cands, loci, rows_kept = merge_into_standing(standing.result(), inc, results,
-                                                         settings.scoring.top_k)
+                                                         settings.scoring.top_k,
+                                                         settings.scoring.keep_all_log10_lr)
     pairs = len(inc["full"]) * inc["n_families"] + len(inc["partial"]) * len(inc["changed"])
     with_cands = len(cands.column("missing_id").unique())
     counts = {

@@ -737,7 +737,9 @@ def render_html(run: dict, rows: list[dict], per_locus: dict, settings: ReviewSe
                             f"sha256 {str(ft.get('sha256', ''))[:16]}"),
         ("Mutation model", str((cfg.get("mutation") or {}).get("model", "—"))),
         ("List", f"top {sc.get('top_k', '—')} families per missing person with log10 LR >= "
-                 f"{sc.get('log10_lr_floor', '—')}"),
+                 f"{sc.get('log10_lr_floor', '—')}"
+                 + (f", and every family with log10 LR >= {sc['keep_all_log10_lr']}"
+                    if sc.get("keep_all_log10_lr") is not None else "")),
     ]
     if mode:
         about.append(("Mode", ", ".join(f"{k}: {v}" for k, v in mode.items())))

@@ -78,6 +78,11 @@ class ScoringSettings(_Model):
     top_k: int = Field(10, ge=1, le=1000, description="Candidates kept per missing person.")
     log10_lr_floor: float = Field(0.0, ge=-50.0, le=50.0, description="Candidates below this "
                                   "log10 LR are not kept.")
+    keep_all_log10_lr: float | None = Field(4.0, ge=-50.0, le=50.0, description="Every candidate at "
+                                            "or above this log10 LR is listed, even beyond top_k (4 = "
+                                            "LR 10,000, the CPI at which parentage is supported): no "
+                                            "strong candidate is hidden by a full list. None lists top_k "
+                                            "only. Must be at least log10_lr_floor.")
     query_block: int = Field(1000, ge=1, le=1_000_000, description="Missing persons per scoring task "
                              "(a block never spans two query shards, so at most ingest.queries_per_shard; "
                              "every task screens its block against one reference shard, so small blocks "
@@ -87,6 +92,15 @@ class ScoringSettings(_Model):
                          "0 = none. Needs mutation.model 'none'.")
     min_typed_loci: int = Field(6, ge=1, le=100, description="Missing persons typed at fewer loci "
                                 "are not searched (listed in the run summary).")
+
+
+    @model_validator(mode="after")
+    def _keep_all_above_floor(self) -> "ScoringSettings":
+        if self.keep_all_log10_lr is not None and self.keep_all_log10_lr < self.log10_lr_floor:
+            raise ValueError(f"scoring.keep_all_log10_lr = {self.keep_all_log10_lr} is below "
+                             f"scoring.log10_lr_floor = {self.log10_lr_floor}: every list would hold "
+                             "every candidate; raise it (4 = LR 10,000) or set it to null")
+        return self
 
 
 class ClusterSettings(_Model):
