@@ -56,9 +56,10 @@ can differ from the exact top-k. Hence the exact mode below.
 Exact mode (``screen_topk(..., exact=True)``, the pipeline's default)
 --------------------------------------------------------------------
 The device screens k2 = k + ``EXACT_MARGIN`` rows per profile; the kept rows
-are re-scored on the host in the tables' dtype, locus by locus from 0 (the
-reference's own sums, so bit-identical), filtered by the exact floor and
-ranked by (score desc, row asc). That is the reference's answer whenever no
+are re-scored on the device from the tables as given (their dtype), locus by
+locus from 0 (the reference's own sums: IEEE additions in the same order, so
+bit-identical), then filtered by the exact floor and ranked by (score desc,
+row asc) on the host (:func:`exact_sums`, :func:`settle`). That is the reference's answer whenever no
 row the device dropped could rank among the first k:
 
 - the device list is not full: every row with S64 >= floor passed its widened
@@ -351,11 +352,15 @@ class DeviceTables:
     smem: int
     threads: int
     segments: list[tuple[int, int]] | None
+    exact: Any = None  # the tables as given (dtype kept) on the device, for exact mode
 
 
 def prepare_tables(tables: Any, offsets: Any, *, backend: Any = None,
-                   layout: tuple[str, int] | None = None) -> DeviceTables:
+                   layout: tuple[str, int] | None = None, keep_exact: bool = False) -> DeviceTables:
     """Copy ``tables`` (float32/64 [T, W], NumPy or device) to the device in the kernel's layout.
+
+    ``keep_exact`` also keeps them as given (``DeviceTables.exact``, the tables'
+    dtype) for the exact re-rank of exact mode.
 
     ``layout`` forces ("smem", rows) or ("simple", 1) instead of
     :func:`choose_layout`'s pick (tests and tuning; it must fit shared memory).
@@ -393,7 +398,8 @@ def prepare_tables(tables: Any, offsets: Any, *, backend: Any = None,
         data = xp.ascontiguousarray(pad.reshape(G, rows, Wp).transpose(0, 2, 1))
     else:
         data = t32
-    return DeviceTables(data, bound, T, W, L, variant, rows, ppt, smem, threads, _locus_segments(offs, W))
+    return DeviceTables(data, bound, T, W, L, variant, rows, ppt, smem, threads, _locus_segments(offs, W),
+                        t if keep_exact else None)
 
 
 def _validate(dt: DeviceTables, offsets: np.ndarray, profiles: Any, xp: Any) -> None:
@@ -468,36 +474,43 @@ def screen_topk_device(tables: Any, offsets: Any, profiles: Any, k: int, floor: 
     return index, score
 
 
-def exact_topk_from_screen(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k: int,
-                           floor: float, index32: np.ndarray, score32: np.ndarray,
-                           bound_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The reference's top-k from a float32 screen of k2 >= k rows (module docstring, exact mode).
+def exact_sums(tables: Any, offsets: Any, profiles: Any, index32: Any, xp: Any = np) -> Any:
+    """The reference's score of every kept row: [R, k2] in the tables' dtype (arrays of ``xp``).
 
-    ``tables`` float32/64 [T, W], ``offsets`` int [L], ``profiles`` uint16 [R, L]
-    (host arrays); ``index32`` int32 [R, k2] / ``score32`` [R, k2]: the device's
-    (or :func:`emulate_screen_topk`'s) result with widened floors; ``bound_max``
-    = max_t B_t. Returns ``(index int32 [R, k], score [R, k] in the tables' dtype,
-    unresolved int64 [n])``: rows of ``unresolved`` are profiles whose cut the
-    screen cannot settle (their index/score rows are to be replaced); every
-    other row equals :func:`reference.screen_topk` exactly.
+    ``tables`` [T, W], ``profiles`` uint16 [R, L], ``index32`` int32 [R, k2]
+    (-1 = none: its sum is meaningless). Summed locus by locus from 0, as
+    :func:`reference.screen_scores` does, so bit-identical to it.
     """
-    tables = np.asarray(tables)
+    offs = np.asarray(_to_host(offsets), dtype=np.int64).ravel()
+    rows = xp.where(index32 >= 0, index32, 0).astype(xp.int64)
+    prof = profiles.astype(xp.int64)
+    exact = xp.zeros(index32.shape, dtype=tables.dtype)
+    for l in range(offs.size):
+        exact += tables[rows, (int(offs[l]) + prof[:, l])[:, None]]
+    return exact
+
+
+def settle(index32: np.ndarray, score32: np.ndarray, exact: np.ndarray, k: int, floor: float,
+           bound_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact top-k from a float32 screen of k2 >= k rows (module docstring, exact mode).
+
+    ``index32`` int32 / ``score32`` [R, k2]: the screen (widened floors, best
+    first); ``exact`` [R, k2]: :func:`exact_sums` of its rows; ``bound_max`` =
+    max_t B_t. Returns ``(index int32 [R, k], score [R, k] in exact's dtype,
+    unresolved int64 [n])``: every row but those of ``unresolved`` (profiles
+    whose cut the screen cannot settle) equals :func:`reference.screen_topk`.
+    """
     R, k2 = index32.shape
     if k2 < k:
         raise ValueError(f"the screen kept {k2} rows per profile, fewer than k = {k}")
-    offs = np.asarray(offsets, dtype=np.int64).ravel()
-    prof = np.asarray(profiles).astype(np.int64)
     valid = index32 >= 0
-    rows = np.where(valid, index32, 0).astype(np.int64)
-    exact = np.zeros((R, k2), dtype=tables.dtype)
-    for l in range(offs.size):                       # the reference's sum: locus order, from 0
-        exact += tables[rows, (offs[l] + prof[:, l])[:, None]]
+    rows = np.where(valid, index32, 0)
     eligible = valid & (exact >= floor)
-    order = np.lexsort((rows, -exact, ~eligible), axis=1)[:, :k]    # eligible first, score desc, row asc
+    order = np.lexsort((rows, -exact, ~eligible), axis=1)[:, :k]   # eligible first, score desc, row asc
     n_ok = np.minimum(eligible.sum(axis=1), k)
     used = np.arange(k)[None, :] < n_ok[:, None]
     index = np.where(used, np.take_along_axis(rows, order, axis=1), -1).astype(np.int32)
-    score = np.where(used, np.take_along_axis(exact, order, axis=1), -np.inf).astype(tables.dtype)
+    score = np.where(used, np.take_along_axis(exact, order, axis=1), -np.inf).astype(exact.dtype)
     full = valid[:, -1] if k2 else np.zeros(R, dtype=bool)
     last = score32[:, -1].astype(np.float64) if k2 else np.full(R, -np.inf)
     with np.errstate(invalid="ignore"):
@@ -506,6 +519,31 @@ def exact_topk_from_screen(tables: np.ndarray, offsets: np.ndarray, profiles: np
     kth = score[:, k - 1].astype(np.float64) if k else np.full(R, np.inf)
     settled = ~full | (upper < floor) | ((n_ok >= k) & (kth > upper))
     return index, score, np.flatnonzero(~settled)
+
+
+def exact_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k: int, floor: float,
+               screen: Callable[[int], tuple[Any, Any]], *, xp: Any = np,
+               on_device: tuple[Any, Any, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact mode around a float32 ``screen(k2)`` -> (index32, score32) [R, k2] arrays of ``xp``.
+
+    ``on_device`` = (tables, profiles, B_t) as ``xp`` arrays, where the kept rows
+    are re-scored (default: the host arrays given). Returns the reference's
+    (index int32 [R, k], score [R, k] in the tables' dtype): :func:`settle`, then
+    the exact CPU kernel for the profiles it leaves unsettled.
+    """
+    k = int(k)
+    if not 0 <= k <= MAX_K:
+        raise ValueError(f"k must be in [0, {MAX_K}], got {k}")
+    index_x, score_x = screen(max(k, min(k + EXACT_MARGIN, MAX_K)))
+    t_x, p_x, bound = on_device or (tables, profiles, float32_error_bound(tables, offsets))
+    exact = exact_sums(t_x, offsets, p_x, index_x, xp)
+    bmax = float(bound.max()) if bound.size else 0.0
+    index, score, unresolved = settle(_to_host(index_x).astype(np.int32, copy=False), _to_host(score_x),
+                                      _to_host(exact), k, floor, bmax)
+    if unresolved.size:
+        from reunion.kernels import cpu  # noqa: PLC0415
+        index[unresolved], score[unresolved] = cpu.screen_topk(tables, offsets, profiles[unresolved], k, floor)
+    return index, score
 
 
 def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
@@ -523,33 +561,11 @@ def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
     offsets = np.ascontiguousarray(offsets, dtype=np.int32)
     profiles = np.ascontiguousarray(profiles, dtype=np.uint16)
     be = backend or default_backend()
-
-    def screen(kk: int) -> tuple[np.ndarray, np.ndarray]:
-        i, sc = screen_topk_device(tables, offsets, profiles, kk, floor, backend=be)
-        return _to_host(i).astype(np.int32, copy=False), _to_host(sc)
-
-    if exact:
-        return exact_topk(tables, offsets, profiles, k, floor, screen)
-    index, score = screen(int(k))
-    return index, score.astype(tables.dtype)
-
-
-def exact_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k: int, floor: float,
-               screen: Callable[[int], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Exact mode around a float32 ``screen(k2)`` -> (index32, score32) host arrays [R, k2].
-
-    Returns the reference's (index int32 [R, k], score [R, k] in the tables'
-    dtype): :func:`exact_topk_from_screen`, then the exact CPU kernel for the
-    profiles it leaves unsettled.
-    """
-    k = int(k)
-    if not 0 <= k <= MAX_K:
-        raise ValueError(f"k must be in [0, {MAX_K}], got {k}")
-    index32, score32 = screen(max(k, min(k + EXACT_MARGIN, MAX_K)))
-    bmax = float(float32_error_bound(tables, offsets).max()) if tables.size else 0.0
-    index, score, unresolved = exact_topk_from_screen(tables, offsets, profiles, k, floor,
-                                                      index32, score32, bmax)
-    if unresolved.size:
-        from reunion.kernels import cpu  # noqa: PLC0415
-        index[unresolved], score[unresolved] = cpu.screen_topk(tables, offsets, profiles[unresolved], k, floor)
-    return index, score
+    if exact:          # kept rows re-scored on the device, from the tables as given
+        dt = prepare_tables(tables, offsets, backend=be, keep_exact=True)
+        prof_x = be.xp.ascontiguousarray(be.xp.asarray(profiles), dtype=be.xp.uint16)
+        return exact_topk(tables, offsets, profiles, k, floor,
+                          lambda kk: screen_topk_device(dt, offsets, prof_x, kk, floor, backend=be),
+                          xp=be.xp, on_device=(dt.exact, prof_x, dt.bound))
+    index, score = screen_topk_device(tables, offsets, profiles, k, floor, backend=be)
+    return _to_host(index).astype(np.int32, copy=False), _to_host(score).astype(tables.dtype)

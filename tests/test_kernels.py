@@ -364,7 +364,10 @@ def test_exact_mode_floor_and_duplicates():
     # score clears the last float32 score by more than the bound
     k2 = 4
     ei, es = gpu.emulate_screen_topk(tables, offsets, profiles, k2, -np.inf)
-    index, score, unresolved = gpu.exact_topk_from_screen(tables, offsets, profiles, 2, -np.inf, ei, es, 1e-3)
+    exact = gpu.exact_sums(tables, offsets, profiles, ei)
+    np.testing.assert_array_equal(exact[ei >= 0], reference.screen_scores(tables, offsets, profiles)[
+        np.nonzero(ei >= 0)[0], ei[ei >= 0]])
+    index, score, unresolved = gpu.settle(ei, es, exact, 2, -np.inf, 1e-3)
     ri, rs = reference.screen_topk(tables, offsets, profiles, 2, -np.inf)
     ok = np.setdiff1d(np.arange(profiles.shape[0]), unresolved)
     assert ok.size > 0
