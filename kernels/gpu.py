@@ -527,7 +527,7 @@ def exact_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k:
     """Exact mode around a float32 ``screen(k2)`` -> (index32, score32) [R, k2] arrays of ``xp``.
 
     ``on_device`` = (tables, profiles, B_t) as ``xp`` arrays, where the kept rows
-    are re-scored (default: the host arrays given). Returns the reference's
+    are re-scored (default: the host arrays given; ``profiles`` may then be None). Returns the reference's
     (index int32 [R, k], score [R, k] in the tables' dtype): :func:`settle`, then
     the exact CPU kernel for the profiles it leaves unsettled.
     """
@@ -542,7 +542,8 @@ def exact_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k:
                                       _to_host(exact), k, floor, bmax)
     if unresolved.size:
         from reunion.kernels import cpu  # noqa: PLC0415
-        index[unresolved], score[unresolved] = cpu.screen_topk(tables, offsets, profiles[unresolved], k, floor)
+        stuck = _to_host(p_x[xp.asarray(unresolved)])            # those profiles only, to the host
+        index[unresolved], score[unresolved] = cpu.screen_topk(tables, offsets, stuck, k, floor)
     return index, score
 
 

@@ -35,6 +35,7 @@ Device = Literal["cpu", "gpu"]
 Workload = Literal["random", "kinship"]
 
 NUMPY_MAX_PAIRS = 20_000_000      # NumPy scorer timed on at most this many pairs
+EXACT_MAX_REFERENCES = 1_000_000  # GPU exact mode timed up to this many profiles
 NUMPY_CHUNK_ELEMS = 1 << 17       # [profiles chunk, T] accumulator: cache-sized (fastest measured)
 
 
@@ -208,7 +209,8 @@ def run_kernel_benchmark(device: Device, queries: int, references: int, loci: in
     ``repeats``), pairs_per_second, numpy_pairs_per_second, speedup_vs_numpy,
     machine, timestamp, plus workload, floor, dtype, all_seconds,
     numpy_pairs_timed, kept_per_profile (candidates at or above the floor, mean)
-    and checked (the NumPy and kernel scores agreed on a sample). ``floor``
+    and checked (the NumPy and kernel scores agreed on a sample); on the GPU also
+    exact_mode_seconds (the pipeline's exact mode, wall clock, R <= 1e6). ``floor``
     None: -inf for the random workload, the configured floor for kinship. ``dtype`` is the tables'
     dtype given to the kernel (default float64; the GPU screens in float32
     whatever it is given, and its NumPy baseline then runs in float32 too).
@@ -263,7 +265,7 @@ def run_kernel_benchmark(device: Device, queries: int, references: int, loci: in
             prof_d[crng.random((R, L)) < 0.02] = 0
         offs_d = cupy.asarray(offsets)
         t0 = time.perf_counter()
-        prepared = gpu.prepare_tables(tables, offsets)
+        prepared = gpu.prepare_tables(tables, offsets, keep_exact=True)
         floors_d = gpu.widened_floors(prepared.bound, floor, cupy)
         cupy.cuda.Device().synchronize()
         result["prepare_seconds"] = time.perf_counter() - t0
@@ -280,6 +282,21 @@ def run_kernel_benchmark(device: Device, queries: int, references: int, loci: in
             stop.record()
             stop.synchronize()
             times.append(cupy.cuda.get_elapsed_time(start, stop) / 1e3)
+        # exact mode, as the pipeline runs it: k + margin screened, kept rows re-scored on the
+        # device, ranked on the host (wall clock, transfers included)
+        exact_run = lambda: gpu.exact_topk(  # noqa: E731
+            tables, offsets, None, k, floor,
+            lambda kk: gpu.screen_topk_device(prepared, offs_d, prof_d, kk, floor, floors=floors_d,
+                                              validate=False),
+            xp=cupy, on_device=(prepared.exact, prof_d, prepared.bound))
+        if R <= EXACT_MAX_REFERENCES:           # host ranking of [R, k + 8]: pipeline-sized blocks
+            exact_run()
+            exact_times = []
+            for _ in range(max(1, repeats)):
+                t0 = time.perf_counter()
+                exact_run()
+                exact_times.append(time.perf_counter() - t0)
+            result["exact_mode_seconds"] = min(exact_times)
         profiles = cupy.asnumpy(prof_d[: max(sample, min(R, max(1, numpy_max_pairs // T)))])
         kernel_scores = cupy.asnumpy(score[:sample])
         kept = float(cupy.count_nonzero(index >= 0)) / R
