@@ -485,6 +485,8 @@ def exact_sums(tables: Any, offsets: Any, profiles: Any, index32: Any, xp: Any =
     rows = xp.where(index32 >= 0, index32, 0).astype(xp.int64)
     prof = profiles.astype(xp.int64)
     exact = xp.zeros(index32.shape, dtype=tables.dtype)
+    if tables.shape[0] == 0:            # nothing kept: no row to read
+        return exact
     for l in range(offs.size):
         exact += tables[rows, (int(offs[l]) + prof[:, l])[:, None]]
     return exact

@@ -313,6 +313,18 @@ def test_exact_mode_equals_reference(case, dtype):
     assert calls == [k + gpu.EXACT_MARGIN]
 
 
+def test_exact_mode_empty_inputs():
+    offsets = np.array([0, 5], np.int32)
+    for tables, profiles in ((np.zeros((0, 10)), np.ones((3, 2), np.uint16)),
+                             (np.ones((4, 10)), np.ones((0, 2), np.uint16))):
+        for floor in (-np.inf, 0.0):
+            gi, gs = gpu.exact_topk(tables, offsets, profiles, 3, floor,
+                                    _emulated(tables, offsets, profiles, floor))
+            ri, rs = reference.screen_topk(tables, offsets, profiles, 3, floor)
+            np.testing.assert_array_equal(gi, ri)
+            np.testing.assert_array_equal(gs, rs)
+
+
 def _near_ties(n_rows: int, L: int = 6, R: int = 5, seed: int = 3):
     """Rows whose float64 scores differ by ~1e-12: equal in float32, distinct exactly.
 
