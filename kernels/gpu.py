@@ -308,6 +308,10 @@ class CupyBackend:
                 _MODULES[key] = mod
         return mod.get_function(name)
 
+    def free_bytes(self) -> int:
+        """Device memory free now (bytes)."""
+        return int(self.xp.cuda.runtime.memGetInfo()[0])
+
     def launch(self, config: KernelConfig, name: str, grid: tuple, block: tuple,
                smem: int, args: tuple) -> None:
         fn = self.function(config, name)
@@ -549,14 +553,49 @@ def exact_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k:
     return index, score
 
 
+def table_row_bytes(W: int, itemsize: int) -> int:
+    """Device bytes one table row takes at the peak of :func:`prepare_tables` in exact mode.
+
+    The tables as given (kept), their float32 copy, the padded staging array and
+    the interleaved layout: ``W * (itemsize + 3 * 4)``, plus the row's bound.
+    """
+    return int(W) * (int(itemsize) + 12) + 16
+
+
+def merge_topk(parts: list[tuple[int, np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """One top-k from the top-k lists of consecutive row ranges of the tables.
+
+    ``parts``: (first row, index int32 [R, k'], score [R, k']) per range, indices
+    relative to the range, best first. Ranked by (score desc, row asc) as one
+    screen of all rows ranks, so the result equals that screen's (for an exact
+    or a float32 screen alike). Returns int32 [R, k] and [R, k].
+    """
+    index = np.concatenate([np.where(i >= 0, i + t0, -1) for t0, i, _ in parts], axis=1).astype(np.int32)
+    score = np.concatenate([sc for _, _, sc in parts], axis=1)
+    valid = index >= 0
+    order = np.lexsort((index, -score, ~valid), axis=1)[:, :k]
+    n_ok = np.minimum(valid.sum(axis=1), k)
+    used = np.arange(k)[None, :] < n_ok[:, None]
+    return (np.where(used, np.take_along_axis(index, order, axis=1), -1).astype(np.int32),
+            np.where(used, np.take_along_axis(score, order, axis=1), -np.inf).astype(score.dtype))
+
+
+MEMORY_FRACTION = 0.5  # of the device's free memory one screen may take for its tables
+
+
 def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
-                k: int, floor: float, *, backend: Any = None,
-                exact: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                k: int, floor: float, *, backend: Any = None, exact: bool = True,
+                max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """See the module docstring: the reference's contract, screened in float32.
 
     NumPy in, NumPy out: ``index`` int32 [R, k]; ``score`` [R, k] in the tables'
     dtype. ``exact=True``: the reference's result exactly (exact mode);
     ``exact=False``: the float32 screen alone (its scores, its ranking).
+
+    Tables larger than ``max_bytes`` of device memory (default: ``MEMORY_FRACTION``
+    of what is free, when the backend can tell) are screened in row ranges that
+    fit, and their lists merged by :func:`merge_topk`: the same result, so a
+    reference shard never has to be sized to the card.
     """
     tables = np.asarray(tables)
     if tables.ndim != 2 or tables.dtype not in (np.float32, np.float64):
@@ -564,6 +603,20 @@ def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
     offsets = np.ascontiguousarray(offsets, dtype=np.int32)
     profiles = np.ascontiguousarray(profiles, dtype=np.uint16)
     be = backend or default_backend()
+    if max_bytes is None and hasattr(be, "free_bytes"):
+        max_bytes = int(MEMORY_FRACTION * be.free_bytes())
+    T, W = tables.shape
+    rows = T if max_bytes is None else max(1, int(max_bytes) // table_row_bytes(W, tables.dtype.itemsize))
+    if rows >= T:
+        return _screen_topk(tables, offsets, profiles, k, floor, be, exact)
+    parts = [(t0, *_screen_topk(tables[t0:t0 + rows], offsets, profiles, k, floor, be, exact))
+             for t0 in range(0, T, rows)]
+    return merge_topk(parts, int(k))
+
+
+def _screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k: int, floor: float,
+                 be: Any, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`screen_topk` of tables that fit the device."""
     if exact:          # kept rows re-scored on the device, from the tables as given
         dt = prepare_tables(tables, offsets, backend=be, keep_exact=True)
         prof_x = be.xp.ascontiguousarray(be.xp.asarray(profiles), dtype=be.xp.uint16)

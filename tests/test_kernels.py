@@ -325,6 +325,20 @@ def test_exact_mode_empty_inputs():
             np.testing.assert_array_equal(gs, rs)
 
 
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_merge_topk_of_row_ranges_equals_one_screen(case):
+    """Shards too large for the card are screened in row ranges: merging their lists changes nothing."""
+    name, T, L, R, k, floor, opts = case
+    tables, offsets, profiles = _case(name, T, L, R, k, floor, opts, np.float64)
+    cuts = sorted({0, T, *np.random.default_rng(T).integers(0, T + 1, 3).tolist()})
+    parts = [(a, *reference.screen_topk(tables[a:b], offsets, profiles, k, floor))
+             for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    mi, ms = gpu.merge_topk(parts, k)
+    ri, rs = reference.screen_topk(tables, offsets, profiles, k, floor)
+    np.testing.assert_array_equal(mi, ri)
+    np.testing.assert_array_equal(ms, rs)
+
+
 def _near_ties(n_rows: int, L: int = 6, R: int = 5, seed: int = 3):
     """Rows whose float64 scores differ by ~1e-12: equal in float32, distinct exactly.
 
@@ -607,6 +621,22 @@ def test_screen_cu_on_host_chunks_and_merges(host_tmp):
     ri, rs = reference.screen_topk(tables, offsets, profiles, 10, -np.inf)
     bound = gpu.float32_error_bound(tables, offsets).max()
     assert np.all(np.abs(ds.astype(np.float64) - rs) <= 2 * bound)
+
+
+@pytest.mark.parametrize("exact", [True, False], ids=["exact", "float32"])
+def test_screen_cu_on_host_in_row_ranges_when_memory_is_short(exact, host_tmp):
+    tables, offsets, profiles = random_case(21, 90, 24, 50, alleles=(5, 12), integer=True)
+    be = HostBackend(host_tmp)
+    row = gpu.table_row_bytes(tables.shape[1], tables.dtype.itemsize)
+    launches = len(be.launches)
+    ci, cs = gpu.screen_topk(tables, offsets, profiles, 7, 0.0, backend=be, exact=exact, max_bytes=25 * row)
+    assert len(be.launches) - launches >= 4                 # 90 rows in ranges of 25: 4 screens
+    if exact:
+        want = reference.screen_topk(tables, offsets, profiles, 7, 0.0)
+    else:
+        want = gpu.emulate_screen_topk(tables, offsets, profiles, 7, 0.0)
+    np.testing.assert_array_equal(ci, want[0])
+    np.testing.assert_array_equal(cs, want[1].astype(np.float64))
 
 
 def test_screen_cu_on_host_l0_and_validation(host_tmp):

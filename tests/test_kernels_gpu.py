@@ -101,3 +101,12 @@ def test_gpu_widened_floor_keeps_every_passing_row(seed):
         for r in range(profiles.shape[0]):
             passing = set(np.flatnonzero(s64[r] >= floor))
             assert passing <= set(gi[r][gi[r] >= 0])
+
+
+def test_gpu_row_ranges_when_memory_is_short():
+    tables, offsets, profiles = random_case(61, 500, 24, 700, alleles=(5, 14))
+    row = gpu.table_row_bytes(tables.shape[1], tables.dtype.itemsize)
+    gi, gs = gpu.screen_topk(tables, offsets, profiles, 10, -np.inf, max_bytes=120 * row)
+    ri, rs = reference.screen_topk(tables, offsets, profiles, 10, -np.inf)
+    np.testing.assert_array_equal(gi, ri)
+    np.testing.assert_array_equal(gs, rs)
