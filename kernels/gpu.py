@@ -478,6 +478,20 @@ def screen_topk_device(tables: Any, offsets: Any, profiles: Any, k: int, floor: 
     return index, score
 
 
+def _best_k(index: np.ndarray, score: np.ndarray, ok: np.ndarray, k: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, the first k entries where ``ok`` by (score desc, index asc).
+
+    Returns index int32 [R, k] (-1 pads), score [R, k] (-inf pads), and how many
+    were found (int [R], at most k).
+    """
+    order = np.lexsort((index, -score, ~ok), axis=1)[:, :k]
+    n_ok = np.minimum(ok.sum(axis=1), k)
+    used = np.arange(k)[None, :] < n_ok[:, None]
+    return (np.where(used, np.take_along_axis(index, order, axis=1), -1).astype(np.int32),
+            np.where(used, np.take_along_axis(score, order, axis=1), -np.inf).astype(score.dtype), n_ok)
+
+
 def exact_sums(tables: Any, offsets: Any, profiles: Any, index32: Any, xp: Any = np) -> Any:
     """The reference's score of every kept row: [R, k2] in the tables' dtype (arrays of ``xp``).
 
@@ -510,13 +524,7 @@ def settle(index32: np.ndarray, score32: np.ndarray, exact: np.ndarray, k: int, 
     if k2 < k:
         raise ValueError(f"the screen kept {k2} rows per profile, fewer than k = {k}")
     valid = index32 >= 0
-    rows = np.where(valid, index32, 0)
-    eligible = valid & (exact >= floor)
-    order = np.lexsort((rows, -exact, ~eligible), axis=1)[:, :k]   # eligible first, score desc, row asc
-    n_ok = np.minimum(eligible.sum(axis=1), k)
-    used = np.arange(k)[None, :] < n_ok[:, None]
-    index = np.where(used, np.take_along_axis(rows, order, axis=1), -1).astype(np.int32)
-    score = np.where(used, np.take_along_axis(exact, order, axis=1), -np.inf).astype(exact.dtype)
+    index, score, n_ok = _best_k(index32, exact, valid & (exact >= floor), k)
     full = valid[:, -1] if k2 else np.zeros(R, dtype=bool)
     last = score32[:, -1].astype(np.float64) if k2 else np.full(R, -np.inf)
     with np.errstate(invalid="ignore"):
@@ -572,12 +580,7 @@ def merge_topk(parts: list[tuple[int, np.ndarray, np.ndarray]], k: int) -> tuple
     """
     index = np.concatenate([np.where(i >= 0, i + t0, -1) for t0, i, _ in parts], axis=1).astype(np.int32)
     score = np.concatenate([sc for _, _, sc in parts], axis=1)
-    valid = index >= 0
-    order = np.lexsort((index, -score, ~valid), axis=1)[:, :k]
-    n_ok = np.minimum(valid.sum(axis=1), k)
-    used = np.arange(k)[None, :] < n_ok[:, None]
-    return (np.where(used, np.take_along_axis(index, order, axis=1), -1).astype(np.int32),
-            np.where(used, np.take_along_axis(score, order, axis=1), -np.inf).astype(score.dtype))
+    return _best_k(index, score, index >= 0, k)[:2]
 
 
 MEMORY_FRACTION = 0.5  # of the device's free memory one screen may take for its tables
