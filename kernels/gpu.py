@@ -309,8 +309,8 @@ class CupyBackend:
         return mod.get_function(name)
 
     def free_bytes(self) -> int:
-        """Device memory free now (bytes)."""
-        return int(self.xp.cuda.runtime.memGetInfo()[0])
+        """Device memory free now (bytes): the driver's, plus what CuPy's pool holds unused."""
+        return int(self.xp.cuda.runtime.memGetInfo()[0]) + int(self.xp.get_default_memory_pool().free_bytes())
 
     def launch(self, config: KernelConfig, name: str, grid: tuple, block: tuple,
                smem: int, args: tuple) -> None:
