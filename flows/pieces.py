@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import hashlib
+import logging
+import math
 import os
 
 import dask
@@ -26,6 +28,8 @@ from reunion.io import atomic
 from reunion.ingest import MANIFEST, load_encoding, load_manifest, read_shard, shard_codes
 from reunion.kernels.device import get_kernel
 from reunion.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -354,6 +358,43 @@ def rank_entries(missing_id: str, scored: list[tuple[str, object]], top_k: int,
     return cands, loci
 
 
+CUT_TOL = 1e-6   # log10 units; a table sum and its exact re-score differ by ~1e-12
+
+
+def _same_score(screen: float, exact: float) -> bool:
+    if math.isinf(screen) or math.isinf(exact):
+        return screen == exact
+    return abs(screen - exact) <= CUT_TOL / 4
+
+
+def shortlist_cut(rows: np.ndarray, scores: np.ndarray, top_k: int, keep_all: float | None) -> np.ndarray:
+    """bool [n]: the shortlisted (missing person row, screen score) entries worth re-scoring.
+
+    Per missing person: every entry whose screen score is within ``CUT_TOL`` of its
+    top_k-th best screen score or above, or at least ``keep_all - CUT_TOL``. The
+    others cannot make the list: a screen score is the exact table sum, within
+    ``CUT_TOL / 4`` of the exact re-score (checked on those re-scored), so each
+    dropped entry ranks below top_k kept ones and below ``keep_all``. With many
+    reference shards, each contributing its own top_k, this bounds the re-scoring
+    at about top_k per missing person.
+    """
+    keep = np.ones(rows.size, dtype=bool)
+    if rows.size == 0:
+        return keep
+    order = np.lexsort((-scores, rows))                         # by row, best screen score first
+    r_sorted = rows[order]
+    starts = np.flatnonzero(np.r_[True, r_sorted[1:] != r_sorted[:-1]])
+    rank = np.arange(rows.size) - np.repeat(starts, np.diff(np.r_[starts, rows.size]))
+    at_k = order[rank == top_k - 1]                             # each row's top_k-th entry
+    kth_of = dict(zip(rows[at_k].tolist(), scores[at_k].tolist()))
+    kth = np.array([kth_of.get(r, -np.inf) for r in rows.tolist()])
+    with np.errstate(invalid="ignore"):
+        keep = scores >= kth - CUT_TOL
+        if keep_all is not None:
+            keep |= scores >= keep_all - CUT_TOL
+    return keep | np.isneginf(kth)
+
+
 def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[str], start: int,
                       stop: int, pieces: list[dict]) -> dict:
     """Merge per-shard top-k lists and re-score the shortlist exactly (float64, per locus).
@@ -369,22 +410,38 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
     ids, codes = _queries(shards_dir, settings_json, q_index, start, stop)
     candidates, per_locus = [], []
     n_too_few = int(np.sum(np.count_nonzero(codes, axis=1) < sc.min_typed_loci))
-    shortlist: list[tuple[int, Family]] = []          # (missing person row, family), in list order
-    fams: dict[tuple[int, int], Family] = {}
+    listed: list[tuple[int, tuple[int, int], float]] = []   # (row, (shard, position), screen score)
     for r in range(len(ids)):
         for p in pieces:
-            for pos in p["position"][r].tolist():
+            for pos, s_ in zip(p["position"][r].tolist(), p["score"][r].tolist()):
                 if pos >= 0:
-                    key = (p["ref_index"], pos)
-                    if key not in fams:
-                        fams[key] = family_at(shards_dir, settings_json, *key)
-                    shortlist.append((r, fams[key]))
-    rows = np.array([r for r, _ in shortlist], dtype=np.int64)
-    scores = scorer.rescore_many([f for _, f in shortlist], codes[rows]) if shortlist else []
+                    listed.append((r, (p["ref_index"], pos), s_))
+    keep = shortlist_cut(np.array([r for r, _, _ in listed], dtype=np.int64),
+                         np.array([s_ for _, _, s_ in listed], dtype=np.float64),
+                         sc.top_k, sc.keep_all_log10_lr)
+    fams: dict[tuple[int, int], Family] = {}
+
+    def rescore(entries: list[tuple[int, tuple[int, int], float]]) -> list:
+        for _, key, _ in entries:
+            if key not in fams:
+                fams[key] = family_at(shards_dir, settings_json, *key)
+        rows = np.array([r for r, _, _ in entries], dtype=np.int64)
+        return scorer.rescore_many([fams[key] for _, key, _ in entries], codes[rows]) if entries else []
+
+    first = [e for e, k in zip(listed, keep) if k]
+    scores = rescore(first)
+    # the cut trusts screen score == exact score within CUT_TOL / 4; where a re-scored candidate
+    # says otherwise, that missing person's whole shortlist is re-scored
+    off = {r for (r, _, s_), cs in zip(first, scores) if cs is not None and not _same_score(s_, cs.log10_lr)}
+    if off:
+        log.warning("%d missing persons: a screen score differs from its exact re-score by more "
+                    "than %g; their whole shortlists are re-scored", len(off), CUT_TOL / 4)
+        rest = [e for e, k in zip(listed, keep) if not k and e[0] in off]
+        first, scores = first + rest, list(scores) + list(rescore(rest))
     scored_of: dict[int, list] = {}
-    for (r, fam), cs in zip(shortlist, scores):
+    for (r, key, _), cs in zip(first, scores):
         if cs is not None and cs.log10_lr >= sc.log10_lr_floor:
-            scored_of.setdefault(r, []).append((fam.family_id, cs))
+            scored_of.setdefault(r, []).append((fams[key].family_id, cs))
     for r in range(len(ids)):
         cands, loci = rank_entries(ids[r], scored_of.get(r, []), sc.top_k, sc.keep_all_log10_lr)
         candidates.extend(cands)

@@ -148,3 +148,54 @@ def test_rerun_with_the_duplicates_as_a_batch_equals_full(duplicated, settings, 
     again = sorted(pq.read_table(tmp_path / "rerun" / "candidates.parquet").to_pylist(), key=key)
     assert again == full
     assert sum(c["missing_id"] == lost["missing_id"] for c in full) == 4
+
+
+# ----------------------------------------------------------------- the merged shortlist's cut
+
+
+def test_shortlist_cut_by_hand():
+    rows = np.array([0, 0, 0, 0, 1, 1, 2])
+    scores = np.array([5.0, 3.0, 4.0, 4.0 - 5e-7, 2.0, 1.0, -np.inf])
+    # row 0: 2nd best screen score 4.0; 4.0 - 5e-7 is within CUT_TOL (1e-6) of it, 3.0 is not
+    assert pieces.shortlist_cut(rows, scores, 2, None).tolist() == [True, False, True, True, True, True, True]
+    # a strong threshold below 3.0 keeps 3.0 too
+    assert pieces.shortlist_cut(rows, scores, 2, 2.9).all()
+    # top_k 1: row 1 keeps its best only
+    assert pieces.shortlist_cut(rows, scores, 1, None).tolist() == [True, False, False, False, True, False, True]
+    assert pieces.shortlist_cut(rows[:0], scores[:0], 3, None).size == 0
+
+
+def test_fine_shards_rescore_about_top_k_and_list_the_same(small_db, settings, tmp_path, monkeypatch, caplog):
+    """Floor -50: every family passes, so 17 shards each shortlist top_k; the cut re-scores ~top_k."""
+    from reunion.genetics.family import FamilyScorer
+
+    s = settings.model_copy(deep=True)
+    s.scoring.log10_lr_floor = -50.0
+    s.scoring.top_k = 3
+    coarse = s.model_copy(deep=True)
+    coarse.ingest.families_per_shard = 1000
+    fine = s.model_copy(deep=True)
+    fine.ingest.families_per_shard = 7
+    ingest(small_db / "samples.csv", [small_db / "genotypes.csv"], tmp_path / "coarse", coarse)
+    ingest(small_db / "samples.csv", [small_db / "genotypes.csv"], tmp_path / "fine", fine)
+    counted = []
+    real = FamilyScorer.rescore_many
+    monkeypatch.setattr(FamilyScorer, "rescore_many",
+                        lambda self, fams, codes: counted.append(len(fams)) or real(self, fams, codes))
+    key = lambda c: (c["missing_id"], c["rank"])  # noqa: E731
+    want = sorted(run_local(tmp_path / "coarse", coarse), key=key)
+    n_missing = len({c["missing_id"] for c in want})
+    counted.clear()
+    got = sorted(run_local(tmp_path / "fine", fine), key=key)
+    assert got == want
+    # 17+ shards x top_k 3 shortlisted per missing person; re-scored: top_k plus near-ties
+    assert sum(counted) <= 4 * n_missing < 17 * 3 * n_missing
+    with_cut = sum(counted)
+    # if a screen score ever disagreed with its re-score, the whole shortlist is re-scored
+    monkeypatch.setattr(pieces, "_same_score", lambda a, b: False)
+    counted.clear()
+    with caplog.at_level("WARNING"):
+        again = sorted(run_local(tmp_path / "fine", fine), key=key)
+    assert again == want
+    assert sum(counted) > 10 * with_cut                    # every shard's top_k, re-scored
+    assert "whole shortlists are re-scored" in caplog.text
