@@ -80,7 +80,8 @@ class ScoringSettings(_Model):
                                   "log10 LR are not kept.")
     keep_all_log10_lr: float | None = Field(4.0, ge=-50.0, le=50.0, description="Every candidate at "
                                             "or above this log10 LR is listed, even beyond top_k (4 = "
-                                            "LR 10,000, the CPI at which parentage is supported): no "
+                                            "LR 10,000, the CPI at which parentage is supported, as the "
+                                            "report's strong_lr): no "
                                             "strong candidate is hidden by a full list. None lists top_k "
                                             "only. Must be at least log10_lr_floor.")
     query_block: int = Field(1000, ge=1, le=1_000_000, description="Missing persons per scoring task "
