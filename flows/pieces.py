@@ -256,7 +256,10 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     settings, _, enc, _ = _context(shards_dir, settings_json)
     sc = settings.scoring
     _, codes = _queries(shards_dir, settings_json, q_index, start, stop)
-    idx, score = screen_with_strong(get_kernel(sc.device), table_values(tables), enc.offsets, codes,
+    # a saved table file is named by its content (shard sha256, table settings): a GPU keeps it
+    kernel = get_kernel(sc.device, cache_key=tables["file"] if "file" in tables and "rows" not in tables
+                        else None)
+    idx, score = screen_with_strong(kernel, table_values(tables), enc.offsets, codes,
                                     sc.top_k, sc.log10_lr_floor, sc.keep_all_log10_lr)
     too_few = np.count_nonzero(codes, axis=1) < sc.min_typed_loci
     idx[too_few] = -1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Literal
 
 Device = Literal["cpu", "gpu", "auto"]
@@ -27,10 +28,15 @@ def resolve(device: Device) -> Literal["cpu", "gpu"]:
     return device
 
 
-def get_kernel(device: Device) -> Callable:
-    """The screen_topk function for ``device``."""
+def get_kernel(device: Device, cache_key: object = None) -> Callable:
+    """The screen_topk function for ``device``.
+
+    ``cache_key`` names the tables' content: the GPU kernel then keeps them on the
+    device for the next screen of the same tables (``gpu._prepared``); the CPU
+    kernel reads them in place and ignores it.
+    """
     if resolve(device) == "gpu":
         from reunion.kernels import gpu  # noqa: PLC0415
-        return gpu.screen_topk
+        return gpu.screen_topk if cache_key is None else functools.partial(gpu.screen_topk, cache_key=cache_key)
     from reunion.kernels import cpu  # noqa: PLC0415
     return cpu.screen_topk

@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -307,6 +308,10 @@ class CupyBackend:
                                         options=("--std=c++17",) + config.defines())
                 _MODULES[key] = mod
         return mod.get_function(name)
+
+    def total_bytes(self) -> int:
+        """Device memory in all (bytes)."""
+        return int(self.xp.cuda.runtime.memGetInfo()[1])
 
     def free_bytes(self) -> int:
         """Device memory free now (bytes): the driver's, plus what CuPy's pool holds unused."""
@@ -584,11 +589,46 @@ def merge_topk(parts: list[tuple[int, np.ndarray, np.ndarray]], k: int) -> tuple
 
 
 MEMORY_FRACTION = 0.5  # of the device's free memory one screen may take for its tables
+CACHE_FRACTION = 0.3   # of the device's memory that tables kept between screens may hold
+_PREPARED: "OrderedDict[tuple, DeviceTables]" = OrderedDict()
+_PREPARED_LOCK = threading.Lock()
+
+
+def _nbytes(dt: DeviceTables) -> int:
+    return sum(int(a.nbytes) for a in (dt.data, dt.bound, dt.exact) if a is not None)
+
+
+def _prepared(tables: np.ndarray, offsets: np.ndarray, be: Any, key: Any) -> DeviceTables:
+    """:func:`prepare_tables` (keep_exact) of ``tables``, kept on the device between calls.
+
+    ``key`` names the tables' content (the pipeline passes the shard's table file,
+    whose path holds its shard sha256 and table settings): a reference shard is
+    screened against many query blocks, and is copied to the device once per
+    worker, not once per block. Least recently used tables are dropped beyond
+    ``CACHE_FRACTION`` of the device's memory; without a key, or a backend that
+    cannot tell its memory, nothing is kept.
+    """
+    budget = int(CACHE_FRACTION * be.total_bytes()) if key is not None and hasattr(be, "total_bytes") else 0
+    if budget <= 0:
+        return prepare_tables(tables, offsets, backend=be, keep_exact=True)
+    ck = (getattr(be, "device_id", 0), key, tables.shape, tables.dtype.str, offsets.tobytes())
+    with _PREPARED_LOCK:
+        dt = _PREPARED.get(ck)
+        if dt is not None:
+            _PREPARED.move_to_end(ck)
+            return dt
+    dt = prepare_tables(tables, offsets, backend=be, keep_exact=True)
+    if _nbytes(dt) <= budget:
+        with _PREPARED_LOCK:
+            _PREPARED[ck] = dt
+            while sum(_nbytes(d) for d in _PREPARED.values()) > budget:
+                _PREPARED.popitem(last=False)
+    return dt
 
 
 def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
                 k: int, floor: float, *, backend: Any = None, exact: bool = True,
-                max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                max_bytes: int | None = None, cache_key: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """See the module docstring: the reference's contract, screened in float32.
 
     NumPy in, NumPy out: ``index`` int32 [R, k]; ``score`` [R, k] in the tables'
@@ -598,7 +638,9 @@ def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
     Tables larger than ``max_bytes`` of device memory (default: ``MEMORY_FRACTION``
     of what is free, when the backend can tell) are screened in row ranges that
     fit, and their lists merged by :func:`merge_topk`: the same result, so a
-    reference shard never has to be sized to the card.
+    reference shard never has to be sized to the card. ``cache_key`` (exact mode,
+    tables that fit) keeps the staged tables on the device for the next call with
+    the same key (:func:`_prepared`).
     """
     tables = np.asarray(tables)
     if tables.ndim != 2 or tables.dtype not in (np.float32, np.float64):
@@ -611,17 +653,17 @@ def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
     T, W = tables.shape
     rows = T if max_bytes is None else max(1, int(max_bytes) // table_row_bytes(W, tables.dtype.itemsize))
     if rows >= T:
-        return _screen_topk(tables, offsets, profiles, k, floor, be, exact)
-    parts = [(t0, *_screen_topk(tables[t0:t0 + rows], offsets, profiles, k, floor, be, exact))
+        return _screen_topk(tables, offsets, profiles, k, floor, be, exact, cache_key)
+    parts = [(t0, *_screen_topk(tables[t0:t0 + rows], offsets, profiles, k, floor, be, exact, None))
              for t0 in range(0, T, rows)]
     return merge_topk(parts, int(k))
 
 
 def _screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k: int, floor: float,
-                 be: Any, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+                 be: Any, exact: bool, cache_key: Any) -> tuple[np.ndarray, np.ndarray]:
     """:func:`screen_topk` of tables that fit the device."""
     if exact:          # kept rows re-scored on the device, from the tables as given
-        dt = prepare_tables(tables, offsets, backend=be, keep_exact=True)
+        dt = _prepared(tables, offsets, be, cache_key)
         prof_x = be.xp.ascontiguousarray(be.xp.asarray(profiles), dtype=be.xp.uint16)
         return exact_topk(tables, offsets, profiles, k, floor,
                           lambda kk: screen_topk_device(dt, offsets, prof_x, kk, floor, backend=be),

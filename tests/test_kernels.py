@@ -181,6 +181,7 @@ def test_resolve_without_gpu():
     assert device.resolve("auto") == "cpu"
     assert device.resolve("cpu") == "cpu"
     assert device.get_kernel("auto") is cpu.screen_topk
+    assert device.get_kernel("cpu", cache_key="tables.npy") is cpu.screen_topk   # read in place
     with pytest.raises(RuntimeError, match="no usable CUDA GPU"):
         device.resolve("gpu")
     with pytest.raises(RuntimeError):
@@ -637,6 +638,36 @@ def test_screen_cu_on_host_in_row_ranges_when_memory_is_short(exact, host_tmp):
         want = gpu.emulate_screen_topk(tables, offsets, profiles, 7, 0.0)
     np.testing.assert_array_equal(ci, want[0])
     np.testing.assert_array_equal(cs, want[1].astype(np.float64))
+
+
+def test_screen_cu_on_host_keeps_staged_tables_by_key(host_tmp, monkeypatch):
+    """A reference shard screened against several query blocks is staged once (LRU by bytes)."""
+    tables, offsets, profiles = random_case(23, 60, 24, 40, alleles=(5, 12))
+    other = random_case(24, 60, 24, 40, alleles=(5, 12))[0]
+
+    class Sized(HostBackend):
+        def total_bytes(self):
+            return self.total
+
+    be = Sized(host_tmp)
+    dt_bytes = gpu._nbytes(gpu.prepare_tables(tables, offsets, backend=be, keep_exact=True))
+    be.total = int(1.5 * dt_bytes / gpu.CACHE_FRACTION)          # room for one table set
+    staged = []
+    real = gpu.prepare_tables
+    monkeypatch.setattr(gpu, "prepare_tables", lambda *a, **kw: staged.append(1) or real(*a, **kw))
+    monkeypatch.setattr(gpu, "_PREPARED", type(gpu._PREPARED)())
+    want = reference.screen_topk(tables, offsets, profiles, 5, 0.0)
+    for rows in (slice(0, 15), slice(15, 40), slice(0, 40)):
+        got = gpu.screen_topk(tables, offsets, profiles[rows], 5, 0.0, backend=be, cache_key="shard-a")
+        np.testing.assert_array_equal(got[0], want[0][rows])
+        np.testing.assert_array_equal(got[1], want[1][rows])
+    assert len(staged) == 1                                      # staged once for three blocks
+    got = gpu.screen_topk(other, offsets, profiles, 5, 0.0, backend=be, cache_key="shard-b")
+    np.testing.assert_array_equal(got[0], reference.screen_topk(other, offsets, profiles, 5, 0.0)[0])
+    assert len(staged) == 2 and list(k[1] for k in gpu._PREPARED) == ["shard-b"]   # a evicted
+    gpu.screen_topk(tables, offsets, profiles, 5, 0.0, backend=be)                     # no key
+    gpu.screen_topk(tables, offsets, profiles, 5, 0.0, backend=be, cache_key="shard-a")
+    assert len(staged) == 4
 
 
 def test_screen_cu_on_host_l0_and_validation(host_tmp):
