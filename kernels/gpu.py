@@ -59,8 +59,9 @@ The device screens k2 = k + ``EXACT_MARGIN`` rows per profile; the kept rows
 are re-scored on the device from the tables as given (their dtype), locus by
 locus from 0 (the reference's own sums: IEEE additions in the same order, so
 bit-identical), then filtered by the exact floor and ranked by (score desc,
-row asc) on the host (:func:`exact_sums`, :func:`settle`). That is the reference's answer whenever no
-row the device dropped could rank among the first k:
+row asc) on the host (:func:`exact_sums`, :func:`settle`). That is the
+reference's answer whenever no row the device dropped could rank among the
+first k:
 
 - the device list is not full: every row with S64 >= floor passed its widened
   floor and was kept (above), so nothing was dropped that matters;
@@ -546,9 +547,10 @@ def exact_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k:
     """Exact mode around a float32 ``screen(k2)`` -> (index32, score32) [R, k2] arrays of ``xp``.
 
     ``on_device`` = (tables, profiles, B_t) as ``xp`` arrays, where the kept rows
-    are re-scored (default: the host arrays given; ``profiles`` may then be None). Returns the reference's
-    (index int32 [R, k], score [R, k] in the tables' dtype): :func:`settle`, then
-    the exact CPU kernel for the profiles it leaves unsettled.
+    are re-scored (default: the host arrays given; ``profiles`` may then be
+    None). Returns the reference's (index int32 [R, k], score [R, k] in the
+    tables' dtype): :func:`settle`, then the exact CPU kernel for the profiles
+    it leaves unsettled.
     """
     k = int(k)
     if not 0 <= k <= MAX_K:
@@ -594,6 +596,10 @@ _PREPARED: "OrderedDict[tuple, DeviceTables]" = OrderedDict()
 _PREPARED_LOCK = threading.Lock()
 
 
+def _cache_key(be: Any, key: Any, tables: np.ndarray, offsets: np.ndarray) -> tuple:
+    return (getattr(be, "device_id", 0), key, tables.shape, tables.dtype.str, offsets.tobytes())
+
+
 def _nbytes(dt: DeviceTables) -> int:
     return sum(int(a.nbytes) for a in (dt.data, dt.bound, dt.exact) if a is not None)
 
@@ -611,7 +617,7 @@ def _prepared(tables: np.ndarray, offsets: np.ndarray, be: Any, key: Any) -> Dev
     budget = int(CACHE_FRACTION * be.total_bytes()) if key is not None and hasattr(be, "total_bytes") else 0
     if budget <= 0:
         return prepare_tables(tables, offsets, backend=be, keep_exact=True)
-    ck = (getattr(be, "device_id", 0), key, tables.shape, tables.dtype.str, offsets.tobytes())
+    ck = _cache_key(be, key, tables, offsets)
     with _PREPARED_LOCK:
         dt = _PREPARED.get(ck)
         if dt is not None:
@@ -648,9 +654,11 @@ def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
     offsets = np.ascontiguousarray(offsets, dtype=np.int32)
     profiles = np.ascontiguousarray(profiles, dtype=np.uint16)
     be = backend or default_backend()
+    T, W = tables.shape
+    if cache_key is not None and exact and _cache_key(be, cache_key, tables, offsets) in _PREPARED:
+        return _screen_topk(tables, offsets, profiles, k, floor, be, exact, cache_key)   # staged already
     if max_bytes is None and hasattr(be, "free_bytes"):
         max_bytes = int(MEMORY_FRACTION * be.free_bytes())
-    T, W = tables.shape
     rows = T if max_bytes is None else max(1, int(max_bytes) // table_row_bytes(W, tables.dtype.itemsize))
     if rows >= T:
         return _screen_topk(tables, offsets, profiles, k, floor, be, exact, cache_key)
