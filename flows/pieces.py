@@ -405,7 +405,9 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
     Candidates are ordered by exact log10 LR (desc), ties by family_id; chunking
     and sharding never change the result. Returns ``{"candidates": Arrow table of
     the CANDIDATES contract, "per_locus": Arrow table of PER_LOCUS, "queries",
-    "too_few_loci", "tables_reused", "with_candidates"}``: the rows are built into
+    "too_few_loci", "tables_reused", "with_candidates", "rescored" (candidates
+    re-scored), "shortlist_checks_failed" (missing persons whose whole shortlist was
+    re-scored because a screen score disagreed with its re-score)}``: the rows are built into
     Arrow here, on the worker, so the flow process only concatenates them.
     """
     settings, _, _, scorer = _context(shards_dir, settings_json)
@@ -452,6 +454,7 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
     return {"candidates": pa.Table.from_pylist(candidates, schema=CANDIDATES),
             "per_locus": pa.Table.from_pylist(per_locus, schema=PER_LOCUS),
             "queries": len(ids), "too_few_loci": n_too_few,
+            "rescored": len(first), "shortlist_checks_failed": len(off),
             "tables_reused": {k: v for p in pieces for k, v in p.get("tables_reused", {}).items()},
             "with_candidates": len({c["missing_id"] for c in candidates})}
 

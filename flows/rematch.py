@@ -207,6 +207,14 @@ def run_key(shards_dir: Path, settings: Settings) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def rescore_counts(results: list[dict]) -> dict:
+    """run.json counts of the exact re-score: candidates re-scored, and missing persons whose
+    whole shortlist was re-scored because a screen score disagreed with its re-score (0
+    expected; more means the tables and the re-score formulas differ)."""
+    return {"candidates_rescored": sum(r.get("rescored", 0) for r in results),
+            "shortlist_checks_failed": sum(r.get("shortlist_checks_failed", 0) for r in results)}
+
+
 @flow(name="national-rematch", log_prints=False)
 def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict | None = None) -> dict:
     """Score every missing person against every family and publish ranked candidate lists.
@@ -229,6 +237,7 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
         "pairs_screened": manifest["counts"]["missing"] * manifest["counts"]["families"],
         "missing_with_candidates": sum(r["with_candidates"] for r in results),
         "missing_not_searched_too_few_loci": sum(r["too_few_loci"] for r in results),
+        **rescore_counts(results),
     }
     record = run_record("national-rematch", started, time.perf_counter() - t0, settings, shards_dir,
                         manifest, cluster, counts, mode or {"kind": "full"}, timings)

@@ -36,7 +36,7 @@ from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
 from reunion.flows import pieces
 from reunion.flows.cluster import dask_client, describe
 from reunion.flows.rematch import (CANDIDATES_PARQUET, PER_LOCUS_PARQUET, RUN_JSON, Timings, publish,
-                                   rematch_flow, results_tables, run_record)
+                                   rematch_flow, rescore_counts, results_tables, run_record)
 from reunion.frequencies import file_sha256
 from reunion.ingest import ingest, load_manifest, read_shard, shard_codes
 from reunion.io import atomic
@@ -280,6 +280,7 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
     counts = {
         "pieces": None, "pairs_screened": pairs, "missing_with_candidates": with_cands,
         "missing_not_searched_too_few_loci": too_few_loci(shards, manifest, settings),
+        **rescore_counts(results),
     }
     mode = {"kind": "incremental", "base_run": str(base_run_dir),
             "missing_scored_fully": len(inc["full"]), "missing_partially": len(inc["partial"]),

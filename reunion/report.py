@@ -716,6 +716,7 @@ def render_html(run: dict, rows: list[dict], per_locus: dict, settings: ReviewSe
         ("Missing persons with candidates", _n(counts.get("missing_with_candidates"))),
         ("Not searched (too few loci typed)", _n(counts.get("missing_not_searched_too_few_loci"))),
         ("Candidates kept", _n(counts.get("candidates", len(rows)))),
+        ("Candidates re-scored exactly", _n(counts.get("candidates_rescored"))),
         ("Input rows read", _n(counts.get("rows_read"))),
         ("Input rows rejected", _n(counts.get("rows_rejected"))),
         ("Rare-allele floor uses", _n(counts.get("floored_allele_uses"))),

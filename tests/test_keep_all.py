@@ -148,6 +148,11 @@ def test_rerun_with_the_duplicates_as_a_batch_equals_full(duplicated, settings, 
     again = sorted(pq.read_table(tmp_path / "rerun" / "candidates.parquet").to_pylist(), key=key)
     assert again == full
     assert sum(c["missing_id"] == lost["missing_id"] for c in full) == 4
+    import json
+    counts = {run: json.loads((tmp_path / run / "run.json").read_text())["counts"] for run in ("full", "rerun")}
+    assert counts["full"]["shortlist_checks_failed"] == counts["rerun"]["shortlist_checks_failed"] == 0
+    assert counts["full"]["candidates_rescored"] >= len(full)
+    assert 3 <= counts["rerun"]["candidates_rescored"] < len(full)     # the batch's families only
 
 
 # ----------------------------------------------------------------- the merged shortlist's cut
