@@ -275,7 +275,9 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     return result
 
 
-STRONG_SLACK = 1e-6   # log10 units: a table sum and the exact re-score differ by far less
+# log10 units: a screen score (a table sum) and its exact re-score differ by ~1e-12; the
+# screen widens, and the merge cuts, this far below a threshold
+CUT_TOL = 1e-6
 
 
 def screen_with_strong(kernel, tables: np.ndarray, offsets: np.ndarray, codes: np.ndarray, k: int,
@@ -291,7 +293,7 @@ def screen_with_strong(kernel, tables: np.ndarray, offsets: np.ndarray, codes: n
     if keep_all is None or not len(codes):
         return idx, score
     T = tables.shape[0]
-    bar = keep_all - STRONG_SLACK
+    bar = keep_all - CUT_TOL
     more = np.flatnonzero(score[:, -1] >= bar) if k < T else np.zeros(0, np.int64)
     kk = k
     while more.size:
@@ -359,9 +361,6 @@ def rank_entries(missing_id: str, scored: list[tuple[str, object]], top_k: int,
         cands.append({**cand, "rank": rank})
         loci.extend(rows)
     return cands, loci
-
-
-CUT_TOL = 1e-6   # log10 units; a table sum and its exact re-score differ by ~1e-12
 
 
 def _same_score(screen: float, exact: float) -> bool:

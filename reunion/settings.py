@@ -94,7 +94,6 @@ class ScoringSettings(_Model):
     min_typed_loci: int = Field(6, ge=1, le=100, description="Missing persons typed at fewer loci "
                                 "are not searched (listed in the run summary).")
 
-
     @model_validator(mode="after")
     def _keep_all_above_floor(self) -> "ScoringSettings":
         if self.keep_all_log10_lr is not None and self.keep_all_log10_lr < self.log10_lr_floor:
