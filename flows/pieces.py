@@ -8,19 +8,18 @@ Prefect tasks would start a temporary Prefect server in every worker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import hashlib
 import logging
-import math
 import os
 
 import dask
 import numpy as np
 import pyarrow as pa
 
+from reunion import ranking
 from reunion.contracts import CANDIDATES, PER_LOCUS
 from reunion.genetics.family import Family, FamilyScorer, Member
 from reunion.genetics.mutation import MutationModels
@@ -30,14 +29,6 @@ from reunion.kernels.device import get_kernel
 from reunion.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Piece:
-    """Where one piece's data lives."""
-
-    shards_dir: str
-    settings_json: str
 
 
 def manifest_stamp(shards_dir: str) -> tuple[int, int, int]:
@@ -275,11 +266,6 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     return result
 
 
-# log10 units: a screen score (a table sum) and its exact re-score differ by ~1e-12; the
-# screen widens, and the merge cuts, this far below a threshold
-CUT_TOL = 1e-6
-
-
 def screen_with_strong(kernel, tables: np.ndarray, offsets: np.ndarray, codes: np.ndarray, k: int,
                        floor: float, keep_all: float | None) -> tuple[np.ndarray, np.ndarray]:
     """``kernel``'s top-k, widened for profiles whose k-th kept table reaches ``keep_all``.
@@ -293,7 +279,7 @@ def screen_with_strong(kernel, tables: np.ndarray, offsets: np.ndarray, codes: n
     if keep_all is None or not len(codes):
         return idx, score
     T = tables.shape[0]
-    bar = keep_all - CUT_TOL
+    bar = keep_all - ranking.CUT_TOL
     more = np.flatnonzero(score[:, -1] >= bar) if k < T else np.zeros(0, np.int64)
     kk = k
     while more.size:
@@ -348,55 +334,6 @@ def candidate_rows(missing_id: str, family_id: str, cs) -> tuple[dict, list[dict
     return cand, loci
 
 
-def rank_entries(missing_id: str, scored: list[tuple[str, object]], top_k: int,
-                 keep_all: float | None = None) -> tuple[list[dict], list[dict]]:
-    """Order one missing person's (family_id, exact score) by exact log10 LR (desc), ties by
-    family_id; keep top_k and, beyond them, every one at or above ``keep_all``; build the
-    reviewer rows of those kept only."""
-    cands, loci = [], []
-    ranked = sorted(scored, key=lambda e: (-e[1].log10_lr, e[0]))
-    n = top_k if keep_all is None else max(top_k, sum(cs.log10_lr >= keep_all for _, cs in ranked))
-    for rank, (family_id, cs) in enumerate(ranked[:n], start=1):
-        cand, rows = candidate_rows(missing_id, family_id, cs)
-        cands.append({**cand, "rank": rank})
-        loci.extend(rows)
-    return cands, loci
-
-
-def _same_score(screen: float, exact: float) -> bool:
-    if math.isinf(screen) or math.isinf(exact):
-        return screen == exact
-    return abs(screen - exact) <= CUT_TOL / 4
-
-
-def shortlist_cut(rows: np.ndarray, scores: np.ndarray, top_k: int, keep_all: float | None) -> np.ndarray:
-    """bool [n]: the shortlisted (missing person row, screen score) entries worth re-scoring.
-
-    Per missing person: every entry whose screen score is within ``CUT_TOL`` of its
-    top_k-th best screen score or above, or at least ``keep_all - CUT_TOL``. The
-    others cannot make the list: a screen score is the exact table sum, within
-    ``CUT_TOL / 4`` of the exact re-score (checked on those re-scored), so each
-    dropped entry ranks below top_k kept ones and below ``keep_all``. With many
-    reference shards, each contributing its own top_k, this bounds the re-scoring
-    at about top_k per missing person.
-    """
-    keep = np.ones(rows.size, dtype=bool)
-    if rows.size == 0:
-        return keep
-    order = np.lexsort((-scores, rows))                         # by row, best screen score first
-    r_sorted = rows[order]
-    starts = np.flatnonzero(np.r_[True, r_sorted[1:] != r_sorted[:-1]])
-    rank = np.arange(rows.size) - np.repeat(starts, np.diff(np.r_[starts, rows.size]))
-    at_k = order[rank == top_k - 1]                             # each row's top_k-th entry
-    kth_of = dict(zip(rows[at_k].tolist(), scores[at_k].tolist()))
-    kth = np.array([kth_of.get(r, -np.inf) for r in rows.tolist()])
-    with np.errstate(invalid="ignore"):
-        keep = scores >= kth - CUT_TOL
-        if keep_all is not None:
-            keep |= scores >= keep_all - CUT_TOL
-    return keep | np.isneginf(kth)
-
-
 def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[str], start: int,
                       stop: int, pieces: list[dict]) -> dict:
     """Merge per-shard top-k lists and re-score the shortlist exactly (float64, per locus).
@@ -420,7 +357,7 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
             for pos, s_ in zip(p["position"][r].tolist(), p["score"][r].tolist()):
                 if pos >= 0:
                     listed.append((r, (p["ref_index"], pos), s_))
-    keep = shortlist_cut(np.array([r for r, _, _ in listed], dtype=np.int64),
+    keep = ranking.shortlist_cut(np.array([r for r, _, _ in listed], dtype=np.int64),
                          np.array([s_ for _, _, s_ in listed], dtype=np.float64),
                          sc.top_k, sc.keep_all_log10_lr)
     fams: dict[tuple[int, int], Family] = {}
@@ -436,10 +373,11 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
     scores = rescore(first)
     # the cut trusts screen score == exact score within CUT_TOL / 4; where a re-scored candidate
     # says otherwise, that missing person's whole shortlist is re-scored
-    off = {r for (r, _, s_), cs in zip(first, scores) if cs is not None and not _same_score(s_, cs.log10_lr)}
+    off = {r for (r, _, s_), cs in zip(first, scores)
+           if cs is not None and not ranking.same_score(s_, cs.log10_lr)}
     if off:
         log.warning("%d missing persons: a screen score differs from its exact re-score by more "
-                    "than %g; their whole shortlists are re-scored", len(off), CUT_TOL / 4)
+                    "than %g; their whole shortlists are re-scored", len(off), ranking.CUT_TOL / 4)
         rest = [e for e, k in zip(listed, keep) if not k and e[0] in off]
         first, scores = first + rest, list(scores) + list(rescore(rest))
     scored_of: dict[int, list] = {}
@@ -447,9 +385,11 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
         if cs is not None and cs.log10_lr >= sc.log10_lr_floor:
             scored_of.setdefault(r, []).append((fams[key].family_id, cs))
     for r in range(len(ids)):
-        cands, loci = rank_entries(ids[r], scored_of.get(r, []), sc.top_k, sc.keep_all_log10_lr)
-        candidates.extend(cands)
-        per_locus.extend(loci)
+        for rank, family_id, cs in ranking.rank_scored(scored_of.get(r, []), sc.top_k,
+                                                       sc.keep_all_log10_lr):
+            cand, loci = candidate_rows(ids[r], family_id, cs)
+            candidates.append({**cand, "rank": rank})
+            per_locus.extend(loci)
     return {"candidates": pa.Table.from_pylist(candidates, schema=CANDIDATES),
             "per_locus": pa.Table.from_pylist(per_locus, schema=PER_LOCUS),
             "queries": len(ids), "too_few_loci": n_too_few,

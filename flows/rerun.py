@@ -31,6 +31,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
+from reunion import ranking
 from reunion.append import AppendRefused, AppendSummary, append_batch
 from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
 from reunion.flows import pieces
@@ -168,23 +169,6 @@ def _rows_of_pairs(t: pa.Table, pairs: pa.Table) -> pa.Table:
     return t.take(pa.array(np.sort(hit.column("_row").to_numpy())))
 
 
-def rank_candidates(pool: pa.Table, top_k: int, keep_all: float | None = None) -> pa.Table:
-    """Each missing person's candidates in ``pool`` ordered by exact log10 LR (desc), ties by
-    family_id, ranked from 1 and cut at ``top_k``, those at or above ``keep_all`` kept beyond
-    it (the order and cut of :func:`pieces.rank_entries`)."""
-    pool = pool.sort_by([("missing_id", "ascending"), ("log10_lr", "descending"),
-                         ("family_id", "ascending")])
-    ids = np.asarray(pool.column("missing_id").to_pylist(), dtype=object)
-    at = np.arange(len(ids))
-    first = np.maximum.accumulate(np.where(np.r_[True, ids[1:] != ids[:-1]], at, 0)) if len(ids) else at
-    rank = (at - first + 1).astype(np.int32)
-    pool = pool.set_column(pool.schema.get_field_index("rank"), pool.schema.field("rank"), pa.array(rank))
-    keep = rank <= top_k
-    if keep_all is not None:
-        keep |= pool.column("log10_lr").to_numpy(zero_copy_only=False) >= keep_all
-    return pool.filter(pa.array(keep))
-
-
 def read_standing(base_run_dir: Path) -> tuple[pa.Table, pa.Table]:
     """The standing run's (candidates, per-locus) tables, checked against their contracts."""
     return (check_table(pq.read_table(base_run_dir / CANDIDATES_PARQUET), CANDIDATES, "standing candidates"),
@@ -215,7 +199,7 @@ def merge_into_standing(standing: tuple[pa.Table, pa.Table], inc: dict, results:
     keep_l, redo_l = old_l.filter(pc.invert(in_redo)), old_l.filter(in_redo)
     again_c = old_c.filter(pc.and_(pc.is_in(old_c.column("missing_id"), touched),
                                    pc.invert(pc.is_in(old_c.column("family_id"), changed))))
-    ranked = rank_candidates(pa.concat_tables([again_c, fresh_c]), top_k, keep_all)
+    ranked = ranking.rank_candidates(pa.concat_tables([again_c, fresh_c]), top_k, keep_all)
     new_full_l = pc.is_in(new_l.column("missing_id"), full)
     pool_l = pa.concat_tables([redo_l.filter(pc.invert(pc.is_in(redo_l.column("family_id"), changed))),
                                new_l.filter(pc.invert(new_full_l))])

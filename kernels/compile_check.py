@@ -26,7 +26,7 @@ from pathlib import Path
 KERNEL_DIR = Path(__file__).resolve().parent
 ARCHS = (80, 90)
 
-# Shapes of screen.cu that gpu.py launches (see gpu.KernelConfig.defines()).
+# Shapes of screen.cu that gpu.py launches (see gpu_launch.KernelConfig.defines()).
 SCREEN_VARIANTS: list[tuple[str, tuple[str, ...]]] = [
     ("L=24 rows=4 ppt=2 kmax=16", ("-DSCREEN_L=24", "-DSCREEN_ROWS=4", "-DSCREEN_PPT=2", "-DSCREEN_KMAX=16")),
     ("L=24 rows=2 ppt=2 kmax=64", ("-DSCREEN_L=24", "-DSCREEN_ROWS=2", "-DSCREEN_PPT=2", "-DSCREEN_KMAX=64")),

@@ -30,6 +30,7 @@ import numba
 import numpy as np
 
 from reunion.kernels import _cpu_unrolled
+from reunion.kernels.topk import empty_topk
 
 LINE_BYTES = 64
 _KERNELS = {16: _cpu_unrolled.screen_16, 8: _cpu_unrolled.screen_8}
@@ -81,8 +82,7 @@ def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
     offsets = np.ascontiguousarray(offsets, dtype=np.int32)
     R, L = profiles.shape
     T = tables.shape[0]
-    index = np.full((R, k), -1, dtype=np.int32)
-    best = np.full((R, k), -np.inf, dtype=tables.dtype)
+    index, best = empty_topk(R, k, tables.dtype)
     if R and T and L:
         lanes = LINE_BYTES // tables.dtype.itemsize
         rows_n = _cpu_unrolled.ROWS
@@ -91,8 +91,7 @@ def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
         rows[:R] = (offsets.astype(np.uint32) + profiles) * np.uint32(lanes)
         threads = numba.get_num_threads()
         chunk = -(-rp // (threads * rows_n)) * rows_n
-        index_p = np.full((rp, k), -1, dtype=np.int32)
-        best_p = np.full((rp, k), -np.inf, dtype=tables.dtype)
+        index_p, best_p = empty_topk(rp, k, tables.dtype)
         with _slp_vectorize():
             _KERNELS[lanes](tile_tables(tables), rows, k, tables.dtype.type(floor), index_p, best_p, T, chunk)
         index[:] = index_p[:R]

@@ -1,281 +1,53 @@
-"""CuPy launcher of ``screen.cu``: the GPU screening kernel.
+"""CuPy launcher of ``screen.cu``: the GPU screening kernel (backend, staging, entry point).
 
 Same contract as :func:`reunion.kernels.reference.screen_topk` except for
 precision: the device sums in **float32** (tables converted on the device), so
 
 - ``index`` holds the table rows whose float32 score passes a per-row *widened*
-  floor (below), ranked by float32 score, ties to the lower row: it is a screen
-  that never loses a row whose exact float64 score passes ``floor``;
+  floor, ranked by float32 score, ties to the lower row: it is a screen that
+  never loses a row whose exact float64 score passes ``floor``
+  (:mod:`reunion.kernels.gpu_bound`: the error bound, the widened floors and
+  :func:`emulate_screen_topk`, the NumPy twin of what the device returns);
 - ``score`` holds the float32 screen scores, returned in the tables' dtype
-  (float32 values upcast to float64 for float64 tables). They are not the exact
-  scores: the shortlisted rows are re-scored exactly in float64 elsewhere.
+  (float32 values upcast to float64 for float64 tables).
 
-The float32 score is bit-identical to NumPy summing ``tables.astype(float32)``
-locus by locus (both are IEEE float32 additions in the same order, from 0.0;
-no fused or reassociated operations, no flush-to-zero), which
-:func:`emulate_screen_topk` does: a CPU twin of what the device returns.
-
-Error bound (why the widened floor is safe)
--------------------------------------------
-For one profile and table row, let x_1..x_L be the float64 entries gathered
-(in locus order), S = sum x_l their exact real sum, S64 the float64 score of
-the reference (left-to-right float64 sum), s32 the device's score. Write
-u = 2^-24 (float32 unit roundoff), u64 = 2^-53, gamma_n(u) = n u / (1 - n u),
-eta = 2^-150 (half the smallest float32 subnormal).
-
-1. Conversion: y_l = fl32(x_l) satisfies |y_l - x_l| <= u |x_l| + eta
-   (relative error u in the normal range, absolute error eta when underflowing).
-2. Summation: s32 = fl(...fl(fl(0 + y_1) + y_2)... + y_L); the standard
-   recursive-summation bound (Higham, *Accuracy and Stability of Numerical
-   Algorithms*, 2nd ed., sec. 4.2) gives |s32 - sum y_l| <= gamma_{L-1}(u) sum |y_l|
-   (additions never underflow harmfully: a subnormal sum of floats is exact).
-3. Together, with sum |y_l| <= (1 + u) sum |x_l| + L eta and
-   (1 + gamma_{L-1}(u))(1 + u) <= 1 + gamma_L(u):
-   |s32 - S| <= gamma_L(u) sum |x_l| + (1 + gamma_L(u)) L eta.
-4. The float64 reference itself errs by |S64 - S| <= gamma_{L-1}(u64) sum |x_l|.
-5. sum |x_l| <= M_t := sum over loci of max |tables[t, slot]| over the locus's
-   slots (finite entries only: a -inf entry makes both S64 and s32 -inf, and a
-   +inf entry makes both +inf, so only all-finite gathers need the bound).
-
-Hence, per table row t, with
-   B_t = (gamma_L(u) + gamma_{L-1}(u64)) M_t + (1 + gamma_L(u)) L eta,
-S64 >= floor implies s32 >= floor - B_t. The device compares s32 against
-f_t = the largest float32 <= floor - B_t (the float64 subtraction is rounded
-down one ulp, then the conversion to float32 rounded down), so it keeps every
-row whose reference score passes ``floor``; it may keep a few extra rows with
-S64 in [floor - 2 B_t, floor), which the exact rescoring drops. For log10 LRs
-of a few units per locus and L = 24, B_t is about 24 * 6e-8 * M_t, i.e. a few
-times 1e-5 in log10 units. Float32 overflow (|x| or M_t near 3.4e38) is
-rejected with ValueError, since it would void the bound. ``floor = -inf`` and
-``+inf`` are passed through unchanged (both sides agree exactly there).
-
-What the bound does not cover: the top-k cut. Two rows whose exact scores are
-within B_t + B_t' of each other may swap ranks in float32, so the k-th place
-can differ from the exact top-k. Hence the exact mode below.
-
-Exact mode (``screen_topk(..., exact=True)``, the pipeline's default)
---------------------------------------------------------------------
-The device screens k2 = k + ``EXACT_MARGIN`` rows per profile; the kept rows
-are re-scored on the device from the tables as given (their dtype), locus by
-locus from 0 (the reference's own sums: IEEE additions in the same order, so
-bit-identical), then filtered by the exact floor and ranked by (score desc,
-row asc) on the host (:func:`exact_sums`, :func:`settle`). That is the
-reference's answer whenever no row the device dropped could rank among the
-first k:
-
-- the device list is not full: every row with S64 >= floor passed its widened
-  floor and was kept (above), so nothing was dropped that matters;
-- it is full, with float32 score s_last at place k2: a dropped row d has
-  s32_d <= s_last, so S64_d <= s_last + max_t B_t =: U (rounded up). If U < floor
-  no dropped row passes; if the k-th exact score is > U, every dropped row ranks
-  after it (strictly: an equal score with a lower row would rank before).
-
-Profiles that neither condition settles (near-ties spanning more than the
-margin, duplicated tables at the cut) are screened again by the exact CPU
-kernel. So the GPU returns the reference's indices and scores exactly, and a
-re-match's candidate lists do not depend on the device.
-
-Launch
-------
-The module is compiled by NVRTC (``cupy.RawModule``) for the current device
-with the shape as ``-D`` defines (loci per profile, rows per staged group,
-profiles per thread, largest k), cached per device and shape. Large row counts
-are split over ``blockIdx.y`` chunks when there are too few profile tiles to
-fill the GPU, and the per-chunk lists are merged on the device. CuPy is
-imported lazily: importing this module needs only NumPy.
+:func:`screen_topk` with ``exact=True`` (the pipeline's default) returns the
+reference's indices and scores exactly (:mod:`reunion.kernels.gpu_exact`).
+Launch shapes are :mod:`reunion.kernels.gpu_launch`'s; host-side ranking and
+merging are :mod:`reunion.kernels.topk`'s. This module holds the CuPy backend,
+the staging of tables on the device (and the cache keeping them there between
+screens), and the screens themselves. CuPy is imported lazily: importing this
+module needs only NumPy.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from reunion.kernels.gpu_bound import emulate_screen_topk, float32_error_bound, locus_segments, widened_floors
+from reunion.kernels.gpu_exact import EXACT_MARGIN, exact_sums, exact_topk
+from reunion.kernels.gpu_launch import (MAX_CHUNKS, MAX_K, MERGE_THREADS, MIN_BLOCKS, SIMPLE_THREADS, THREADS,
+                                        KernelConfig, choose_layout, kmax_for, padded_width, plan_chunks,
+                                        ppt_for, smem_bytes)
+from reunion.kernels.topk import empty_topk, merge_topk, settle, to_host
+
+__all__ = [  # with the names moved to gpu_bound, gpu_exact, gpu_launch and topk, kept importable from here
+    "EXACT_MARGIN", "MAX_CHUNKS", "MAX_K", "CACHE_FRACTION", "MEMORY_FRACTION", "CupyBackend", "DeviceTables",
+    "KernelConfig", "choose_layout", "default_backend", "device_name", "emulate_screen_topk", "exact_sums",
+    "exact_topk", "float32_error_bound", "kmax_for", "merge_topk", "plan_chunks", "ppt_for", "prepare_tables",
+    "screen_topk", "screen_topk_device", "settle", "table_row_bytes", "widened_floors",
+]
+
 KERNEL_SOURCE = Path(__file__).with_name("screen.cu")
-
-THREADS = 256          # threads per block of screen_topk_smem
-MIN_BLOCKS = 2         # its __launch_bounds__ minimum blocks per SM
-SIMPLE_THREADS = 128   # threads per block of screen_topk_simple
-MERGE_THREADS = 128
-MAX_CHUNKS = 64        # SCREEN_MAXCHUNK
-MAX_K = 1024
-EXACT_MARGIN = 8       # rows screened beyond k in exact mode (module docstring)
-
-U32 = 2.0 ** -24
-U64 = 2.0 ** -53
-ETA32 = 2.0 ** -150
-FLT_MAX = float(np.finfo(np.float32).max)
-
-
-def _gamma(n: int, u: float) -> float:
-    return n * u / (1.0 - n * u) if n > 0 else 0.0
-
-
-# ---------------------------------------------------------------- error bound
-
-
-def _locus_segments(offsets: np.ndarray, W: int) -> list[tuple[int, int]] | None:
-    """[start, end) of each locus's slots when offsets are strictly increasing in [0, W)."""
-    offs = [int(o) for o in offsets]
-    ends = offs[1:] + [W]
-    if all(0 <= o < e <= W for o, e in zip(offs, ends)):
-        return list(zip(offs, ends))
-    return None
-
-
-def float32_error_bound(tables: Any, offsets: Any, xp: Any = np) -> Any:
-    """B_t of the module docstring: float64 [T] (array of ``xp``), per table row.
-
-    ``tables`` may be float64 or float32 (its values are taken as the exact ones).
-    """
-    offs = np.asarray(_to_host(offsets), dtype=np.int64).ravel()
-    T, W = tables.shape
-    L = int(offs.size)
-    if L == 0 or T == 0 or W == 0:
-        return xp.zeros(T, dtype=xp.float64)
-    a = xp.abs(tables.astype(xp.float64, copy=False))
-    a = xp.where(xp.isfinite(a), a, 0.0)
-    segs = _locus_segments(offs, W)
-    if segs is None:  # unsorted offsets: every locus bounded by the row's max
-        M = L * a.max(axis=1)
-    else:
-        M = xp.zeros(T, dtype=xp.float64)
-        for s, e in segs:
-            M += a[:, s:e].max(axis=1)
-    if float(M.max()) * (1.0 + _gamma(L, U32)) >= FLT_MAX:
-        raise ValueError("table magnitudes overflow float32; the GPU screen cannot bound its error")
-    return (_gamma(L, U32) + _gamma(L - 1, U64)) * M + (1.0 + _gamma(L, U32)) * L * ETA32
-
-
-def widened_floors(bound: Any, floor: float, xp: Any = np) -> Any:
-    """float32 [T]: the largest float32 <= floor - bound[t] (floor = +-inf unchanged)."""
-    floor = float(floor)
-    if math.isnan(floor):
-        raise ValueError("floor must not be NaN")
-    T = bound.shape[0]
-    if math.isinf(floor):
-        return xp.full(T, floor, dtype=xp.float32)
-    d = xp.nextafter(floor - bound, -np.inf)            # below the exact floor - B_t
-    with np.errstate(over="ignore"):
-        f = d.astype(xp.float32)                        # nearest; may round up
-    up = f.astype(xp.float64) > d
-    f = xp.where(up, xp.nextafter(f, xp.float32(-np.inf)), f)
-    return xp.ascontiguousarray(f, dtype=xp.float32)
-
-
-def emulate_screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
-                        k: int, floor: float) -> tuple[np.ndarray, np.ndarray]:
-    """NumPy twin of the device result: (index int32 [R, k], score float32 [R, k]).
-
-    Float32 scores summed locus by locus, per-row widened floors, ties to the
-    lower row. The GPU returns exactly this (scores upcast to the tables' dtype).
-    """
-    from reunion.kernels.reference import screen_scores  # noqa: PLC0415
-
-    tables = np.asarray(tables)
-    t32 = tables.astype(np.float32)
-    floors = widened_floors(float32_error_bound(tables, offsets), floor)
-    scores = screen_scores(t32, np.asarray(offsets), np.asarray(profiles))
-    R, T = scores.shape
-    index = np.full((R, k), -1, dtype=np.int32)
-    best = np.full((R, k), -np.inf, dtype=np.float32)
-    for r in range(R):
-        order = np.lexsort((np.arange(T), -scores[r]))
-        keep = [t for t in order if scores[r, t] >= floors[t]][:k]
-        index[r, :len(keep)] = keep
-        best[r, :len(keep)] = scores[r, keep]
-    return index, best
-
-
-# ---------------------------------------------------------------- launch shape
-
-
-@dataclass(frozen=True)
-class KernelConfig:
-    """Compile-time shape of one build of screen.cu."""
-
-    variant: str          # "smem" (fast path) or "simple" (fallback)
-    L: int                # SCREEN_L (1 for "simple", which takes L at run time)
-    rows: int             # SCREEN_ROWS
-    ppt: int              # SCREEN_PPT
-    kmax: int             # SCREEN_KMAX
-    threads: int = THREADS
-    min_blocks: int = MIN_BLOCKS
-    maxchunk: int = MAX_CHUNKS
-
-    def defines(self) -> tuple[str, ...]:
-        return (f"-DSCREEN_L={self.L}", f"-DSCREEN_ROWS={self.rows}", f"-DSCREEN_PPT={self.ppt}",
-                f"-DSCREEN_THREADS={self.threads}", f"-DSCREEN_MIN_BLOCKS={self.min_blocks}",
-                f"-DSCREEN_KMAX={self.kmax}", f"-DSCREEN_MAXCHUNK={self.maxchunk}")
-
-
-def kmax_for(k: int) -> int:
-    """SCREEN_KMAX of a build serving k: a power of two >= max(k, 16)."""
-    return max(16, 1 << max(0, k - 1).bit_length())
-
-
-def ppt_for(L: int) -> int:
-    """Profiles per thread keeping registers under 128 without spills (0: use simple)."""
-    if 1 <= L <= 40:
-        return 2
-    if 40 < L <= 96:
-        return 1
-    return 0
-
-
-def padded_width(W: int) -> int:
-    return -(-W // 4) * 4
-
-
-def choose_layout(L: int, W: int, max_smem_block: int, max_smem_sm: int,
-                  threads: int = THREADS) -> tuple[str, int, int, int]:
-    """(variant, rows, ppt, dynamic shared bytes) for tables of width W and L loci.
-
-    Prefers the most rows per staged group that still lets MIN_BLOCKS blocks share
-    an SM, else the most that fit at all; "simple" when nothing fits.
-    """
-    ppt = ppt_for(L)
-    Wp = padded_width(W)
-    if ppt == 0 or Wp > 65535:
-        return "simple", 1, 1, 0
-    tile = threads * ppt * L * 2
-    fits = [(rows, max(2 * Wp * rows * 4, tile)) for rows in (4, 2, 1)]
-    fits = [(rows, smem) for rows, smem in fits if smem <= max_smem_block]
-    if not fits:
-        return "simple", 1, 1, 0
-    for rows, smem in fits:
-        if max_smem_sm // (smem + 1024) >= MIN_BLOCKS:
-            return "smem", rows, ppt, smem
-    rows, smem = fits[0]
-    return "smem", rows, ppt, smem
-
-
-def plan_chunks(tiles: int, units: int, num_sms: int, blocks_per_sm: int,
-                min_units: int) -> tuple[int, int]:
-    """(chunks, units per chunk): split the table rows when profile tiles alone
-    would leave the GPU idle (about two waves of resident blocks)."""
-    if units <= 0:
-        return 1, 1
-    target = 2 * num_sms * max(1, blocks_per_sm)
-    n = -(-target // max(1, tiles))
-    n = max(1, min(n, MAX_CHUNKS, units // min_units if units >= min_units else 1))
-    per = -(-units // n)
-    return -(-units // per), per
 
 
 # ---------------------------------------------------------------- backends
-
-
-def _to_host(a: Any) -> np.ndarray:
-    if isinstance(a, np.ndarray):
-        return a
-    get = getattr(a, "get", None)
-    return np.asarray(get() if callable(get) else a)
 
 
 _MODULES: dict[tuple, Any] = {}
@@ -344,7 +116,7 @@ def device_name() -> str | None:
         return None
 
 
-# ---------------------------------------------------------------- screening
+# ---------------------------------------------------------------- staging
 
 
 @dataclass
@@ -352,7 +124,7 @@ class DeviceTables:
     """Tables staged on the device once, reusable across screens (benchmarks)."""
 
     data: Any          # "smem": [G, Wp, rows] float32 interleaved; "simple": [T, W] float32
-    bound: Any         # float64 [T]: B_t of the module docstring
+    bound: Any         # float64 [T]: B_t of gpu_bound.float32_error_bound
     T: int
     W: int
     L: int
@@ -361,8 +133,8 @@ class DeviceTables:
     ppt: int
     smem: int
     threads: int
-    segments: list[tuple[int, int]] | None
-    exact: Any = None  # the tables as given (dtype kept) on the device, for exact mode
+    segments: list[tuple[int, int]] | None   # gpu_bound.locus_segments of the offsets
+    exact: Any = None  # [T, W] the tables as given (dtype kept) on the device, for exact mode
 
 
 def prepare_tables(tables: Any, offsets: Any, *, backend: Any = None,
@@ -380,7 +152,7 @@ def prepare_tables(tables: Any, offsets: Any, *, backend: Any = None,
     t = xp.asarray(tables)
     if t.ndim != 2 or t.dtype not in (np.float32, np.float64):
         raise TypeError(f"tables must be a float32 or float64 [T, W] array, got {t.dtype} {t.shape}")
-    offs = np.asarray(_to_host(offsets), dtype=np.int64).ravel()
+    offs = np.asarray(to_host(offsets), dtype=np.int64).ravel()
     T, W = (int(n) for n in t.shape)
     L = int(offs.size)
     bound = float32_error_bound(t, offs, xp)
@@ -394,7 +166,7 @@ def prepare_tables(tables: Any, offsets: Any, *, backend: Any = None,
         variant, rows = layout
         if variant == "smem":
             ppt = ppt_for(L)
-            smem = max(2 * padded_width(W) * rows * 4, threads * ppt * L * 2)
+            smem = smem_bytes(W, L, rows, ppt, threads)
             if ppt == 0 or rows not in (1, 2, 4) or smem > be.max_smem_block or padded_width(W) > 65535:
                 raise ValueError(f"layout {layout} does not fit L={L}, W={W} on this device")
         elif variant == "simple":
@@ -408,14 +180,18 @@ def prepare_tables(tables: Any, offsets: Any, *, backend: Any = None,
         data = xp.ascontiguousarray(pad.reshape(G, rows, Wp).transpose(0, 2, 1))
     else:
         data = t32
-    return DeviceTables(data, bound, T, W, L, variant, rows, ppt, smem, threads, _locus_segments(offs, W),
+    return DeviceTables(data, bound, T, W, L, variant, rows, ppt, smem, threads, locus_segments(offs, W),
                         t if keep_exact else None)
 
 
-def _validate(dt: DeviceTables, offsets: np.ndarray, profiles: Any, xp: Any) -> None:
+# ---------------------------------------------------------------- screening
+
+
+def _validate(dt: DeviceTables, offsets: np.ndarray, profiles: Any) -> None:
+    """IndexError unless every slot ``offsets[l] + profiles[r, l]`` (int64 [L], uint16 [R, L]) is in its locus."""
     if profiles.shape[0] == 0 or dt.L == 0:
         return
-    gmax = np.asarray(_to_host(profiles.max(axis=0)), dtype=np.int64)
+    gmax = np.asarray(to_host(profiles.max(axis=0)), dtype=np.int64)
     if dt.segments is not None:
         width = np.array([e - s for s, e in dt.segments])
         if np.any(gmax >= width):
@@ -431,13 +207,14 @@ def screen_topk_device(tables: Any, offsets: Any, profiles: Any, k: int, floor: 
 
     ``tables`` is a float32/64 [T, W] array (device or host) or a
     :class:`DeviceTables` from :func:`prepare_tables` (reuse it to time the kernel
-    alone). ``floor`` is widened per row as documented above unless explicit
-    per-row float32 ``floors`` [T] are given (used as is).
+    alone); ``offsets`` int [L]; ``profiles`` uint16 [R, L] (device or host).
+    ``floor`` is widened per row (:func:`widened_floors`) unless explicit per-row
+    float32 ``floors`` [T] are given (used as is).
     """
     be = backend or default_backend()
     xp = be.xp
     dt = tables if isinstance(tables, DeviceTables) else prepare_tables(tables, offsets, backend=be)
-    offs_host = np.asarray(_to_host(offsets), dtype=np.int64).ravel()
+    offs_host = np.asarray(to_host(offsets), dtype=np.int64).ravel()
     if offs_host.size != dt.L:
         raise ValueError(f"offsets has {offs_host.size} loci, the tables were prepared for {dt.L}")
     k = int(k)
@@ -447,12 +224,11 @@ def screen_topk_device(tables: Any, offsets: Any, profiles: Any, k: int, floor: 
     if prof.ndim != 2 or prof.shape[1] != dt.L:
         raise ValueError(f"profiles must be [R, {dt.L}], got {prof.shape}")
     R = int(prof.shape[0])
-    index = xp.full((R, k), -1, dtype=xp.int32)
-    score = xp.full((R, k), -np.inf, dtype=xp.float32)
+    index, score = empty_topk(R, k, xp.float32, xp)
     if R == 0 or k == 0 or dt.T == 0:
         return index, score
     if validate:
-        _validate(dt, offs_host, prof, xp)
+        _validate(dt, offs_host, prof)
     offs_d = xp.asarray(offs_host.astype(np.int32))
     floors_d = (widened_floors(dt.bound, floor, xp) if floors is None
                 else xp.ascontiguousarray(xp.asarray(floors), dtype=xp.float32))
@@ -484,88 +260,7 @@ def screen_topk_device(tables: Any, offsets: Any, profiles: Any, k: int, floor: 
     return index, score
 
 
-def _best_k(index: np.ndarray, score: np.ndarray, ok: np.ndarray, k: int
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row, the first k entries where ``ok`` by (score desc, index asc).
-
-    Returns index int32 [R, k] (-1 pads), score [R, k] (-inf pads), and how many
-    were found (int [R], at most k).
-    """
-    order = np.lexsort((index, -score, ~ok), axis=1)[:, :k]
-    n_ok = np.minimum(ok.sum(axis=1), k)
-    used = np.arange(k)[None, :] < n_ok[:, None]
-    return (np.where(used, np.take_along_axis(index, order, axis=1), -1).astype(np.int32),
-            np.where(used, np.take_along_axis(score, order, axis=1), -np.inf).astype(score.dtype), n_ok)
-
-
-def exact_sums(tables: Any, offsets: Any, profiles: Any, index32: Any, xp: Any = np) -> Any:
-    """The reference's score of every kept row: [R, k2] in the tables' dtype (arrays of ``xp``).
-
-    ``tables`` [T, W], ``profiles`` uint16 [R, L], ``index32`` int32 [R, k2]
-    (-1 = none: its sum is meaningless). Summed locus by locus from 0, as
-    :func:`reference.screen_scores` does, so bit-identical to it.
-    """
-    offs = np.asarray(_to_host(offsets), dtype=np.int64).ravel()
-    rows = xp.where(index32 >= 0, index32, 0).astype(xp.int64)
-    prof = profiles.astype(xp.int64)
-    exact = xp.zeros(index32.shape, dtype=tables.dtype)
-    if tables.shape[0] == 0:            # nothing kept: no row to read
-        return exact
-    for l in range(offs.size):
-        exact += tables[rows, (int(offs[l]) + prof[:, l])[:, None]]
-    return exact
-
-
-def settle(index32: np.ndarray, score32: np.ndarray, exact: np.ndarray, k: int, floor: float,
-           bound_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact top-k from a float32 screen of k2 >= k rows (module docstring, exact mode).
-
-    ``index32`` int32 / ``score32`` [R, k2]: the screen (widened floors, best
-    first); ``exact`` [R, k2]: :func:`exact_sums` of its rows; ``bound_max`` =
-    max_t B_t. Returns ``(index int32 [R, k], score [R, k] in exact's dtype,
-    unresolved int64 [n])``: every row but those of ``unresolved`` (profiles
-    whose cut the screen cannot settle) equals :func:`reference.screen_topk`.
-    """
-    R, k2 = index32.shape
-    if k2 < k:
-        raise ValueError(f"the screen kept {k2} rows per profile, fewer than k = {k}")
-    valid = index32 >= 0
-    index, score, n_ok = _best_k(index32, exact, valid & (exact >= floor), k)
-    full = valid[:, -1] if k2 else np.zeros(R, dtype=bool)
-    last = score32[:, -1].astype(np.float64) if k2 else np.full(R, -np.inf)
-    with np.errstate(invalid="ignore"):
-        upper = np.nextafter(last + float(bound_max), np.inf)          # S64 of any dropped row <= upper
-    upper = np.where(np.isneginf(last), -np.inf, upper)
-    kth = score[:, k - 1].astype(np.float64) if k else np.full(R, np.inf)
-    settled = ~full | (upper < floor) | ((n_ok >= k) & (kth > upper))
-    return index, score, np.flatnonzero(~settled)
-
-
-def exact_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k: int, floor: float,
-               screen: Callable[[int], tuple[Any, Any]], *, xp: Any = np,
-               on_device: tuple[Any, Any, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Exact mode around a float32 ``screen(k2)`` -> (index32, score32) [R, k2] arrays of ``xp``.
-
-    ``on_device`` = (tables, profiles, B_t) as ``xp`` arrays, where the kept rows
-    are re-scored (default: the host arrays given; ``profiles`` may then be
-    None). Returns the reference's (index int32 [R, k], score [R, k] in the
-    tables' dtype): :func:`settle`, then the exact CPU kernel for the profiles
-    it leaves unsettled.
-    """
-    k = int(k)
-    if not 0 <= k <= MAX_K:
-        raise ValueError(f"k must be in [0, {MAX_K}], got {k}")
-    index_x, score_x = screen(max(k, min(k + EXACT_MARGIN, MAX_K)))
-    t_x, p_x, bound = on_device or (tables, profiles, float32_error_bound(tables, offsets))
-    exact = exact_sums(t_x, offsets, p_x, index_x, xp)
-    bmax = float(bound.max()) if bound.size else 0.0
-    index, score, unresolved = settle(_to_host(index_x).astype(np.int32, copy=False), _to_host(score_x),
-                                      _to_host(exact), k, floor, bmax)
-    if unresolved.size:
-        from reunion.kernels import cpu  # noqa: PLC0415
-        stuck = _to_host(p_x[xp.asarray(unresolved)])            # those profiles only, to the host
-        index[unresolved], score[unresolved] = cpu.screen_topk(tables, offsets, stuck, k, floor)
-    return index, score
+# ---------------------------------------------------------------- entry point: memory, cache, screen
 
 
 def table_row_bytes(W: int, itemsize: int) -> int:
@@ -575,19 +270,6 @@ def table_row_bytes(W: int, itemsize: int) -> int:
     the interleaved layout: ``W * (itemsize + 3 * 4)``, plus the row's bound.
     """
     return int(W) * (int(itemsize) + 12) + 16
-
-
-def merge_topk(parts: list[tuple[int, np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:
-    """One top-k from the top-k lists of consecutive row ranges of the tables.
-
-    ``parts``: (first row, index int32 [R, k'], score [R, k']) per range, indices
-    relative to the range, best first. Ranked by (score desc, row asc) as one
-    screen of all rows ranks, so the result equals that screen's (for an exact
-    or a float32 screen alike). Returns int32 [R, k] and [R, k].
-    """
-    index = np.concatenate([np.where(i >= 0, i + t0, -1) for t0, i, _ in parts], axis=1).astype(np.int32)
-    score = np.concatenate([sc for _, _, sc in parts], axis=1)
-    return _best_k(index, score, index >= 0, k)[:2]
 
 
 MEMORY_FRACTION = 0.5  # of the device's free memory one screen may take for its tables
@@ -677,4 +359,4 @@ def _screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, 
                           lambda kk: screen_topk_device(dt, offsets, prof_x, kk, floor, backend=be),
                           xp=be.xp, on_device=(dt.exact, prof_x, dt.bound))
     index, score = screen_topk_device(tables, offsets, profiles, k, floor, backend=be)
-    return _to_host(index).astype(np.int32, copy=False), _to_host(score).astype(tables.dtype)
+    return to_host(index).astype(np.int32, copy=False), to_host(score).astype(tables.dtype)

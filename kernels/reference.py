@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from reunion.kernels.topk import select_topk
+
 
 def screen_scores(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray) -> np.ndarray:
     """Full score matrix, float [R, T] (dtype of ``tables``), summed locus by locus."""
@@ -36,15 +38,7 @@ def screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray,
 
     Returns ``(index, score)``: int32 [R, k] table indices and scores [R, k]
     (dtype of ``tables``), best first; ties go to the lower table index; unused
-    slots hold index -1 and score -inf.
+    slots hold index -1 and score -inf (:func:`reunion.kernels.topk.select_topk`).
     """
     scores = screen_scores(tables, offsets, profiles)
-    R, T = scores.shape
-    index = np.full((R, k), -1, dtype=np.int32)
-    best = np.full((R, k), -np.inf, dtype=tables.dtype)
-    for r in range(R):
-        order = np.lexsort((np.arange(T), -scores[r]))           # score desc, index asc
-        keep = [t for t in order if scores[r, t] >= floor][:k]
-        index[r, :len(keep)] = keep
-        best[r, :len(keep)] = scores[r, keep]
-    return index, best
+    return select_topk(scores, k, scores >= floor)[:2]

@@ -11,7 +11,7 @@
 // unused slots hold index -1 and score -inf. The floors are per table row: the
 // launcher (kernels/gpu.py) lowers the caller's float64 floor by a float32 error
 // bound of that row, so no candidate whose exact score passes is dropped (the
-// derivation is in gpu.py; exact float64 rescoring happens elsewhere).
+// derivation is in gpu_bound.py; exact float64 rescoring happens elsewhere).
 //
 // Kernels (all extern "C"; compile-time shape via -D, see the defaults below):
 //

@@ -37,7 +37,7 @@ from reunion.ingest import (ALLELES_FILE, MANIFEST, REGISTRY_FILE, REJECTS_FILE,
                             member_order, read_shard, reference_table, registry_rows, shard_codes,
                             write_query_shards, write_reference_shards, write_registry)
 from reunion.io import atomic
-from reunion.io.readers import read_genotypes, read_samples, rejects_table, write_rejects
+from reunion.io.readers import read_genotypes, read_samples, rejects_table
 from reunion.loci import LocusNormaliser
 from reunion.settings import Settings
 

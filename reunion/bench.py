@@ -1,6 +1,7 @@
 """Kernel benchmark: pairs per second of the screening kernel against a plain NumPy scorer.
 
     python -m reunion.bench --device cpu --queries 2000 --references 20000 --loci 24 [--json]
+    reunion bench kernel ...            (the same options: :func:`main`)
 
 ``queries`` is the number of table rows T (lost-child tables: one family and
 hypothesis each), ``references`` the number of profiles R screened against
@@ -13,7 +14,7 @@ The chosen kernel is timed after a warm-up (numba compilation or NVRTC build),
 best of ``repeats``; on the GPU with CUDA events around the screen alone (tables
 staged and profiles resident on the device beforehand: a standing database).
 In the same run a plain vectorised NumPy scorer does the same work (gather-sum
-locus by locus over a transposed table, then argpartition top-k, chunked to
+locus by locus over a transposed table, then a partition top-k, chunked to
 bound memory), timed on a subset of the profiles when the full run would be
 long, and scaled per pair. Its scores are checked against the kernel's on a
 few profiles.
@@ -30,6 +31,8 @@ import time
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
+
+from reunion.kernels.topk import empty_topk, select_topk
 
 Device = Literal["cpu", "gpu"]
 Workload = Literal["random", "kinship"]
@@ -126,19 +129,18 @@ def make_kinship_workload(rng: np.random.Generator, T: int, R: int, loci: int,
 def numpy_screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndarray, k: int,
                       floor: float = -np.inf,
                       chunk_elems: int = NUMPY_CHUNK_ELEMS) -> tuple[np.ndarray, np.ndarray]:
-    """Plain vectorised NumPy screen (the baseline): gather-sum + argpartition top-k.
+    """Plain vectorised NumPy screen (the baseline): gather-sum + partition top-k.
 
-    Same scores as the kernels (locus order, tables' dtype); ties at the k-th
-    place are not ordered by row index as the reference does (a baseline, not a
-    twin).
+    ``tables`` float [T, W], ``offsets`` int32 [L], ``profiles`` uint16 [R, L].
+    Returns index int32 [R, k] and score [R, k] (tables' dtype): the reference's
+    result (locus order, tables' dtype, :func:`reunion.kernels.topk.select_topk`),
+    over a transposed table in profile chunks of ``chunk_elems`` scores.
     """
     tT = np.ascontiguousarray(tables.T)                        # [W, T]: a gather copies rows
     T = tables.shape[0]
     R, L = profiles.shape
-    index = np.full((R, k), -1, dtype=np.int32)
-    best = np.full((R, k), -np.inf, dtype=tables.dtype)
-    kk = min(k, T)
-    if R == 0 or kk == 0:
+    index, best = empty_topk(R, k, tables.dtype)
+    if R == 0 or T == 0 or k == 0:
         return index, best
     rc = max(1, chunk_elems // T)
     buf = None
@@ -150,14 +152,7 @@ def numpy_screen_topk(tables: np.ndarray, offsets: np.ndarray, profiles: np.ndar
         for l in range(1, L):
             np.take(tT, cols[:, l], axis=0, out=buf)
             acc += buf
-        part = np.argpartition(-acc, kk - 1, axis=1)[:, :kk] if kk < T else np.broadcast_to(np.arange(T), acc.shape).copy()
-        sel = np.take_along_axis(acc, part, axis=1)
-        order = np.lexsort((part, -sel))
-        part = np.take_along_axis(part, order, axis=1)
-        sel = np.take_along_axis(sel, order, axis=1)
-        ok = sel >= floor
-        index[r0:r0 + rc, :kk] = np.where(ok, part, -1)
-        best[r0:r0 + rc, :kk] = np.where(ok, sel, -np.inf)
+        index[r0:r0 + rc], best[r0:r0 + rc], _ = select_topk(acc, k, acc >= floor)
     return index, best
 
 
@@ -322,24 +317,35 @@ def run_kernel_benchmark(device: Device, queries: int, references: int, loci: in
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m reunion.bench", description=__doc__.splitlines()[0])
+def kernel_parser(prog: str = "python -m reunion.bench") -> argparse.ArgumentParser:
+    """The kernel benchmark's options (``python -m reunion.bench`` and ``reunion bench kernel``)."""
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    ap.add_argument("--queries", type=int, default=2000, help="table rows T")
-    ap.add_argument("--references", type=int, default=20000, help="profiles R")
-    ap.add_argument("--loci", type=int, default=24)
-    ap.add_argument("-k", "--k", type=int, default=10)
+    ap.add_argument("--queries", type=int, default=2000, help="table rows T (lost-child tables: families)")
+    ap.add_argument("--references", type=int, default=20000, help="profiles R (missing persons)")
+    ap.add_argument("--loci", type=int, default=24, help="loci per profile")
+    ap.add_argument("-k", "--k", type=int, default=10, help="candidates kept per profile")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs (the best is reported)")
     ap.add_argument("--floor", type=float, default=None,
                     help="log10 LR floor (default: -inf for random, the configured floor for kinship)")
     ap.add_argument("--workload", choices=("random", "kinship"), default="random",
                     help="random tables (worst case for selection) or the pipeline's kinship tables")
-    ap.add_argument("--dtype", choices=("float64", "float32"), default=None)
+    ap.add_argument("--dtype", choices=("float64", "float32"), default=None,
+                    help="table dtype (default float64; the GPU screens in float32 whatever it is given)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
+    return ap
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m reunion.bench") -> int:
+    """Run the kernel benchmark from command-line arguments ``argv``; print one line or JSON; 0."""
+    ap = kernel_parser(prog)
     a = ap.parse_args(argv)
-    res = run_kernel_benchmark(a.device, a.queries, a.references, a.loci, a.k, a.seed, a.repeats,
-                               floor=a.floor, dtype=a.dtype, workload=a.workload)
+    try:
+        res = run_kernel_benchmark(a.device, a.queries, a.references, a.loci, a.k, a.seed, a.repeats,
+                                   floor=a.floor, dtype=a.dtype, workload=a.workload)
+    except ValueError as exc:
+        ap.error(str(exc))
     if a.json:
         print(json.dumps(res, indent=2, default=float))
     else:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -267,48 +265,13 @@ def serve(
                              cron, set_))
 
 
-@bench_app.command("kernel")
-def bench_kernel(
-    device: Annotated[str, typer.Option(help="cpu or gpu.")] = "cpu",
-    queries: Annotated[int, typer.Option(help="Lost-child tables (families).")] = 2000,
-    references: Annotated[int, typer.Option(help="Profiles scored (missing persons).")] = 20000,
-    loci: Annotated[int, typer.Option(help="Loci per profile.")] = 24,
-    k: Annotated[int, typer.Option(help="Candidates kept per profile.")] = 10,
-    dtype: Annotated[str, typer.Option(help="Table dtype: float64 (exact CPU screen) or float32 (GPU screen).")] = "float64",
-    workload: Annotated[str, typer.Option(help="random (random tables: the worst case for the top-k "
-                                              "selection) or kinship (trio and duo tables from the "
-                                              "configured frequencies against unrelated profiles).")] = "random",
-    floor: Annotated[Optional[float], typer.Option(help="log10 LR floor; default -inf for random, the "
-                                                    "configured floor (0) for kinship.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-) -> None:
-    """Time the screening kernel against a plain NumPy scorer of the same work."""
-    from reunion.bench import run_kernel_benchmark
+@bench_app.command("kernel", add_help_option=False,
+                   context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_kernel(ctx: typer.Context) -> None:
+    """Time the screening kernel against a plain NumPy scorer of the same work (options: --help)."""
+    from reunion.bench import main as bench_main
 
-    if device not in ("cpu", "gpu"):
-        raise typer.BadParameter("device must be cpu or gpu")
-    if dtype not in ("float32", "float64"):
-        raise typer.BadParameter("dtype must be float32 or float64")
-    if workload not in ("random", "kinship"):
-        raise typer.BadParameter("workload must be random or kinship")
-    try:
-        res = run_kernel_benchmark(device, queries, references, loci, k=k, dtype=dtype,
-                                   workload=workload, floor=floor)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    if as_json:
-        print(json.dumps(res))
-    else:
-        console.print(f"{res['device']}: {res['pairs_per_second']:.3g} pairs/s "
-                      f"({res['queries']} x {res['references']} x {res['loci']} loci, "
-                      f"{res['workload']} workload, floor {res['floor']}), "
-                      f"NumPy {res['numpy_pairs_per_second']:.3g} pairs/s, "
-                      f"speed-up {res['speedup_vs_numpy']:.1f}x")
-
-
-def main() -> None:  # pragma: no cover
-    logging.basicConfig(level=logging.WARNING)
-    app()
+    raise typer.Exit(bench_main(ctx.args, prog="reunion bench kernel"))
 
 
 if __name__ == "__main__":  # pragma: no cover

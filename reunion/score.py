@@ -57,7 +57,6 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -65,7 +64,8 @@ import pyarrow as pa
 from reunion.encoding import Encoding
 from reunion.frequencies import FrequencyTableError, load_frequency_table
 from reunion.genetics import kinship, theta as theta_mod
-from reunion.genetics.mutation import mutation_matrix
+from reunion.genetics.hypotheses import Hypothesis, LocusGenotypes, locus_lr
+from reunion.genetics.mutation import MutationModels
 from reunion.io.atomic import write_table
 from reunion.io.readers import _columns, _key, _open_rows, read_genotypes
 from reunion.loci import LocusNormaliser
@@ -109,9 +109,6 @@ class _Pair:
     reference: str
     reference2: str          # '' unless trio
     relationship: str
-
-
-Sex = Literal["U", "M", "F"]
 
 
 # --------------------------------------------------------------------------- inputs
@@ -224,85 +221,19 @@ def user_kappa(rel: str) -> tuple[float, float, float]:
 
 
 # --------------------------------------------------------------------------- genetics per locus
-class _Models:
-    """Mutation matrices and p.M per locus and sex ('U': sex-neutral rate), cached."""
-
-    def __init__(self, settings: MutationSettings, enc: Encoding):
-        self.s = settings
-        self.enc = enc
-        self.on = settings.model != "none"
-        self._m: dict[tuple[int, Sex], np.ndarray] = {}
-        self._pm: dict[tuple[int, Sex], np.ndarray] = {}
-        self._eye: dict[int, np.ndarray] = {}
-
-    def eye(self, l: int) -> np.ndarray:
-        if l not in self._eye:
-            self._eye[l] = np.eye(self.enc.loci[l].n_alleles)
-        return self._eye[l]
-
-    def rate(self, locus: str, sex: Sex) -> float:
-        if sex == "U":
-            return self.s.locus_rates.get(locus, self.s.rate)
-        return self.s.rate_for(locus, sex)
-
-    def matrix(self, l: int, sex: Sex) -> np.ndarray:
-        if not self.on:
-            return self.eye(l)
-        key = (l, sex)
-        if key not in self._m:
-            lc = self.enc.loci[l]
-            self._m[key] = mutation_matrix(self.s.model, lc.alleles, lc.frequencies,
-                                           self.rate(lc.locus, sex), self.s.rate2, self.s.range)
-        return self._m[key]
-
-    def pushed(self, l: int, sex: Sex) -> np.ndarray:
-        if not self.on:
-            return self.enc.loci[l].frequencies
-        key = (l, sex)
-        if key not in self._pm:
-            self._pm[key] = self.enc.loci[l].frequencies @ self.matrix(l, sex)
-        return self._pm[key]
+def _hypothesis(rel: str) -> tuple[Hypothesis, tuple[float, float, float] | None]:
+    """The hypothesis of a (checked) relationship, and its IBD coefficients if pairwise."""
+    if rel in (Hypothesis.TRIO, Hypothesis.PARENT_CHILD, Hypothesis.KNOWN_MOTHER):
+        return Hypothesis(rel), None
+    return Hypothesis.KAPPA, user_kappa(rel) if rel.startswith("kappa:") else kinship.KAPPA[rel]
 
 
-def _locus_lr(rel: str, q, r, r2, p: np.ndarray, l: int, models: _Models | None, theta: float) -> float:
-    """LR at one compared locus; ``models`` None means no mutation (identity)."""
-    if rel == "trio-known-mother":
-        # H1: r (father) and r2 (mother) are the parents; H2: r2 is the mother, the father is
-        # unknown. With the father untyped nothing speaks to paternity (LR 1); with the
-        # mother untyped it is the father's duo.
-        if r is None:
-            return 1.0
-        if r2 is None:
-            rel = "trio"
-        else:
-            if models is None:
-                return theta_mod.known_mother_trio_lr(q, r2, r, p)
-            return theta_mod.known_mother_trio_lr(q, r2, r, p, models.matrix(l, "M"),
-                                                  models.matrix(l, "F"), models.pushed(l, "M"))
-    if rel == "trio":
-        eye = np.eye(len(p)) if models is None else None
-        if r is not None and r2 is not None:
-            if theta > 0.0:
-                return theta_mod.trio_lr_theta(q, r, r2, p, theta)
-            if models is None:
-                return kinship.trio_lr(q, r, r2, p, eye, eye)
-            return kinship.trio_lr(q, r, r2, p, models.matrix(l, "M"), models.matrix(l, "F"))
-        parent, sex, other = (r, "M", "F") if r is not None else (r2, "F", "M")
-        if theta > 0.0:
-            return theta_mod.duo_lr_theta(q, parent, p, theta)
-        if models is None:
-            return kinship.duo_lr(q, parent, p, eye, p)
-        return kinship.duo_lr(q, parent, p, models.matrix(l, sex), models.pushed(l, other))
-    if rel == "parent-child":
-        if theta > 0.0:
-            return theta_mod.duo_lr_theta(q, r, p, theta)
-        if models is None:
-            return kinship.duo_lr(q, r, p, np.eye(len(p)), p)
-        return kinship.duo_lr(q, r, p, models.matrix(l, "U"), models.pushed(l, "U"))
-    kappa = user_kappa(rel) if rel.startswith("kappa:") else kinship.KAPPA[rel]
-    if theta > 0.0:
-        return theta_mod.pairwise_lr_theta(q, r, p, kappa, theta)
-    return kinship.pairwise_lr(q, r, p, kappa)
+def _genotypes(hyp: Hypothesis, r, r2) -> LocusGenotypes:
+    """The references' genotypes at a locus in their roles: ``r`` the (alleged) father or
+    the pairwise relative, ``r2`` the mother of a trio."""
+    if hyp is Hypothesis.KAPPA:
+        return LocusGenotypes(other=r)
+    return LocusGenotypes(father=r, mother=r2)
 
 
 # --------------------------------------------------------------------------- engine
@@ -319,9 +250,10 @@ def score_pairs(profiles: Path, frequencies: Path, pairs: Path, out: Path,
     Raises :class:`ScoreInputError` for bad inputs (see the module docstring).
     """
     profiles, frequencies, pairs, out = Path(profiles), Path(frequencies), Path(pairs), Path(out)
-    theta = float(theta)
-    if not (0.0 <= theta < 1.0) or math.isnan(theta):
-        raise ScoreInputError(f"--theta {theta} is outside [0, 1); typical values are 0.01 to 0.03")
+    try:
+        theta = theta_mod.check_theta(theta, "--theta")
+    except ValueError as exc:
+        raise ScoreInputError(str(exc)) from None
     mutation = mutation if mutation is not None else MutationSettings(model="none")
     for path, what in ((profiles, "profiles"), (frequencies, "frequencies"), (pairs, "pairs")):
         if not path.is_file():
@@ -362,7 +294,7 @@ def score_pairs(profiles: Path, frequencies: Path, pairs: Path, out: Path,
             x, y = lc.code(a1), lc.code(a2)
             c[l] = (min(x, y), max(x, y))
         codes[sid] = c
-    models = _Models(mutation, enc)
+    models = MutationModels(mutation, enc)
 
     scores = {f.name: [] for f in SCORES_SCHEMA}
     loc_rows = {f.name: [] for f in PER_LOCUS_SCHEMA}
@@ -371,6 +303,8 @@ def score_pairs(profiles: Path, frequencies: Path, pairs: Path, out: Path,
     for pr in plist:
         cq, cr = codes[pr.query], codes[pr.reference]
         cr2 = codes[pr.reference2] if pr.reference2 else {}
+        hyp, kappa = _hypothesis(pr.relationship)
+        mutating = models.on and pr.relationship in MUTATING
         total, product, compared, inconsistent = 0.0, 1.0, 0, 0
         for l, lc in enumerate(enc.loci):
             q, r, r2 = cq.get(l), cr.get(l), cr2.get(l)
@@ -378,13 +312,9 @@ def score_pairs(profiles: Path, frequencies: Path, pairs: Path, out: Path,
                 continue
             lr, floored, cmp, incons = 1.0, 0, False, False
             if q is not None and (r is not None or r2 is not None):
-                p = lc.frequencies
-                mutating = models.on and pr.relationship in MUTATING
-                lr = float(_locus_lr(pr.relationship, q, r, r2, p, l, models if mutating else None, theta))
-                if mutating or theta > 0.0:
-                    lr0 = float(_locus_lr(pr.relationship, q, r, r2, p, l, None, 0.0))
-                else:
-                    lr0 = lr
+                g, plain = _genotypes(hyp, r, r2), models.identity(l)
+                lr = float(locus_lr(hyp, g, q, models.locus(l, hyp.sexes) if mutating else plain, theta, kappa))
+                lr0 = float(locus_lr(hyp, g, q, plain, 0.0, kappa)) if mutating or theta > 0.0 else lr
                 if math.isnan(lr):
                     raise _row_error(pairs, pr.row, "reference2_id",
                                      f"at {lc.locus} the child shares no allele with the known mother "
@@ -392,7 +322,7 @@ def score_pairs(profiles: Path, frequencies: Path, pairs: Path, out: Path,
                                      "or rerun with --mutation-model")
                 incons = lr0 == 0.0 or math.isnan(lr0)
                 cmp = True
-                floored = sum(int(lc.floored[a]) for g in (q, r, r2) if g is not None for a in g)
+                floored = sum(int(lc.floored[a]) for x in (q, r, r2) if x is not None for a in x)
                 compared += 1
                 inconsistent += int(incons)
                 counts["floored_alleles"] += floored

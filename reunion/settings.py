@@ -15,8 +15,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = PROJECT_ROOT / "configs"
+# reunion/configs is a symlink to the checkout's configs/ (copied into a built install), so the
+# shipped YAML and frequency tables are found wherever the package is; resolved so that a
+# checkout's paths, and with them every settings digest, are those of configs/ itself.
+CONFIG_DIR = (Path(__file__).resolve().parent / "configs").resolve()
 DEFAULT_CONFIG = CONFIG_DIR / "demo.yaml"
 
 Device = Literal["cpu", "gpu", "auto"]

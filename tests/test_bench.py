@@ -100,3 +100,33 @@ def test_benchmark_records_kinship_workload():
         bench.run_kernel_benchmark("cpu", 4, 4, 30, workload="kinship")
     with pytest.raises(ValueError, match="workload must be"):
         bench.run_kernel_benchmark("cpu", 4, 4, 3, workload="real")
+
+
+def test_numpy_baseline_equals_reference_on_ties():
+    """The NumPy baseline ranks ties by row as the reference does (small chunks: many partitions)."""
+    rng = np.random.default_rng(5)
+    offsets = np.array([0, 4, 9], np.int32)
+    tables = rng.integers(-1, 2, (40, 15)).astype(np.float64)            # scores in -3..3: ties everywhere
+    tables[:, offsets] = 0.0
+    profiles = rng.integers(0, 4, (25, 3)).astype(np.uint16)
+    for k, floor in ((1, -np.inf), (6, 0.0), (40, 1.0), (45, -np.inf)):
+        got = bench.numpy_screen_topk(tables, offsets, profiles, k, floor, chunk_elems=97)
+        want = reference.screen_topk(tables, offsets, profiles, k, floor)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_cli_main_prints_json_and_rejects_bad_options(capsys):
+    """``python -m reunion.bench`` (and ``reunion bench kernel``): one parser, JSON out, errors exit 2."""
+    import json  # noqa: PLC0415
+
+    assert bench.main(["--queries", "12", "--references", "30", "--loci", "4", "-k", "2",
+                       "--repeats", "1", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert (res["queries"], res["references"], res["loci"], res["k"], res["pairs"]) == (12, 30, 4, 2, 360)
+    assert res["checked"] is True and res["floor"] == "-inf"
+    for bad in (["--loci", "30", "--workload", "kinship"], ["--device", "tpu"]):
+        with pytest.raises(SystemExit) as exc:
+            bench.main(bad, prog="reunion bench kernel")
+        assert exc.value.code == 2
+    assert "reunion bench kernel: error" in capsys.readouterr().err

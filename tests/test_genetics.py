@@ -803,3 +803,118 @@ def test_rescore_many_equals_rescore_one_by_one(model, monkeypatch):
         assert any(s.log10_lr == -np.inf and s.inconsistent_loci for s in got)
     else:
         assert all(np.isfinite(s.log10_lr) for s in got)
+
+
+# ============================================================== roles, hypotheses, transmission, mutation cache
+def test_relation_values_are_the_contract_relations():
+    from reunion.contracts import RELATIONS
+    from reunion.genetics.roles import Relation
+    assert tuple(r.value for r in Relation) == RELATIONS
+    assert Member("x", "half_sibling", None, np.zeros(1, np.uint16)).relation is Relation.HALF_SIBLING
+    with pytest.raises(ValueError):
+        Member("x", "cousin", None, np.zeros(1, np.uint16))
+
+
+def test_role_keys_round_trip_and_reject_malformed():
+    from reunion.genetics.roles import Role, parse_role, role_key
+    assert role_key(Role.SIBLING, 2) == "sibling2" and role_key(Role.HALF_SIBLING, 1) == "halfsib1"
+    assert role_key(Role.FATHER) == "father" and f"{Role.OTHER}" == "other"
+    assert parse_role("sibling12") == (Role.SIBLING, 12) and parse_role("mother") == (Role.MOTHER, None)
+    for bad in ("sibling", "father1", "sibling01", "uncle", ""):
+        with pytest.raises(ValueError):
+            parse_role(bad)
+    with pytest.raises(ValueError):
+        role_key(Role.SIBLING)
+
+
+def test_family_hypothesis_role_keys_and_names(enc):
+    codes = enc.encode_profile({"TH01": ("6", "7")})
+    fam = Family("f", [Member("S2", "full_sibling", None, codes), Member("H1", "half_sibling", None, codes),
+                       Member("S1", "full_sibling", None, codes), Member("M1", "mother", "F", codes)])
+    hyp, used = fam.hypothesis()
+    assert hyp == "nuclear" and list(used) == ["mother", "sibling1", "sibling2", "halfsib1"]
+    assert [m.sample_id for m in used.values()] == ["M1", "S1", "S2", "H1"]
+    hyp, used = Family("g", [Member("G", "grandparent", None, codes)]).hypothesis()
+    assert hyp == "pair_grandparent" and list(used) == ["other"]
+
+
+def test_hypothesis_names_and_kappa():
+    from reunion.genetics.hypotheses import Hypothesis
+    assert Hypothesis.pair("avuncular") is Hypothesis.PAIR_AVUNCULAR
+    assert Hypothesis.PAIR_HALF_SIBLING.kappa == (0.5, 0.5, 0.0)
+    assert Hypothesis.PAIR_FULL_SIBLING.kappa == (0.25, 0.5, 0.25)
+    assert Hypothesis.TRIO.kappa is None and Hypothesis.TRIO.relation is None
+    assert Hypothesis.PARENT_CHILD.sexes == ("U", "U") and Hypothesis.DUO_MOTHER.sexes == ("M", "F")
+
+
+def test_at_locus_picks_the_formula_by_who_is_typed():
+    from reunion.genetics.hypotheses import Hypothesis as H, LocusGenotypes as G, at_locus
+    ab, cc = (A, B), (C, C)
+    assert at_locus(H.NUCLEAR, G(ab, None, (cc,))) is H.NUCLEAR
+    assert at_locus(H.NUCLEAR, G(None, None, (), (cc,))) is H.NUCLEAR
+    assert at_locus(H.NUCLEAR, G(ab, cc)) is H.TRIO              # no sibling typed here
+    assert at_locus(H.NUCLEAR, G(None, cc)) is H.DUO_MOTHER
+    assert at_locus(H.TRIO, G(ab, None)) is H.DUO_FATHER
+    assert at_locus(H.DUO_MOTHER, G(None, ab)) is H.DUO_MOTHER
+    assert at_locus(H.KNOWN_MOTHER, G(ab, cc)) is H.KNOWN_MOTHER
+    assert at_locus(H.KNOWN_MOTHER, G(ab, None)) is H.DUO_FATHER  # mother untyped: father's duo
+    assert at_locus(H.KNOWN_MOTHER, G(None, cc)) is None           # father untyped: LR 1
+    for h in (H.PAIR_GRANDPARENT, H.KAPPA, H.PARENT_CHILD):
+        assert at_locus(h, G(ab, None, (), (), ab)) is h
+
+
+def test_locus_lr_hand_values():
+    from reunion.genetics.hypotheses import Hypothesis as H, LocusGenotypes as G, locus_lr
+    from reunion.genetics.mutation import LocusModel
+    t = LocusModel(P, I4, I4, P, P)
+    # half siblings ab / ab: 1/2 + 1/2 (p_a + p_b)/(4 p_a p_b) = 0.5 + 0.5 * 0.3/0.08 = 2.375
+    assert locus_lr(H.PAIR_HALF_SIBLING, G(other=(A, B)), (A, B), t) == approx(2.375)
+    assert locus_lr(H.KAPPA, G(other=(A, B)), (A, B), t, kappa=(0.5, 0.5, 0.0)) == approx(2.375)
+    # trio, mother untyped: the father's duo ab / ac -> 1/(4 p_a) = 2.5
+    assert locus_lr(H.TRIO, G((A, C), None), (A, B), t) == approx(2.5)
+    # mother's duo ab / bb -> 1/(2 p_b) = 2.5; known mother without the father: 1
+    assert locus_lr(H.DUO_MOTHER, G(None, (B, B)), (A, B), t) == approx(2.5)
+    assert locus_lr(H.KNOWN_MOTHER, G(None, (B, B)), (A, B), t) == 1.0
+    # known mother bd, alleged father ac, child ab: the father gave a -> 1/(2 p_a) = 5
+    assert locus_lr(H.KNOWN_MOTHER, G((A, C), (B, D)), (A, B), t) == approx(5.0)
+
+
+def test_transmission_vector_forms():
+    M = np.array([[0.9, 0.1, 0.0], [0.05, 0.9, 0.05], [0.0, 0.1, 0.9]])
+    # parent (0, 2): 1/2 M[0] + 1/2 M[2] = [0.45, 0.1, 0.45]
+    assert kinship.transmission((0, 2), M) == approx([0.45, 0.1, 0.45])
+    # two parents at once, (0, 2) and (1, 1): [[.45, .1, .45], [.05, .9, .05]]; at alleles 1 and 2
+    both = kinship.transmission((np.array([0, 1]), np.array([2, 1])), M)
+    assert both == approx(np.array([[0.45, 0.1, 0.45], [0.05, 0.9, 0.05]]))
+    at = kinship.transmission((np.array([0, 1]), np.array([2, 1])), M, np.array([1, 2]))
+    assert at == approx([0.1, 0.05])
+    assert kinship.mendelian((1, 1), 3).tolist() == [0.0, 1.0, 0.0]
+    assert kinship.mendelian((0, 2), 3).tolist() == [0.5, 0.0, 0.5]
+
+
+def test_mutation_models_sex_neutral_rate_and_locus_models(enc):
+    R, Rm, Rf = 0.002, 0.004, 0.001
+    models = MutationModels(MutationSettings(model="equal", rate=R, rate_male=Rm, rate_female=Rf,
+                                             rate2=0.0, locus_rates={"FGA": 0.01}), enc)
+    th = enc.index["TH01"]                      # 3 alleles: off-diagonal rate / 2
+    assert models.rate("TH01", "U") == R and models.rate("TH01", "M") == Rm
+    assert models.rate("FGA", "U") == 0.01 and models.rate("FGA", "F") == 0.01
+    assert models.matrix(th, "U")[0] == approx([1 - R, R / 2, R / 2])
+    t = models.locus(th, ("U", "U"))
+    assert t.M_father is t.M_mother is models.matrix(th, "U")
+    t = models.locus(th)
+    assert t.M_father[0] == approx([1 - Rm, Rm / 2, Rm / 2])
+    assert t.M_mother[0] == approx([1 - Rf, Rf / 2, Rf / 2])
+    p = enc.loci[th].frequencies                # p.M(x) = p_x (1 - R) + (1 - p_x) R / 2
+    assert t.pushed_father == approx(p * (1 - Rm) + (1 - p) * Rm / 2)
+    i = models.identity(th)
+    assert np.array_equal(i.M_father, np.eye(3)) and i.pushed_mother is p
+    assert models.locus(th) is t                # cached
+
+
+def test_theta_bound():
+    from reunion.genetics import theta as T
+    assert T.check_theta(0.0) == 0.0 and T.check_theta(0.999) == 0.999
+    for bad in (1.0, -0.1, float("nan")):
+        with pytest.raises(ValueError, match=r"outside \[0, 1\)"):
+            T.check_theta(bad)

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from reunion import ranking
 from reunion.flows import pieces
 from reunion.flows.rematch import rematch_flow
 from reunion.flows.rerun import rerun_flow
@@ -67,7 +68,7 @@ def test_rank_entries_and_rank_candidates_keep_the_strong():
     import pyarrow as pa
 
     from reunion.contracts import CANDIDATES
-    from reunion.flows.rerun import rank_candidates
+    from reunion.ranking import rank_candidates, rank_scored
 
     def cand(m, f, lr):
         return {"missing_id": m, "rank": 0, "family_id": f, "hypothesis": "trio", "members": "",
@@ -84,12 +85,12 @@ def test_rank_entries_and_rank_candidates_keep_the_strong():
         hypothesis="trio", members={}, log10_lr=c["log10_lr"], loci_compared=20, inconsistent_loci=0,
         log10_lr_duo_father=None, log10_lr_duo_mother=None, floored_alleles=0, loci=[]))
         for c in pool if c["missing_id"] == "A"]
-    rows, _ = pieces.rank_entries("A", entries, 1, 4.0)
-    assert [(c["family_id"], c["rank"]) for c in rows] == [("f2", 1), ("f4", 2), ("f1", 3)]
-    rows, _ = pieces.rank_entries("A", entries, 1, None)
-    assert [(c["family_id"], c["rank"]) for c in rows] == [("f2", 1)]
-    rows, _ = pieces.rank_entries("A", entries, 4, 4.0)      # top_k already holds them: f3 too
-    assert [c["family_id"] for c in rows] == ["f2", "f4", "f1", "f3"]
+    rows = rank_scored(entries, 1, 4.0)
+    assert [(f, rank) for rank, f, _ in rows] == [("f2", 1), ("f4", 2), ("f1", 3)]
+    rows = rank_scored(entries, 1, None)
+    assert [(f, rank) for rank, f, _ in rows] == [("f2", 1)]
+    rows = rank_scored(entries, 4, 4.0)      # top_k already holds them: f3 too
+    assert [f for _, f, _ in rows] == ["f2", "f4", "f1", "f3"]
 
 
 @pytest.fixture(scope="module")
@@ -162,12 +163,12 @@ def test_shortlist_cut_by_hand():
     rows = np.array([0, 0, 0, 0, 1, 1, 2])
     scores = np.array([5.0, 3.0, 4.0, 4.0 - 5e-7, 2.0, 1.0, -np.inf])
     # row 0: 2nd best screen score 4.0; 4.0 - 5e-7 is within CUT_TOL (1e-6) of it, 3.0 is not
-    assert pieces.shortlist_cut(rows, scores, 2, None).tolist() == [True, False, True, True, True, True, True]
+    assert ranking.shortlist_cut(rows, scores, 2, None).tolist() == [True, False, True, True, True, True, True]
     # a strong threshold below 3.0 keeps 3.0 too
-    assert pieces.shortlist_cut(rows, scores, 2, 2.9).all()
+    assert ranking.shortlist_cut(rows, scores, 2, 2.9).all()
     # top_k 1: row 1 keeps its best only
-    assert pieces.shortlist_cut(rows, scores, 1, None).tolist() == [True, False, False, False, True, False, True]
-    assert pieces.shortlist_cut(rows[:0], scores[:0], 3, None).size == 0
+    assert ranking.shortlist_cut(rows, scores, 1, None).tolist() == [True, False, False, False, True, False, True]
+    assert ranking.shortlist_cut(rows[:0], scores[:0], 3, None).size == 0
 
 
 def test_fine_shards_rescore_about_top_k_and_list_the_same(small_db, settings, tmp_path, monkeypatch, caplog):
@@ -197,7 +198,7 @@ def test_fine_shards_rescore_about_top_k_and_list_the_same(small_db, settings, t
     assert sum(counted) <= 4 * n_missing < 17 * 3 * n_missing
     with_cut = sum(counted)
     # if a screen score ever disagreed with its re-score, the whole shortlist is re-scored
-    monkeypatch.setattr(pieces, "_same_score", lambda a, b: False)
+    monkeypatch.setattr(ranking, "same_score", lambda a, b: False)
     counted.clear()
     with caplog.at_level("WARNING"):
         again = sorted(run_local(tmp_path / "fine", fine), key=key)

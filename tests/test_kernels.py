@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reunion.kernels import cpu, device, gpu, reference
+from reunion.kernels import cpu, device, gpu, reference, topk
 
 KERNELS = Path(gpu.__file__).resolve().parent
 
@@ -170,6 +170,33 @@ def test_cpu_non_contiguous_and_empty():
     assert (i == -1).all() and np.isneginf(s).all()
     i, s = cpu.screen_topk(tables, offsets, profiles[:0], 3, -np.inf)
     assert i.shape == (0, 3)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_select_topk_equals_brute_force_sort(seed):
+    """topk.select_topk (a partition when k < N) equals sorting each row by (allowed, score desc, row asc)."""
+    rng = np.random.default_rng(seed)
+    R, N = 30, 50
+    score = rng.integers(-3, 4, (R, N)).astype(np.float32 if seed % 2 else np.float64)   # heavy ties
+    score[rng.random((R, N)) < 0.1] = -np.inf
+    floor = (-np.inf, 0.0, 2.0, 9.0)[seed % 4]
+    ok = score >= floor
+    for k in (0, 1, 3, 17, N - 1, N, N + 5):
+        index, best, count = topk.select_topk(score, k, ok)
+        assert index.dtype == np.int32 and best.dtype == score.dtype
+        assert index.shape == best.shape == (R, k) and count.shape == (R,)
+        for r in range(R):
+            want = sorted((t for t in range(N) if ok[r, t]), key=lambda t: (-score[r, t], t))[:k]
+            assert count[r] == len(want)
+            assert index[r].tolist() == want + [-1] * (k - len(want))
+            assert best[r].tolist() == [score[r, t] for t in want] + [-np.inf] * (k - len(want))
+        # rows given explicitly (merge, settle): a permuted copy ranks the same
+        perm = np.stack([rng.permutation(N) for _ in range(R)])
+        pi, ps, pc = topk.select_topk(np.take_along_axis(score, perm, 1), k,
+                                      np.take_along_axis(ok, perm, 1), perm)
+        np.testing.assert_array_equal(pi, index)
+        np.testing.assert_array_equal(ps, best)
+        np.testing.assert_array_equal(pc, count)
 
 
 # ----------------------------------------------------------------- device choice

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -147,11 +146,12 @@ def test_rerun_falls_back_to_full_and_says_why(small_db, settings, asian_table, 
 
 
 def test_rank_candidates_orders_by_exact_lr_then_family_and_cuts_at_top_k():
-    """The Arrow ranking of a rerun's merge equals the hand-worked order of rank_entries."""
+    """The Arrow ranking of a rerun's merge: the hand-worked order of ranking.rank_scored."""
     import pyarrow as pa
 
     from reunion.contracts import CANDIDATES, PER_LOCUS
-    from reunion.flows.rerun import _rows_of_pairs, rank_candidates
+    from reunion.flows.rerun import _rows_of_pairs
+    from reunion.ranking import rank_candidates
 
     def cand(m, f, lr):
         return {"missing_id": m, "rank": 0, "family_id": f, "hypothesis": "trio", "members": "",

@@ -1,6 +1,7 @@
 """Families as lost-child tables, and the exact re-score of a candidate.
 
-A registered family is scored by its strongest available hypothesis:
+A registered family is scored by its strongest available hypothesis
+(:class:`reunion.genetics.hypotheses.Hypothesis`):
 
 - ``nuclear`` when full or half siblings of the lost child are typed: the exact
   family-level LR over the couple (typed or not), every typed full sibling and
@@ -12,8 +13,9 @@ A registered family is scored by its strongest available hypothesis:
 
 In a trio, a locus where one parent is untyped scores as the duo with the
 other; a locus where no member used is typed contributes LR 1 and is not
-compared. Inconsistent loci are counted against the typed parents without
-mutation (siblings can share no allele with a true full sibling).
+compared (:func:`reunion.genetics.hypotheses.at_locus`). Inconsistent loci are
+counted against the typed parents without mutation (siblings can share no
+allele with a true full sibling).
 """
 
 from __future__ import annotations
@@ -22,28 +24,36 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reunion.encoding import PAIR_HI, PAIR_LO, UNTYPED, Encoding, genotype_pairs
-from reunion.genetics import kinship
-from reunion.genetics import theta as theta_mod
-from reunion.genetics.pedigree import InconsistentFamilyError, child_lr, nuclear_child_table, nuclear_joint
-from reunion.genetics.mutation import MutationModels
+from reunion.encoding import PAIR_HI, PAIR_LO, UNTYPED, Encoding
+from reunion.genetics.hypotheses import (Hypothesis, JointCache, LocusGenotypes, locus_lr, locus_table,
+                                         parent_lrs, parent_tables)
+from reunion.genetics.mutation import LocusModel, MutationModels
+from reunion.genetics.pedigree import InconsistentFamilyError
+from reunion.genetics.roles import Relation, Role, parse_role, role_key
 
-PARENT_SEX = {"father": "M", "mother": "F"}
-PARENT_HYPOTHESES = ("trio", "duo_father", "duo_mother")
+PARENT_HYPOTHESES = (Hypothesis.TRIO, Hypothesis.DUO_FATHER, Hypothesis.DUO_MOTHER)
 RESCORE_CHUNK = 4096      # trio / duo pairs re-scored together as arrays
-JOINT_CACHE = 5_000       # nuclear families' per-locus (X, Z) kept while re-scoring (n x n float64: 2-20 KB each)
+# role keys as plain str (hot paths: enum attribute access and str-subclass dict keys are slower)
+_MISSING, _FATHER, _MOTHER, _OTHER = (role_key(r) for r in (Role.MISSING, Role.FATHER, Role.MOTHER, Role.OTHER))
 
 
 @dataclass
 class Member:
     sample_id: str
-    relation: str
+    relation: Relation    # a plain string is checked and converted
     sex: str | None
-    codes: np.ndarray  # uint16 [L] genotype indices
+    codes: np.ndarray     # uint16 [L] genotype indices
+
+    def __post_init__(self):
+        self.relation = Relation(self.relation)
 
     @property
     def n_typed(self) -> int:
         return int(np.count_nonzero(self.codes))
+
+
+#: (hypothesis, members used by role key) as :meth:`Family.hypothesis` returns it.
+Used = dict[str, Member]
 
 
 @dataclass
@@ -51,37 +61,38 @@ class Family:
     family_id: str
     members: list[Member]
 
-    def hypothesis(self, siblings: bool = True) -> tuple[str, dict[str, Member]] | None:
-        """(hypothesis name, members used by role) or None when nobody is typed.
+    def hypothesis(self, siblings: bool = True) -> tuple[Hypothesis, Used] | None:
+        """(hypothesis, members used by role key) or None when nobody is typed.
 
-        With ``siblings=False`` (theta runs) typed full siblings do not make a
-        ``nuclear`` hypothesis; they are used only when no parent is typed.
+        Role keys: ``father``, ``mother``, ``sibling1``.., ``halfsib1``.. (in sample_id
+        order), ``other`` (:func:`reunion.genetics.roles.role_key`). With
+        ``siblings=False`` (theta runs) typed full siblings do not make a ``nuclear``
+        hypothesis; they are used only when no parent is typed.
         """
-        def first(rel: str) -> Member | None:
-            typed = [m for m in self.members if m.relation == rel and m.n_typed]
-            return min(typed, key=lambda m: m.sample_id) if typed else None
-        father, mother = first("father"), first("mother")
-        def typed(rel: str) -> list[Member]:
+        def typed(rel: Relation) -> list[Member]:
             return sorted((m for m in self.members if m.relation == rel and m.n_typed),
                           key=lambda m: m.sample_id)
-        sibs, halfs = typed("full_sibling"), typed("half_sibling")
+        fathers, mothers = typed(Relation.FATHER), typed(Relation.MOTHER)
+        father, mother = (fathers or [None])[0], (mothers or [None])[0]
+        sibs, halfs = typed(Relation.FULL_SIBLING), typed(Relation.HALF_SIBLING)
+        parents = {_FATHER: father, _MOTHER: mother}
+        parents = {k: v for k, v in parents.items() if v is not None}
         if (sibs or halfs) and siblings:
-            used = {"father": father, "mother": mother}
-            used = {k: v for k, v in used.items() if v is not None}
-            used.update({f"sibling{i}": m for i, m in enumerate(sibs, start=1)})
-            used.update({f"halfsib{i}": m for i, m in enumerate(halfs, start=1)})
-            return "nuclear", used
+            used: Used = dict(parents)
+            used.update({role_key(Role.SIBLING, i): m for i, m in enumerate(sibs, start=1)})
+            used.update({role_key(Role.HALF_SIBLING, i): m for i, m in enumerate(halfs, start=1)})
+            return Hypothesis.NUCLEAR, used
         if father and mother:
-            return "trio", {"father": father, "mother": mother}
+            return Hypothesis.TRIO, parents
         if father:
-            return "duo_father", {"father": father}
+            return Hypothesis.DUO_FATHER, parents
         if mother:
-            return "duo_mother", {"mother": mother}
+            return Hypothesis.DUO_MOTHER, parents
         others = [m for m in self.members if m.n_typed]
         if not others:
             return None
         best = max(others, key=lambda m: (m.n_typed, [-ord(c) for c in m.sample_id]))
-        return f"pair_{best.relation}", {"other": best}
+        return Hypothesis.pair(best.relation), {_OTHER: best}
 
 
 @dataclass
@@ -91,13 +102,13 @@ class LocusResult:
     compared: bool
     inconsistent: bool
     floored: int
-    genotypes: dict[str, str] = field(default_factory=dict)  # role -> label
+    genotypes: dict[str, str] = field(default_factory=dict)  # role key -> label
 
 
 @dataclass
 class CandidateScore:
-    hypothesis: str
-    members: dict[str, str]          # role -> sample_id
+    hypothesis: Hypothesis
+    members: dict[str, str]          # role key -> sample_id
     log10_lr: float
     loci_compared: int
     inconsistent_loci: int
@@ -120,6 +131,12 @@ def _log10(x):
         return np.log10(x)
 
 
+def _parent_codes(used: list[Used], role: str, L: int) -> np.ndarray:
+    """uint16 [N, L] codes of each hypothesis' father (mother), 0 where it has none."""
+    zeros = np.zeros(L, np.uint16)
+    return np.array([u[role].codes if role in u else zeros for u in used]).reshape(len(used), L)
+
+
 class FamilyScorer:
     """Builds lost-child tables and re-scores candidates for one encoding and mutation setting."""
 
@@ -131,72 +148,76 @@ class FamilyScorer:
         self.enc = encoding
         self.models = models
         self.theta = float(theta)
-        self._identity: dict[int, np.ndarray] = {}
         self._floored = [lc.floored.tolist() for lc in encoding.loci]   # per locus: code -> bool
-        self._joints: dict[tuple, tuple[np.ndarray, float] | InconsistentFamilyError] = {}
+        self._joints = JointCache()
+        self._models: dict[bool, list[LocusModel | None]] = {m: [None] * len(encoding.loci) for m in (True, False)}
 
-    def hypothesis(self, family: Family) -> tuple[str, dict[str, Member]] | None:
+    def hypothesis(self, family: Family) -> tuple[Hypothesis, Used] | None:
         """The hypothesis this scorer uses for ``family``."""
         return family.hypothesis(siblings=self.theta == 0.0)
 
     # ------------------------------------------------------------------ helpers
-    def _pair(self, l: int, g: int):
-        return self.enc.decode(l, int(g))
+    def _locus_model(self, l: int, mutation: bool = True) -> LocusModel:
+        """The locus' :class:`LocusModel` with the run's mutation model, or without mutation."""
+        models = self._models[mutation]
+        if models[l] is None:
+            models[l] = self.models.locus(l) if mutation else self.models.identity(l)
+        return models[l]
 
-    def _eye(self, l: int) -> np.ndarray:
-        if l not in self._identity:
-            self._identity[l] = np.eye(self.enc.loci[l].n_alleles)
-        return self._identity[l]
+    @staticmethod
+    def _layout(used: Used) -> list[tuple[Role, list[int]]]:
+        """The members of ``used`` as (role, their codes [L] as a list) in role order."""
+        return [(parse_role(k)[0], m.codes.tolist()) for k, m in used.items()]
 
-    def _locus_members(self, hyp: str, used: dict[str, Member], l: int) -> dict[str, tuple[int, int]]:
-        return {role: self._pair(l, m.codes[l]) for role, m in used.items() if m.codes[l] != UNTYPED}
+    def _typed(self, layout: list, l: int) -> tuple[LocusGenotypes, list] | None:
+        """The members typed at locus ``l``: (their genotypes by role, the genotypes in role
+        order), or None when none is."""
+        father = mother = other = None
+        sibs, halfs, typed = [], [], []
+        for role, codes in layout:
+            if codes[l] == UNTYPED:
+                continue
+            g = self.enc.decode(l, codes[l])
+            typed.append(g)
+            if role is Role.SIBLING:
+                sibs.append(g)
+            elif role is Role.HALF_SIBLING:
+                halfs.append(g)
+            elif role is Role.FATHER:
+                father = g
+            elif role is Role.MOTHER:
+                mother = g
+            else:
+                other = g
+        if not typed:
+            return None
+        return LocusGenotypes(father, mother, tuple(sibs), tuple(halfs), other), typed
 
     # ------------------------------------------------------------------ tables
-    def table_row(self, hyp: str, used: dict[str, Member]) -> np.ndarray:
+    def table_row(self, hyp: Hypothesis | str, used: Used) -> np.ndarray:
         """log10 LR over every genotype index of every locus, float64 [W]."""
+        hyp, layout = Hypothesis(hyp), self._layout(used)
         row = np.zeros(self.enc.width, dtype=np.float64)
-        for l, lc in enumerate(self.enc.loci):
-            typed = self._locus_members(hyp, used, l)
-            if not typed:
+        for l in range(len(self.enc.loci)):
+            typed = self._typed(layout, l)
+            if typed is None:
                 continue
-            p = lc.frequencies
-            sibs = [g for role, g in typed.items() if role.startswith("sibling")]
-            halfs = [g for role, g in typed.items() if role.startswith("halfsib")]
-            if self.theta > 0.0:
-                lr = self._theta_table(typed, used, p)
-            elif sibs or halfs:  # loci without a typed sibling use the trio / duo closed forms
-                try:
-                    lr = nuclear_child_table(typed.get("father"), typed.get("mother"), sibs, p,
-                                             self.models.matrix(l, "M"), self.models.matrix(l, "F"),
-                                             half_siblings=halfs)
-                except InconsistentFamilyError:
-                    continue  # the family itself is impossible here without mutation: LR 1
-            elif "father" in typed and "mother" in typed:
-                lr = kinship.trio_child_table(typed["father"], typed["mother"], p,
-                                              self.models.matrix(l, "M"), self.models.matrix(l, "F"))
-            elif "father" in typed:
-                lr = kinship.duo_child_table(typed["father"], p, self.models.matrix(l, "M"),
-                                             self.models.pushed(l, "F"))
-            elif "mother" in typed:
-                lr = kinship.duo_child_table(typed["mother"], p, self.models.matrix(l, "F"),
-                                             self.models.pushed(l, "M"))
-            else:
-                rel = used["other"].relation
-                lr = kinship.pairwise_child_table(typed["other"], p,
-                                                  kinship.KAPPA[kinship.RELATION_KAPPA[rel]])
+            lr = locus_table(hyp, typed[0], self._locus_model(l), self.theta)
+            if lr is None:
+                continue  # the family itself is impossible here without mutation: LR 1
             off = int(self.enc.offsets[l])
             row[off + 1: off + 1 + lr.size] = _log10(lr)
         return row
 
-    def table_rows(self, hyps: list[tuple[str, dict[str, Member]]]) -> np.ndarray:
+    def table_rows(self, hyps: list[tuple[Hypothesis | str, Used]]) -> np.ndarray:
         """:meth:`table_row` of many families, float64 [F, W] (bit-identical).
 
         Trio and duo families are built together, locus by locus, as arrays over
-        families (the national-scale path); other hypotheses row by row.
+        families (:func:`reunion.genetics.hypotheses.parent_tables`, the
+        national-scale path); other hypotheses row by row.
         """
         rows = np.zeros((len(hyps), self.enc.width), dtype=np.float64)
-        fast = [i for i, (h, _) in enumerate(hyps)
-                if h in ("trio", "duo_father", "duo_mother") and self.theta == 0.0]
+        fast = [i for i, (h, _) in enumerate(hyps) if h in PARENT_HYPOTHESES and self.theta == 0.0]
         fast_set = set(fast)
         for i, (h, used) in enumerate(hyps):
             if i not in fast_set:
@@ -204,108 +225,45 @@ class FamilyScorer:
         if not fast:
             return rows
         idx = np.asarray(fast)
-        F = np.array([hyps[i][1]["father"].codes if "father" in hyps[i][1] else
-                      np.zeros(len(self.enc.loci), np.uint16) for i in fast])
-        Mo = np.array([hyps[i][1]["mother"].codes if "mother" in hyps[i][1] else
-                       np.zeros(len(self.enc.loci), np.uint16) for i in fast])
-        for l, lc in enumerate(self.enc.loci):
-            n = lc.n_alleles
-            lo, hi = genotype_pairs(n)
-            g_lo = np.concatenate([[0], lo])   # genotype index -> allele codes (index 0 unused)
-            g_hi = np.concatenate([[0], hi])
-            p = lc.frequencies
-            hw = kinship._hw_table(p, lo, hi)
-            MF, MM = self.models.matrix(l, "M"), self.models.matrix(l, "F")
-            f, m = F[:, l].astype(np.int64), Mo[:, l].astype(np.int64)
-            tF = 0.5 * (MF[g_lo[f]] + MF[g_hi[f]])          # [F', n]
-            tM = 0.5 * (MM[g_lo[m]] + MM[g_hi[m]])
-            pF, pM = self.models.pushed(l, "M"), self.models.pushed(l, "F")
-            both, only_f, only_m = (f > 0) & (m > 0), (f > 0) & (m == 0), (f == 0) & (m > 0)
+        L = len(self.enc.loci)
+        F = _parent_codes([hyps[i][1] for i in fast], _FATHER, L)
+        Mo = _parent_codes([hyps[i][1] for i in fast], _MOTHER, L)
+        for l in range(L):
             off = int(self.enc.offsets[l])
-            for sel, t1, t2 in ((both, tF, tM), (only_f, tF, pM), (only_m, tM, pF)):
-                if not sel.any():
-                    continue
-                lr = kinship._ordered_table(t1[sel], t2[sel] if t2.ndim == 2 else t2, lo, hi) / hw
+            for sel, lr in parent_tables(F[:, l].astype(np.int64), Mo[:, l].astype(np.int64),
+                                         self._locus_model(l)):
                 rows[idx[sel], off + 1: off + 1 + lr.shape[1]] = _log10(lr)
         return rows
 
-    def _theta_table(self, typed: dict, used: dict[str, Member], p: np.ndarray) -> np.ndarray:
-        th = self.theta
-        if "father" in typed and "mother" in typed:
-            return theta_mod.trio_child_table_theta(typed["father"], typed["mother"], p, th)
-        if "father" in typed or "mother" in typed:
-            return theta_mod.duo_child_table_theta(typed.get("father") or typed["mother"], p, th)
-        kappa = kinship.KAPPA[kinship.RELATION_KAPPA[used["other"].relation]]
-        return theta_mod.pairwise_child_table_theta(typed["other"], p, kappa, th)
-
     # ------------------------------------------------------------------ exact re-score
-    def _locus_lr(self, typed: dict, child, l: int, mutation: bool, relation: str | None) -> float:
-        p = self.enc.loci[l].frequencies
-        if mutation and self.theta > 0.0:
-            th = self.theta
-            if "father" in typed and "mother" in typed:
-                return theta_mod.trio_lr_theta(child, typed["father"], typed["mother"], p, th)
-            if "father" in typed or "mother" in typed:
-                return theta_mod.duo_lr_theta(child, typed.get("father") or typed["mother"], p, th)
-            return theta_mod.pairwise_lr_theta(typed["other"], child, p,
-                                               kinship.KAPPA[kinship.RELATION_KAPPA[relation]], th)
-        if mutation:
-            MF, MM = self.models.matrix(l, "M"), self.models.matrix(l, "F")
-            pF, pM = self.models.pushed(l, "M"), self.models.pushed(l, "F")
-        else:
-            MF = MM = self._eye(l)
-            pF = pM = p
-        sibs = [g for role, g in typed.items() if role.startswith("sibling")]
-        halfs = [g for role, g in typed.items() if role.startswith("halfsib")]
-        if sibs or halfs:   # pedigree.nuclear_lr, with the family's (X, Z) kept for its next candidate
-            key = (l, mutation, typed.get("father"), typed.get("mother"), tuple(sibs), tuple(halfs))
-            joint = self._joints.get(key)
-            if joint is None:
-                if len(self._joints) >= JOINT_CACHE:
-                    self._joints.clear()
-                try:
-                    joint = nuclear_joint(typed.get("father"), typed.get("mother"), sibs, p, MF, MM, halfs)
-                except InconsistentFamilyError as exc:
-                    joint = exc
-                self._joints[key] = joint
-            if isinstance(joint, InconsistentFamilyError):
-                raise InconsistentFamilyError(*joint.args)     # a fresh one: no growing traceback
-            return child_lr(child, *joint, p)
-        if "father" in typed and "mother" in typed:
-            return kinship.trio_lr(child, typed["father"], typed["mother"], p, MF, MM)
-        if "father" in typed:
-            return kinship.duo_lr(child, typed["father"], p, MF, pM)
-        if "mother" in typed:
-            return kinship.duo_lr(child, typed["mother"], p, MM, pF)
-        return kinship.pairwise_lr(typed["other"], child, p,
-                                   kinship.KAPPA[kinship.RELATION_KAPPA[relation]])
-
-    def _score(self, used: dict[str, Member], child_codes: np.ndarray, detail: bool):
+    def _score(self, hyp: Hypothesis, used: Used, child_codes: np.ndarray, detail: bool):
         total, compared, inconsistent, floored = 0.0, 0, 0, 0
-        relation = used["other"].relation if "other" in used else None
+        layout = self._layout(used)
+        kappa = hyp.kappa
         rows = []
         for l, lc in enumerate(self.enc.loci):
-            child = self._pair(l, child_codes[l])
-            typed = self._locus_members("", used, l)
-            if child is None or not typed:
+            child = self.enc.decode(l, int(child_codes[l]))
+            typed = None if child is None else self._typed(layout, l)
+            lr = None
+            if typed is not None:
+                g, genotypes = typed
+                try:
+                    lr = locus_lr(hyp, g, child, self._locus_model(l), self.theta, kappa,
+                                  joints=self._joints, joint_key=l)
+                except InconsistentFamilyError:
+                    pass
+            if lr is None:  # not compared, or impossible family data here (no mutation model): LR 1
                 if detail:
                     rows.append(LocusResult(lc.locus, 1.0, False, False, 0, self._labels(l, used, child_codes)))
                 continue
-            try:
-                lr = self._locus_lr(typed, child, l, True, relation)
-            except InconsistentFamilyError:
-                lr = None
-            if lr is None:  # impossible family data at this locus (no mutation model): LR 1
-                if detail:
-                    rows.append(LocusResult(lc.locus, 1.0, False, False, 0, self._labels(l, used, child_codes)))
-                continue
-            parents = {k: v for k, v in typed.items() if k in ("father", "mother")}
-            if parents or "other" in typed:
-                incons = self._locus_lr(parents or typed, child, l, False, relation) == 0.0
+            if g.father is not None or g.mother is not None:      # against the typed parents alone
+                incons = locus_lr(hyp, g.parents(), child, self._locus_model(l, False)) == 0.0
+            elif g.other is not None:
+                incons = locus_lr(hyp, g, child, self._locus_model(l, False), 0.0, kappa) == 0.0
             else:
                 incons = False
             fl = self._floored[l]
-            n_floor = sum(fl[a] for g in [child, *typed.values()] for a in g)
+            n_floor = sum(fl[a] for x in [child, *genotypes] for a in x)
             total += float(np.log10(lr)) if lr != 0 else -np.inf     # scalar: no errstate context
             compared += 1
             inconsistent += int(incons)
@@ -315,8 +273,8 @@ class FamilyScorer:
                                         self._labels(l, used, child_codes)))
         return total, compared, inconsistent, floored, rows
 
-    def _labels(self, l: int, used: dict[str, Member], child_codes: np.ndarray) -> dict[str, str]:
-        out = {"missing": self.enc.genotype_label(l, int(child_codes[l]))}
+    def _labels(self, l: int, used: Used, child_codes: np.ndarray) -> dict[str, str]:
+        out = {_MISSING: self.enc.genotype_label(l, int(child_codes[l]))}
         for role, m in used.items():
             out[role] = self.enc.genotype_label(l, int(m.codes[l]))
         return out
@@ -325,23 +283,23 @@ class FamilyScorer:
                 duo: dict[str, float] | None = None) -> CandidateScore | None:
         """Exact float64 score of a missing person as the family's lost child, per locus.
 
-        ``duo``: the parents' duo totals when already computed (:meth:`rescore_many`).
+        ``duo``: the parents' duo totals by role when already computed (:meth:`rescore_many`).
         """
         h = self.hypothesis(family)
         if h is None:
             return None
         hyp, used = h
-        total, compared, inconsistent, floored, rows = self._score(used, child_codes, True)
+        total, compared, inconsistent, floored, rows = self._score(hyp, used, child_codes, True)
         duo = dict(duo or {})
-        for role in ("father", "mother"):
+        for role, duo_hyp in ((_FATHER, Hypothesis.DUO_FATHER), (_MOTHER, Hypothesis.DUO_MOTHER)):
             if role in used and role not in duo:
-                duo[role] = total if hyp == f"duo_{role}" else \
-                    self._score({role: used[role]}, child_codes, False)[0]
+                duo[role] = total if hyp == duo_hyp else \
+                    self._score(duo_hyp, {role: used[role]}, child_codes, False)[0]
         return CandidateScore(
             hypothesis=hyp, members={r: m.sample_id for r, m in used.items()},
             log10_lr=total, loci_compared=compared, inconsistent_loci=inconsistent,
-            floored_alleles=floored, log10_lr_duo_father=duo.get("father"),
-            log10_lr_duo_mother=duo.get("mother"), loci=rows)
+            floored_alleles=floored, log10_lr_duo_father=duo.get(_FATHER),
+            log10_lr_duo_mother=duo.get(_MOTHER), loci=rows)
 
     def rescore_many(self, families: list[Family], child_codes: np.ndarray) -> list[CandidateScore | None]:
         """:meth:`rescore` of many (family, missing person) pairs, bit-identical to it.
@@ -361,7 +319,7 @@ class FamilyScorer:
                 continue
             if self.theta == 0.0 and h[0] in PARENT_HYPOTHESES:
                 fast.append((i, h))
-            elif self.theta == 0.0 and h[0] == "nuclear" and ("father" in h[1] or "mother" in h[1]):
+            elif self.theta == 0.0 and h[0] == Hypothesis.NUCLEAR and (_FATHER in h[1] or _MOTHER in h[1]):
                 nuclear.append((i, h))
             else:
                 out[i] = self.rescore(fam, child_codes[i])
@@ -371,11 +329,11 @@ class FamilyScorer:
         for part, rows in _chunks(nuclear):
             arrays = self._parent_arrays([u for _, (_, u) in part], child_codes[rows])
             for j, (i, (_, used)) in enumerate(part):
-                duo = {role: float(arrays[f"duo_{role}"][j]) for role in ("father", "mother") if role in used}
+                duo = {role: float(arrays[f"duo_{role}"][j]) for role in (_FATHER, _MOTHER) if role in used}
                 out[i] = self.rescore(families[i], child_codes[i], duo=duo)
         return out
 
-    def _parent_arrays(self, used: list[dict[str, Member]], child_codes: np.ndarray) -> dict[str, np.ndarray]:
+    def _parent_arrays(self, used: list[Used], child_codes: np.ndarray) -> dict[str, np.ndarray]:
         """Per locus and pair, the trio / duo re-score of N pairs as float64 arrays.
 
         ``used[i]``: the members of pair i's hypothesis (its father and mother, if any,
@@ -384,9 +342,7 @@ class FamilyScorer:
         (compared, inconsistent) and ``n_floor`` int64 [L, N].
         """
         N, L = child_codes.shape
-        zeros = np.zeros(L, np.uint16)
-        F = np.array([u["father"].codes if "father" in u else zeros for u in used]).reshape(N, L)
-        Mo = np.array([u["mother"].codes if "mother" in u else zeros for u in used]).reshape(N, L)
+        F, Mo = _parent_codes(used, _FATHER, L), _parent_codes(used, _MOTHER, L)
         total = np.zeros(N)
         duo_f, duo_m = np.zeros(N), np.zeros(N)
         lrs = np.ones((L, N))
@@ -397,32 +353,11 @@ class FamilyScorer:
             ok = (c != UNTYPED) & ((f != UNTYPED) | (m != UNTYPED))
             if not ok.any():
                 continue
-            ca, cb = PAIR_LO[c], PAIR_HI[c]
-            f0, f1, m0, m1 = PAIR_LO[f], PAIR_HI[f], PAIR_LO[m], PAIR_HI[m]
-            p = lc.frequencies
-            same = ca == cb
-            hw = kinship._hw_table(p, ca, cb)
-
-            def ordered(t1, t2):    # kinship._ordered, from (t(a), t(b)) at each child's alleles
-                return np.where(same, t1[0] * t2[0], t1[0] * t2[1] + t1[1] * t2[0])
-
-            def at(y0, y1, M):      # kinship.transmission of parent (y0, y1), at the child's a and b
-                return 0.5 * (M[y0, ca] + M[y1, ca]), 0.5 * (M[y0, cb] + M[y1, cb])
-
-            MF, MM = self.models.matrix(l, "M"), self.models.matrix(l, "F")
-            pF, pM = self.models.pushed(l, "M"), self.models.pushed(l, "F")
-            tF, tM = at(f0, f1, MF), at(m0, m1, MM)
-            both, only_f = (f != UNTYPED) & (m != UNTYPED), (f != UNTYPED) & (m == UNTYPED)
-            lr_f = ordered(tF, (pM[ca], pM[cb])) / hw               # duo with the father
-            lr_m = ordered(tM, (pF[ca], pF[cb])) / hw               # duo with the mother
-            lr = np.where(both, ordered(tF, tM) / hw, np.where(only_f, lr_f, lr_m))
-            eye = self._eye(l)                                      # no mutation: inconsistency
-            iF, iM = at(f0, f1, eye), at(m0, m1, eye)
-            lr0 = np.where(both, ordered(iF, iM), np.where(only_f, ordered(iF, (p[ca], p[cb])),
-                                                          ordered(iM, (p[ca], p[cb])))) / hw
+            lr, lr_f, lr_m = parent_lrs(c, f, m, self._locus_model(l), PAIR_LO, PAIR_HI)
+            lr0 = parent_lrs(c, f, m, self._locus_model(l, False), PAIR_LO, PAIR_HI, duos=False)
             fl = lc.floored.astype(np.int64)
-            nf = fl[ca] + fl[cb] + np.where(f != UNTYPED, fl[f0] + fl[f1], 0) + \
-                np.where(m != UNTYPED, fl[m0] + fl[m1], 0)
+            nf = fl[PAIR_LO[c]] + fl[PAIR_HI[c]] + np.where(f != UNTYPED, fl[PAIR_LO[f]] + fl[PAIR_HI[f]], 0) + \
+                np.where(m != UNTYPED, fl[PAIR_LO[m]] + fl[PAIR_HI[m]], 0)
             with np.errstate(divide="ignore"):
                 total[ok] += np.log10(lr[ok])
                 has_f, has_m = ok & (f != UNTYPED), ok & (m != UNTYPED)
@@ -434,7 +369,7 @@ class FamilyScorer:
         return {"total": total, "duo_father": duo_f, "duo_mother": duo_m, "lrs": lrs, "flags": flags,
                 "n_floor": n_floor}
 
-    def _rescore_parents(self, hyps: list[tuple[str, dict[str, Member]]],
+    def _rescore_parents(self, hyps: list[tuple[Hypothesis, Used]],
                          child_codes: np.ndarray) -> list[CandidateScore]:
         """Trio / duo pairs as arrays over the N pairs (see :meth:`rescore_many`)."""
         a = self._parent_arrays([u for _, u in hyps], child_codes)
@@ -453,7 +388,9 @@ class FamilyScorer:
                 hypothesis=hyp, members={r: mem.sample_id for r, mem in used.items()}, log10_lr=t,
                 loci_compared=int(compared[i]), inconsistent_loci=int(inconsistent[i]),
                 floored_alleles=int(floored[i]),
-                log10_lr_duo_father=(t if hyp == "duo_father" else float(duo_f[i])) if "father" in used else None,
-                log10_lr_duo_mother=(t if hyp == "duo_mother" else float(duo_m[i])) if "mother" in used else None,
+                log10_lr_duo_father=(t if hyp == Hypothesis.DUO_FATHER else float(duo_f[i]))
+                if _FATHER in used else None,
+                log10_lr_duo_mother=(t if hyp == Hypothesis.DUO_MOTHER else float(duo_m[i]))
+                if _MOTHER in used else None,
                 loci=rows))
         return out

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from reunion.encoding import genotype_pairs
+from reunion.genetics.roles import Relation
 
 Genotype = tuple[int, int]
 
@@ -36,19 +37,37 @@ KAPPA: dict[str, tuple[float, float, float]] = {
 }
 
 #: Pairwise relationship of a registered relative to the lost child, by contract relation.
-RELATION_KAPPA = {
-    "father": "parent-child",
-    "mother": "parent-child",
-    "full_sibling": "full-sibling",
-    "half_sibling": "half-sibling",
-    "grandparent": "grandparent",
-    "avuncular": "avuncular",
+RELATION_KAPPA: dict[Relation, str] = {
+    Relation.FATHER: "parent-child",
+    Relation.MOTHER: "parent-child",
+    Relation.FULL_SIBLING: "full-sibling",
+    Relation.HALF_SIBLING: "half-sibling",
+    Relation.GRANDPARENT: "grandparent",
+    Relation.AVUNCULAR: "avuncular",
 }
 
 
-def transmission(parent: Genotype, M: np.ndarray) -> np.ndarray:
-    """t_X(a) = sum over the parent's two alleles y of 1/2 M(y -> a); float64 [n]."""
-    return 0.5 * (M[parent[0]] + M[parent[1]])
+def transmission(parent, M: np.ndarray, at=None) -> np.ndarray:
+    """The transmission vector t_X(a) = 1/2 M(y1 -> a) + 1/2 M(y2 -> a) of a parent (y1, y2).
+
+    ``parent``: two allele codes, ints or int arrays [N] (N parents at once); ``M``
+    float64 [n, n] (rows: the parent's allele). Returns float64 [n] ([N, n]) or, with
+    ``at`` (allele codes [N]), only t_X(at) float64 [N]. The one home of this vector:
+    every formula with a typed or enumerated parent takes it from here.
+    """
+    y1, y2 = parent
+    if at is None:
+        return 0.5 * (M[y1] + M[y2])
+    return 0.5 * (M[y1, at] + M[y2, at])
+
+
+def mendelian(parent: Genotype, n: int) -> np.ndarray:
+    """:func:`transmission` without mutation (M = I): 1/2 per allele of ``parent``, 1 for a
+    homozygote's; float64 [n]."""
+    t = np.zeros(n)
+    t[parent[0]] += 0.5
+    t[parent[1]] += 0.5
+    return t
 
 
 def hw(child: Genotype, p: np.ndarray) -> float:
@@ -135,10 +154,7 @@ def pairwise_child_table(q: Genotype, p: np.ndarray, kappa: tuple[float, float, 
     n = len(p)
     lo, hi = genotype_pairs(n)
     k0, k1, k2 = kappa
-    onehot = np.zeros(n)
-    # P(r | one allele IBD): the IBD allele is q1 or q2 with probability 1/2 each.
-    onehot[q[0]] += 0.5
-    onehot[q[1]] += 0.5
+    onehot = mendelian(q, n)   # P(r | one allele IBD): the IBD allele is q1 or q2, 1/2 each
     ibd1 = np.where(lo == hi, onehot[lo] * p[lo], onehot[lo] * p[hi] + onehot[hi] * p[lo])
     same = (lo == min(q)) & (hi == max(q))
     return k0 + (k1 * ibd1 + k2 * same) / _hw_table(p, lo, hi)

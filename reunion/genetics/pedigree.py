@@ -71,7 +71,7 @@ def _side(parent: Genotype | None, p: np.ndarray, M: np.ndarray) -> tuple[np.nda
     hit = _UNTYPED_SIDES.get((id(p), id(M)))
     if hit is None or hit[0] is not p or hit[1] is not M:
         lo, hi = genotype_pairs(len(p))
-        prior, T = _hw_table(p, lo, hi), 0.5 * (M[lo] + M[hi])
+        prior, T = _hw_table(p, lo, hi), transmission((lo, hi), M)
         prior.flags.writeable = T.flags.writeable = False
         if len(_UNTYPED_SIDES) >= 512:
             _UNTYPED_SIDES.clear()

@@ -55,22 +55,25 @@ from typing import Sequence
 import numpy as np
 
 from reunion.encoding import genotype_pairs
-from reunion.genetics.kinship import KAPPA, Genotype, _ordered, _ordered_table, transmission
+from reunion.genetics.kinship import KAPPA, Genotype, _ordered, _ordered_table, mendelian, transmission
 
 __all__ = [
     "bn_sequence_probability", "joint_genotype_probability", "match_probability",
     "pairwise_lr_theta", "duo_lr_theta", "trio_lr_theta",
     "pairwise_child_table_theta", "duo_child_table_theta", "trio_child_table_theta",
-    "known_mother_trio_lr", "known_mother_child_table",
+    "known_mother_trio_lr", "known_mother_child_table", "THETA_MAX", "check_theta",
 ]
 
 _PARENT_CHILD = KAPPA["parent-child"]
+#: theta must lie in [0, THETA_MAX): the Balding-Nichols draws are defined there.
+THETA_MAX = 1.0
 
 
-def _check_theta(theta: float) -> float:
+def check_theta(theta: float, what: str = "theta =") -> float:
+    """``theta`` as a float; ValueError (starting with ``what``) outside [0, THETA_MAX) or NaN."""
     theta = float(theta)
-    if not 0.0 <= theta < 1.0:
-        raise ValueError(f"theta = {theta} is outside [0, 1); typical values are 0.01 to 0.03")
+    if not 0.0 <= theta < THETA_MAX:
+        raise ValueError(f"{what} {theta} is outside [0, {THETA_MAX:g}); typical values are 0.01 to 0.03")
     return theta
 
 
@@ -87,7 +90,7 @@ def bn_sequence_probability(alleles: Sequence[int], p: np.ndarray, theta: float)
     (m theta + (1 - theta) p_a) / (1 + (j - 2) theta), m the copies of ``a``
     among the j - 1 drawn before. At theta = 0 this is the product of the p's.
     """
-    theta = _check_theta(theta)
+    theta = check_theta(theta)
     counts: dict[int, int] = {}
     prob = 1.0
     for k, a in enumerate(alleles):  # k = alleles drawn before = j - 1
@@ -160,18 +163,11 @@ def trio_lr_theta(child: Genotype, father: Genotype, mother: Genotype, p: np.nda
     drawn jointly. LR = P(F, M) T(c | F, M) / P(F, M, C) (Balding & Nichols
     1994; Fung & Hu 2008). Reduces to :func:`kinship.trio_lr` (M = I) at theta 0.
     """
-    t = _ordered(_mendel(father, len(p)), _mendel(mother, len(p)), child)
+    t = _ordered(mendelian(father, len(p)), mendelian(mother, len(p)), child)
     if t == 0.0:
         return 0.0
     return t * joint_genotype_probability([father, mother], p, theta) \
         / joint_genotype_probability([father, mother, child], p, theta)
-
-
-def _mendel(parent: Genotype, n: int) -> np.ndarray:
-    t = np.zeros(n)
-    t[parent[0]] += 0.5
-    t[parent[1]] += 0.5
-    return t
 
 
 # --------------------------------------------------------------------- tables with theta
@@ -186,7 +182,7 @@ def pairwise_child_table_theta(q: Genotype, p: np.ndarray, kappa: tuple[float, f
     P(r | q, IBD1) = sum over ordered (ri, rn) forming r of u(ri) pi(rn),
     P(r | q, IBD2) = [r == q].
     """
-    theta = _check_theta(theta)
+    theta = check_theta(theta)
     n = len(p)
     lo, hi = genotype_pairs(n)
     k0, k1, k2 = kappa
@@ -216,10 +212,10 @@ def trio_child_table_theta(father: Genotype, mother: Genotype, p: np.ndarray,
     ((m(x) + [x = c1]) theta + (1-theta) p_x) / (1 + 4 theta), m counting the
     parents' four alleles.
     """
-    theta = _check_theta(theta)
+    theta = check_theta(theta)
     n = len(p)
     lo, hi = genotype_pairs(n)
-    tf, tm = _mendel(father, n), _mendel(mother, n)
+    tf, tm = mendelian(father, n), mendelian(mother, n)
     m = 2.0 * (tf + tm)
     pi4 = (m * theta + (1.0 - theta) * p) / (1.0 + 3.0 * theta)
     second = ((m[hi] + (lo == hi)) * theta + (1.0 - theta) * p[hi]) / (1.0 + 4.0 * theta)

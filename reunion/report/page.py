@@ -1,0 +1,285 @@
+"""The report page: one self-contained HTML string (inline CSS, JS, SVG and JSON data).
+
+The page is ``assets/page.html``, a :meth:`str.format` template, filled with
+``assets/report.css``, ``assets/report.js``, the summary, what changed, the
+overview table and the JSON the script draws the per-candidate evidence from.
+
+Report URL parameters (in the hash or the query string), applied on load:
+``sort=<key>-<asc|desc>`` with key one of id, family, hyp, lr, rival, cat,
+post, loci, inc, n; ``q=<text>`` (filter on ids); ``cat=<category>``;
+``open=<missing_id>`` (show that missing person's candidates) and
+``family=<family_id>`` (expand that candidate; default rank 1).
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from importlib.resources import files
+from pathlib import Path
+from urllib.parse import quote
+
+from reunion.report.format import (fmt_count, fmt_log10, fmt_posterior, fmt_pow10, fmt_rival,
+                                   hypotheses, json_num, lr_text, members, num_attr)
+from reunion.report.review import (CATEGORIES, CATEGORY_COLORS, CATEGORY_RANK, ReviewSettings,
+                                   log10_of, posterior, prior_label)
+from reunion.report.svg import histogram_svg
+
+_MAX_CHANGES_LISTED = 200
+
+
+def _asset(name: str) -> str:
+    """The text of ``reunion/report/assets/<name>``."""
+    return files("reunion.report").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def _json_script(obj) -> str:
+    s = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return (s.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
+                 population: str | None, n_families: int | None = None) -> tuple[dict, list[str], list[str]]:
+    """The JSON the page script draws candidates from: (by missing person, loci, reasons).
+
+    ``{missing_id: [record per candidate, rank order]}``; candidates of rank up to
+    ``settings.detail_ranks`` get ``L``, their per-locus rows as
+    ``[locus index, missing, father, mother, other genotype, log10 LR, flags]``
+    (flags: 1 compared, 2 inconsistent, 4 floored). Loci names and category reasons
+    are stored once, in the two lists, and referenced by index.
+    """
+    alt = None          # the other prior, shown beside the stated one in the evidence view
+    if settings.prior == "half" and n_families:
+        alt = (1.0 / n_families, f"prior 1/{n_families:,}")
+    elif settings.prior == "one_over_families":
+        alt = (0.5, "prior 0.5")
+    loci: list[str] = []
+    whys: dict[str, int] = {}           # category reasons repeat: stored once, referenced by index
+    lidx: dict[str, int] = {}
+    data: dict[str, list[dict]] = {}
+    for c in rows:
+        l = log10_of(c)
+        d = {"r": c["rank"], "f": c["family_id"], "hyp": c["hypothesis"],
+             "mem": members(c["members"]),
+             "lr": fmt_pow10(l), "l": json_num(l, 3), "rv": fmt_rival(c["log10_rival_ratio"]),
+             "cat": c["category"], "why": whys.setdefault(c["category_reason"], len(whys)),
+             "post": fmt_posterior(c["posterior"]),
+             "post2": f"{fmt_posterior(posterior(l, alt[0]))} at {alt[1]}" if alt else None,
+             "lc": c["loci_compared"],
+             "inc": c["inconsistent_loci"], "flo": c["floored_alleles"],
+             "df": json_num(c.get("log10_lr_duo_father"), 2),
+             "dm": json_num(c.get("log10_lr_duo_mother"), 2)}
+        if c["rank"] <= settings.detail_ranks:
+            d["h1"], d["h2"] = hypotheses(c, population)
+            L = []
+            for r in per_locus.get((c["missing_id"], c["family_id"]), []):
+                if r["locus"] not in lidx:
+                    lidx[r["locus"]] = len(loci)
+                    loci.append(r["locus"])
+                flags = (1 if r["compared"] else 0) | (2 if r["inconsistent"] else 0) | \
+                        (4 if r["floored"] else 0)
+                L.append([lidx[r["locus"]], r["missing_genotype"], r["father_genotype"],
+                          r["mother_genotype"], r["other_genotype"],
+                          json_num(r["log10_lr"], 4), flags])
+            d["L"] = L
+        data.setdefault(c["missing_id"], []).append(d)
+    return data, loci, list(whys)
+
+
+def _used_frequencies(freq: dict | None, data: dict, loci: list[str]) -> dict | None:
+    """Only the frequencies of alleles the missing persons in the detail views carry."""
+    if freq is None:
+        return None
+    out: dict[str, dict[str, list]] = {}
+    for cands in data.values():
+        for d in cands:
+            for row in d.get("L", []):
+                loc = loci[row[0]]
+                for a in (row[1] or "").split("/"):
+                    if a and loc in freq and a in freq[loc]:
+                        f, fl = freq[loc][a]
+                        out.setdefault(loc, {})[a] = [round(f, 6), 1 if fl else 0]
+    return out
+
+
+def _kv_table(items: list[tuple[str, str]], cls: str = "kv") -> str:
+    return (f'<table class="{cls}"><tbody>'
+            + "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in items)
+            + "</tbody></table>")
+
+
+def _changes_html(changes: dict | None, previous_run_dir: Path | None, prev_note: str) -> str:
+    if changes is None:
+        return ('<p class="muted">No previous run was given to compare with.</p>' if not prev_note
+                else f'<p class="warn">{escape(prev_note)}</p>')
+    labels = {"new": "New candidates", "improved": "Improved (higher category or LR)",
+              "worsened": "Worsened (lower category or LR)",
+              "dropped": "Dropped from the lists", "best_changed": "Best family changed"}
+    cards = "".join(f'<div class="card"><div class="num" id="changes-{k}">{len(v):,}</div>'
+                    f'<div>{escape(labels[k])}</div></div>' for k, v in changes.items())
+    out = [f'<p>Compared with the run in <code>{escape(str(previous_run_dir))}</code>, '
+           'by (missing person, family) pair; both runs categorised with the settings below.</p>',
+           f'<div class="cards">{cards}</div>']
+    for k, entries in changes.items():
+        if not entries:
+            continue
+        rows = []
+        for e in entries[:_MAX_CHANGES_LISTED]:
+            now, before = e["now"], e["before"]
+            c = now or before
+            mid = c["missing_id"]
+
+            def desc(x: dict | None, fam: bool = False) -> str:
+                if x is None:
+                    return "—"
+                f = f"{escape(x['family_id'])} " if fam else ""
+                return (f'{f}rank {x["rank"]}, log10 LR {escape(fmt_log10(log10_of(x)))}, '
+                        f'<span class="cat cat-{x["category"]}">{x["category"]}</span>')
+            fam = k == "best_changed"
+            link = (f'<a href="#open={escape(quote(mid, safe=""))}" data-open="{escape(mid)}">{escape(mid)}</a>'
+                    if now is not None else escape(mid))
+            rows.append(f"<tr><td>{link}</td><td>{'' if fam else escape(c['family_id'])}</td>"
+                        f"<td>{desc(before, fam)}</td><td>{desc(now, fam)}</td></tr>")
+        more = (f'<p class="muted">… and {len(entries) - _MAX_CHANGES_LISTED:,} more '
+                '(see review.parquet).</p>' if len(entries) > _MAX_CHANGES_LISTED else "")
+        out.append(f'<details class="changes"><summary>{escape(labels[k])} ({len(entries):,})</summary>'
+                   '<table class="grid"><thead><tr><th>Missing person</th><th>Family</th>'
+                   '<th>Before</th><th>Now</th></tr></thead><tbody>' + "".join(rows)
+                   + f"</tbody></table>{more}</details>")
+    return "".join(out)
+
+
+def _overview_rows(rows: list[dict]) -> tuple[str, int]:
+    by: dict[str, list[dict]] = {}
+    for c in rows:
+        by.setdefault(c["missing_id"], []).append(c)
+    out = []
+    for mid, cs in by.items():
+        b = cs[0]
+        l = log10_of(b)
+        text = " ".join([mid] + [x["family_id"] for x in cs]
+                        + [sid for x in cs for _, sid in members(x["members"])]).lower()
+        cat = b["category"]
+        out.append(
+            f'<tr data-id="{escape(mid)}" data-cat="{cat}" data-text="{escape(text)}">'
+            f'<td><a href="#open={escape(quote(mid, safe=""))}" data-open="{escape(mid)}">{escape(mid)}</a></td>'
+            f'<td>{escape(b["family_id"])}</td><td>{escape(b["hypothesis"])}</td>'
+            f'<td class="r" data-v="{num_attr(l)}">{escape(fmt_pow10(l))}</td>'
+            f'<td class="r">{escape(fmt_log10(l))}</td>'
+            f'<td class="r" data-v="{num_attr(b["log10_rival_ratio"])}">'
+            f'{escape(fmt_rival(b["log10_rival_ratio"]))}</td>'
+            f'<td data-v="{CATEGORY_RANK[cat]}"><span class="cat cat-{cat}" '
+            f'title="{escape(b["category_reason"])}">{cat}</span></td>'
+            f'<td class="r" data-v="{num_attr(b["posterior"])}">{escape(fmt_posterior(b["posterior"]))}</td>'
+            f'<td class="r" data-v="{b["loci_compared"]}">{b["loci_compared"]}</td>'
+            f'<td class="r{" bad" if b["inconsistent_loci"] else ""}" data-v="{b["inconsistent_loci"]}">'
+            f'{b["inconsistent_loci"]}</td>'
+            f'<td class="r" data-v="{len(cs)}">{len(cs)}</td></tr>')
+    return "".join(out), len(by)
+
+
+def render_html(run: dict, rows: list[dict], per_locus: dict, settings: ReviewSettings,
+                freq: dict | None, freq_note: str, changes: dict | None,
+                previous_run_dir: Path | None = None, prev_note: str = "") -> str:
+    """The report page (a string); see :func:`write_report`."""
+    counts = run.get("counts") or {}
+    n_families = counts.get("families")
+    population = ((run.get("config") or {}).get("frequencies") or {}).get("population")
+    rank1 = [c for i, c in enumerate(rows) if i == 0 or rows[i - 1]["missing_id"] != c["missing_id"]]
+    by_cat_best = {k: sum(1 for c in rank1 if c["category"] == k) for k in CATEGORIES}
+    by_cat_all = {k: sum(1 for c in rows if c["category"] == k) for k in CATEGORIES}
+    data, loci, whys = _detail_data(rows, per_locus, settings, population, n_families)
+    payload = {"loci": loci, "whys": whys, "freq": _used_frequencies(freq, data, loci),
+               "freq_note": freq_note, "ranks": settings.detail_ranks, "m": data}
+    overview, n_missing_listed = _overview_rows(rows)
+
+    short = {"undisputed": f"strong, ≥ {lr_text(settings.undisputed_factor)}× every rival",
+             "strong": f"a rival within {lr_text(settings.undisputed_factor)}×",
+             "inconclusive": f"{lr_text(settings.inconclusive_low)} < LR < {lr_text(settings.strong_lr)}",
+             "weak": f"LR ≤ {lr_text(settings.inconclusive_low)} or > "
+                     f"{settings.max_inconsistent_strong} inconsistent"}
+    cards = "".join(
+        f'<div class="card cat-card" style="border-color:{CATEGORY_COLORS[k]}">'
+        f'<div class="num" id="count-{k}">{by_cat_best[k]:,}</div><div><b>{k}</b></div>'
+        f'<div class="muted small">{escape(short[k])}</div>'
+        f'<div class="muted small">{by_cat_all[k]:,} of all candidates</div></div>'
+        for k in CATEGORIES)
+    missing_total = counts.get("missing")
+    with_c = counts.get("missing_with_candidates", n_missing_listed)
+    no_cand = (missing_total - with_c) if isinstance(missing_total, int) and isinstance(with_c, int) \
+        else None
+    cards += (f'<div class="card"><div class="num" id="count-none">{fmt_count(no_cand)}</div>'
+              '<div>no candidate</div><div class="muted small">missing persons</div></div>')
+
+    secs = run.get("seconds")
+    pairs = counts.get("pairs_screened")
+    run_items = [
+        ("Missing persons", fmt_count(counts.get("missing"))),
+        ("Families searched", fmt_count(n_families)),
+        ("Pairs screened", fmt_count(pairs)),
+        ("Missing persons with candidates", fmt_count(counts.get("missing_with_candidates"))),
+        ("Not searched (too few loci typed)", fmt_count(counts.get("missing_not_searched_too_few_loci"))),
+        ("Candidates kept", fmt_count(counts.get("candidates", len(rows)))),
+        ("Candidates re-scored exactly", fmt_count(counts.get("candidates_rescored"))),
+        ("Input rows read", fmt_count(counts.get("rows_read"))),
+        ("Input rows rejected", fmt_count(counts.get("rows_rejected"))),
+        ("Rare-allele floor uses", fmt_count(counts.get("floored_allele_uses"))),
+        ("Run time", f"{secs:,.1f} s" if isinstance(secs, (int, float)) else "—"),
+        ("Throughput", f"{pairs / secs:,.0f} pairs/s"
+         if isinstance(secs, (int, float)) and secs > 0 and isinstance(pairs, int) else "—"),
+    ]
+    for k, v in (run.get("timings") or {}).items():
+        run_items.append((f"Time: {k}", f"{v:,.2f} s" if isinstance(v, (int, float)) else str(v)))
+    cfg = run.get("config") or {}
+    sc = cfg.get("scoring") or {}
+    ft = run.get("frequency_table") or {}
+    mode = run.get("mode") or {}
+    about = [
+        ("Flow", str(run.get("flow", "—"))), ("Started", str(run.get("started", "—"))),
+        ("Run by", str(run.get("who", "—"))), ("Code version", str(run.get("code_version", "—"))),
+        ("Config sha256", str(run.get("config_sha256", "—"))[:16]),
+        ("Frequency table", f"{ft.get('path', '—')} ({ft.get('population') or 'one population'}); "
+                            f"sha256 {str(ft.get('sha256', ''))[:16]}"),
+        ("Mutation model", str((cfg.get("mutation") or {}).get("model", "—"))),
+        ("List", f"top {sc.get('top_k', '—')} families per missing person with log10 LR >= "
+                 f"{sc.get('log10_lr_floor', '—')}"
+                 + (f", and every family with log10 LR >= {sc['keep_all_log10_lr']}"
+                    if sc.get("keep_all_log10_lr") is not None else "")),
+    ]
+    if mode:
+        about.append(("Mode", ", ".join(f"{k}: {v}" for k, v in mode.items())))
+    cluster = run.get("cluster") or {}
+    if cluster:
+        about.append(("Cluster", f"{cluster.get('kind', '—')}, {cluster.get('workers', '—')} workers"))
+    rules = [
+        ("undisputed", f"strong, rank 1, and LR at least {lr_text(settings.undisputed_factor)}× "
+                       "the rank-2 candidate's (or no rival)"),
+        ("strong", f"LR ≥ {lr_text(settings.strong_lr)} and at most "
+                   f"{settings.max_inconsistent_strong} inconsistent loci"),
+        ("inconclusive", f"{lr_text(settings.inconclusive_low)} < LR < "
+                         f"{lr_text(settings.strong_lr)}: type more loci or test the other parent"),
+        ("weak", f"LR ≤ {lr_text(settings.inconclusive_low)}, or LR ≥ "
+                 f"{lr_text(settings.strong_lr)} with more than "
+                 f"{settings.max_inconsistent_strong} inconsistent loci"),
+    ]
+    rules_html = "".join(f'<li><span class="cat cat-{k}">{k}</span> {escape(v)}</li>' for k, v in rules)
+    plabel = prior_label(settings, n_families)
+    options = "".join(f'<option value="{k}">{k}</option>' for k in CATEGORIES)
+    title = f"reunion review — {run.get('started', '')}"
+    return _asset("page.html").format(
+        title=escape(title), css=_asset("report.css"), js=_asset("report.js"),
+        started=escape(str(run.get("started", "—"))),
+        code=escape(str(run.get("code_version", "—"))),
+        cards=cards, hist=histogram_svg(rank1, settings),
+        run_table=_kv_table(run_items), about_table=_kv_table(about),
+        rules=rules_html, prior=escape(plabel),
+        prior_note=(" (the single-case paternity convention; it overstates the posterior of a "
+                    "database search, so the evidence view also gives it at prior 1/number of "
+                    "families)" if settings.prior == "half" else ""),
+        changes=_changes_html(changes, previous_run_dir, prev_note),
+        options=options, overview=overview, n_listed=f"{n_missing_listed:,}",
+        n_listed_raw=n_missing_listed,
+        freq_note=escape(freq_note), data=_json_script(payload),
+    )
+

@@ -1,0 +1,124 @@
+"""The run folder: reading a run's tables and writing its review files and report.
+
+``write_report(run_dir)`` reads a run folder (``candidates.parquet``,
+``per_locus.parquet``, ``run.json``) and writes, atomically and with mode 0640,
+``review.parquet`` and ``review.csv`` (the :data:`~reunion.report.schema.REVIEW`
+table) and ``report.html`` (:func:`~reunion.report.page.render_html`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
+from reunion.frequencies import file_sha256
+from reunion.io import atomic
+from reunion.report.page import render_html
+from reunion.report.review import ReviewSettings, categorise, compare_runs
+from reunion.report.schema import review_table
+
+REVIEW_PARQUET = "review.parquet"
+REVIEW_CSV = "review.csv"
+REPORT_HTML = "report.html"
+
+
+def _read_candidates(run_dir: Path) -> list[dict]:
+    t = atomic.read_table(run_dir / "candidates.parquet")
+    return check_table(t, CANDIDATES, f"{run_dir / 'candidates.parquet'}").to_pylist()
+
+
+def _read_run(run_dir: Path) -> dict:
+    p = run_dir / "run.json"
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+def _resolve(path: str, run_dir: Path) -> Path | None:
+    p = Path(path)
+    tries = [p] if p.is_absolute() else [run_dir / p, run_dir.parent / p, Path.cwd() / p]
+    return next((t for t in tries if t.exists()), None)
+
+
+def load_frequencies(run: dict, run_dir: Path) -> tuple[dict | None, str]:
+    """{locus: {allele: (frequency, floored)}} of the run's shard set, and a note.
+
+    Found through run.json's manifest path; None (with the reason) when the shard set
+    is not reachable or was modified after the run (checksums differ).
+    """
+    m = run.get("manifest") or {}
+    if not m.get("path"):
+        return None, "run.json names no shard set"
+    mpath = _resolve(m["path"], Path(run_dir))
+    if mpath is None:
+        return None, f"shard set not reachable ({m['path']})"
+    try:
+        if m.get("sha256") and file_sha256(mpath) != m["sha256"]:
+            return None, f"{mpath} changed since this run (sha256 differs)"
+        manifest = json.loads(mpath.read_text())
+        apath = mpath.parent / manifest["alleles"]["path"]
+        if file_sha256(apath) != manifest["alleles"]["sha256"]:
+            return None, f"{apath} changed since the shard set was made (sha256 differs)"
+        t = atomic.read_table(apath)
+        freq: dict[str, dict[str, tuple[float, bool]]] = {}
+        for loc, al, f, src in zip(*(t.column(c).to_pylist()
+                                      for c in ("locus", "allele", "frequency", "source"))):
+            freq.setdefault(loc, {})[al] = (float(f), src == "floor")
+    except (OSError, KeyError, ValueError, pa.ArrowException) as exc:
+        return None, f"allele frequencies not readable: {exc}"
+    return freq, f"from {apath}"
+
+
+def _read_per_locus(run_dir: Path, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], list[dict]]:
+    """{(missing_id, family_id): [per_locus.parquet rows, file order]} of the wanted pairs.
+
+    Empty when the run folder has no per_locus.parquet.
+    """
+    per_locus: dict[tuple[str, str], list[dict]] = {}
+    pl_path = run_dir / "per_locus.parquet"
+    if pl_path.exists():
+        t = check_table(atomic.read_table(pl_path), PER_LOCUS, str(pl_path))
+        sep = "\x1f"
+        keys = pc.binary_join_element_wise(t.column("missing_id"), t.column("family_id"), sep)
+        t = t.filter(pc.is_in(keys, value_set=pa.array([f"{m}{sep}{f}" for m, f in wanted],
+                                                        pa.string())))
+        for r in t.to_pylist():
+            per_locus.setdefault((r["missing_id"], r["family_id"]), []).append(r)
+    return per_locus
+
+
+def write_report(run_dir: Path, previous_run_dir: Path | None = None,
+                 settings: ReviewSettings | None = None) -> Path:
+    """Categorise a run's candidates; write review.parquet, review.csv and report.html.
+
+    Returns the path of ``report.html`` (in ``run_dir``). Every file is written
+    atomically with mode 0640. ``previous_run_dir`` (a run folder with
+    candidates.parquet) adds "what changed since the previous run".
+    """
+    run_dir = Path(run_dir)
+    s = settings or ReviewSettings()
+    run = _read_run(run_dir)
+    n_families = (run.get("counts") or {}).get("families")
+    rows = categorise(_read_candidates(run_dir), s, n_families)
+    table = review_table(rows, s)
+    atomic.write_table(table, run_dir / REVIEW_PARQUET)
+    atomic.write_table(table, run_dir / REVIEW_CSV)
+    per_locus = _read_per_locus(
+        run_dir, {(c["missing_id"], c["family_id"]) for c in rows if c["rank"] <= s.detail_ranks})
+    freq, freq_note = load_frequencies(run, run_dir)
+
+    changes, prev_note = None, ""
+    if previous_run_dir is not None:
+        prev_dir = Path(previous_run_dir)
+        if not (prev_dir / "candidates.parquet").exists():
+            prev_note = f"Previous run {prev_dir} has no candidates.parquet; no comparison."
+        else:
+            prev_run = _read_run(prev_dir)
+            prev_n = (prev_run.get("counts") or {}).get("families") or n_families
+            prev_rows = categorise(_read_candidates(prev_dir), s, prev_n)
+            changes = compare_runs(rows, prev_rows)
+    html_text = render_html(run, rows, per_locus, s, freq, freq_note, changes,
+                            Path(previous_run_dir) if previous_run_dir else None, prev_note)
+    return atomic.write_text(run_dir / REPORT_HTML, html_text)
