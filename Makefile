@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 
-.PHONY: demo test env gpu-env clean compile-cuda bench
+.PHONY: demo test test-fast env gpu-env clean compile-cuda bench
 
 env: $(STAMP)
 
@@ -32,6 +32,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+# the unit lane (< 60 s): everything but the tests that run whole flows (marked slow)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not gpu" tests
 
 compile-cuda: $(STAMP)
 	$(BIN)/python -m reunion.kernels.compile_check

@@ -13,9 +13,9 @@ from pathlib import Path
 from prefect import flow
 
 from reunion.flows.rematch import rematch_flow
-from reunion.settings import load_settings
+from reunion.settings import WEEKLY_CRON, load_settings
 
-DEFAULT_CRON = "0 2 * * 0"  # Sundays 02:00: the weekly national re-match
+DEFAULT_CRON = WEEKLY_CRON
 
 
 @flow(name="scheduled-national-rematch")

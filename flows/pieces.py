@@ -8,12 +8,11 @@ Prefect tasks would start a temporary Prefect server in every worker.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
 import hashlib
 import logging
 import os
+from functools import lru_cache
+from pathlib import Path
 
 import dask
 import numpy as np
@@ -23,10 +22,18 @@ from reunion import ranking
 from reunion.contracts import CANDIDATES, PER_LOCUS
 from reunion.genetics.family import Family, FamilyScorer, Member
 from reunion.genetics.mutation import MutationModels
+from reunion.genetics.roles import Role, parse_role
+from reunion.ingest import (
+    MANIFEST,
+    load_encoding,
+    load_manifest,
+    read_shard,
+    shard_codes,
+    shards_of,
+)
 from reunion.io import atomic
-from reunion.ingest import MANIFEST, load_encoding, load_manifest, read_shard, shard_codes
 from reunion.kernels.device import get_kernel
-from reunion.settings import Settings
+from reunion.settings import Affects, Settings
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +103,13 @@ def _families_at(shards_dir: str, settings_json: str, ref_index: int, stamp: tup
 
 
 def _references(manifest: dict) -> list[dict]:
-    return [s for s in manifest["shards"] if s["side"] == "reference"]
+    return shards_of(manifest, "reference")
 
 
 def tables_dir(run_dir: Path, manifest: dict, settings: Settings) -> Path:
     """Where a run keeps its lost-child tables, keyed by what a table depends on:
     the allele codes, the frequencies, the mutation model and theta."""
-    relevant = settings.model_dump_json(include={"frequencies": True, "mutation": True,
-                                                 "scoring": {"theta"}})
+    relevant = settings.affecting_json(Affects.TABLES)
     key = hashlib.sha256((manifest["alleles"]["sha256"] + relevant).encode()).hexdigest()[:16]
     return Path(run_dir) / "tables" / key
 
@@ -206,7 +212,7 @@ def restrict_tables(tables: dict, families: frozenset[str]) -> dict:
 def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int):
     """(sample ids, uint16 codes [n, L]) of rows [start, stop) of query shard q_index."""
     _, manifest, _, _ = _context(shards_dir, settings_json)
-    rec = [s for s in manifest["shards"] if s["side"] == "query"][q_index]
+    rec = shards_of(manifest, "query")[q_index]
     t = _shard(shards_dir, rec["path"], rec["sha256"]).slice(start, stop - start)
     return t.column("sample_id").to_pylist(), shard_codes(t)
 
@@ -220,7 +226,7 @@ def all_queries(shards_dir: str, settings_json: str) -> tuple[dict[str, int], np
 def _queries_at(shards_dir: str, settings_json: str, stamp: tuple) -> tuple[dict[str, int], np.ndarray]:
     _, manifest, _, _ = _context(shards_dir, settings_json)
     ids, codes = [], []
-    for rec in (s for s in manifest["shards"] if s["side"] == "query"):
+    for rec in shards_of(manifest, "query"):
         t = read_shard(Path(shards_dir), rec)
         ids.extend(t.column("sample_id").to_pylist())
         codes.append(shard_codes(t))
@@ -324,9 +330,9 @@ def candidate_rows(missing_id: str, family_id: str, cs) -> tuple[dict, list[dict
             "missing_id": missing_id, "family_id": family_id, "locus": lr.locus,
             "missing_genotype": g.get("missing", ""), "father_genotype": g.get("father", ""),
             "mother_genotype": g.get("mother", ""),
-            "other_genotype": "; ".join(f"{role}: {lab}" for role, lab in g.items()
-                                        if role not in ("missing", "father", "mother") and lab)
-                              if any(r.startswith(("sibling", "halfsib")) for r in g) else g.get("other", ""),
+            "other_genotype": "; ".join(f"{key}: {lab}" for key, lab in g.items()
+                                        if key not in (Role.MISSING, Role.FATHER, Role.MOTHER) and lab)
+                              if any(parse_role(key)[1] is not None for key in g) else g.get(Role.OTHER, ""),
             "lr": lr.lr, "log10_lr": float(np.log10(lr.lr)) if lr.lr > 0 else float("-inf"),
             "compared": lr.compared, "inconsistent": lr.inconsistent,
             "floored": lr.floored > 0,
@@ -409,8 +415,7 @@ def rescore_part(shards_dir: str, settings_json: str, ids: list[str], start: int
 def plan_work(manifest: dict, settings: Settings) -> dict:
     """Query blocks (query shard, start, stop) and reference shard indices of a run."""
     block = settings.scoring.query_block
-    queries = [s for s in manifest["shards"] if s["side"] == "query"]
-    refs = [s for s in manifest["shards"] if s["side"] == "reference"]
+    queries, refs = shards_of(manifest, "query"), shards_of(manifest, "reference")
     blocks = [(qi, start, min(start + block, q["rows"]))
               for qi, q in enumerate(queries) for start in range(0, q["rows"], block)]
     return {"blocks": blocks, "references": list(range(len(refs))),

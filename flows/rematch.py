@@ -32,7 +32,7 @@ from reunion.frequencies import file_sha256
 from reunion.ingest import load_manifest
 from reunion.io import atomic
 from reunion.flows.retry import io_error_only
-from reunion.settings import Settings
+from reunion.settings import Affects, Settings
 
 CANDIDATES_PARQUET = "candidates.parquet"
 CANDIDATES_CSV = "candidates.csv"
@@ -202,7 +202,7 @@ def run_record(flow_name: str, started: dt.datetime, seconds: float, settings: S
 
 def run_key(shards_dir: Path, settings: Settings) -> str:
     """Identifies the pieces of one (shard set, scoring settings): resumed pieces must match both."""
-    relevant = settings.model_dump_json(include={"frequencies", "mutation", "scoring"})
+    relevant = settings.affecting_json(Affects.PIECES)
     blob = file_sha256(Path(shards_dir) / "manifest.json") + relevant
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -39,13 +39,11 @@ from reunion.flows.cluster import dask_client, describe
 from reunion.flows.rematch import (CANDIDATES_PARQUET, PER_LOCUS_PARQUET, RUN_JSON, Timings, publish,
                                    rematch_flow, rescore_counts, results_tables, run_record)
 from reunion.frequencies import file_sha256
-from reunion.ingest import ingest, load_manifest, read_shard, shard_codes
+from reunion.ingest import ingest, load_manifest, read_shard, shard_codes, shards_of
 from reunion.io import atomic
-from reunion.settings import Settings
+from reunion.settings import Affects, Settings
 
 SHARDS = "shards"
-#: scoring settings that never change a result (parity- and sharding-tested)
-NEUTRAL = {"device", "query_block"}
 #: fewest missing persons re-scored in one task
 MIN_PART = 25
 
@@ -67,12 +65,10 @@ def classify_inputs(paths: list[Path]) -> tuple[list[Path], list[Path]]:
 def settings_changed(base_run: dict, settings: Settings) -> str | None:
     """Why the standing run's lists cannot be extended under ``settings``, or None."""
     now = settings.model_dump(mode="json")
-    for k in ("frequencies", "mutation"):
-        if base_run["config"][k] != now[k]:
-            return f"the {k} settings changed"
-    was = {k: v for k, v in base_run["config"]["scoring"].items() if k not in NEUTRAL}
-    if was != {k: v for k, v in now["scoring"].items() if k not in NEUTRAL}:
-        return "the scoring settings changed"
+    for section, fields in settings.affecting(Affects.LISTS).items():
+        was = base_run["config"][section]
+        if {f: was.get(f) for f in fields} != {f: now[section][f] for f in fields}:
+            return f"the {section} settings changed"
     return None
 
 
@@ -114,7 +110,7 @@ def plan_incremental(base_run_dir: Path, base: dict, shards: Path, added: Append
         full_set = set(full)
         partial = sorted(m for m in ids if m not in full_set)
     base_shas = {s["sha256"] for s in base["shards"]}
-    refs = [s for s in manifest["shards"] if s["side"] == "reference"]
+    refs = shards_of(manifest, "reference")
     return {"full": full, "partial": partial, "changed": frozenset(added.changed_families),
             "hit": sorted(set(hit.to_pylist()) - set(full)),
             "touched_refs": [i for i, s in enumerate(refs) if s["sha256"] not in base_shas],
@@ -133,7 +129,7 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: dict, base_tabl
     logger = get_run_logger()
     sd, sj = str(shards_dir), settings.model_dump_json()
     reuse, save = str(base_tables), str(atomic.ensure_dir(own_tables))
-    refs = [s for s in load_manifest(shards_dir)["shards"] if s["side"] == "reference"]
+    refs = shards_of(load_manifest(shards_dir), "reference")
     tables = [dask.delayed(pieces.shard_tables)(sd, sj, r, save, reuse, inc["changed"])
               for r in range(len(refs))]
     block = settings.scoring.query_block
@@ -211,7 +207,7 @@ def merge_into_standing(standing: tuple[pa.Table, pa.Table], inc: dict, results:
 def too_few_loci(shards: Path, manifest: dict, settings: Settings) -> int:
     """Missing persons typed at fewer than ``scoring.min_typed_loci`` loci (never searched)."""
     n = 0
-    for rec in (s for s in manifest["shards"] if s["side"] == "query"):
+    for rec in shards_of(manifest, "query"):
         codes = shard_codes(read_shard(shards, rec, verify=False))
         n += int(np.sum(np.count_nonzero(codes, axis=1) < settings.scoring.min_typed_loci))
     return n

@@ -35,7 +35,7 @@ from reunion.frequencies import file_sha256, load_frequency_table
 from reunion.ingest import (ALLELES_FILE, MANIFEST, REGISTRY_FILE, REJECTS_FILE, _codes_array, _cross_checks,
                             _input_record, _write_shard, assemble_profiles, load_encoding, load_manifest,
                             member_order, read_shard, reference_table, registry_rows, shard_codes,
-                            write_query_shards, write_reference_shards, write_registry)
+                            shards_of, verify_file, write_query_shards, write_reference_shards, write_registry)
 from reunion.io import atomic
 from reunion.io.readers import read_genotypes, read_samples, rejects_table
 from reunion.loci import LocusNormaliser
@@ -65,9 +65,7 @@ def _registry(base_dir: Path, base: dict) -> pa.Table:
     if rec is None:
         raise AppendRefused("the standing shard set has no registry (ingested by an older version)")
     path = base_dir / rec["path"]
-    if file_sha256(path) != rec["sha256"]:
-        raise ValueError(f"{path}: sha256 differs from the manifest; the shard set was modified "
-                         "after ingest. Re-run 'reunion ingest'.")
+    verify_file(path, rec["sha256"])
     return check_table(atomic.read_table(path), REGISTRY, "registry")
 
 
@@ -171,15 +169,14 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     fresh_rel = [r for f in fresh_fams for r in sorted(joining[f], key=member_order)]
 
     def next_id(side: str) -> int:
-        return 1 + max((s["shard_id"] for s in base["shards"] if s["side"] == side), default=-1)
+        return 1 + max((s["shard_id"] for s in shards_of(base, side)), default=-1)
 
     added = write_query_shards(new_missing_rows, _stack([codes(r["sample_id"]) for r in new_missing_rows], L),
                                out_dir, settings, L, first=next_id("query"))
     added += write_reference_shards(fresh_rel, _stack([codes(r["sample_id"]) for r in fresh_rel], L),
                                     out_dir, settings, L, first=next_id("reference"))
     # positional order: standing query shards, new query shards, standing reference shards, new ones
-    shards = [s for s in shards if s["side"] == "query"] + [s for s in added if s["side"] == "query"] + \
-        [s for s in shards if s["side"] == "reference"] + [s for s in added if s["side"] == "reference"]
+    shards = [s for side in ("query", "reference") for s in shards_of(shards, side) + shards_of(added, side)]
 
     # -- registry, rejects, allele codes, manifest
     gone = pa.array(sorted(s["path"] for s in rewritten), pa.string())

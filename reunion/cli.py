@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from reunion.genetics.theta import THETA_CONFIGURABLE
 from reunion.prefect_env import configure_prefect
-from reunion.settings import DEFAULT_CONFIG, Settings, load_settings
+from reunion.settings import DEFAULT_CONFIG, WEEKLY_CRON, Settings, load_settings
 
 configure_prefect()
 
@@ -204,7 +205,7 @@ def score(
     out: Annotated[Path, typer.Option(help="Scores CSV to write.")],
     per_locus: Annotated[Optional[Path], typer.Option(help="Per-locus LR CSV to write.")] = None,
     population: Annotated[Optional[str], typer.Option(help="Population of the frequency file.")] = None,
-    theta: Annotated[float, typer.Option(min=0.0, max=0.5, help="Subpopulation correction (Fst).")] = 0.0,
+    theta: Annotated[float, typer.Option(min=0.0, max=THETA_CONFIGURABLE, help="Subpopulation correction (Fst).")] = 0.0,
     mutation_model: Annotated[Optional[str], typer.Option(
         help="equal, proportional or stepwise (parent-child and trio); none by default.")] = None,
     mutation_rate: Annotated[float, typer.Option(min=0.0, max=0.1, help="Per-locus mutation rate.")] = 0.002,
@@ -251,7 +252,7 @@ def benchmark(
 def serve(
     shards: Annotated[Path, typer.Option(help="Shards folder the scheduled runs re-match.")],
     runs_root: Annotated[Path, typer.Option(help="Folder that receives one run folder per run.")],
-    cron: Annotated[str, typer.Option(help="Cron schedule (UTC).")] = "0 2 * * 0",
+    cron: Annotated[str, typer.Option(help="Cron schedule (UTC).")] = WEEKLY_CRON,
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+from reunion.report.review import STRONG_LR
 
 
 @dataclass
@@ -16,7 +19,7 @@ class Evaluation:
     planted_trio: int            # planted with both parents registered
     rank1_trio: int
     found_in_list: int           # true family anywhere in the top-k list
-    unrelated_with_strong: int   # unrelated missing persons with a candidate of LR >= 10,000
+    unrelated_with_strong: int   # unrelated missing persons with a candidate of LR >= STRONG_LR
 
     @property
     def rank1_rate(self) -> float:
@@ -46,6 +49,6 @@ def evaluate(candidates_path: Path, truth_path: Path) -> Evaluation:
                 rank1 += 1
                 rank1_trio += is_trio
             found += str(t["family_id"]) in fams
-        elif any(c["log10_lr"] >= 4.0 for c in lst):
+        elif any(c["log10_lr"] >= math.log10(STRONG_LR) for c in lst):
             strong_unrel += 1
     return Evaluation(planted, rank1, trio, rank1_trio, found, strong_unrel)

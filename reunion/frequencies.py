@@ -73,13 +73,6 @@ def _read_any(path: Path) -> pa.Table:
         strings_can_be_null=False))
 
 
-def list_populations(path: Path) -> list[str]:
-    t = _read_any(Path(path))
-    if "population" not in t.column_names:
-        return []
-    return sorted(set(t.column("population").to_pylist()))
-
-
 def load_frequency_table(path: Path, population: str | None) -> FrequencyTable:
     """Load one population of a frequency table (CSV or Parquet).
 

@@ -24,8 +24,15 @@ from reunion import __version__
 from reunion.contracts import CONTRACT_VERSION, REGISTRY, check_table, shard_schema
 from reunion.encoding import Encoding, genotype_index
 from reunion.frequencies import FrequencyTable, file_sha256, load_frequency_table
+from reunion.genetics.roles import Relation
 from reunion.io import atomic
-from reunion.io.readers import Reject, ReadResult, read_genotypes, read_samples, write_rejects
+from reunion.io.readers import (
+    ReadResult,
+    Reject,
+    read_genotypes,
+    read_samples,
+    write_rejects,
+)
 from reunion.loci import LocusNormaliser
 from reunion.settings import Settings
 
@@ -35,8 +42,8 @@ MANIFEST = "manifest.json"
 ALLELES_FILE = "alleles.parquet"
 REJECTS_FILE = "rejects.csv"
 REGISTRY_FILE = "registry.parquet"
-RELATION_ORDER = {"father": 0, "mother": 1, "full_sibling": 2, "half_sibling": 3,
-                  "grandparent": 4, "avuncular": 5}
+#: members of a family are stored in the order the Relation enum declares
+RELATION_ORDER = {r.value: i for i, r in enumerate(Relation)}
 
 
 @dataclass
@@ -218,19 +225,14 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
     log.info("ingested %d missing persons and %d relatives in %d families; %d rows rejected",
              len(missing), len(relatives), len(families), len(all_rejects))
     return IngestSummary(manifest_path, inputs, len(missing), len(relatives), len(families),
-                         sum(1 for s in shards if s["side"] == "query"),
-                         sum(1 for s in shards if s["side"] == "reference"),
+                         len(shards_of(shards, "query")), len(shards_of(shards, "reference")),
                          floored_uses, manifest["floor"]["alleles"], rejects_path)
-
-
-def shard_format(settings: Settings) -> str:
-    return "parquet" if settings.ingest.format == "parquet" else "arrow"
 
 
 def write_query_shards(rows: list[dict], codes: np.ndarray, out_dir: Path, settings: Settings, L: int,
                        first: int = 0) -> list[dict]:
     """Missing persons (in the order given) into query shards numbered from ``first``."""
-    shards, qs, fmt = [], settings.ingest.queries_per_shard, shard_format(settings)
+    shards, qs, fmt = [], settings.ingest.queries_per_shard, settings.ingest.format
     for s, start in enumerate(range(0, len(rows), qs), start=first):
         part = rows[start:start + qs]
         t = pa.Table.from_arrays(
@@ -252,7 +254,7 @@ def reference_table(rows: list[dict], codes: np.ndarray, L: int) -> pa.Table:
 def write_reference_shards(relatives: list[dict], codes: np.ndarray, out_dir: Path, settings: Settings,
                            L: int, first: int = 0) -> list[dict]:
     """Relatives (sorted by family) into reference shards of whole families, numbered from ``first``."""
-    fmt, fs = shard_format(settings), settings.ingest.families_per_shard
+    fmt, fs = settings.ingest.format, settings.ingest.families_per_shard
     spans: dict[str, list[int]] = {}
     for i, r in enumerate(relatives):
         spans.setdefault(r["family_id"], []).append(i)
@@ -306,6 +308,20 @@ def _input_record(path: Path, res: ReadResult, kind: str) -> dict:
 
 
 # ---------------------------------------------------------------------- reading back
+def shards_of(shards: dict | list[dict], side: str) -> list[dict]:
+    """The shard records of one side ("query" or "reference"), in manifest order, of a
+    manifest or of a list of shard records."""
+    recs = shards["shards"] if isinstance(shards, dict) else shards
+    return [s for s in recs if s["side"] == side]
+
+
+def verify_file(path: Path, sha256: str) -> None:
+    """Raise unless the file at ``path`` still has the sha256 its manifest recorded."""
+    if file_sha256(path) != sha256:
+        raise ValueError(f"{path}: sha256 differs from the manifest; the shard set was modified "
+                         "after ingest. Re-run 'reunion ingest'.")
+
+
 def load_manifest(shards_dir: Path) -> dict:
     path = Path(shards_dir) / MANIFEST
     if not path.exists():
@@ -315,17 +331,15 @@ def load_manifest(shards_dir: Path) -> dict:
 
 def load_encoding(shards_dir: Path, manifest: dict) -> Encoding:
     path = Path(shards_dir) / manifest["alleles"]["path"]
-    if file_sha256(path) != manifest["alleles"]["sha256"]:
-        raise ValueError(f"{path}: checksum differs from the manifest; the shard set was modified "
-                         "after ingest. Re-run 'reunion ingest'.")
+    verify_file(path, manifest["alleles"]["sha256"])
     ft = manifest["frequency_table"]
     return Encoding.from_table(atomic.read_table(path), ft["population"], ft["sha256"])
 
 
 def read_shard(shards_dir: Path, rec: dict, verify: bool = True) -> pa.Table:
     path = Path(shards_dir) / rec["path"]
-    if verify and file_sha256(path) != rec["sha256"]:
-        raise ValueError(f"{path}: sha256 differs from the manifest; re-run 'reunion ingest'")
+    if verify:
+        verify_file(path, rec["sha256"])
     return atomic.read_table(path)
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from enum import IntEnum
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from reunion.genetics.theta import THETA_CONFIGURABLE
 
 # reunion/configs is a symlink to the checkout's configs/ (copied into a built install), so the
 # shipped YAML and frequency tables are found wherever the package is; resolved so that a
@@ -23,12 +26,27 @@ DEFAULT_CONFIG = CONFIG_DIR / "demo.yaml"
 
 Device = Literal["cpu", "gpu", "auto"]
 
+#: Sundays 02:00 UTC: the weekly national re-match (``reunion serve``, flows/deploy.py)
+WEEKLY_CRON = "0 2 * * 0"
+
+
+class Affects(IntEnum):
+    """What a setting changes; each level includes the ones below it."""
+
+    NOTHING = 0   # how the work is run (devices, cluster, shard sizes): results are equal
+    PIECES = 1    # how the work is cut into resumable pieces, not what they compute
+    LISTS = 2     # which candidates are listed, not the lost-child tables
+    TABLES = 3    # the lost-child tables, so every score
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    #: field name -> what it changes (every field is declared; tests/test_cli_settings.py checks)
+    AFFECTS: ClassVar[dict[str, Affects]] = {}
 
 
 class FrequencySettings(_Model):
+    AFFECTS = {"table": Affects.TABLES, "population": Affects.TABLES, "floor": Affects.TABLES}
     table: Path = Field(CONFIG_DIR / "frequencies" / "nist1036_us_2017.csv",
                         description="Allele-frequency table (CSV or Parquet, frequencies contract).")
     population: str | None = Field("Asian", description="Population of the table to use; "
@@ -38,6 +56,8 @@ class FrequencySettings(_Model):
 
 
 class MutationSettings(_Model):
+    AFFECTS = {f: Affects.TABLES for f in ("model", "rate", "rate_male", "rate_female", "rate2", "range",
+                                           "locus_rates")}
     model: Literal["none", "equal", "proportional", "stepwise"] = Field(
         "stepwise", description="Mutation model for parent-child transmissions (KINSHIP.md); "
         "'stepwise' is Familias' stepwise unstationary model.")
@@ -67,6 +87,8 @@ class MutationSettings(_Model):
 
 
 class IngestSettings(_Model):
+    AFFECTS = {"families_per_shard": Affects.NOTHING, "queries_per_shard": Affects.NOTHING,
+               "format": Affects.NOTHING}
     families_per_shard: int = Field(2000, ge=1, le=10_000_000, description="Families per "
                                     "reference shard (a family never spans two shards).")
     queries_per_shard: int = Field(2000, ge=1, le=10_000_000, description="Missing persons per query shard.")
@@ -75,6 +97,9 @@ class IngestSettings(_Model):
 
 
 class ScoringSettings(_Model):
+    AFFECTS = {"device": Affects.NOTHING, "query_block": Affects.PIECES, "top_k": Affects.LISTS,
+               "log10_lr_floor": Affects.LISTS, "keep_all_log10_lr": Affects.LISTS,
+               "min_typed_loci": Affects.LISTS, "theta": Affects.TABLES}
     device: Device = Field("cpu", description="Screening kernel: cpu (numba), gpu (CuPy), "
                            "auto (gpu when a usable GPU is present).")
     top_k: int = Field(10, ge=1, le=1000, description="Candidates kept per missing person.")
@@ -90,7 +115,7 @@ class ScoringSettings(_Model):
                              "(a block never spans two query shards, so at most ingest.queries_per_shard; "
                              "every task screens its block against one reference shard, so small blocks "
                              "pay that shard's preparation many times).")
-    theta: float = Field(0.0, ge=0.0, le=0.25, description="Subpopulation correction (Fst, "
+    theta: float = Field(0.0, ge=0.0, le=THETA_CONFIGURABLE, description="Subpopulation correction (Fst, "
                          "Balding-Nichols / NRC II 4.10) for trio, duo and pairwise hypotheses; "
                          "0 = none. Needs mutation.model 'none'.")
     min_typed_loci: int = Field(6, ge=1, le=100, description="Missing persons typed at fewer loci "
@@ -106,6 +131,8 @@ class ScoringSettings(_Model):
 
 
 class ClusterSettings(_Model):
+    AFFECTS = {f: Affects.NOTHING for f in ("kind", "address", "n_workers", "threads_per_worker",
+                                            "dashboard_address")}
     kind: Literal["auto", "local-cpu", "local-gpu", "local-threads", "address"] = Field(
         "auto", description="Dask cluster: auto (local-gpu when a usable GPU and dask-cuda are "
         "present, else local-cpu), local-cpu (worker processes), local-gpu (LocalCUDACluster, one "
@@ -144,6 +171,22 @@ class Settings(_Model):
                              f"'{self.mutation.model}': theta and mutation together are not "
                              "supported yet; set mutation.model=none or scoring.theta=0")
         return self
+
+    def affecting(self, level: Affects) -> dict[str, set[str]]:
+        """{section: field names} of the settings that change at least ``level``: the one
+        answer to "which settings does this depend on" (tables' folder, resumable pieces'
+        key, whether a rerun may extend the standing lists)."""
+        out = {}
+        for name in type(self).model_fields:
+            section = getattr(self, name)
+            fields = {f for f, a in section.AFFECTS.items() if a >= level}
+            if fields:
+                out[name] = fields
+        return out
+
+    def affecting_json(self, level: Affects) -> str:
+        """Canonical JSON of :meth:`affecting` ``level``'s settings and their values."""
+        return self.model_dump_json(include=self.affecting(level))
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of these settings."""

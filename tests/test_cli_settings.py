@@ -80,3 +80,33 @@ def test_score_known_mother_and_user_kappa(tmp_path):
     from reunion.score import ScoreInputError
     with pytest.raises(ScoreInputError, match=r"bad.csv: row 1, field 'relationship'.*Thompson"):
         score_pairs(tmp_path / "p.csv", tmp_path / "f.csv", tmp_path / "bad.csv", tmp_path / "x.csv")
+
+
+def test_every_setting_declares_what_it_changes_and_the_three_keys_follow():
+    """One answer to "which settings change a result": the tables' folder, the resumable
+    pieces' key and the rerun's may-I-extend check all come from Settings.AFFECTS."""
+    from reunion.flows.pieces import tables_dir
+    from reunion.flows.rerun import settings_changed
+    from reunion.settings import Affects
+
+    s = load_settings(None)
+    for name in type(s).model_fields:
+        section = type(getattr(s, name))
+        assert set(section.AFFECTS) == set(section.model_fields), name
+    assert s.affecting(Affects.TABLES) == {
+        "frequencies": {"table", "population", "floor"},
+        "mutation": {"model", "rate", "rate_male", "rate_female", "rate2", "range", "locus_rates"},
+        "scoring": {"theta"}}
+    base = {"config": s.model_dump(mode="json")}
+    manifest = {"alleles": {"sha256": "0" * 64}}
+    folder = tables_dir(Path("/r"), manifest, s)
+    for dotted, tables_same, lists_same in (("scoring.top_k=3", True, False),
+                                            ("scoring.device=gpu", True, True),
+                                            ("scoring.query_block=7", True, True),
+                                            ("ingest.families_per_shard=5", True, True),
+                                            ("mutation.rate=0.004", False, False)):
+        t = load_settings(None, [dotted])
+        assert (tables_dir(Path("/r"), manifest, t) == folder) is tables_same, dotted
+        assert (settings_changed(base, t) is None) is lists_same, dotted
+    assert settings_changed(base, load_settings(None, ["scoring.top_k=3"])) == "the scoring settings changed"
+    assert settings_changed(base, load_settings(None, ["mutation.rate=0.004"])) == "the mutation settings changed"

@@ -132,6 +132,7 @@ def test_duplicate_registrations_all_listed_past_top_k(duplicated, settings, tmp
     assert [c["family_id"] for c in cands if c["missing_id"] == lost["missing_id"]] == [fam]
 
 
+@pytest.mark.slow
 def test_rerun_with_the_duplicates_as_a_batch_equals_full(duplicated, settings, tmp_path):
     d, lost, samples, genos, dup_ids = duplicated
     s = settings.model_copy(deep=True)

@@ -224,6 +224,7 @@ def test_gpu_module_imports_without_cupy():
 # ----------------------------------------------------------------- compile check
 
 
+@pytest.mark.slow
 def test_compile_check_sm80_sm90():
     from reunion.kernels import compile_check  # noqa: PLC0415
 
@@ -610,6 +611,7 @@ HOST_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layout", [("smem", 4), ("smem", 2), ("smem", 1), ("simple", 1)],
                          ids=["rows4", "rows2", "rows1", "simple"])
 @pytest.mark.parametrize("case", HOST_CASES, ids=[c[0] for c in HOST_CASES])
@@ -636,6 +638,7 @@ def test_screen_cu_on_host_equals_emulation(case, layout, host_tmp):
     np.testing.assert_array_equal(xs, rs)
 
 
+@pytest.mark.slow
 def test_screen_cu_on_host_chunks_and_merges(host_tmp):
     tables, offsets, profiles = random_case(11, 150, 24, 70, alleles=(5, 12))
     be = HostBackend(host_tmp, num_sms=32)
@@ -651,6 +654,7 @@ def test_screen_cu_on_host_chunks_and_merges(host_tmp):
     assert np.all(np.abs(ds.astype(np.float64) - rs) <= 2 * bound)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exact", [True, False], ids=["exact", "float32"])
 def test_screen_cu_on_host_in_row_ranges_when_memory_is_short(exact, host_tmp):
     tables, offsets, profiles = random_case(21, 90, 24, 50, alleles=(5, 12), integer=True)
@@ -667,6 +671,7 @@ def test_screen_cu_on_host_in_row_ranges_when_memory_is_short(exact, host_tmp):
     np.testing.assert_array_equal(cs, want[1].astype(np.float64))
 
 
+@pytest.mark.slow
 def test_screen_cu_on_host_keeps_staged_tables_by_key(host_tmp, monkeypatch):
     """A reference shard screened against several query blocks is staged once (LRU by bytes)."""
     tables, offsets, profiles = random_case(23, 60, 24, 40, alleles=(5, 12))
@@ -697,6 +702,7 @@ def test_screen_cu_on_host_keeps_staged_tables_by_key(host_tmp, monkeypatch):
     assert len(staged) == 4
 
 
+@pytest.mark.slow
 def test_screen_cu_on_host_l0_and_validation(host_tmp):
     be = HostBackend(host_tmp)
     tables = np.zeros((5, 0))

@@ -63,6 +63,7 @@ def test_resume_after_crash_redoes_no_finished_piece(fine_shards, tmp_path, monk
     assert resumed == clean
 
 
+@pytest.mark.slow
 def test_killed_worker_does_not_change_the_result(fine_shards):
     shards, s = fine_shards
     work = pieces.plan_work(load_manifest(shards), s)

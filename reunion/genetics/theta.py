@@ -67,6 +67,9 @@ __all__ = [
 _PARENT_CHILD = KAPPA["parent-child"]
 #: theta must lie in [0, THETA_MAX): the Balding-Nichols draws are defined there.
 THETA_MAX = 1.0
+#: the most a run or a reviewer may configure: published Fst of human populations stay below
+#: ~0.05 and NRC II recommends 0.01-0.03; beyond 0.25 a value is a typing error
+THETA_CONFIGURABLE = 0.25
 
 
 def check_theta(theta: float, what: str = "theta =") -> float:
