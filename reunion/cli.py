@@ -118,7 +118,7 @@ def rerun(
     s = _settings(config, set_)
     record = rerun_flow(base, new, out, s)
     from reunion.report import write_report
-    console.print(f"report: {write_report(out, previous_run_dir=base)}")
+    console.print(f"report: {write_report(out, previous_run_dir=base, settings=s.review)}")
     mode = record.get("mode", {})
     console.print(f"mode: {mode.get('kind')}" + (f" ({mode['reason']})" if mode.get("reason") else
                   f": {mode.get('missing_scored_fully')} missing persons scored against all families, "
@@ -178,7 +178,7 @@ def demo(
     console.print(f"unrelated missing persons with a candidate of LR >= 10,000: {ev.unrelated_with_strong}")
     console.rule("5. reviewers' report")
     from reunion.report import write_report
-    console.print(f"report: {write_report(results)} (open it in a browser; no network needed)")
+    console.print(f"report: {write_report(results, settings=s.review)} (open it in a browser; no network needed)")
     console.print(f"demo finished in {time.perf_counter() - t0:.1f} s; candidate lists in {results}")
 
 
@@ -186,14 +186,18 @@ def demo(
 def report(
     run: Annotated[Path, typer.Argument(help="Run folder (candidates.parquet, per_locus.parquet, run.json).")],
     previous: Annotated[Optional[Path], typer.Option(help="Previous run folder, for what changed.")] = None,
-    prior: Annotated[str, typer.Option(help="Prior for posteriors: half or one_over_families.")] = "half",
+    prior: Annotated[Optional[str], typer.Option(help="Prior for posteriors: half or one_over_families "
+                                                 "(default: review.prior of the settings).")] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
 ) -> None:
     """(Re)build the reviewers' report of a run: review.parquet/.csv and report.html."""
-    from reunion.report import ReviewSettings, write_report
+    from reunion.report import write_report
 
-    if prior not in ("half", "one_over_families"):
+    if prior not in (None, "half", "one_over_families"):
         raise typer.BadParameter("--prior must be half or one_over_families")
-    path = write_report(run, previous, ReviewSettings(prior=prior))
+    review = _settings(config, set_).review
+    path = write_report(run, previous, review if prior is None else review.model_copy(update={"prior": prior}))
     console.print(f"report: {path}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from enum import IntEnum
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -25,6 +26,10 @@ CONFIG_DIR = (Path(__file__).resolve().parent / "configs").resolve()
 DEFAULT_CONFIG = CONFIG_DIR / "demo.yaml"
 
 Device = Literal["cpu", "gpu", "auto"]
+
+#: LR at or above which a candidate supports parentage (the CPI of SF/Z JD0105001-2016):
+#: the report's strong_lr default and, as log10, scoring.keep_all_log10_lr's
+STRONG_LR = 10_000
 
 #: Sundays 02:00 UTC: the weekly national re-match (``reunion serve``, flows/deploy.py)
 WEEKLY_CRON = "0 2 * * 0"
@@ -105,7 +110,7 @@ class ScoringSettings(_Model):
     top_k: int = Field(10, ge=1, le=1000, description="Candidates kept per missing person.")
     log10_lr_floor: float = Field(0.0, ge=-50.0, le=50.0, description="Candidates below this "
                                   "log10 LR are not kept.")
-    keep_all_log10_lr: float | None = Field(4.0, ge=-50.0, le=50.0, description="Every candidate at "
+    keep_all_log10_lr: float | None = Field(math.log10(STRONG_LR), ge=-50.0, le=50.0, description="Every candidate at "
                                             "or above this log10 LR is listed, even beyond top_k (4 = "
                                             "LR 10,000, the CPI at which parentage is supported, as the "
                                             "report's strong_lr): no "
@@ -152,6 +157,47 @@ class ClusterSettings(_Model):
         return self
 
 
+class ReviewSettings(_Model):
+    """Thresholds that sort candidates into review categories (the report only: ``reunion
+    report`` rebuilds it from a finished run under other values)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    AFFECTS = {f: Affects.NOTHING for f in ("strong_lr", "max_inconsistent_strong", "inconclusive_low",
+                                            "undisputed_factor", "prior", "detail_ranks")}
+
+    strong_lr: float = Field(
+        STRONG_LR, gt=1, le=1e300,
+        description="LR at or above which a candidate supports parentage (SF/Z JD0105001-2016 as "
+                    f"labs summarise it: CPI >= {STRONG_LR:,}), given few enough inconsistent loci.")
+    max_inconsistent_strong: int = Field(
+        2, ge=0, le=50,
+        description="Most inconsistent (Mendelian-incompatible) loci a strong candidate may have; "
+                    "3 or more exclude in SF/Z practice.")
+    inconclusive_low: float = Field(
+        2_000, ge=1, le=1e300,
+        description="LR above which (and below strong_lr) a candidate is inconclusive: type more "
+                    "loci or test the other parent.")
+    undisputed_factor: float = Field(
+        100, ge=1, le=1e300,
+        description="A rank-1 strong candidate is undisputed when its LR is at least this factor "
+                    "above the rank-2 candidate's (as the R package dvir does), or it has no rival.")
+    prior: Literal["half", "one_over_families"] = Field(
+        "half",
+        description="Prior probability of H1 behind the posterior: 'half' (0.5, paternity-report "
+                    "convention) or 'one_over_families' (1 / number of families searched).")
+    detail_ranks: int = Field(
+        3, ge=1, le=100,
+        description="Candidates of rank up to this get a per-locus detail view in report.html.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ReviewSettings":
+        if self.inconclusive_low >= self.strong_lr:
+            raise ValueError(f"inconclusive_low ({self.inconclusive_low:g}) must be below "
+                             f"strong_lr ({self.strong_lr:g})")
+        return self
+
+
+
 class Settings(_Model):
     """A reunion run."""
 
@@ -163,6 +209,8 @@ class Settings(_Model):
     scoring: ScoringSettings = Field(default_factory=ScoringSettings,
                                      description="Screening device, top-k, floor, block size.")
     cluster: ClusterSettings = Field(default_factory=ClusterSettings, description="Dask cluster.")
+    review: ReviewSettings = Field(default_factory=ReviewSettings,
+                                   description="Review categories and posteriors of the report.")
 
     @model_validator(mode="after")
     def _theta_without_mutation(self) -> "Settings":

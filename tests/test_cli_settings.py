@@ -110,3 +110,12 @@ def test_every_setting_declares_what_it_changes_and_the_three_keys_follow():
         assert (settings_changed(base, t) is None) is lists_same, dotted
     assert settings_changed(base, load_settings(None, ["scoring.top_k=3"])) == "the scoring settings changed"
     assert settings_changed(base, load_settings(None, ["mutation.rate=0.004"])) == "the mutation settings changed"
+
+
+def test_review_thresholds_are_a_section_of_the_one_settings_tree():
+    s = load_settings(None, ["review.strong_lr=50000", "review.prior=one_over_families"])
+    assert (s.review.strong_lr, s.review.prior) == (50000, "one_over_families")
+    assert load_settings(None).review.strong_lr == 10_000            # SF/Z CPI 10,000
+    assert load_settings(None).scoring.keep_all_log10_lr == 4.0       # log10 of the same
+    with pytest.raises(ValidationError, match="inconclusive_low"):
+        load_settings(None, ["review.inconclusive_low=20000"])       # above strong_lr 10,000

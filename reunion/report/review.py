@@ -26,14 +26,9 @@ A candidate here is a dict with the columns of ``reunion.contracts.CANDIDATES``
 from __future__ import annotations
 
 import math
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reunion.report.format import lr_text
-
-STRONG_LR = 10_000
-"""Default LR (the CPI of SF/Z JD0105001-2016) at or above which a candidate supports parentage."""
+from reunion.settings import STRONG_LR, ReviewSettings  # noqa: F401  (the settings tree is their home)
 
 CATEGORIES = ("undisputed", "strong", "inconclusive", "weak")
 """Strongest first."""
@@ -43,43 +38,6 @@ CATEGORY_RANK = {c: len(CATEGORIES) - i for i, c in enumerate(CATEGORIES)}
 
 CATEGORY_COLORS = {"undisputed": "#1a7f37", "strong": "#56a46a", "inconclusive": "#d4901c",
                    "weak": "#9aa1a9"}
-
-
-class ReviewSettings(BaseModel):
-    """Thresholds that sort candidates into review categories."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    strong_lr: float = Field(
-        STRONG_LR, gt=1, le=1e300,
-        description="LR at or above which a candidate supports parentage (SF/Z JD0105001-2016 as "
-                    f"labs summarise it: CPI >= {STRONG_LR:,}), given few enough inconsistent loci.")
-    max_inconsistent_strong: int = Field(
-        2, ge=0, le=50,
-        description="Most inconsistent (Mendelian-incompatible) loci a strong candidate may have; "
-                    "3 or more exclude in SF/Z practice.")
-    inconclusive_low: float = Field(
-        2_000, ge=1, le=1e300,
-        description="LR above which (and below strong_lr) a candidate is inconclusive: type more "
-                    "loci or test the other parent.")
-    undisputed_factor: float = Field(
-        100, ge=1, le=1e300,
-        description="A rank-1 strong candidate is undisputed when its LR is at least this factor "
-                    "above the rank-2 candidate's (as the R package dvir does), or it has no rival.")
-    prior: Literal["half", "one_over_families"] = Field(
-        "half",
-        description="Prior probability of H1 behind the posterior: 'half' (0.5, paternity-report "
-                    "convention) or 'one_over_families' (1 / number of families searched).")
-    detail_ranks: int = Field(
-        3, ge=1, le=100,
-        description="Candidates of rank up to this get a per-locus detail view in report.html.")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "ReviewSettings":
-        if self.inconclusive_low >= self.strong_lr:
-            raise ValueError(f"inconclusive_low ({self.inconclusive_low:g}) must be below "
-                             f"strong_lr ({self.strong_lr:g})")
-        return self
 
 
 # --------------------------------------------------------------------------- numbers
