@@ -28,17 +28,26 @@ Every profile is typed with a kit (a locus set) drawn at random; a fraction
 of the profiles are partial and lose 1-4 further loci. All outputs go through
 :mod:`reunion.io.atomic`; the same seed gives byte-identical files. Nothing
 logged here contains a genotype.
+
+Alleles are held as int16/int64 tenths of a repeat (9.3 -> 93, 10 -> 100; -1
+is the off-ladder label 'OL' of a corrupt row). People are indexed in one
+order throughout: fathers [0, nf), mothers [nf, 2 nf), unrelated founders
+[2 nf, 2 nf + nu), then the children family by family, each family's lost
+child first. Profiles (rows of samples.csv) are the registered relatives,
+family by family, then the missing persons in id order.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from reunion.contracts import GENOTYPES, SAMPLES, check_table
 from reunion.frequencies import FrequencyTable
@@ -65,10 +74,19 @@ DATE_LAST = np.datetime64("2025-12-31")
 TWO_STEP_FRACTION = 0.05  # share of mutations that move by two repeats
 UNKNOWN_LOCUS = "DXS999"
 OFF_LADDER = "OL"
+RELATION_NAMES = ("father", "mother", "full_sibling", "full_sibling")  # by relation code 0..3
+
+KitName = Annotated[str, StringConstraints(pattern=r"\S")]
+KitLoci = Annotated[list[str], Field(min_length=1)]
+KitWeight = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 
 
 class SimulationConfig(BaseModel):
-    """Shape of a simulated national database."""
+    """Shape of a simulated national database (a standalone settings section).
+
+    Every field is described and bounded; the model forbids unknown fields and
+    validates assignments, like the sections of :class:`reunion.settings.Settings`.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -90,40 +108,27 @@ class SimulationConfig(BaseModel):
     dropout_fraction: float = Field(0.05, ge=0.0, le=1.0, description="Fraction of profiles that are "
                                     "partial: each loses 1-4 random loci of its kit (at least one "
                                     "locus is kept).")
-    kits: dict[str, list[str]] | None = Field(None, description="Kit name -> loci typed by the kit. "
-                                              "None: 'full' (every table locus), 'core20' (CODIS core "
-                                              "loci in the table), 'id15' (Identifiler loci in the table).")
-    kit_weights: dict[str, float] | None = Field(None, description="Kit name -> relative weight of "
-                                                 "the kit. None: full 0.5, core20 0.3, id15 0.2 for the "
-                                                 "built-in kits, equal weights for configured kits.")
+    kits: dict[KitName, KitLoci] | None = Field(None, min_length=1, description="Kit name -> loci "
+                                                "typed by the kit (at least one kit, each with at "
+                                                "least one locus of the table). None: 'full' (every "
+                                                "table locus), 'core20' (CODIS core loci in the "
+                                                "table), 'id15' (Identifiler loci in the table).")
+    kit_weights: dict[KitName, KitWeight] | None = Field(None, min_length=1, description="Kit name -> "
+                                                         "relative weight (finite, >= 0, at least one "
+                                                         "> 0) of the kit. None: full 0.5, core20 0.3, "
+                                                         "id15 0.2 for the built-in kits, equal weights "
+                                                         "for configured kits.")
     corrupt_rows: int = Field(0, ge=0, le=1_000_000, description="Malformed genotype rows to inject "
                               "(unknown locus, off-ladder allele 'OL', third allele), listed in "
-                              "truth_corrupt.csv.")
+                              "truth_corrupt.csv; at most one per profile.")
     seed: int = Field(1, ge=0, le=2**63 - 1, description="Seed of the random generator; the same seed "
                       "gives byte-identical files.")
 
-    @field_validator("kits")
-    @classmethod
-    def _kits_nonempty(cls, v: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
-        if v is not None:
-            if not v:
-                raise ValueError("kits is empty; give at least one kit or None for the defaults")
-            for name, loci in v.items():
-                if not name.strip():
-                    raise ValueError("a kit name is empty")
-                if not loci:
-                    raise ValueError(f"kit '{name}' lists no loci")
-        return v
-
     @field_validator("kit_weights")
     @classmethod
-    def _weights_positive(cls, v: dict[str, float] | None) -> dict[str, float] | None:
-        if v is not None:
-            for name, w in v.items():
-                if not (w >= 0.0) or not np.isfinite(w):
-                    raise ValueError(f"kit_weights[{name}] = {w} must be a finite number >= 0")
-            if not any(w > 0 for w in v.values()):
-                raise ValueError("kit_weights: at least one weight must be > 0")
+    def _some_weight_positive(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is not None and not any(w > 0 for w in v.values()):
+            raise ValueError("kit_weights: at least one weight must be > 0")
         return v
 
 
@@ -142,6 +147,102 @@ class SimulationSummary:
     paths: dict[str, str] = field(default_factory=dict)
 
 
+# --------------------------------------------------------------------------- records of the steps
+
+@dataclass(frozen=True)
+class _Kits:
+    """The kits profiles are typed with."""
+
+    names: list[str]          # [n_kits]
+    masks: np.ndarray         # bool [n_kits, n_loci]: loci typed by each kit (table order)
+    weights: np.ndarray       # float64 [n_kits], sums to 1: sampling probability of each kit
+
+
+@dataclass(frozen=True)
+class _Families:
+    """Composition of the registered families; every array is [n_families]."""
+
+    father_reg: np.ndarray    # bool: the father is registered
+    mother_reg: np.ndarray    # bool: the mother is registered (at least one of the two is)
+    n_sibs: np.ndarray        # int64 in {0, 1, 2}: registered full siblings of the lost child
+    planted: np.ndarray       # bool: the lost child is on the missing side
+
+
+@dataclass(frozen=True)
+class _People:
+    """Genotypes of everyone simulated (person order: see the module docstring)."""
+
+    geno: np.ndarray          # int16 [n_people, n_loci, 2], tenths; a child's [..., 0] is paternal
+    n_founders: int           # 2 n_families + n_unrelated_missing
+    child_offset: np.ndarray  # int64 [n_families]: row of each family's lost child among children
+    mut_p: np.ndarray         # bool [n_children, n_loci]: the paternal allele mutated
+    mut_m: np.ndarray         # bool [n_children, n_loci]: the maternal allele mutated
+
+    @property
+    def lost_child(self) -> np.ndarray:
+        """int64 [n_families]: person index of each family's lost child."""
+        return self.n_founders + self.child_offset
+
+
+@dataclass(frozen=True)
+class _Registry:
+    """Who has a profile: registered relatives, family by family, then missing persons in id order."""
+
+    rel_person: np.ndarray    # int64 [n_rel]: person index
+    rel_family: np.ndarray    # int64 [n_rel]: family index
+    rel_relation: np.ndarray  # int64 [n_rel]: index into RELATION_NAMES
+    miss_person: np.ndarray   # int64 [n_miss]: person index
+    miss_family: np.ndarray   # int64 [n_miss]: family of a planted lost child, -1 if unrelated
+
+    @property
+    def person(self) -> np.ndarray:
+        """int64 [n_prof]: person index of each profile."""
+        return np.concatenate([self.rel_person, self.miss_person])
+
+
+@dataclass(frozen=True)
+class _Profiles:
+    """What each profile is typed at and the record fields drawn for it; arrays are [n_prof, ...]."""
+
+    kit: np.ndarray           # int64 [n_prof]: index into _Kits.names
+    typed: np.ndarray         # bool [n_prof, n_loci]: loci with a genotype row
+    sex: np.ndarray           # <U1 [n_prof]: 'M' / 'F' as drawn (parents' sex is fixed later)
+    collected_on: np.ndarray  # datetime64[D] [n_prof] in [DATE_FIRST, DATE_LAST]
+    region: np.ndarray        # int64 [n_prof]: index into REGIONS
+
+
+@dataclass(frozen=True)
+class _Ids:
+    """Identifiers written to the files."""
+
+    family: list[str]         # [n_families]: F00000, F00001, ...
+    sample: list[str]         # [n_prof]: R000000... for relatives, then M000000... for missing
+
+
+@dataclass(frozen=True)
+class _CorruptRow:
+    """One malformed genotype row and why it is wrong."""
+
+    profile: int              # profile index
+    locus: int                # index into the table's loci + [UNKNOWN_LOCUS]
+    allele1: int              # tenths, -1 for 'OL'
+    allele2: int              # tenths
+    kind: str                 # unknown_locus / off_ladder / third_allele
+    reason: str
+
+
+@dataclass(frozen=True)
+class _GenotypeRows:
+    """Rows of genotypes.csv in file order, corrupt rows included; arrays are int64 [n_rows]."""
+
+    profile: np.ndarray
+    locus: np.ndarray         # index into the table's loci + [UNKNOWN_LOCUS]
+    allele1: np.ndarray       # tenths, -1 for 'OL'; allele1 <= allele2 on clean rows
+    allele2: np.ndarray
+    corrupt_rownum: np.ndarray  # int64 [n_corrupt]: 1-based data row of each corrupt row, ascending
+    corrupt_order: np.ndarray   # int64 [n_corrupt]: drawn corrupt row at each of those rows
+
+
 # --------------------------------------------------------------------------- helpers
 
 def _label_of_tenths(t: int) -> str:
@@ -150,8 +251,13 @@ def _label_of_tenths(t: int) -> str:
     return str(whole) if frac == 0 else f"{whole}.{frac}"
 
 
+def _table_tenths(table: FrequencyTable) -> list[np.ndarray]:
+    """Per locus (table order), the table's alleles in tenths: int64 [n_alleles]."""
+    return [np.array([int(round(float(a) * 10)) for a in lf.alleles]) for lf in table.loci.values()]
+
+
 def _exact_mask(rng: np.random.Generator, n: int, fraction: float) -> np.ndarray:
-    """Boolean mask with exactly round(fraction * n) True entries at random positions."""
+    """Boolean mask [n] with exactly round(fraction * n) True entries at random positions."""
     k = int(round(fraction * n))
     mask = np.zeros(n, dtype=bool)
     if k:
@@ -159,9 +265,22 @@ def _exact_mask(rng: np.random.Generator, n: int, fraction: float) -> np.ndarray
     return mask
 
 
-def _resolve_kits(table: FrequencyTable, config: SimulationConfig) -> tuple[list[str], np.ndarray,
-                                                                          np.ndarray]:
-    """Kit names, locus masks [n_kits, n_loci] and sampling weights."""
+def _dict_strings(indices: np.ndarray, dictionary: list[str] | np.ndarray) -> pa.Array:
+    """Plain string array built from integer codes into a dictionary (fast for millions of rows)."""
+    arr = pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)),
+                                         pa.array(list(dictionary), type=pa.string()))
+    return arr.dictionary_decode()
+
+
+def _strings(values: list[str | None]) -> pa.Array:
+    """Arrow string array; None is null."""
+    return pa.array(values, type=pa.string())
+
+
+# --------------------------------------------------------------------------- steps (in draw order)
+
+def _resolve_kits(table: FrequencyTable, config: SimulationConfig) -> _Kits:
+    """Kits of the configuration (or the built-in ones) as locus masks over the table."""
     loci = table.locus_names
     norm = LocusNormaliser(loci)
     index = {name: i for i, name in enumerate(loci)}
@@ -184,21 +303,35 @@ def _resolve_kits(table: FrequencyTable, config: SimulationConfig) -> tuple[list
     for k, name in enumerate(names):
         for x in spec[name]:
             masks[k, index[norm(x)]] = True
+    if config.kit_weights is not None:
+        unknown = sorted(set(config.kit_weights) - set(names))
+        if unknown:
+            raise ValueError(f"kit_weights names kits {unknown} that are not defined; kits: {names}")
     wd = config.kit_weights if config.kit_weights is not None else default_w
-    unknown = sorted(set(wd) - set(names)) if config.kit_weights is not None else []
-    if unknown:
-        raise ValueError(f"kit_weights names kits {unknown} that are not defined; kits: {names}")
     weights = np.array([float(wd.get(k, 0.0)) for k in names], dtype=np.float64)
-    if weights.sum() <= 0:
+    if weights.sum() <= 0:  # only when no kit has a locus of the table
         raise ValueError(f"kit_weights give every kit weight 0; kits: {names}")
-    return names, masks, weights / weights.sum()
+    return _Kits(names, masks, weights / weights.sum())
+
+
+def _draw_families(rng: np.random.Generator, config: SimulationConfig) -> _Families:
+    """Which parents and how many siblings each family registers, and whose lost child is found."""
+    nf = config.n_families
+    one_parent = _exact_mask(rng, nf, config.one_parent_fraction)
+    father_only = rng.random(nf) < 0.5
+    n_sibs = np.zeros(nf, dtype=np.int64)
+    with_sibs = _exact_mask(rng, nf, config.sibling_fraction)
+    n_sibs[with_sibs] = rng.integers(1, 3, size=int(with_sibs.sum()))
+    planted = _exact_mask(rng, nf, config.lost_child_fraction)
+    return _Families(father_reg=~one_parent | father_only, mother_reg=~one_parent | ~father_only,
+                     n_sibs=n_sibs, planted=planted)
 
 
 def _draw_founders(rng: np.random.Generator, table: FrequencyTable, n: int) -> np.ndarray:
-    """Founder genotypes [n, n_loci, 2] in tenths of a repeat, drawn under HWE."""
+    """Founder genotypes int16 [n, n_loci, 2] in tenths of a repeat, drawn under HWE."""
     out = np.empty((n, len(table.loci), 2), dtype=np.int16)
-    for li, lf in enumerate(table.loci.values()):
-        tenths = np.array([int(round(float(a) * 10)) for a in lf.alleles], dtype=np.int16)
+    for li, (lf, tenths) in enumerate(zip(table.loci.values(), _table_tenths(table))):
+        tenths = tenths.astype(np.int16)
         cdf = np.cumsum(lf.frequencies / lf.frequencies.sum())
         cdf[-1] = 1.0
         u = rng.random((n, 2))
@@ -210,8 +343,9 @@ def _transmit(rng: np.random.Generator, parent_g: np.ndarray, rate: float
               ) -> tuple[np.ndarray, np.ndarray]:
     """One transmitted allele per child and locus, with stepwise mutation.
 
-    ``parent_g`` is [n_children, n_loci, 2] (the transmitting parent's genotype).
-    Returns (alleles [n_children, n_loci], mutated mask).
+    ``parent_g`` is int16 [n_children, n_loci, 2] (the transmitting parent's
+    genotype, tenths). Returns (alleles int16 [n_children, n_loci], mutated
+    mask bool [n_children, n_loci]).
     """
     n, n_loci, _ = parent_g.shape
     pick = rng.integers(0, 2, size=(n, n_loci))
@@ -229,15 +363,310 @@ def _transmit(rng: np.random.Generator, parent_g: np.ndarray, rate: float
     return allele, mutated
 
 
-def _dict_strings(indices: np.ndarray, dictionary: list[str] | np.ndarray) -> pa.Array:
-    """Plain string array built from integer codes into a dictionary (fast for millions of rows)."""
-    arr = pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)),
-                                         pa.array(list(dictionary), type=pa.string()))
-    return arr.dictionary_decode()
+def _draw_people(rng: np.random.Generator, table: FrequencyTable, families: _Families,
+                 config: SimulationConfig) -> _People:
+    """Founders' genotypes, then each child's from its two parents (paternal, then maternal)."""
+    nf = families.n_sibs.size
+    n_founders = 2 * nf + config.n_unrelated_missing
+    n_children = 1 + families.n_sibs
+    child_offset = np.concatenate([[0], np.cumsum(n_children)[:-1]])
+    child_family = np.repeat(np.arange(nf), n_children)
+    geno = np.empty((n_founders + int(n_children.sum()), len(table.loci), 2), dtype=np.int16)
+    geno[:n_founders] = _draw_founders(rng, table, n_founders)
+    pat, mut_p = _transmit(rng, geno[child_family], config.mutation_rate_male)
+    mat, mut_m = _transmit(rng, geno[nf + child_family], config.mutation_rate_female)
+    geno[n_founders:, :, 0] = pat
+    geno[n_founders:, :, 1] = mat
+    return _People(geno=geno, n_founders=n_founders, child_offset=child_offset,
+                   mut_p=mut_p, mut_m=mut_m)
 
 
-def _strings_with_nulls(values: list[str | None]) -> pa.Array:
-    return pa.array(values, type=pa.string())
+def _draw_registry(rng: np.random.Generator, families: _Families, people: _People,
+                   n_unrelated: int) -> _Registry:
+    """Registered relatives (father, mother, sibling 1, sibling 2 of each family) and the missing
+    side (planted lost children and unrelated founders) in the order of a random id permutation."""
+    nf = families.n_sibs.size
+    lost_child = people.lost_child
+    slots = np.stack([np.arange(nf), nf + np.arange(nf), lost_child + 1, lost_child + 2], axis=1)
+    valid = np.stack([families.father_reg, families.mother_reg, families.n_sibs >= 1,
+                      families.n_sibs >= 2], axis=1)
+    planted_fam = np.flatnonzero(families.planted)
+    miss_person_raw = np.concatenate([lost_child[planted_fam], 2 * nf + np.arange(n_unrelated)])
+    miss_family_raw = np.concatenate([planted_fam, np.full(n_unrelated, -1)])
+    perm = rng.permutation(miss_person_raw.size)  # id number of each raw missing person
+    order = np.argsort(perm)                      # missing persons in id order
+    return _Registry(
+        rel_person=slots[valid],
+        rel_family=np.broadcast_to(np.arange(nf)[:, None], slots.shape)[valid],
+        rel_relation=np.broadcast_to(np.arange(4)[None, :], slots.shape)[valid],
+        miss_person=miss_person_raw[order],
+        miss_family=miss_family_raw[order],
+    )
+
+
+def _choose_kits_and_untyped(rng: np.random.Generator, kits: _Kits, n_prof: int,
+                             dropout_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """A kit per profile; partial profiles lose 1-4 loci of their kit (keeping at least one).
+
+    Returns (kit index int64 [n_prof], typed bool [n_prof, n_loci]).
+    """
+    n_loci = kits.masks.shape[1]
+    kit_idx = rng.choice(len(kits.names), size=n_prof, p=kits.weights)
+    typed = kits.masks[kit_idx].copy()
+    drop_rows = np.flatnonzero(_exact_mask(rng, n_prof, dropout_fraction))
+    if drop_rows.size:
+        keys = rng.random((drop_rows.size, n_loci))
+        keys[~typed[drop_rows]] = np.inf
+        ranked = np.argsort(keys, axis=1, kind="stable")  # typed loci first, in random order
+        n_typed = typed[drop_rows].sum(axis=1)
+        n_lose = np.minimum(rng.integers(1, 5, size=drop_rows.size), n_typed - 1)
+        lose = np.arange(n_loci)[None, :] < n_lose[:, None]
+        typed[np.repeat(drop_rows, lose.sum(axis=1)), ranked[lose]] = False
+    return kit_idx, typed
+
+
+def _draw_profiles(rng: np.random.Generator, kits: _Kits, n_prof: int,
+                   config: SimulationConfig) -> _Profiles:
+    """Kit and typed loci, then sex, collection date and region of every profile."""
+    kit_idx, typed = _choose_kits_and_untyped(rng, kits, n_prof, config.dropout_fraction)
+    sex = np.where(rng.random(n_prof) < 0.5, "M", "F")
+    day_span = int((DATE_LAST - DATE_FIRST).astype(int)) + 1
+    dates = DATE_FIRST + rng.integers(0, day_span, size=n_prof).astype("timedelta64[D]")
+    region = rng.integers(0, len(REGIONS), size=n_prof)
+    return _Profiles(kit=kit_idx, typed=typed, sex=sex, collected_on=dates, region=region)
+
+
+def _identifiers(n_families: int, n_rel: int, n_miss: int) -> _Ids:
+    """Zero-padded ids, at least 5 (families) or 6 (samples) digits wide."""
+    wf = max(5, len(str(max(n_families - 1, 0))))
+    wr = max(6, len(str(max(n_rel - 1, 0))))
+    wm = max(6, len(str(max(n_miss - 1, 0))))
+    return _Ids(family=[f"F{i:0{wf}d}" for i in range(n_families)],
+                sample=[f"R{i:0{wr}d}" for i in range(n_rel)] + [f"M{i:0{wm}d}" for i in range(n_miss)])
+
+
+def _samples_table(table: FrequencyTable, registry: _Registry, profiles: _Profiles, kits: _Kits,
+                   ids: _Ids) -> pa.Table:
+    """samples.csv (SAMPLES contract): one row per profile; fathers are M, mothers F."""
+    n_rel, n_miss = registry.rel_person.size, registry.miss_person.size
+    sex = profiles.sex.copy()
+    sex[:n_rel][registry.rel_relation == 0] = "M"
+    sex[:n_rel][registry.rel_relation == 1] = "F"
+    samples = pa.table({
+        "sample_id": _strings(ids.sample),
+        "role": _dict_strings(np.r_[np.zeros(n_rel, int), np.ones(n_miss, int)], ["relative", "missing"]),
+        "family_id": _strings([ids.family[f] for f in registry.rel_family] + [None] * n_miss),
+        "relation": _strings(list(np.array(RELATION_NAMES)[registry.rel_relation]) + [None] * n_miss),
+        "sex": _strings(sex.tolist()),
+        "kit": _dict_strings(profiles.kit, kits.names),
+        "collected_on": _strings(np.datetime_as_string(profiles.collected_on, unit="D").tolist()),
+        "region": _dict_strings(profiles.region, list(REGIONS)),
+        "population": _strings([table.population] * (n_rel + n_miss)),
+    })
+    return check_table(samples, SAMPLES, "simulated samples")
+
+
+class _ProfilePicker:
+    """Hands out each profile at most once, in a random order, preferring profiles that suit."""
+
+    def __init__(self, order: np.ndarray) -> None:
+        self._order = order                              # int64 [n_prof]: a permutation
+        self._used = np.zeros(order.size, dtype=bool)    # bool [n_prof]
+
+    def take(self, suits: Callable[[int], bool]) -> int:
+        """The first unused profile that suits, else the first unused one."""
+        unused = (int(q) for q in self._order if not self._used[q])
+        q = next((q for q in unused if suits(q)), None)
+        if q is None:  # no profile suits: take any unused one
+            q = next(int(q) for q in self._order if not self._used[q])
+        self._used[q] = True
+        return q
+
+
+def _unknown_locus_row(rng: np.random.Generator, picker: _ProfilePicker, n_loci: int) -> _CorruptRow:
+    """A row at UNKNOWN_LOCUS with two alleles of 8-15 repeats."""
+    p = picker.take(lambda q: True)
+    a1, a2 = np.sort(rng.integers(8, 16, size=2) * 10)
+    return _CorruptRow(p, n_loci, int(a1), int(a2), "unknown_locus",
+                       f"locus '{UNKNOWN_LOCUS}' is not in the frequency table")
+
+
+def _off_ladder_row(rng: np.random.Generator, picker: _ProfilePicker, typed: np.ndarray,
+                    tenths: list[np.ndarray], loci: list[str]) -> _CorruptRow:
+    """A row with allele 'OL' at a locus the profile is not typed at (any locus if typed at all)."""
+    p = picker.take(lambda q: not typed[q].all())
+    untyped = np.flatnonzero(~typed[p])
+    pool = untyped if untyped.size else np.arange(len(loci))
+    li = int(pool[rng.integers(0, pool.size)])
+    a2 = int(tenths[li][rng.integers(0, tenths[li].size)])
+    return _CorruptRow(p, li, -1, a2, "off_ladder",
+                       f"allele '{OFF_LADDER}' at {loci[li]} is not a repeat number"
+                       + ("" if untyped.size else "; the sample is also typed there"))
+
+
+def _third_allele_row(rng: np.random.Generator, picker: _ProfilePicker, geno: np.ndarray,
+                      person: np.ndarray, typed: np.ndarray, tenths: list[np.ndarray],
+                      loci: list[str]) -> _CorruptRow:
+    """A second row at a (heterozygous if possible) typed locus that brings a third allele.
+
+    ``geno`` is _People.geno, int16 [n_people, n_loci, 2]; ``person`` int64 [n_prof] the person
+    of each profile.
+    """
+    def heterozygous(q: int) -> np.ndarray:
+        g = geno[person[q]]
+        return np.flatnonzero(typed[q] & (g[:, 0] != g[:, 1]))
+
+    p = picker.take(lambda q: heterozygous(q).size > 0)
+    het = heterozygous(p)
+    pool = het if het.size else np.flatnonzero(typed[p])
+    li = int(pool[rng.integers(0, pool.size)])
+    have = geno[person[p], li]
+    new = tenths[li][~np.isin(tenths[li], have)]
+    if new.size == 0:
+        new = np.array([int(have.max()) + 10, int(have.max()) + 20])
+    if have[0] != have[1]:   # keep one allele, add a third
+        kept = int(have[rng.integers(0, 2)])
+        added = int(new[rng.integers(0, new.size)])
+    else:                    # homozygote: two new alleles make three in all
+        kept, added = (int(x) for x in rng.choice(new, size=2, replace=new.size < 2))
+    return _CorruptRow(p, li, min(kept, added), max(kept, added), "third_allele",
+                       f"second row for locus {loci[li]} of this sample: a third allele")
+
+
+def _draw_corrupt_rows(rng: np.random.Generator, table: FrequencyTable, geno: np.ndarray,
+                       person: np.ndarray, typed: np.ndarray, n_corrupt: int) -> list[_CorruptRow]:
+    """``n_corrupt`` malformed rows, a third of each kind in random order, one profile each.
+
+    ``geno`` is _People.geno, int16 [n_people, n_loci, 2], ``person`` int64 [n_prof] the person
+    of each profile and ``typed`` bool [n_prof, n_loci]. An off-ladder
+    row goes to a locus the sample is not typed at and a third allele to a heterozygous locus, so
+    each injected row is wrong for exactly one reason whenever the data allow it.
+    """
+    n_prof = typed.shape[0]
+    if n_corrupt > n_prof:
+        raise ValueError(f"corrupt_rows = {n_corrupt} exceeds the {n_prof} profiles simulated; "
+                         "at most one corrupt row per profile")
+    kinds = np.arange(n_corrupt) % 3
+    rng.shuffle(kinds)
+    if not n_corrupt:
+        return []
+    picker = _ProfilePicker(rng.permutation(n_prof))
+    loci = table.locus_names
+    tenths = _table_tenths(table)
+    rows = []
+    for kind in kinds.tolist():
+        if kind == 0:
+            rows.append(_unknown_locus_row(rng, picker, len(loci)))
+        elif kind == 1:
+            rows.append(_off_ladder_row(rng, picker, typed, tenths, loci))
+        else:
+            rows.append(_third_allele_row(rng, picker, geno, person, typed, tenths, loci))
+    return rows
+
+
+def _genotype_rows(geno: np.ndarray, person: np.ndarray, typed: np.ndarray,
+                   corrupt: list[_CorruptRow]) -> _GenotypeRows:
+    """Clean rows (profile-major, loci in table order, alleles sorted) with each corrupt row
+    placed right after the last row of its profile (in draw order when a profile had several).
+
+    ``geno`` is _People.geno, int16 [n_people, n_loci, 2], ``person`` int64 [n_prof] the person
+    of each profile and ``typed`` bool [n_prof, n_loci].
+    """
+    g_prof, g_loc = np.nonzero(typed)
+    pair = geno[person[g_prof], g_loc]                 # int16 [n_base, 2]
+    n_base, n_corrupt = g_prof.size, len(corrupt)
+    c_cols = [np.array([getattr(c, name) for c in corrupt], dtype=np.int64)
+              for name in ("profile", "locus", "allele1", "allele2")]
+    c_prof = c_cols[0]
+    # rows of one profile are contiguous, so its insertion point is the end of its block
+    block_end = np.cumsum(typed.sum(axis=1))
+    c_order = np.lexsort((np.arange(n_corrupt), block_end[c_prof]))
+    ins = block_end[c_prof][c_order]                   # base-row index each one goes before
+    corrupt_rownum = ins + np.arange(n_corrupt) + 1    # 1-based data row in genotypes.csv
+    base_pos = np.arange(n_base) + np.searchsorted(ins, np.arange(n_base), side="right")
+    cols = []
+    for base, extra in zip((g_prof, g_loc, pair.min(axis=1), pair.max(axis=1)), c_cols):
+        dst = np.empty(n_base + n_corrupt, dtype=np.int64)
+        dst[base_pos] = base
+        dst[corrupt_rownum - 1] = extra[c_order]
+        cols.append(dst)
+    return _GenotypeRows(*cols, corrupt_rownum=corrupt_rownum, corrupt_order=c_order)
+
+
+def _genotypes_table(rows: _GenotypeRows, ids: _Ids, loci: list[str]) -> pa.Table:
+    """genotypes.csv (GENOTYPES contract); allele labels through a lookup over tenths (-1: 'OL')."""
+    present = np.zeros(int(max(rows.allele1.max(initial=0), rows.allele2.max(initial=0))) + 2,
+                       dtype=bool)
+    present[rows.allele1 + 1] = True
+    present[rows.allele2 + 1] = True
+    values = np.flatnonzero(present) - 1
+    lut = np.zeros(present.size, dtype=np.int64)
+    lut[values + 1] = np.arange(values.size)
+    labels = [OFF_LADDER if v < 0 else _label_of_tenths(v) for v in values]
+    genotypes = pa.table({
+        "sample_id": _dict_strings(rows.profile, ids.sample),
+        "locus": _dict_strings(rows.locus, loci + [UNKNOWN_LOCUS]),
+        "allele1": _dict_strings(lut[rows.allele1 + 1], labels),
+        "allele2": _dict_strings(lut[rows.allele2 + 1], labels),
+    })
+    return check_table(genotypes, GENOTYPES, "simulated genotypes")
+
+
+def _truth_table(families: _Families, people: _People, registry: _Registry, ids: _Ids,
+                 loci: list[str]) -> pa.Table:
+    """truth.csv: per missing person (id order) its family, the parents registered and the
+    mutation events ('locus:father' / 'locus:mother', sorted) of a planted lost child."""
+    miss_family = registry.miss_family
+    is_lost = miss_family >= 0
+    fam_m = np.where(is_lost, miss_family, 0)
+    father_reg, mother_reg = families.father_reg[fam_m], families.mother_reg[fam_m]
+    reg = np.where(father_reg & mother_reg, 0, np.where(father_reg, 1, 2))
+    t_parents = [None if not lost else ("both", "father", "mother")[r]
+                 for lost, r in zip(is_lost.tolist(), reg.tolist())]
+    lost_rows = people.child_offset[fam_m]
+    mp = people.mut_p[lost_rows] & is_lost[:, None]
+    mm = people.mut_m[lost_rows] & is_lost[:, None]
+    t_nmut = (mp.sum(axis=1) + mm.sum(axis=1)).astype(np.int64)
+    t_mutloci: list[str | None] = [None] * miss_family.size
+    for i in np.flatnonzero(t_nmut).tolist():
+        events = [f"{loci[li]}:father" for li in np.flatnonzero(mp[i])]
+        events += [f"{loci[li]}:mother" for li in np.flatnonzero(mm[i])]
+        t_mutloci[i] = ";".join(sorted(events))
+    return pa.table({
+        "missing_id": _strings(ids.sample[registry.rel_person.size:]),
+        "family_id": _strings([ids.family[f] if f >= 0 else None for f in miss_family.tolist()]),
+        "kind": _strings(np.where(is_lost, "lost_child", "unrelated").tolist()),
+        "parents_registered": _strings(t_parents),
+        "n_mutations": pa.array(t_nmut, type=pa.int64()),
+        "mutated_loci": _strings(t_mutloci),
+    })
+
+
+def _truth_corrupt_table(rows: _GenotypeRows, corrupt: list[_CorruptRow], ids: _Ids) -> pa.Table:
+    """truth_corrupt.csv: each corrupt row's 1-based row number, sample, kind and reason."""
+    listed = [corrupt[int(j)] for j in rows.corrupt_order]
+    return pa.table({
+        "row": pa.array(rows.corrupt_rownum, type=pa.int64()),
+        "sample_id": _strings([ids.sample[c.profile] for c in listed]),
+        "kind": _strings([c.kind for c in listed]),
+        "reason": _strings([c.reason for c in listed]),
+    })
+
+
+def _write_outputs(out_dir: Path, samples: pa.Table, genotypes: pa.Table, truth: pa.Table,
+                   truth_corrupt: pa.Table | None) -> dict[str, str]:
+    """Write the tables atomically; a stale truth_corrupt.csv is removed when there is none."""
+    paths = {
+        "samples": str(write_table(samples, out_dir / "samples.csv")),
+        "genotypes": str(write_table(genotypes, out_dir / "genotypes.csv")),
+        "truth": str(write_table(truth, out_dir / "truth.csv")),
+    }
+    corrupt_path = out_dir / "truth_corrupt.csv"
+    if truth_corrupt is not None:
+        paths["truth_corrupt"] = str(write_table(truth_corrupt, corrupt_path))
+    elif corrupt_path.exists():
+        corrupt_path.unlink()
+    return paths
 
 
 # --------------------------------------------------------------------------- main entry
@@ -248,276 +677,36 @@ def simulate_database(out_dir: Path, table: FrequencyTable, config: SimulationCo
 
     Writes ``samples.csv``, ``genotypes.csv``, ``truth.csv`` and, when
     ``config.corrupt_rows`` > 0, ``truth_corrupt.csv`` (a stale one from an
-    earlier run without corrupt rows is removed). Deterministic for a seed.
+    earlier run without corrupt rows is removed). Deterministic for a seed:
+    the steps below draw from one generator in this order.
     """
     out_dir = ensure_dir(Path(out_dir))
     rng = np.random.default_rng(config.seed)
     loci = table.locus_names
-    n_loci = len(loci)
-    kit_names, kit_masks, kit_w = _resolve_kits(table, config)
+    kits = _resolve_kits(table, config)
+    families = _draw_families(rng, config)
+    people = _draw_people(rng, table, families, config)
+    registry = _draw_registry(rng, families, people, config.n_unrelated_missing)
+    person = registry.person
+    profiles = _draw_profiles(rng, kits, person.size, config)
+    ids = _identifiers(config.n_families, registry.rel_person.size, registry.miss_person.size)
+    samples = _samples_table(table, registry, profiles, kits, ids)
+    corrupt = _draw_corrupt_rows(rng, table, people.geno, person, profiles.typed,
+                                 config.corrupt_rows)
+    rows = _genotype_rows(people.geno, person, profiles.typed, corrupt)
+    paths = _write_outputs(out_dir, samples, _genotypes_table(rows, ids, loci),
+                           _truth_table(families, people, registry, ids, loci),
+                           _truth_corrupt_table(rows, corrupt, ids) if corrupt else None)
 
-    # ---- family composition
-    nf, nu = config.n_families, config.n_unrelated_missing
-    one_parent = _exact_mask(rng, nf, config.one_parent_fraction)
-    father_only = rng.random(nf) < 0.5
-    father_reg = ~one_parent | father_only
-    mother_reg = ~one_parent | ~father_only
-    n_sibs = np.zeros(nf, dtype=np.int64)
-    with_sibs = _exact_mask(rng, nf, config.sibling_fraction)
-    n_sibs[with_sibs] = rng.integers(1, 3, size=int(with_sibs.sum()))
-    planted = _exact_mask(rng, nf, config.lost_child_fraction)
-
-    # ---- people: fathers, mothers, unrelated founders, then children family by family
-    n_founders = 2 * nf + nu
-    n_children = 1 + n_sibs
-    child_offset = np.concatenate([[0], np.cumsum(n_children)[:-1]])
-    child_family = np.repeat(np.arange(nf), n_children)
-    n_people = n_founders + int(n_children.sum())
-    geno = np.empty((n_people, n_loci, 2), dtype=np.int16)
-    geno[:n_founders] = _draw_founders(rng, table, n_founders)
-    pat, mut_p = _transmit(rng, geno[child_family], config.mutation_rate_male)
-    mat, mut_m = _transmit(rng, geno[nf + child_family], config.mutation_rate_female)
-    geno[n_founders:, :, 0] = pat
-    geno[n_founders:, :, 1] = mat
-    lost_child = n_founders + child_offset  # person index of each family's lost child
-
-    # ---- registered relatives, family by family: father, mother, sibling 1, sibling 2
-    slots = np.stack([np.arange(nf), nf + np.arange(nf), lost_child + 1, lost_child + 2], axis=1)
-    valid = np.stack([father_reg, mother_reg, n_sibs >= 1, n_sibs >= 2], axis=1)
-    rel_person = slots[valid]
-    rel_family = np.broadcast_to(np.arange(nf)[:, None], slots.shape)[valid]
-    rel_relation = np.broadcast_to(np.arange(4)[None, :], slots.shape)[valid]  # 0 father .. 2,3 sib
-    n_rel = rel_person.size
-
-    # ---- missing side: planted lost children and unrelated founders, ids from a permutation
-    planted_fam = np.flatnonzero(planted)
-    miss_person_raw = np.concatenate([lost_child[planted_fam], 2 * nf + np.arange(nu)])
-    miss_family_raw = np.concatenate([planted_fam, np.full(nu, -1)])
-    n_miss = miss_person_raw.size
-    perm = rng.permutation(n_miss)  # id number of each raw missing person
-    order = np.argsort(perm)        # missing persons in id order
-    miss_person = miss_person_raw[order]
-    miss_family = miss_family_raw[order]
-
-    # ---- profiles: relatives then missing (id order)
-    prof_person = np.concatenate([rel_person, miss_person])
-    n_prof = prof_person.size
-    kit_idx = rng.choice(len(kit_names), size=n_prof, p=kit_w)
-    typed = kit_masks[kit_idx].copy()
-    drop = _exact_mask(rng, n_prof, config.dropout_fraction)
-    drop_rows = np.flatnonzero(drop)
-    if drop_rows.size:
-        keys = rng.random((drop_rows.size, n_loci))
-        keys[~typed[drop_rows]] = np.inf
-        ranked = np.argsort(keys, axis=1, kind="stable")
-        n_typed = typed[drop_rows].sum(axis=1)
-        n_lose = np.minimum(rng.integers(1, 5, size=drop_rows.size), n_typed - 1)
-        lose = np.arange(n_loci)[None, :] < n_lose[:, None]
-        r_idx = np.repeat(drop_rows, lose.sum(axis=1))
-        typed[r_idx, ranked[lose]] = False
-    sex_draw = np.where(rng.random(n_prof) < 0.5, "M", "F")
-    day_span = int((DATE_LAST - DATE_FIRST).astype(int)) + 1
-    dates = DATE_FIRST + rng.integers(0, day_span, size=n_prof).astype("timedelta64[D]")
-    region_idx = rng.integers(0, len(REGIONS), size=n_prof)
-
-    # ---- identifiers
-    wf = max(5, len(str(max(nf - 1, 0))))
-    wr = max(6, len(str(max(n_rel - 1, 0))))
-    wm = max(6, len(str(max(n_miss - 1, 0))))
-    family_ids = [f"F{i:0{wf}d}" for i in range(nf)]
-    sample_ids = [f"R{i:0{wr}d}" for i in range(n_rel)] + [f"M{int(p):0{wm}d}" for p in perm[order]]
-
-    # ---- samples table
-    relation_names = np.array(["father", "mother", "full_sibling", "full_sibling"])
-    sex = sex_draw.copy()
-    sex[:n_rel][rel_relation == 0] = "M"
-    sex[:n_rel][rel_relation == 1] = "F"
-    fam_col = [family_ids[f] for f in rel_family] + [None] * n_miss
-    relation_col = list(relation_names[rel_relation]) + [None] * n_miss
-    samples = pa.table({
-        "sample_id": pa.array(sample_ids, type=pa.string()),
-        "role": _dict_strings(np.r_[np.zeros(n_rel, int), np.ones(n_miss, int)], ["relative", "missing"]),
-        "family_id": _strings_with_nulls(fam_col),
-        "relation": _strings_with_nulls(relation_col),
-        "sex": pa.array(sex.tolist(), type=pa.string()),
-        "kit": _dict_strings(kit_idx, kit_names),
-        "collected_on": pa.array(np.datetime_as_string(dates, unit="D").tolist(), type=pa.string()),
-        "region": _dict_strings(region_idx, list(REGIONS)),
-        "population": pa.array([table.population] * n_prof, type=pa.string()),
-    })
-    samples = check_table(samples, SAMPLES, "simulated samples")
-
-    # ---- genotype rows (profile-major, loci in table order), alleles sorted by repeat value
-    g_prof, g_loc = np.nonzero(typed)
-    pair = geno[prof_person[g_prof], g_loc]            # [rows, 2]
-    a1 = pair.min(axis=1)
-    a2 = pair.max(axis=1)
-    n_base = g_prof.size
-
-    # ---- corrupt rows: appended right after the chosen sample's own rows
-    n_corrupt = config.corrupt_rows
-    if n_corrupt > n_prof:
-        raise ValueError(f"corrupt_rows = {n_corrupt} exceeds the {n_prof} profiles simulated; "
-                         "at most one corrupt row per profile")
-    c_kind = np.arange(n_corrupt) % 3
-    rng.shuffle(c_kind)
-    c_prof = np.zeros(n_corrupt, dtype=np.int64)
-    c_loc = np.zeros(n_corrupt, dtype=np.int64)       # index into loci + [UNKNOWN_LOCUS]
-    c_a1 = np.zeros(n_corrupt, dtype=np.int64)        # tenths, or -1 for 'OL'
-    c_a2 = np.zeros(n_corrupt, dtype=np.int64)
-    c_reason: list[str] = []
-    c_kind_name: list[str] = []
-    lf_list = list(table.loci.values())
-    table_tenths = [np.array([int(round(float(a) * 10)) for a in lf.alleles]) for lf in lf_list]
-    # one sample per corrupt row, each used once; an off-ladder row goes to a locus the sample
-    # is not typed at and a third allele to a heterozygous locus, so each injected row is
-    # wrong for exactly one reason whenever the data allow it
-    candidates = rng.permutation(n_prof) if n_corrupt else np.zeros(0, dtype=np.int64)
-    used = np.zeros(n_prof, dtype=bool)
-
-    def pick(ok) -> int:
-        for q in candidates:
-            if not used[q] and ok(int(q)):
-                used[q] = True
-                return int(q)
-        for q in candidates:  # no sample suits: take any unused one
-            if not used[q]:
-                used[q] = True
-                return int(q)
-        raise AssertionError("unreachable: corrupt_rows <= profiles")
-
-    def heterozygous(q: int) -> np.ndarray:
-        g = geno[prof_person[q]]
-        return np.flatnonzero(typed[q] & (g[:, 0] != g[:, 1]))
-
-    for j in range(n_corrupt):
-        kind = int(c_kind[j])
-        if kind == 0:
-            p = pick(lambda q: True)
-            c_loc[j] = n_loci
-            c_a1[j], c_a2[j] = np.sort(rng.integers(8, 16, size=2) * 10)
-            c_kind_name.append("unknown_locus")
-            c_reason.append(f"locus '{UNKNOWN_LOCUS}' is not in the frequency table")
-        elif kind == 1:
-            p = pick(lambda q: not typed[q].all())
-            untyped = np.flatnonzero(~typed[p])
-            pool = untyped if untyped.size else np.arange(n_loci)
-            li = int(pool[rng.integers(0, pool.size)])
-            c_loc[j] = li
-            c_a1[j] = -1
-            c_a2[j] = int(table_tenths[li][rng.integers(0, table_tenths[li].size)])
-            c_kind_name.append("off_ladder")
-            c_reason.append(f"allele '{OFF_LADDER}' at {loci[li]} is not a repeat number"
-                            + ("" if untyped.size else "; the sample is also typed there"))
-        else:
-            p = pick(lambda q: heterozygous(q).size > 0)
-            het = heterozygous(p)
-            pool = het if het.size else np.flatnonzero(typed[p])
-            li = int(pool[rng.integers(0, pool.size)])
-            have = geno[prof_person[p], li]
-            new = table_tenths[li][~np.isin(table_tenths[li], have)]
-            if new.size == 0:
-                new = np.array([int(have.max()) + 10, int(have.max()) + 20])
-            if have[0] != have[1]:   # keep one allele, add a third
-                kept = int(have[rng.integers(0, 2)])
-                added = int(new[rng.integers(0, new.size)])
-            else:                    # homozygote: two new alleles make three in all
-                kept, added = (int(x) for x in rng.choice(new, size=2, replace=new.size < 2))
-            c_loc[j] = li
-            c_a1[j], c_a2[j] = min(kept, added), max(kept, added)
-            c_kind_name.append("third_allele")
-            c_reason.append(f"second row for locus {loci[li]} of this sample: a third allele")
-        c_prof[j] = p
-
-    # merge base and corrupt rows: a corrupt row follows its sample's last row (rows of one
-    # sample are contiguous and profile-major, so its insertion point is the block's end)
-    block_end = np.cumsum(typed.sum(axis=1))
-    c_order = np.lexsort((np.arange(n_corrupt), block_end[c_prof])) if n_corrupt else \
-        np.zeros(0, dtype=np.int64)
-    ins = block_end[c_prof][c_order]                   # base-row index each one goes before
-    corrupt_rownum = ins + np.arange(n_corrupt) + 1    # 1-based data row in genotypes.csv
-    corrupt_j = c_order
-    n_rows = n_base + n_corrupt
-    base_pos = np.arange(n_base) + np.searchsorted(ins, np.arange(n_base), side="right")
-    row_prof = np.empty(n_rows, dtype=np.int64)
-    row_loc = np.empty(n_rows, dtype=np.int64)
-    row_a1 = np.empty(n_rows, dtype=np.int64)
-    row_a2 = np.empty(n_rows, dtype=np.int64)
-    for dst, base, extra in ((row_prof, g_prof, c_prof), (row_loc, g_loc, c_loc),
-                             (row_a1, a1, c_a1), (row_a2, a2, c_a2)):
-        dst[base_pos] = base
-        dst[corrupt_rownum - 1] = extra[c_order]
-
-    # allele labels through a lookup table over tenths of a repeat (-1 is 'OL')
-    present = np.zeros(int(max(row_a1.max(initial=0), row_a2.max(initial=0))) + 2, dtype=bool)
-    present[row_a1 + 1] = True
-    present[row_a2 + 1] = True
-    values = np.flatnonzero(present) - 1
-    lut = np.zeros(present.size, dtype=np.int64)
-    lut[values + 1] = np.arange(values.size)
-    labels = [OFF_LADDER if v < 0 else _label_of_tenths(v) for v in values]
-    genotypes = pa.table({
-        "sample_id": _dict_strings(row_prof, sample_ids),
-        "locus": _dict_strings(row_loc, loci + [UNKNOWN_LOCUS]),
-        "allele1": _dict_strings(lut[row_a1 + 1], labels),
-        "allele2": _dict_strings(lut[row_a2 + 1], labels),
-    })
-    genotypes = check_table(genotypes, GENOTYPES, "simulated genotypes")
-
-    # ---- truth (mutation events of each planted lost child, from either parent)
-    is_lost = miss_family >= 0
-    fam_m = np.where(is_lost, miss_family, 0)
-    reg = np.where(father_reg[fam_m] & mother_reg[fam_m], 0, np.where(father_reg[fam_m], 1, 2))
-    t_parents = [None if not lost else ("both", "father", "mother")[r]
-                 for lost, r in zip(is_lost.tolist(), reg.tolist())]
-    t_family = [family_ids[f] if f >= 0 else None for f in miss_family.tolist()]
-    t_kind = np.where(is_lost, "lost_child", "unrelated").tolist()
-    lost_rows = child_offset[fam_m]
-    mp = mut_p[lost_rows] & is_lost[:, None]
-    mm = mut_m[lost_rows] & is_lost[:, None]
-    t_nmut = (mp.sum(axis=1) + mm.sum(axis=1)).astype(np.int64)
-    t_mutloci: list[str | None] = [None] * n_miss
-    for i in np.flatnonzero(t_nmut).tolist():
-        events = [f"{loci[li]}:father" for li in np.flatnonzero(mp[i])]
-        events += [f"{loci[li]}:mother" for li in np.flatnonzero(mm[i])]
-        t_mutloci[i] = ";".join(sorted(events))
-    truth = pa.table({
-        "missing_id": pa.array(sample_ids[n_rel:], type=pa.string()),
-        "family_id": _strings_with_nulls(t_family),
-        "kind": pa.array(t_kind, type=pa.string()),
-        "parents_registered": _strings_with_nulls(t_parents),
-        "n_mutations": pa.array(t_nmut, type=pa.int64()),
-        "mutated_loci": _strings_with_nulls(t_mutloci),
-    })
-
-    paths = {
-        "samples": str(write_table(samples, out_dir / "samples.csv")),
-        "genotypes": str(write_table(genotypes, out_dir / "genotypes.csv")),
-        "truth": str(write_table(truth, out_dir / "truth.csv")),
-    }
-    corrupt_path = out_dir / "truth_corrupt.csv"
-    if n_corrupt:
-        truth_corrupt = pa.table({
-            "row": pa.array(corrupt_rownum, type=pa.int64()),
-            "sample_id": pa.array([sample_ids[int(p)] for p in row_prof[corrupt_rownum - 1]],
-                                  type=pa.string()),
-            "kind": pa.array([c_kind_name[int(j)] for j in corrupt_j], type=pa.string()),
-            "reason": pa.array([c_reason[int(j)] for j in corrupt_j], type=pa.string()),
-        })
-        paths["truth_corrupt"] = str(write_table(truth_corrupt, corrupt_path))
-    elif corrupt_path.exists():
-        corrupt_path.unlink()
-
-    n_planted = int(planted.sum())
     summary = SimulationSummary(
-        n_families=nf,
-        n_relatives=int(n_rel),
-        n_missing=int(n_miss),
-        n_planted=n_planted,
-        n_planted_trio=int((planted & father_reg & mother_reg).sum()),
-        n_mutations=int(mut_p.sum() + mut_m.sum()),
-        n_genotype_rows=int(n_base + n_corrupt),
-        n_corrupt_rows=int(n_corrupt),
+        n_families=config.n_families,
+        n_relatives=int(registry.rel_person.size),
+        n_missing=int(registry.miss_person.size),
+        n_planted=int(families.planted.sum()),
+        n_planted_trio=int((families.planted & families.father_reg & families.mother_reg).sum()),
+        n_mutations=int(people.mut_p.sum() + people.mut_m.sum()),
+        n_genotype_rows=int(rows.profile.size),
+        n_corrupt_rows=len(corrupt),
         paths=paths,
     )
     log.info("simulated %d families, %d relatives, %d missing (%d planted, %d trio), %d genotype "

@@ -16,7 +16,7 @@ from reunion.contracts import GENOTYPES, RELATIONS, SAMPLES
 from reunion.frequencies import FrequencyTable, LocusFrequencies, load_frequency_table
 from reunion.loci import valid_allele
 from reunion.simulate import (IDENTIFILER15, SimulationConfig, SimulationSummary,
-                              simulate_database)
+                              _exact_mask, _label_of_tenths, _transmit, simulate_database)
 
 TABLE_PATH = Path(__file__).parents[1] / "configs" / "frequencies" / "nist1036_us_2017.csv"
 FILES = ("samples.csv", "genotypes.csv", "truth.csv")
@@ -366,6 +366,10 @@ def test_corrupt_rows_present_and_listed(tmp_path, table):
     {"n_families": 0}, {"lost_child_fraction": 1.5}, {"one_parent_fraction": -0.1},
     {"mutation_rate_male": 0.9}, {"dropout_fraction": 2.0}, {"corrupt_rows": -1},
     {"kits": {}}, {"kits": {"a": []}}, {"kit_weights": {"full": 0.0}}, {"no_such_field": 1},
+    {"kits": {" ": ["FGA"]}}, {"kit_weights": {}}, {"kit_weights": {"full": -1.0}},
+    {"kit_weights": {"full": float("inf")}}, {"kit_weights": {"full": float("nan")}},
+    {"seed": -1}, {"n_unrelated_missing": -1}, {"sibling_fraction": 1.01},
+    {"mutation_rate_female": -0.001},
 ])
 def test_config_is_bounded(bad):
     with pytest.raises(pydantic.ValidationError):
@@ -375,3 +379,58 @@ def test_config_is_bounded(bad):
 def test_config_fields_are_described():
     for name, f in SimulationConfig.model_fields.items():
         assert f.description, name
+
+
+def test_config_fields_are_bounded_in_the_schema():
+    props = SimulationConfig.model_json_schema()["properties"]
+    for name, f in props.items():
+        if f.get("type") in ("integer", "number"):
+            assert "minimum" in f and "maximum" in f, name
+        else:  # kits, kit_weights: a non-empty mapping, or None for the built-in kits
+            (mapping,) = [s for s in f["anyOf"] if s.get("type") == "object"]
+            assert mapping["minProperties"] == 1, name
+    assert set(props) == set(SimulationConfig.model_fields)
+
+
+def test_config_mounts_in_a_settings_tree():
+    # the way reunion.settings.Settings can hold it: a section validated from YAML-like data
+    class Tree(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(extra="forbid", validate_assignment=True)
+        simulation: SimulationConfig = pydantic.Field(default_factory=SimulationConfig,
+                                                      description="Simulation defaults.")
+
+    assert Tree().simulation == SimulationConfig()
+    t = Tree.model_validate({"simulation": {"n_families": 50, "kits": {"a": ["FGA"]}, "seed": 3}})
+    assert (t.simulation.n_families, t.simulation.kits, t.simulation.seed) == (50, {"a": ["FGA"]}, 3)
+    assert Tree.model_validate(t.model_dump(mode="json")) == t
+    with pytest.raises(pydantic.ValidationError):
+        Tree.model_validate({"simulation": {"n_families": 0}})
+    with pytest.raises(pydantic.ValidationError):
+        t.simulation.dropout_fraction = 1.5
+
+
+# --------------------------------------------------------------------------- steps
+
+def test_label_of_tenths():
+    assert [_label_of_tenths(t) for t in (93, 100, 10, 5, 213)] == ["9.3", "10", "1", "0.5", "21.3"]
+
+
+def test_exact_mask_counts():
+    rng = np.random.default_rng(0)
+    for n, fraction, k in ((10, 0.25, 2), (10, 0.35, 4), (7, 0.0, 0), (7, 1.0, 7), (1, 0.5, 0)):
+        m = _exact_mask(rng, n, fraction)
+        assert m.dtype == bool and m.shape == (n,) and int(m.sum()) == k  # round half to even
+
+
+def test_transmit_without_and_with_mutation():
+    rng = np.random.default_rng(1)
+    parent = np.tile(np.array([10, 93], dtype=np.int16), (500, 3, 1))  # 1 and 9.3 repeats
+    allele, mutated = _transmit(rng, parent, 0.0)
+    assert allele.shape == (500, 3) and not mutated.any()
+    assert set(np.unique(allele).tolist()) == {10, 93}
+    allele, mutated = _transmit(rng, parent, 1.0)
+    assert mutated.all()
+    # 1 repeat can only step up (to 2 or 3); 9.3 steps to 7.3, 8.3, 10.3 or 11.3
+    assert set(np.unique(allele).tolist()) == {20, 30, 73, 83, 103, 113}
+    two_steps = np.isin(allele, (30, 73, 113)).mean()
+    assert abs(two_steps - 0.05) < 0.02  # 1500 mutations, SD of the share about 0.006
