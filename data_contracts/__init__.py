@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from reunion.errors import InputError
+
 CONTRACT_VERSION = "1.0"
 
 
-class ContractError(ValueError):
+class ContractError(InputError):
     """A table does not conform to its contract (names what was expected and what came)."""
 
 

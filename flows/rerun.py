@@ -31,6 +31,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
+from reunion.errors import InputError
 from reunion import ranking
 from reunion.append import AppendRefused, AppendSummary, append_batch
 from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
@@ -226,7 +227,7 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
     new_samples, new_genos = classify_inputs(new_files)
     for i in base["inputs"]:
         if file_sha256(Path(i["path"])) != i["sha256"]:
-            raise ValueError(f"{i['path']}: changed since the standing run (sha256 differs); "
+            raise InputError(f"{i['path']}: changed since the standing run (sha256 differs); "
                              "standing inputs are append-only. Run a full 'reunion rematch'.")
     shards = out_dir / SHARDS
     timings = Timings()

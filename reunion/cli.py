@@ -2,21 +2,53 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Annotated, Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
+from reunion.errors import EXIT_USER_ERROR, UserError, require_file
 from reunion.genetics.theta import THETA_CONFIGURABLE
-from reunion.prefect_env import configure_prefect
-from reunion.settings import DEFAULT_CONFIG, WEEKLY_CRON, Settings, load_settings
+from reunion.prefect_env import configure_prefect, stop_temporary_server
+from reunion.settings import DEFAULT_CONFIG, WEEKLY_CRON, load_settings
 
 configure_prefect()
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+_CREATED: list[Path] = []
+
+
+def _output(path: Path) -> Path:
+    """Note an output folder this command writes: if the command then fails on a user's
+    mistake and the folder did not exist before it, the folder is removed again."""
+    if not path.exists():
+        _CREATED.append(path)
+    return path
+
+
+class _Commands(TyperGroup):
+    """reunion's commands: a user's mistake (:class:`reunion.errors.UserError`) is one line
+    on stderr and exit status 2, and leaves no output folder the command created; any other
+    exception is an internal error and keeps its traceback."""
+
+    def invoke(self, ctx: click.Context):
+        _CREATED.clear()
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            for path in reversed(_CREATED):
+                shutil.rmtree(path, ignore_errors=True)
+            stop_temporary_server()  # so that the error is the last line
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+
+
+app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True,
                   help="reunion: DNA kinship matching of missing persons against registered families.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (kernel throughput).")
 app.add_typer(bench_app, name="bench")
@@ -25,13 +57,6 @@ console = Console()
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Settings YAML (configs/*.yaml).")]
 SetOpt = Annotated[Optional[list[str]], typer.Option(
     "--set", help="Override a setting: section.field=value (repeatable), e.g. scoring.top_k=5.")]
-
-
-def _settings(config: Path, overrides: list[str] | None) -> Settings:
-    try:
-        return load_settings(config, overrides)
-    except Exception as exc:  # pydantic ValidationError or YAML error: say what and where
-        raise typer.BadParameter(f"{config}: {exc}") from None
 
 
 @app.command()
@@ -49,9 +74,9 @@ def simulate(
     from reunion.frequencies import load_frequency_table
     from reunion.simulate import SimulationConfig, simulate_database
 
-    s = _settings(config, set_)
+    s = load_settings(config, set_)
     table = load_frequency_table(s.frequencies.table, s.frequencies.population)
-    summary = simulate_database(out, table, SimulationConfig(
+    summary = simulate_database(_output(out), table, SimulationConfig(
         n_families=families, lost_child_fraction=lost_child_fraction,
         n_unrelated_missing=unrelated, corrupt_rows=corrupt_rows, seed=seed))
     console.print(f"simulated {summary.n_families} families ({summary.n_relatives} relatives), "
@@ -70,8 +95,12 @@ def ingest(
     """Validate, normalise, encode and shard a database export."""
     from reunion.flows.ingest import ingest_flow
 
-    s = _settings(config, set_)
-    summary = ingest_flow(samples, genotypes, out, s)
+    s = load_settings(config, set_)
+    for path in samples:
+        require_file(path, "samples", "--samples")
+    for path in genotypes:
+        require_file(path, "genotype", "--genotypes")
+    summary = ingest_flow(samples, genotypes, _output(out), s)
     _print_ingest(summary)
 
 
@@ -99,8 +128,10 @@ def rematch(
     """Re-match every missing person against every family (Prefect flow on Dask)."""
     from reunion.flows.rematch import rematch_flow
 
-    s = _settings(config, set_)
-    record = rematch_flow(shards, out, s)
+    s = load_settings(config, set_)
+    require_file(shards / "manifest.json", "shard set's manifest.json (written by 'reunion ingest')",
+                 "--shards")
+    record = rematch_flow(shards, _output(out), s)
     _print_run(record, out)
 
 
@@ -115,8 +146,11 @@ def rerun(
     """Append new collections to the standing shards, score only what is new, merge into the standing lists."""
     from reunion.flows.rerun import rerun_flow
 
-    s = _settings(config, set_)
-    record = rerun_flow(base, new, out, s)
+    s = load_settings(config, set_)
+    require_file(base / "run.json", "standing run's run.json", "--base")
+    for path in new:
+        require_file(path, "new batch", "--new")
+    record = rerun_flow(base, new, _output(out), s)
     from reunion.report import write_report
     console.print(f"report: {write_report(out, previous_run_dir=base, settings=s.review)}")
     mode = record.get("mode", {})
@@ -155,9 +189,9 @@ def demo(
     from reunion.simulate import SimulationConfig, simulate_database
 
     t0 = time.perf_counter()
-    s = _settings(config, set_)
+    s = load_settings(config, set_)
     table = load_frequency_table(s.frequencies.table, s.frequencies.population)
-    inp, shards, results = out / "input", out / "shards", out / "results"
+    inp, shards, results = _output(out) / "input", out / "shards", out / "results"
     console.rule("1. simulate")
     sim = simulate_database(inp, table, SimulationConfig(
         n_families=families, n_unrelated_missing=unrelated, corrupt_rows=5, seed=seed))
@@ -196,7 +230,7 @@ def report(
 
     if prior not in (None, "half", "one_over_families"):
         raise typer.BadParameter("--prior must be half or one_over_families")
-    review = _settings(config, set_).review
+    review = load_settings(config, set_).review
     path = write_report(run, previous, review if prior is None else review.model_copy(update={"prior": prior}))
     console.print(f"report: {path}")
 
@@ -217,18 +251,14 @@ def score(
     mutation_range: Annotated[float, typer.Option(min=0.0, max=0.99, help="Stepwise: range.")] = 0.1,
 ) -> None:
     """Re-score named pairs and trios exactly (reviewers' command), with per-locus LRs."""
-    from reunion.score import ScoreInputError, score_pairs
+    from reunion.score import score_pairs
     from reunion.settings import MutationSettings
 
     if mutation_model not in (None, "none", "equal", "proportional", "stepwise"):
         raise typer.BadParameter("--mutation-model must be equal, proportional or stepwise")
     mutation = None if mutation_model in (None, "none") else MutationSettings(
         model=mutation_model, rate=mutation_rate, rate2=mutation_rate2, range=mutation_range)
-    try:
-        counts = score_pairs(profiles, frequencies, pairs, out, per_locus, population, theta, mutation)
-    except ScoreInputError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    counts = score_pairs(profiles, frequencies, pairs, out, per_locus, population, theta, mutation)
     console.print(f"scored {counts['pairs']} pairs into {out}" +
                   (f" (per locus: {per_locus})" if per_locus else ""))
 
@@ -245,8 +275,8 @@ def benchmark(
     """Capacity benchmark: simulate databases of given sizes, re-match them, report."""
     from reunion.flows.benchmark import capacity_flow
 
-    s = _settings(config, set_)
-    report = capacity_flow(sizes, out, s, rerun_fraction, rerun_repeats=rerun_repeats)
+    s = load_settings(config, set_)
+    report = capacity_flow(sizes, _output(out), s, rerun_fraction, rerun_repeats=rerun_repeats)
     from reunion.flows.benchmark import capacity_markdown
     console.print(capacity_markdown(report))
     console.print(f"report: {out / 'capacity.md'}, {out / 'capacity.json'}, {out / 'capacity.png'}")
@@ -265,7 +295,7 @@ def serve(
 
     from reunion.flows.deploy import deployment
 
-    _settings(config, set_)  # fail now, not at 02:00 on Sunday
+    load_settings(config, set_)  # fail now, not at 02:00 on Sunday
     prefect_serve(deployment(str(config.resolve()), str(shards.resolve()), str(runs_root.resolve()),
                              cron, set_))
 

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from reunion.contracts import ALLELES, check_table
+from reunion.errors import InputError
 from reunion.frequencies import FrequencyTable
 from reunion.loci import allele_value
 
@@ -105,7 +106,7 @@ class Encoding:
             extra = sorted(observed.get(name, set()) - set(lf.alleles), key=allele_value)
             alleles = list(lf.alleles) + extra
             if len(alleles) > MAX_ALLELES:
-                raise ValueError(f"locus {name}: {len(alleles)} alleles exceed the {MAX_ALLELES} "
+                raise InputError(f"locus {name}: {len(alleles)} alleles exceed the {MAX_ALLELES} "
                                  "that a uint16 genotype index can address")
             fmin = lf.minimum_frequency(floor)
             freqs = np.concatenate([lf.frequencies, np.full(len(extra), fmin)])

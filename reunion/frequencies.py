@@ -20,10 +20,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from reunion.errors import InputError
 from reunion.loci import allele_value, canonical_allele
 
 
-class FrequencyTableError(ValueError):
+class FrequencyTableError(InputError):
     """The frequency table cannot be used (names file, row and field)."""
 
 

@@ -23,6 +23,7 @@ import pyarrow as pa
 from reunion import __version__
 from reunion.contracts import CONTRACT_VERSION, REGISTRY, check_table, shard_schema
 from reunion.encoding import Encoding, genotype_index
+from reunion.errors import InputError
 from reunion.frequencies import FrequencyTable, file_sha256, load_frequency_table
 from reunion.genetics.roles import Relation
 from reunion.io import atomic
@@ -318,14 +319,14 @@ def shards_of(shards: dict | list[dict], side: str) -> list[dict]:
 def verify_file(path: Path, sha256: str) -> None:
     """Raise unless the file at ``path`` still has the sha256 its manifest recorded."""
     if file_sha256(path) != sha256:
-        raise ValueError(f"{path}: sha256 differs from the manifest; the shard set was modified "
+        raise InputError(f"{path}: sha256 differs from the manifest; the shard set was modified "
                          "after ingest. Re-run 'reunion ingest'.")
 
 
 def load_manifest(shards_dir: Path) -> dict:
     path = Path(shards_dir) / MANIFEST
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no manifest; run 'reunion ingest' into {shards_dir} first")
+        raise InputError(f"{path}: no manifest; run 'reunion ingest' into {shards_dir} first")
     return json.loads(path.read_text())
 
 

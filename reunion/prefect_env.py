@@ -24,3 +24,18 @@ def configure_prefect(home: Path | None = None) -> None:
     for k, v in DEFAULTS.items():
         os.environ.setdefault(k, v)
     os.environ.setdefault("NUMBA_CACHE_DIR", str(root / ".numba_cache"))
+
+
+def stop_temporary_server() -> None:
+    """Stop the temporary Prefect server this process started, if any (Prefect otherwise
+    stops it at interpreter exit, after the command's last line)."""
+    import sys
+
+    server = sys.modules.get("prefect.server.api.server")
+    if server is None or not server.SubprocessASGIServer._instances:
+        return
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=5)  # the run's last log lines reach the server first
+    for instance in list(server.SubprocessASGIServer._instances.values()):
+        instance.stop()

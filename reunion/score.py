@@ -62,6 +62,7 @@ import numpy as np
 import pyarrow as pa
 
 from reunion.encoding import Encoding
+from reunion.errors import InputError
 from reunion.frequencies import FrequencyTableError, load_frequency_table
 from reunion.genetics import kinship, theta as theta_mod
 from reunion.genetics.hypotheses import Hypothesis, LocusGenotypes, locus_lr
@@ -94,7 +95,7 @@ PER_LOCUS_SCHEMA = pa.schema([
 ])
 
 
-class ScoreInputError(ValueError):
+class ScoreInputError(InputError):
     """An input of ``reunion score`` is unusable; the message names file, row, field and the fix."""
 
 

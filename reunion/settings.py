@@ -15,8 +15,16 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from reunion.errors import SettingsError
 from reunion.genetics.theta import THETA_CONFIGURABLE
 
 # reunion/configs is a symlink to the checkout's configs/ (copied into a built install), so the
@@ -244,22 +252,56 @@ class Settings(_Model):
 
 def _apply_override(data: dict, dotted: str) -> None:
     if "=" not in dotted:
-        raise ValueError(f"override '{dotted}' must look like section.field=value")
+        raise SettingsError(f"--set '{dotted}': write section.field=value, e.g. scoring.top_k=5")
     key, raw = dotted.split("=", 1)
     parts = key.strip().split(".")
     node = data
     for p in parts[:-1]:
         node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise SettingsError(f"--set '{dotted}': '{p}' is a setting, not a section")
     node[parts[-1]] = yaml.safe_load(raw)
 
 
 def load_settings(path: Path | None = None, overrides: list[str] | None = None) -> Settings:
-    """Read settings from YAML (default configs/demo.yaml) and apply overrides."""
+    """Read settings from YAML (default configs/demo.yaml) and apply overrides.
+
+    Raises :class:`reunion.errors.SettingsError` (one line naming the file or the --set
+    override, the setting and what is allowed) for a missing or malformed file, an
+    override that is not ``section.field=value`` and any value the settings refuse."""
     path = Path(path) if path else DEFAULT_CONFIG
-    data = yaml.safe_load(path.read_text()) or {}
+    if not path.is_file():
+        raise SettingsError(f"{path}: settings file not found; check the --config path "
+                            f"(the shipped ones are in {CONFIG_DIR})")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise SettingsError(f"{path}: not valid YAML{where}: "
+                            f"{getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected sections (frequencies:, scoring:, ...), "
+                            f"found a {type(data).__name__}")
     for o in overrides or []:
         _apply_override(data, o)
-    table = data.get("frequencies", {}).get("table")
+    table = (data.get("frequencies") or {}).get("table")
     if table is not None and not Path(table).is_absolute():
         data["frequencies"]["table"] = str((path.parent / table).resolve())
-    return Settings.model_validate(data)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        source = f"{path}" + (f" with --set {' --set '.join(overrides)}" if overrides else "")
+        raise SettingsError(f"{source}: {settings_problem(exc)}") from None
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """The first problem of a settings ValidationError as one line:
+    ``scoring.top_k = 0: Input should be greater than or equal to 1``."""
+    e = exc.errors()[0]
+    where = ".".join(str(p) for p in e["loc"])
+    msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "extra_forbidden":
+        return f"unknown setting '{where}'; the settings and their bounds are in configs/demo.yaml"
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return (f"{where} = {e['input']!r}: {msg}" if where else msg) + more

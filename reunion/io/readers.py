@@ -37,6 +37,7 @@ from typing import Callable, Iterable, Iterator, Literal, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from reunion.errors import InputError, require_file
 from reunion.contracts import GENOTYPES, REJECTS, RELATIONS, ROLES, SAMPLES, SAMPLES_REQUIRED, SEXES
 from reunion.io.atomic import write_table
 from reunion.loci import canonical_allele, valid_allele
@@ -83,7 +84,7 @@ def _key(name: str) -> str:
 
 
 def _first_line(path: Path) -> str:
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+    with open(require_file(path, "input"), encoding="utf-8-sig", errors="replace", newline="") as fh:
         return fh.readline()
 
 
@@ -105,7 +106,7 @@ def detect_format(path: Path) -> Format:
         return "genemapper"
     if suffix == ".csv":
         return "csv"
-    raise ValueError(f"{path}: unknown input format '{suffix}'; use .csv, .parquet, "
+    raise InputError(f"{path}: unknown input format '{suffix}'; use .csv, .parquet, "
                      "or a tab-separated GeneMapper ID-X export (.txt)")
 
 
@@ -117,7 +118,7 @@ def _open_rows(path: Path) -> Iterator[tuple[list[str], Iterator[tuple[int, Sequ
     (more non-empty cells than header columns, or fewer) comes as ``None``.
     Blank lines are not data rows. The file is closed on leaving the block.
     """
-    fmt = detect_format(path)
+    fmt = detect_format(require_file(path, "input"))
     if fmt == "parquet":
         table = pq.read_table(path)
         cols = [c.cast(pa.string()).fill_null("").to_pylist() for c in table.columns]
@@ -130,7 +131,7 @@ def _open_rows(path: Path) -> Iterator[tuple[list[str], Iterator[tuple[int, Sequ
                             quoting=csv.QUOTE_NONE if tab else csv.QUOTE_MINIMAL)
         header = next((r for r in reader if "".join(r).strip()), None)
         if header is None:
-            raise ValueError(f"{path}: empty file, no header row")
+            raise InputError(f"{path}: empty file, no header row")
         while not header[-1].strip():  # trailing delimiters
             header.pop()
         n = len(header)
@@ -159,7 +160,7 @@ def _columns(path: Path, header: list[str], wanted: Mapping[str, str]) -> dict[s
         if name is None:
             continue
         if name in found:
-            raise ValueError(f"{path}: columns '{header[found[name]]}' and '{h}' both give "
+            raise InputError(f"{path}: columns '{header[found[name]]}' and '{h}' both give "
                              f"'{name}'; keep only one")
         found[name] = i
     return found
@@ -168,7 +169,7 @@ def _columns(path: Path, header: list[str], wanted: Mapping[str, str]) -> dict[s
 def _require(path: Path, found: Mapping[str, int], required: Iterable[str], what: str) -> None:
     for name in required:
         if name not in found:
-            raise ValueError(f"{path}: missing required column '{name}' in the {what} file; "
+            raise InputError(f"{path}: missing required column '{name}' in the {what} file; "
                              f"add it to the header (required: {', '.join(required)})")
 
 
