@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import math
 
+from reunion.genetics.hypotheses import Hypothesis
+from reunion.genetics.roles import Relation, Role, parse_role
+
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -100,7 +103,7 @@ def json_num(x: float | None, nd: int = 4):
 
 
 def members(s: str) -> list[tuple[str, str]]:
-    """A candidate's ``members`` ('father:F1;mother:M1') as [(role, sample id), ...]."""
+    """A candidate's ``members`` ('father:F1;mother:M1') as [(role key, sample id), ...]."""
     out = []
     for part in (s or "").split(";"):
         if part:
@@ -109,29 +112,53 @@ def members(s: str) -> list[tuple[str, str]]:
     return out
 
 
-_REL = {"full_sibling": "full sibling", "half_sibling": "half sibling", "grandparent": "grandparent",
-        "avuncular": "uncle or aunt", "father": "father", "mother": "mother"}
+RELATION_WORDS = {Relation.FULL_SIBLING: "full sibling", Relation.HALF_SIBLING: "half sibling",
+                  Relation.AVUNCULAR: "uncle or aunt"}
+ROLE_WORDS = {Role.FATHER: "father", Role.MOTHER: "mother", Role.SIBLING: "full sibling",
+              Role.HALF_SIBLING: "half sibling"}
+
+
+def relation_words(relation: Relation | str) -> str:
+    """A registered relation for people: 'uncle or aunt' for avuncular."""
+    return RELATION_WORDS.get(relation, str(relation).replace("_", " "))
+
+
+def _listed(items: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _who(role: Role, ids: list[str]) -> str:
+    """'the father F1', 'the full siblings S1 and S2'."""
+    word = ROLE_WORDS.get(role, role.value)
+    return f"the {word}{'s' if len(ids) > 1 else ''} {_listed(ids)}"
 
 
 def hypotheses(c: dict, population: str | None = None) -> tuple[str, str]:
-    """(H1, H2) in words for a candidate."""
-    m = dict(members(c.get("members", "")))
-    fam, hyp = c["family_id"], c["hypothesis"]
-    if hyp == "trio":
-        h1 = (f"the couple {m.get('father', '?')} (father) and {m.get('mother', '?')} (mother) "
+    """(H1, H2) in words for a candidate: its hypothesis and every member it used, by role."""
+    used = [(parse_role(key)[0], sid) for key, sid in members(c.get("members", ""))]
+    by_role: dict[Role, list[str]] = {}
+    for role, sid in used:
+        by_role.setdefault(role, []).append(sid)
+    fam, hyp = c["family_id"], Hypothesis(c["hypothesis"])
+    father, mother = (", ".join(by_role.get(r, ["?"])) for r in (Role.FATHER, Role.MOTHER))
+    if hyp is Hypothesis.TRIO:
+        h1 = (f"the couple {father} (father) and {mother} (mother) "
               f"of family {fam} are the missing person's parents")
-    elif hyp == "duo_father":
-        h1 = f"{m.get('father', '?')}, the father of family {fam}, is the missing person's father"
-    elif hyp == "duo_mother":
-        h1 = f"{m.get('mother', '?')}, the mother of family {fam}, is the missing person's mother"
-    elif hyp.startswith("pair_"):
-        rel = _REL.get(hyp[5:], hyp[5:].replace("_", " "))
-        who = m.get("other") or next(iter(m.values()), "?")
+    elif hyp is Hypothesis.DUO_FATHER:
+        h1 = f"{father}, the father of family {fam}, is the missing person's father"
+    elif hyp is Hypothesis.DUO_MOTHER:
+        h1 = f"{mother}, the mother of family {fam}, is the missing person's mother"
+    elif hyp.relation is not None:
+        rel = relation_words(hyp.relation)
+        who = next(iter(sid for _, sid in used), "?")
         h1 = (f"the missing person is family {fam}'s lost child, so {who} "
               f"(registered as the lost child's {rel}) is the missing person's {rel}")
     else:
-        h1 = f"the missing person is family {fam}'s lost child ({hyp})"
-    who = " and ".join(m.values()) or "the family members tested"
+        relatives = [_who(r, ids) for r, ids in by_role.items() if r is not Role.MISSING]
+        h1 = f"the missing person is family {fam}'s lost child" + (
+            f", whose registered relatives are {_listed(relatives)}" if relatives else "")
+    who = _listed([sid for _, sid in used]) if used else "the family members tested"
     pop = f" of the {population} population" if population else ""
     h2 = f"the missing person is unrelated to {who}: a random person{pop}"
     return h1, h2
