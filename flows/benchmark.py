@@ -31,7 +31,7 @@ from reunion.frequencies import load_frequency_table
 from reunion.ingest import ingest
 from reunion.io import atomic
 from reunion.settings import Settings
-from reunion.simulate import SimulationConfig, simulate_database
+from reunion.simulate import SimulationSettings, simulate_database
 
 
 def table_allele_profiles(samples: list[dict], genos: list[dict],
@@ -130,7 +130,7 @@ def _measure(n: int, out_dir: Path, table, settings: Settings, rerun_fraction: f
     """Simulate n families, re-match a standing part, then time rerun(+batch) against full(union)."""
     work = out_dir / f"size-{n}"
     inp = work / "input"
-    sim = simulate_database(inp, table, SimulationConfig(
+    sim = simulate_database(inp, table, SimulationSettings(
         n_families=n, lost_child_fraction=0.5, n_unrelated_missing=n // 2, seed=seed))
     base, new = _split(inp, rerun_fraction,
                        {(name, a) for name, lf in table.loci.items() for a in lf.alleles})

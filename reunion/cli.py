@@ -9,14 +9,16 @@ from typing import Annotated, Optional
 
 import click
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from reunion.errors import EXIT_USER_ERROR, UserError, require_file
+from reunion.errors import EXIT_USER_ERROR, SettingsError, UserError, require_file
 from reunion.genetics.theta import THETA_CONFIGURABLE
 from reunion.prefect_env import configure_prefect, stop_temporary_server
-from reunion.settings import DEFAULT_CONFIG, WEEKLY_CRON, load_settings
+from reunion.settings import (DEFAULT_CONFIG, WEEKLY_CRON, Settings, SimulationSettings, load_settings,
+                              settings_problem)
 
 configure_prefect()
 
@@ -62,26 +64,39 @@ SetOpt = Annotated[Optional[list[str]], typer.Option(
 @app.command()
 def simulate(
     out: Annotated[Path, typer.Option(help="Folder for samples.csv, genotypes.csv, truth.csv.")],
-    families: Annotated[int, typer.Option(help="Registered families.")] = 200,
-    lost_child_fraction: Annotated[float, typer.Option(help="Families whose lost child is on the missing side.")] = 0.5,
-    unrelated: Annotated[int, typer.Option(help="Unrelated missing persons.")] = 100,
-    corrupt_rows: Annotated[int, typer.Option(help="Malformed genotype rows to inject.")] = 0,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    families: Annotated[Optional[int], typer.Option(help="Registered families [simulation.n_families].")] = None,
+    lost_child_fraction: Annotated[Optional[float], typer.Option(
+        help="Families whose lost child is on the missing side [simulation.lost_child_fraction].")] = None,
+    unrelated: Annotated[Optional[int], typer.Option(
+        help="Unrelated missing persons [simulation.n_unrelated_missing].")] = None,
+    corrupt_rows: Annotated[Optional[int], typer.Option(
+        help="Malformed genotype rows to inject [simulation.corrupt_rows].")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed [simulation.seed].")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:
-    """Simulate a synthetic national database from the configured frequency table."""
+    """Simulate a synthetic national database from the configured frequency table
+    (the simulation section of the settings; the options are shorthands for it)."""
     from reunion.frequencies import load_frequency_table
-    from reunion.simulate import SimulationConfig, simulate_database
+    from reunion.simulate import simulate_database
 
     s = load_settings(config, set_)
     table = load_frequency_table(s.frequencies.table, s.frequencies.population)
-    summary = simulate_database(_output(out), table, SimulationConfig(
-        n_families=families, lost_child_fraction=lost_child_fraction,
+    summary = simulate_database(_output(out), table, _simulation(
+        s, n_families=families, lost_child_fraction=lost_child_fraction,
         n_unrelated_missing=unrelated, corrupt_rows=corrupt_rows, seed=seed))
     console.print(f"simulated {summary.n_families} families ({summary.n_relatives} relatives), "
                   f"{summary.n_missing} missing persons of whom {summary.n_planted} are planted lost "
                   f"children; files in {out}")
+
+
+def _simulation(s: Settings, **given) -> SimulationSettings:
+    """The settings' simulation section with the options that were given (not None)."""
+    try:
+        return SimulationSettings.model_validate(
+            {**s.simulation.model_dump(), **{k: v for k, v in given.items() if v is not None}})
+    except ValidationError as exc:
+        raise SettingsError(f"simulation option: {settings_problem(exc)}") from None
 
 
 @app.command()
@@ -186,15 +201,15 @@ def demo(
     from reunion.flows.ingest import ingest_flow
     from reunion.flows.rematch import rematch_flow
     from reunion.frequencies import load_frequency_table
-    from reunion.simulate import SimulationConfig, simulate_database
+    from reunion.simulate import simulate_database
 
     t0 = time.perf_counter()
     s = load_settings(config, set_)
     table = load_frequency_table(s.frequencies.table, s.frequencies.population)
     inp, shards, results = _output(out) / "input", out / "shards", out / "results"
     console.rule("1. simulate")
-    sim = simulate_database(inp, table, SimulationConfig(
-        n_families=families, n_unrelated_missing=unrelated, corrupt_rows=5, seed=seed))
+    sim = simulate_database(inp, table, _simulation(
+        s, n_families=families, n_unrelated_missing=unrelated, corrupt_rows=5, seed=seed))
     console.print(f"{sim.n_families} families, {sim.n_relatives} relatives, {sim.n_missing} missing "
                   f"persons ({sim.n_planted} planted lost children, {sim.n_planted_trio} with both "
                   f"parents registered), {sim.n_mutations} germline mutations")

@@ -12,13 +12,14 @@ import json
 import math
 from enum import IntEnum
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -206,6 +207,66 @@ class ReviewSettings(_Model):
 
 
 
+KitName = Annotated[str, StringConstraints(pattern=r"\S")]
+KitLoci = Annotated[list[str], Field(min_length=1)]
+KitWeight = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+
+
+class SimulationSettings(_Model):
+    """Shape of a simulated national database (a standalone settings section).
+
+    Every field is described and bounded; the model forbids unknown fields and
+    validates assignments, like the other sections. It shapes ``reunion simulate`` and the
+    demo's input only: no run's result depends on it, so it is left out of digests and
+    run.json (``exclude``).
+    """
+
+    AFFECTS = {f: Affects.NOTHING for f in (
+        "n_families", "lost_child_fraction", "n_unrelated_missing", "one_parent_fraction",
+        "sibling_fraction", "mutation_rate_male", "mutation_rate_female", "dropout_fraction",
+        "kits", "kit_weights", "corrupt_rows", "seed")}
+    n_families: int = Field(200, ge=1, le=10_000_000,
+                            description="Registered families (each searching for one lost child).")
+    lost_child_fraction: float = Field(0.5, ge=0.0, le=1.0, description="Fraction of families whose "
+                                       "lost child appears on the missing side (exact count, rounded).")
+    n_unrelated_missing: int = Field(100, ge=0, le=10_000_000,
+                                     description="Missing persons related to no registered family.")
+    one_parent_fraction: float = Field(0.2, ge=0.0, le=1.0, description="Fraction of families with "
+                                       "only one parent registered (father or mother at random); the "
+                                       "other parent still exists genetically.")
+    sibling_fraction: float = Field(0.3, ge=0.0, le=1.0, description="Fraction of families that also "
+                                    "register 1-2 full siblings of the lost child.")
+    mutation_rate_male: float = Field(0.003, ge=0.0, le=0.5, description="Paternal mutation rate per "
+                                      "locus per transmission (stepwise +-1 repeat, +-2 for 5 %).")
+    mutation_rate_female: float = Field(0.001, ge=0.0, le=0.5, description="Maternal mutation rate "
+                                        "per locus per transmission.")
+    dropout_fraction: float = Field(0.05, ge=0.0, le=1.0, description="Fraction of profiles that are "
+                                    "partial: each loses 1-4 random loci of its kit (at least one "
+                                    "locus is kept).")
+    kits: dict[KitName, KitLoci] | None = Field(None, min_length=1, description="Kit name -> loci "
+                                                "typed by the kit (at least one kit, each with at "
+                                                "least one locus of the table). None: 'full' (every "
+                                                "table locus), 'core20' (CODIS core loci in the "
+                                                "table), 'id15' (Identifiler loci in the table).")
+    kit_weights: dict[KitName, KitWeight] | None = Field(None, min_length=1, description="Kit name -> "
+                                                         "relative weight (finite, >= 0, at least one "
+                                                         "> 0) of the kit. None: full 0.5, core20 0.3, "
+                                                         "id15 0.2 for the built-in kits, equal weights "
+                                                         "for configured kits.")
+    corrupt_rows: int = Field(0, ge=0, le=1_000_000, description="Malformed genotype rows to inject "
+                              "(unknown locus, off-ladder allele 'OL', third allele), listed in "
+                              "truth_corrupt.csv; at most one per profile.")
+    seed: int = Field(1, ge=0, le=2**63 - 1, description="Seed of the random generator; the same seed "
+                      "gives byte-identical files.")
+
+    @field_validator("kit_weights")
+    @classmethod
+    def _some_weight_positive(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is not None and not any(w > 0 for w in v.values()):
+            raise ValueError("kit_weights: at least one weight must be > 0")
+        return v
+
+
 class Settings(_Model):
     """A reunion run."""
 
@@ -219,6 +280,9 @@ class Settings(_Model):
     cluster: ClusterSettings = Field(default_factory=ClusterSettings, description="Dask cluster.")
     review: ReviewSettings = Field(default_factory=ReviewSettings,
                                    description="Review categories and posteriors of the report.")
+    simulation: SimulationSettings = Field(default_factory=SimulationSettings, exclude=True,
+                                           description="Shape of a simulated database (reunion "
+                                           "simulate, the demo); not part of a run's record.")
 
     @model_validator(mode="after")
     def _theta_without_mutation(self) -> "Settings":

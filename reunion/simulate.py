@@ -43,16 +43,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from reunion.contracts import GENOTYPES, SAMPLES, check_table
 from reunion.frequencies import FrequencyTable
 from reunion.io.atomic import ensure_dir, write_table
 from reunion.loci import LocusNormaliser
+from reunion.settings import SimulationSettings
 
 log = logging.getLogger(__name__)
 
@@ -75,62 +74,6 @@ TWO_STEP_FRACTION = 0.05  # share of mutations that move by two repeats
 UNKNOWN_LOCUS = "DXS999"
 OFF_LADDER = "OL"
 RELATION_NAMES = ("father", "mother", "full_sibling", "full_sibling")  # by relation code 0..3
-
-KitName = Annotated[str, StringConstraints(pattern=r"\S")]
-KitLoci = Annotated[list[str], Field(min_length=1)]
-KitWeight = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-
-
-class SimulationConfig(BaseModel):
-    """Shape of a simulated national database (a standalone settings section).
-
-    Every field is described and bounded; the model forbids unknown fields and
-    validates assignments, like the sections of :class:`reunion.settings.Settings`.
-    """
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    n_families: int = Field(200, ge=1, le=10_000_000,
-                            description="Registered families (each searching for one lost child).")
-    lost_child_fraction: float = Field(0.5, ge=0.0, le=1.0, description="Fraction of families whose "
-                                       "lost child appears on the missing side (exact count, rounded).")
-    n_unrelated_missing: int = Field(100, ge=0, le=10_000_000,
-                                     description="Missing persons related to no registered family.")
-    one_parent_fraction: float = Field(0.2, ge=0.0, le=1.0, description="Fraction of families with "
-                                       "only one parent registered (father or mother at random); the "
-                                       "other parent still exists genetically.")
-    sibling_fraction: float = Field(0.3, ge=0.0, le=1.0, description="Fraction of families that also "
-                                    "register 1-2 full siblings of the lost child.")
-    mutation_rate_male: float = Field(0.003, ge=0.0, le=0.5, description="Paternal mutation rate per "
-                                      "locus per transmission (stepwise +-1 repeat, +-2 for 5 %).")
-    mutation_rate_female: float = Field(0.001, ge=0.0, le=0.5, description="Maternal mutation rate "
-                                        "per locus per transmission.")
-    dropout_fraction: float = Field(0.05, ge=0.0, le=1.0, description="Fraction of profiles that are "
-                                    "partial: each loses 1-4 random loci of its kit (at least one "
-                                    "locus is kept).")
-    kits: dict[KitName, KitLoci] | None = Field(None, min_length=1, description="Kit name -> loci "
-                                                "typed by the kit (at least one kit, each with at "
-                                                "least one locus of the table). None: 'full' (every "
-                                                "table locus), 'core20' (CODIS core loci in the "
-                                                "table), 'id15' (Identifiler loci in the table).")
-    kit_weights: dict[KitName, KitWeight] | None = Field(None, min_length=1, description="Kit name -> "
-                                                         "relative weight (finite, >= 0, at least one "
-                                                         "> 0) of the kit. None: full 0.5, core20 0.3, "
-                                                         "id15 0.2 for the built-in kits, equal weights "
-                                                         "for configured kits.")
-    corrupt_rows: int = Field(0, ge=0, le=1_000_000, description="Malformed genotype rows to inject "
-                              "(unknown locus, off-ladder allele 'OL', third allele), listed in "
-                              "truth_corrupt.csv; at most one per profile.")
-    seed: int = Field(1, ge=0, le=2**63 - 1, description="Seed of the random generator; the same seed "
-                      "gives byte-identical files.")
-
-    @field_validator("kit_weights")
-    @classmethod
-    def _some_weight_positive(cls, v: dict[str, float] | None) -> dict[str, float] | None:
-        if v is not None and not any(w > 0 for w in v.values()):
-            raise ValueError("kit_weights: at least one weight must be > 0")
-        return v
-
 
 @dataclass
 class SimulationSummary:
@@ -279,7 +222,7 @@ def _strings(values: list[str | None]) -> pa.Array:
 
 # --------------------------------------------------------------------------- steps (in draw order)
 
-def _resolve_kits(table: FrequencyTable, config: SimulationConfig) -> _Kits:
+def _resolve_kits(table: FrequencyTable, config: SimulationSettings) -> _Kits:
     """Kits of the configuration (or the built-in ones) as locus masks over the table."""
     loci = table.locus_names
     norm = LocusNormaliser(loci)
@@ -314,7 +257,7 @@ def _resolve_kits(table: FrequencyTable, config: SimulationConfig) -> _Kits:
     return _Kits(names, masks, weights / weights.sum())
 
 
-def _draw_families(rng: np.random.Generator, config: SimulationConfig) -> _Families:
+def _draw_families(rng: np.random.Generator, config: SimulationSettings) -> _Families:
     """Which parents and how many siblings each family registers, and whose lost child is found."""
     nf = config.n_families
     one_parent = _exact_mask(rng, nf, config.one_parent_fraction)
@@ -364,7 +307,7 @@ def _transmit(rng: np.random.Generator, parent_g: np.ndarray, rate: float
 
 
 def _draw_people(rng: np.random.Generator, table: FrequencyTable, families: _Families,
-                 config: SimulationConfig) -> _People:
+                 config: SimulationSettings) -> _People:
     """Founders' genotypes, then each child's from its two parents (paternal, then maternal)."""
     nf = families.n_sibs.size
     n_founders = 2 * nf + config.n_unrelated_missing
@@ -426,7 +369,7 @@ def _choose_kits_and_untyped(rng: np.random.Generator, kits: _Kits, n_prof: int,
 
 
 def _draw_profiles(rng: np.random.Generator, kits: _Kits, n_prof: int,
-                   config: SimulationConfig) -> _Profiles:
+                   config: SimulationSettings) -> _Profiles:
     """Kit and typed loci, then sex, collection date and region of every profile."""
     kit_idx, typed = _choose_kits_and_untyped(rng, kits, n_prof, config.dropout_fraction)
     sex = np.where(rng.random(n_prof) < 0.5, "M", "F")
@@ -671,7 +614,7 @@ def _write_outputs(out_dir: Path, samples: pa.Table, genotypes: pa.Table, truth:
 
 # --------------------------------------------------------------------------- main entry
 
-def simulate_database(out_dir: Path, table: FrequencyTable, config: SimulationConfig
+def simulate_database(out_dir: Path, table: FrequencyTable, config: SimulationSettings
                       ) -> SimulationSummary:
     """Simulate a national database into ``out_dir``; see the module docstring.
 
@@ -716,5 +659,5 @@ def simulate_database(out_dir: Path, table: FrequencyTable, config: SimulationCo
     return summary
 
 
-__all__ = ["SimulationConfig", "SimulationSummary", "simulate_database", "CODIS_CORE20",
+__all__ = ["SimulationSettings", "SimulationSummary", "simulate_database", "CODIS_CORE20",
            "IDENTIFILER15"]

@@ -32,9 +32,9 @@ def asian_table(settings):
 @pytest.fixture(scope="session")
 def small_db(tmp_path_factory, asian_table) -> Path:
     """120 families, 60 unrelated missing persons, 4 corrupt rows (seeded)."""
-    from reunion.simulate import SimulationConfig, simulate_database
+    from reunion.simulate import SimulationSettings, simulate_database
     out = tmp_path_factory.mktemp("db") / "input"
-    simulate_database(out, asian_table, SimulationConfig(
+    simulate_database(out, asian_table, SimulationSettings(
         n_families=120, n_unrelated_missing=60, corrupt_rows=4, seed=11))
     return out
 

@@ -15,7 +15,7 @@ import pytest
 from reunion.contracts import GENOTYPES, RELATIONS, SAMPLES
 from reunion.frequencies import FrequencyTable, LocusFrequencies, load_frequency_table
 from reunion.loci import valid_allele
-from reunion.simulate import (IDENTIFILER15, SimulationConfig, SimulationSummary,
+from reunion.simulate import (IDENTIFILER15, SimulationSettings, SimulationSummary,
                               _exact_mask, _label_of_tenths, _transmit, simulate_database)
 
 TABLE_PATH = Path(__file__).parents[1] / "configs" / "frequencies" / "nist1036_us_2017.csv"
@@ -49,7 +49,7 @@ def _profiles(genos: list[dict[str, str]]) -> dict[str, dict[str, tuple[str, str
 
 def _run(tmp_path: Path, table: FrequencyTable, name: str = "db", **kw) -> tuple[Path, SimulationSummary]:
     out = tmp_path / name
-    return out, simulate_database(out, table, SimulationConfig(**kw))
+    return out, simulate_database(out, table, SimulationSettings(**kw))
 
 
 # --------------------------------------------------------------------------- reproducibility
@@ -64,7 +64,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path, table):
     assert (a / "truth.csv").read_bytes() != (c / "truth.csv").read_bytes()
     # rerun into the same folder: same bytes, no leftover temporary files
     before = {n: (a / n).read_bytes() for n in FILES}
-    simulate_database(a, table, SimulationConfig(seed=7, corrupt_rows=3))
+    simulate_database(a, table, SimulationSettings(seed=7, corrupt_rows=3))
     assert {n: (a / n).read_bytes() for n in FILES} == before
     assert sorted(p.name for p in a.iterdir()) == sorted(FILES + ("truth_corrupt.csv",))
     assert (sa.n_genotype_rows, sa.n_mutations) == (sb.n_genotype_rows, sb.n_mutations)
@@ -142,7 +142,7 @@ def test_counts_match_files_and_contracts(tmp_path, table):
 
 def test_small_database_is_fast(tmp_path, table):
     t0 = time.perf_counter()
-    simulate_database(tmp_path / "fast", table, SimulationConfig(n_families=200))
+    simulate_database(tmp_path / "fast", table, SimulationSettings(n_families=200))
     assert time.perf_counter() - t0 < 1.0
 
 
@@ -294,9 +294,9 @@ def test_kits_restrict_loci(tmp_path, table):
     out, _ = _run(tmp_path, table, "w", n_families=30, kits=kits, kit_weights={"a": 1.0, "b": 0.0})
     assert {r["kit"] for r in _rows(out / "samples.csv")} == {"a"}
     with pytest.raises(ValueError, match="not in the frequency table"):
-        simulate_database(tmp_path / "bad", table, SimulationConfig(kits={"x": ["DXS999"]}))
+        simulate_database(tmp_path / "bad", table, SimulationSettings(kits={"x": ["DXS999"]}))
     with pytest.raises(ValueError, match="not defined"):
-        simulate_database(tmp_path / "bad", table, SimulationConfig(kit_weights={"zz": 1.0}))
+        simulate_database(tmp_path / "bad", table, SimulationSettings(kit_weights={"zz": 1.0}))
 
 
 def test_default_kits_and_dropout(tmp_path, table):
@@ -353,10 +353,10 @@ def test_corrupt_rows_present_and_listed(tmp_path, table):
     for g in clean:
         assert g["locus"] in table.loci and valid_allele(g["allele1"]) and valid_allele(g["allele2"])
     with pytest.raises(ValueError, match="exceeds"):
-        simulate_database(tmp_path / "x", table, SimulationConfig(n_families=1, n_unrelated_missing=0,
+        simulate_database(tmp_path / "x", table, SimulationSettings(n_families=1, n_unrelated_missing=0,
                                                                   corrupt_rows=50))
     # a rerun without corrupt rows removes the stale list
-    simulate_database(out, table, SimulationConfig(n_families=100, seed=2))
+    simulate_database(out, table, SimulationSettings(n_families=100, seed=2))
     assert not (out / "truth_corrupt.csv").exists()
 
 
@@ -373,40 +373,36 @@ def test_corrupt_rows_present_and_listed(tmp_path, table):
 ])
 def test_config_is_bounded(bad):
     with pytest.raises(pydantic.ValidationError):
-        SimulationConfig(**bad)
+        SimulationSettings(**bad)
 
 
 def test_config_fields_are_described():
-    for name, f in SimulationConfig.model_fields.items():
+    for name, f in SimulationSettings.model_fields.items():
         assert f.description, name
 
 
 def test_config_fields_are_bounded_in_the_schema():
-    props = SimulationConfig.model_json_schema()["properties"]
+    props = SimulationSettings.model_json_schema()["properties"]
     for name, f in props.items():
         if f.get("type") in ("integer", "number"):
             assert "minimum" in f and "maximum" in f, name
         else:  # kits, kit_weights: a non-empty mapping, or None for the built-in kits
             (mapping,) = [s for s in f["anyOf"] if s.get("type") == "object"]
             assert mapping["minProperties"] == 1, name
-    assert set(props) == set(SimulationConfig.model_fields)
+    assert set(props) == set(SimulationSettings.model_fields)
 
 
-def test_config_mounts_in_a_settings_tree():
-    # the way reunion.settings.Settings can hold it: a section validated from YAML-like data
-    class Tree(pydantic.BaseModel):
-        model_config = pydantic.ConfigDict(extra="forbid", validate_assignment=True)
-        simulation: SimulationConfig = pydantic.Field(default_factory=SimulationConfig,
-                                                      description="Simulation defaults.")
+def test_simulation_is_a_section_of_the_one_settings_tree_outside_the_run_record():
+    from reunion.settings import Settings, load_settings
 
-    assert Tree().simulation == SimulationConfig()
-    t = Tree.model_validate({"simulation": {"n_families": 50, "kits": {"a": ["FGA"]}, "seed": 3}})
-    assert (t.simulation.n_families, t.simulation.kits, t.simulation.seed) == (50, {"a": ["FGA"]}, 3)
-    assert Tree.model_validate(t.model_dump(mode="json")) == t
-    with pytest.raises(pydantic.ValidationError):
-        Tree.model_validate({"simulation": {"n_families": 0}})
-    with pytest.raises(pydantic.ValidationError):
-        t.simulation.dropout_fraction = 1.5
+    s = load_settings(None, ["simulation.n_families=50", "simulation.seed=3"])
+    assert (s.simulation.n_families, s.simulation.seed) == (50, 3)
+    assert s.simulation == SimulationSettings(n_families=50, seed=3)
+    # it shapes simulated input only: a run's record and digest do not carry it
+    assert "simulation" not in s.model_dump(mode="json")
+    assert s.digest() == load_settings(None).digest()
+    assert Settings.model_validate(s.model_dump(mode="json")).simulation == SimulationSettings()
+
 
 
 # --------------------------------------------------------------------------- steps
