@@ -8,8 +8,16 @@ A registered family is scored by its strongest available hypothesis
   every typed half sibling (:mod:`reunion.genetics.pedigree`, Elston-Stewart peeling);
 - ``trio`` when a father and a mother are typed, ``duo_father`` or
   ``duo_mother`` with one parent;
-- otherwise ``pair_<relation>`` with the relative typed at the most loci
-  (pairwise IBD formula).
+- ``pedigree`` when a member other than the parents, full and half siblings is
+  typed and the family has two or more typed members, or that member's relation has
+  a side or is a descendant of the lost person (``paternal_grandmother``, ``child``, ...):
+  every typed member jointly, through the pedigree engine
+  (:mod:`reunion.genetics.engine`; relation codes to a pedigree by
+  :func:`reunion.genetics.engine.relatives_pedigree`);
+- otherwise (one typed ``grandparent`` or ``avuncular``) ``pair_<relation>``
+  (pairwise IBD formula, equal to the engine without mutation).
+With theta > 0 (the engine is theta-free) the ``pedigree`` hypothesis is not used:
+families are scored as before, by the relative typed at the most loci.
 
 In a trio, a locus where one parent is untyped scores as the duo with the
 other; a locus where no member used is typed contributes LR 1 and is not
@@ -25,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reunion.encoding import PAIR_HI, PAIR_LO, UNTYPED, Encoding
+from reunion.genetics import engine
 from reunion.genetics.hypotheses import (Hypothesis, JointCache, LocusGenotypes, locus_lr, locus_table,
                                          parent_lrs, parent_tables)
 from reunion.genetics.mutation import LocusModel, MutationModels
@@ -32,7 +41,18 @@ from reunion.genetics.pedigree import InconsistentFamilyError
 from reunion.genetics.roles import Relation, Role, parse_role, role_key
 
 PARENT_HYPOTHESES = (Hypothesis.TRIO, Hypothesis.DUO_FATHER, Hypothesis.DUO_MOTHER)
+#: relations the nuclear / trio / duo closed forms use
+NUCLEAR_RELATIONS = frozenset((Relation.FATHER, Relation.MOTHER, Relation.FULL_SIBLING, Relation.HALF_SIBLING))
+#: relations a one-relative family may still be scored by with the pairwise kappa formula
+PAIR_RELATIONS = frozenset((Relation.GRANDPARENT, Relation.AVUNCULAR))
+#: a sided relation's side-less pairwise hypothesis, where theta (no engine) needs one
+_SIDELESS = {Relation.HALF_SIBLING_PATERNAL: Relation.HALF_SIBLING, Relation.HALF_SIBLING_MATERNAL: Relation.HALF_SIBLING,
+             Relation.PATERNAL_GRANDFATHER: Relation.GRANDPARENT, Relation.PATERNAL_GRANDMOTHER: Relation.GRANDPARENT,
+             Relation.MATERNAL_GRANDFATHER: Relation.GRANDPARENT, Relation.MATERNAL_GRANDMOTHER: Relation.GRANDPARENT,
+             Relation.PATERNAL_UNCLE_AUNT: Relation.AVUNCULAR, Relation.MATERNAL_UNCLE_AUNT: Relation.AVUNCULAR}
 RESCORE_CHUNK = 4096      # trio / duo pairs re-scored together as arrays
+JOINT_CACHE_PEDIGREES = 10_000   # families' pedigrees (H1) kept by a scorer
+LOST_ID = "~lost_child"   # the lost child's person id in a family's pedigree (sample ids do not start with ~)
 # role keys as plain str (hot paths: enum attribute access and str-subclass dict keys are slower)
 _MISSING, _FATHER, _MOTHER, _OTHER = (role_key(r) for r in (Role.MISSING, Role.FATHER, Role.MOTHER, Role.OTHER))
 
@@ -61,13 +81,18 @@ class Family:
     family_id: str
     members: list[Member]
 
-    def hypothesis(self, siblings: bool = True) -> tuple[Hypothesis, Used] | None:
+    def hypothesis(self, siblings: bool = True, pedigree: bool = False) -> tuple[Hypothesis, Used] | None:
         """(hypothesis, members used by role key) or None when nobody is typed.
 
         Role keys: ``father``, ``mother``, ``sibling1``.., ``halfsib1``.. (in sample_id
-        order), ``other`` (:func:`reunion.genetics.roles.role_key`). With
-        ``siblings=False`` (theta runs) typed full siblings do not make a ``nuclear``
-        hypothesis; they are used only when no parent is typed.
+        order), ``other``, and for ``pedigree`` ``member1``.. (the members but the first
+        father and mother, in sample_id order) (:func:`reunion.genetics.roles.role_key`).
+        With ``siblings=False`` (theta runs) typed full siblings do not make a ``nuclear``
+        hypothesis; they are used only when no parent is typed. With ``pedigree=True``
+        families beyond the nuclear menu get the ``pedigree`` hypothesis (module docstring);
+        with ``pedigree=False`` (today's default; theta runs) they are scored by the relative
+        typed at the most loci (a sided relation as its side-less pairwise one; ValueError
+        naming the pedigree engine where there is none, e.g. a first cousin).
         """
         def typed(rel: Relation) -> list[Member]:
             return sorted((m for m in self.members if m.relation == rel and m.n_typed),
@@ -77,6 +102,14 @@ class Family:
         sibs, halfs = typed(Relation.FULL_SIBLING), typed(Relation.HALF_SIBLING)
         parents = {_FATHER: father, _MOTHER: mother}
         parents = {k: v for k, v in parents.items() if v is not None}
+        typed_all = sorted((m for m in self.members if m.n_typed), key=lambda m: m.sample_id)
+        extended = [m for m in typed_all if m.relation not in NUCLEAR_RELATIONS]
+        if pedigree and extended and (len(typed_all) > 1 or extended[0].relation not in PAIR_RELATIONS):
+            used = dict(parents)
+            rest = [m for m in typed_all if m is not father and m is not mother
+                    and m.relation not in (Relation.FATHER, Relation.MOTHER)]
+            used.update({role_key(Role.MEMBER, i): m for i, m in enumerate(rest, start=1)})
+            return Hypothesis.PEDIGREE, used
         if (sibs or halfs) and siblings:
             used: Used = dict(parents)
             used.update({role_key(Role.SIBLING, i): m for i, m in enumerate(sibs, start=1)})
@@ -92,7 +125,12 @@ class Family:
         if not others:
             return None
         best = max(others, key=lambda m: (m.n_typed, [-ord(c) for c in m.sample_id]))
-        return Hypothesis.pair(best.relation), {_OTHER: best}
+        rel = _SIDELESS.get(best.relation, best.relation)
+        if rel not in PAIR_RELATIONS and rel not in NUCLEAR_RELATIONS:
+            raise ValueError(f"family {self.family_id}: a {best.relation.value} has no pairwise formula and "
+                             "needs the pedigree engine (theta = 0, FamilyScorer(pedigree=True)); the engine "
+                             "does not combine with theta")
+        return Hypothesis.pair(rel), {_OTHER: best}
 
 
 @dataclass
@@ -140,21 +178,37 @@ def _parent_codes(used: list[Used], role: str, L: int) -> np.ndarray:
 class FamilyScorer:
     """Builds lost-child tables and re-scores candidates for one encoding and mutation setting."""
 
-    def __init__(self, encoding: Encoding, models: MutationModels, theta: float = 0.0):
+    def __init__(self, encoding: Encoding, models: MutationModels, theta: float = 0.0,
+                 pedigree: bool = False):
         """``theta`` > 0 applies the Balding-Nichols correction (NRC II 4.10) to the trio,
         duo and pairwise hypotheses; it requires the mutation model 'none' (checked by
         :class:`reunion.settings.Settings`), and nuclear (sibling) families are then
-        scored through their parents."""
+        scored through their parents. ``pedigree``: families beyond the nuclear menu
+        (grandparents, uncles / aunts, sided relations, descendants; two or more typed
+        members) are scored jointly through the pedigree engine (``pedigree`` hypothesis;
+        theta 0 only). Off by default until ``reunion score`` can re-score a registered
+        family's pedigree (issue 16): with it on, the re-match's ``pedigree`` candidates have
+        no ``reunion score`` relationship to reproduce them."""
         self.enc = encoding
         self.models = models
         self.theta = float(theta)
+        self.use_pedigree = bool(pedigree) and self.theta == 0.0
         self._floored = [lc.floored.tolist() for lc in encoding.loci]   # per locus: code -> bool
         self._joints = JointCache()
+        self._joints0 = JointCache()       # the same without mutation (inconsistent loci of a pedigree)
+        self._pedigrees: dict[tuple, engine.Mixture] = {}
         self._models: dict[bool, list[LocusModel | None]] = {m: [None] * len(encoding.loci) for m in (True, False)}
 
     def hypothesis(self, family: Family) -> tuple[Hypothesis, Used] | None:
-        """The hypothesis this scorer uses for ``family``."""
-        return family.hypothesis(siblings=self.theta == 0.0)
+        """The hypothesis this scorer uses for ``family``: with ``pedigree`` on, a family whose
+        relation codes fit no pedigree (three grandfathers) is scored as without it."""
+        h = family.hypothesis(siblings=self.theta == 0.0, pedigree=self.use_pedigree)
+        if h is not None and h[0] is Hypothesis.PEDIGREE:
+            try:
+                self.pedigree(h[1])
+            except engine.PedigreeError:
+                h = family.hypothesis(siblings=True, pedigree=False)
+        return h
 
     # ------------------------------------------------------------------ helpers
     def _locus_model(self, l: int, mutation: bool = True) -> LocusModel:
@@ -165,20 +219,38 @@ class FamilyScorer:
         return models[l]
 
     @staticmethod
-    def _layout(used: Used) -> list[tuple[Role, list[int]]]:
-        """The members of ``used`` as (role, their codes [L] as a list) in role order."""
-        return [(parse_role(k)[0], m.codes.tolist()) for k, m in used.items()]
+    def _layout(used: Used) -> list[tuple[Role, list[int], str]]:
+        """The members of ``used`` as (role, their codes [L] as a list, sample id) in role order."""
+        return [(parse_role(k)[0], m.codes.tolist(), m.sample_id) for k, m in used.items()]
 
-    def _typed(self, layout: list, l: int) -> tuple[LocusGenotypes, list] | None:
+    def pedigree(self, used: Used) -> engine.Mixture:
+        """H1 of a ``pedigree`` hypothesis: the members of ``used`` placed by their relation
+        codes (:func:`reunion.genetics.engine.relatives_pedigree`; a sex is passed only where
+        the relation does not imply it). Kept per set of (sample id, relation, sex)."""
+        key = tuple((m.sample_id, m.relation, m.sex) for m in used.values())
+        mix = self._pedigrees.get(key)
+        if mix is None:
+            if len(self._pedigrees) >= JOINT_CACHE_PEDIGREES:
+                self._pedigrees.clear()
+            rels = [engine.Relative(m.sample_id, m.relation,
+                                    m.sex if m.sex in ("M", "F") and m.relation not in engine.SLOT_RELATIONS
+                                    else None) for m in used.values()]
+            mix = self._pedigrees[key] = engine.relatives_pedigree(rels, lost_id=LOST_ID)
+        return mix
+
+    def _typed(self, layout: list, l: int, pedigree: engine.Mixture | None = None
+               ) -> tuple[LocusGenotypes, list] | None:
         """The members typed at locus ``l``: (their genotypes by role, the genotypes in role
-        order), or None when none is."""
+        order), or None when none is. With ``pedigree`` (a PEDIGREE hypothesis) the
+        genotypes carry it and the typed members by sample id."""
         father = mother = other = None
-        sibs, halfs, typed = [], [], []
-        for role, codes in layout:
+        sibs, halfs, typed, ids = [], [], [], []
+        for role, codes, sid in layout:
             if codes[l] == UNTYPED:
                 continue
             g = self.enc.decode(l, codes[l])
             typed.append(g)
+            ids.append(sid)
             if role is Role.SIBLING:
                 sibs.append(g)
             elif role is Role.HALF_SIBLING:
@@ -191,15 +263,18 @@ class FamilyScorer:
                 other = g
         if not typed:
             return None
+        if pedigree is not None:
+            return LocusGenotypes(father, mother, pedigree=pedigree, typed=tuple(zip(ids, typed))), typed
         return LocusGenotypes(father, mother, tuple(sibs), tuple(halfs), other), typed
 
     # ------------------------------------------------------------------ tables
     def table_row(self, hyp: Hypothesis | str, used: Used) -> np.ndarray:
         """log10 LR over every genotype index of every locus, float64 [W]."""
         hyp, layout = Hypothesis(hyp), self._layout(used)
+        ped = self.pedigree(used) if hyp is Hypothesis.PEDIGREE else None
         row = np.zeros(self.enc.width, dtype=np.float64)
         for l in range(len(self.enc.loci)):
-            typed = self._typed(layout, l)
+            typed = self._typed(layout, l, ped)
             if typed is None:
                 continue
             lr = locus_table(hyp, typed[0], self._locus_model(l), self.theta)
@@ -239,11 +314,12 @@ class FamilyScorer:
     def _score(self, hyp: Hypothesis, used: Used, child_codes: np.ndarray, detail: bool):
         total, compared, inconsistent, floored = 0.0, 0, 0, 0
         layout = self._layout(used)
+        ped = self.pedigree(used) if hyp is Hypothesis.PEDIGREE else None
         kappa = hyp.kappa
         rows = []
         for l, lc in enumerate(self.enc.loci):
             child = self.enc.decode(l, int(child_codes[l]))
-            typed = None if child is None else self._typed(layout, l)
+            typed = None if child is None else self._typed(layout, l, ped)
             lr = None
             if typed is not None:
                 g, genotypes = typed
@@ -256,7 +332,13 @@ class FamilyScorer:
                 if detail:
                     rows.append(LocusResult(lc.locus, 1.0, False, False, 0, self._labels(l, used, child_codes)))
                 continue
-            if g.father is not None or g.mother is not None:      # against the typed parents alone
+            if ped is not None:        # the joint pedigree has probability 0 without mutation
+                try:
+                    incons = locus_lr(hyp, g, child, self._locus_model(l, False),
+                                      joints=self._joints0, joint_key=l) == 0.0
+                except InconsistentFamilyError:
+                    incons = True
+            elif g.father is not None or g.mother is not None:      # against the typed parents alone
                 incons = locus_lr(hyp, g.parents(), child, self._locus_model(l, False)) == 0.0
             elif g.other is not None:
                 incons = locus_lr(hyp, g, child, self._locus_model(l, False), 0.0, kappa) == 0.0

@@ -5,12 +5,14 @@ hypothesis and the relatives typed there (:class:`LocusGenotypes`) select the
 formula (:func:`at_locus`): a nuclear family without a typed sibling at this
 locus scores as its trio or duo, a trio with one parent untyped as the duo with
 the other. :func:`locus_lr` (one lost-child genotype) and :func:`locus_table`
-(every lost-child genotype) then evaluate it; :func:`parent_tables` and
+(every lost-child genotype) then evaluate it (PEDIGREE through :mod:`reunion.genetics.engine`); :func:`parent_tables` and
 :func:`parent_lrs` are the same trio / duo rows as arrays over many families or
 pairs (the national-scale paths), with the same float64 operations in the same
 order. Table building, the exact re-score (:class:`reunion.genetics.family.FamilyScorer`)
-and ``reunion score`` (:mod:`reunion.score`) all go through here; a full
-pedigree likelihood engine would replace this module.
+and ``reunion score`` (:mod:`reunion.score`) all go through here. PEDIGREE (any
+registered family, every typed member jointly) is the pedigree engine
+(:mod:`reunion.genetics.engine`); the closed forms below are its fast paths for the
+family kinds where tests/test_engine.py shows them equal to it (rtol 1e-12).
 
 Formulas: :mod:`reunion.genetics.kinship` (duo, trio, pairwise kappa),
 :mod:`reunion.genetics.pedigree` (nuclear), :mod:`reunion.genetics.theta`
@@ -25,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from reunion.encoding import genotype_pairs
-from reunion.genetics import kinship, theta as theta_mod
+from reunion.genetics import engine, kinship, theta as theta_mod
 from reunion.genetics.kinship import Genotype
 from reunion.genetics.mutation import LocusModel, Sex
 from reunion.genetics.pedigree import InconsistentFamilyError, child_lr, nuclear_child_table, nuclear_joint
@@ -42,7 +44,8 @@ class Hypothesis(StrEnum):
 
     Registered families (:meth:`reunion.genetics.family.Family.hypothesis`): NUCLEAR,
     TRIO, DUO_FATHER, DUO_MOTHER, PAIR_<relation> (the pairwise kappa formula, the
-    relative as its first genotype). ``reunion score`` relationships: TRIO,
+    relative as its first genotype), PEDIGREE (every typed member jointly, through the
+    pedigree engine :mod:`reunion.genetics.engine`). ``reunion score`` relationships: TRIO,
     PARENT_CHILD (a duo with sex-neutral rates), KNOWN_MOTHER (alleged father
     against an undisputed mother) and KAPPA (the pairwise formula with given
     coefficients, the query as its first genotype: the two orders are equal
@@ -60,6 +63,7 @@ class Hypothesis(StrEnum):
     PARENT_CHILD = "parent-child"
     KNOWN_MOTHER = "trio-known-mother"
     KAPPA = "kappa"
+    PEDIGREE = "pedigree"
 
     @classmethod
     def pair(cls, relation: Relation | str) -> "Hypothesis":
@@ -88,7 +92,8 @@ class LocusGenotypes(NamedTuple):
 
     ``father`` / ``mother`` (for PARENT_CHILD the one parent is ``father``), full and
     half ``siblings`` of the lost child (in role order), ``other``: the relative of a
-    pairwise hypothesis.
+    pairwise hypothesis; for PEDIGREE the family's ``pedigree`` (H1) and its ``typed``
+    members here as (person id, genotype) in member order.
     """
 
     father: Genotype | None = None
@@ -96,6 +101,8 @@ class LocusGenotypes(NamedTuple):
     siblings: tuple[Genotype, ...] = ()
     half_siblings: tuple[Genotype, ...] = ()
     other: Genotype | None = None
+    pedigree: engine.Pedigree | engine.Mixture | None = None
+    typed: tuple[tuple[str, Genotype], ...] = ()
 
     def parents(self) -> "LocusGenotypes":
         """Only the typed parents (the trio / duo the locus scores as without its siblings)."""
@@ -128,6 +135,8 @@ class JointCache:
 
 
 def _joint(g: LocusGenotypes, t: LocusModel) -> tuple[np.ndarray, float]:
+    if g.pedigree is not None:
+        return engine.mixture_joint(g.pedigree, dict(g.typed), t)
     return nuclear_joint(g.father, g.mother, list(g.siblings), t.p, t.M_father, t.M_mother,
                          list(g.half_siblings))
 
@@ -164,15 +173,17 @@ def locus_lr(hyp: Hypothesis, g: LocusGenotypes, child: Genotype, t: LocusModel,
     or :meth:`MutationModels.identity` without mutation); ``theta`` > 0: the
     Balding-Nichols forms (mutation-free); ``kappa``: the coefficients of KAPPA (of
     PAIR_* too, where a caller scoring many loci passes ``hyp.kappa`` once; default it).
-    NUCLEAR takes the family's ``(X, Z)`` from ``joints`` when given. Raises
-    :class:`InconsistentFamilyError` when a nuclear family is impossible here;
+    NUCLEAR and PEDIGREE take the family's ``(X, Z)`` from ``joints`` when given. Raises
+    :class:`InconsistentFamilyError` when a nuclear family or pedigree is impossible here;
     KNOWN_MOTHER gives NaN when the child cannot be the mother's.
     """
     h = at_locus(hyp, g)
     p = t.p
     if h is None:
         return 1.0
-    if h is Hypothesis.NUCLEAR:
+    if h is Hypothesis.NUCLEAR or h is Hypothesis.PEDIGREE:
+        if h is Hypothesis.PEDIGREE:
+            engine.check_no_theta(theta)
         joint = joints.get(joint_key, g, t) if joints is not None else _joint(g, t)
         return child_lr(child, *joint, p)
     if h is Hypothesis.KNOWN_MOTHER:
@@ -206,6 +217,11 @@ def locus_table(hyp: Hypothesis, g: LocusGenotypes, t: LocusModel, theta: float 
     impossible at this locus without mutation (the locus then has LR 1)."""
     h = at_locus(hyp, g)
     p = t.p
+    if h is Hypothesis.PEDIGREE:
+        try:
+            return engine.lost_child_table(g.pedigree, dict(g.typed), t, theta)
+        except InconsistentFamilyError:
+            return None
     if h is Hypothesis.NUCLEAR:
         try:
             return nuclear_child_table(g.father, g.mother, list(g.siblings), p, t.M_father, t.M_mother,

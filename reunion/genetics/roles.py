@@ -22,13 +22,30 @@ class Relation(StrEnum):
     HALF_SIBLING = "half_sibling"
     GRANDPARENT = "grandparent"
     AVUNCULAR = "avuncular"
+    # sided codes and a missing adult's descendants (issue 16); the side-less HALF_SIBLING,
+    # GRANDPARENT and AVUNCULAR above are the 1/2-1/2 mixture over sides
+    # (:func:`reunion.genetics.engine.relatives_pedigree`)
+    HALF_SIBLING_PATERNAL = "half_sibling_paternal"
+    HALF_SIBLING_MATERNAL = "half_sibling_maternal"
+    PATERNAL_GRANDFATHER = "paternal_grandfather"
+    PATERNAL_GRANDMOTHER = "paternal_grandmother"
+    MATERNAL_GRANDFATHER = "maternal_grandfather"
+    MATERNAL_GRANDMOTHER = "maternal_grandmother"
+    PATERNAL_UNCLE_AUNT = "paternal_uncle_aunt"
+    MATERNAL_UNCLE_AUNT = "maternal_uncle_aunt"
+    PATERNAL_FIRST_COUSIN = "paternal_first_cousin"
+    MATERNAL_FIRST_COUSIN = "maternal_first_cousin"
+    CHILD = "child"                      # a child of the lost person
+    CHILD_OTHER_PARENT = "child_other_parent"   # the other parent of those children
+    GRANDCHILD = "grandchild"            # a grandchild of the lost person
 
 
 class Role(StrEnum):
     """The part a person plays in a scored hypothesis.
 
     Siblings are numbered within a family: their role keys are ``sibling1``,
-    ``sibling2``, ... and ``halfsib1``, ... (:func:`role_key`); ``missing`` is the
+    ``sibling2``, ... and ``halfsib1``, ... (:func:`role_key`), as are the members of a
+    ``pedigree`` hypothesis other than its father and mother (``member1``, ...); ``missing`` is the
     candidate lost child, ``other`` the one relative of a pairwise hypothesis.
     """
 
@@ -38,9 +55,10 @@ class Role(StrEnum):
     SIBLING = "sibling"
     HALF_SIBLING = "halfsib"
     OTHER = "other"
+    MEMBER = "member"    # a member of a pedigree hypothesis other than the parents: member1, ...
 
 
-_NUMBERED = (Role.SIBLING, Role.HALF_SIBLING)
+_NUMBERED = (Role.SIBLING, Role.HALF_SIBLING, Role.MEMBER)
 _KEY = re.compile(r"([a-z]+?)(\d*)")
 
 
