@@ -36,11 +36,13 @@ SAMPLES = pa.schema([
     _f("family_id", pa.string(), "Family (case) identifier; required for relatives, empty for missing persons."),
     _f("relation", pa.string(), "Relation of a relative to the family's lost child: "
        + ", ".join(RELATIONS) + "; empty for missing persons."),
-    _f("sex", pa.string(), "Optional: M, F or U."),
+    _f("sex", pa.string(), "Optional: M, F or U; an amelogenin call showing the other sex is a reject "
+       "of that genotype row (the profile is kept)."),
     _f("kit", pa.string(), "Optional: typing kit (locus set) used."),
     _f("collected_on", pa.string(), "Optional: collection date, ISO 8601 (YYYY-MM-DD)."),
     _f("region", pa.string(), "Optional: collecting region or blood-collection point."),
-    _f("population", pa.string(), "Optional: self-reported population group."),
+    _f("population", pa.string(), "Optional: self-reported population group; samples of another "
+       "population than the run's frequency table are counted in the ingest notes."),
 ])
 SAMPLES_REQUIRED = ("sample_id", "role")
 
@@ -64,7 +66,9 @@ FREQUENCIES = pa.schema([
 # --------------------------------------------------------------------------- rejects
 REJECTS = pa.schema([
     _f("file", pa.string(), "Input file the row came from.", False),
-    _f("row", pa.int64(), "1-based data row number in that file (header excluded).", False),
+    _f("row", pa.int64(), "Line of the row in that file as an editor or spreadsheet shows it: the "
+       "header is line 1, the first data row line 2, blank lines count; for Parquet, the row's "
+       "0-based index + 2.", False),
     _f("field", pa.string(), "Field that failed (or '*' for the whole row).", False),
     _f("reason", pa.string(), "Why the row was rejected and how to fix it.", False),
 ])

@@ -7,20 +7,60 @@
 - ``auto``: local-gpu when a usable GPU and dask-cuda are present, else local-cpu.
   (LocalCUDACluster fails with an NVML error without a GPU, so we probe first.)
 
-Local clusters bind to loopback; the dashboard is off unless an address is configured.
+Local clusters bind to loopback; the dashboard is off unless an address is configured
+(the scheduler's HTTP server, which also answers health checks, then takes a free loopback
+port, never 8787, so a second run on the node finds nothing in its way). The workers of an
+existing cluster must run the client's reunion version (:func:`check_versions`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.machinery
 import importlib.util
 import logging
+import sys
 from typing import Iterator, Literal
 
 from distributed import Client, LocalCluster
 
+from reunion import __version__
+from reunion.errors import UserError
 from reunion.kernels.device import gpu_available
 from reunion.settings import ClusterSettings
+
+
+class ClusterVersionError(UserError):
+    """Workers of an existing cluster run another reunion version than the client."""
+
+
+def worker_version() -> str:
+    """The reunion version of the process this runs in (run on every worker)."""
+    import reunion  # the worker's own reunion, not the client's
+
+    return reunion.__version__
+
+
+def check_versions(client: Client) -> None:
+    """Refuse a cluster whose workers run another reunion version than this client (their
+    pieces would be scored by other code): one line naming the workers and their versions."""
+    versions = client.run(worker_version, on_error="return")
+    other = {w: (v if isinstance(v, str) else f"no reunion ({type(v).__name__})")
+             for w, v in sorted(versions.items()) if v != __version__}
+    if other:
+        listed = ", ".join(f"{w} runs {v}" for w, v in other.items())
+        raise ClusterVersionError(f"{len(other)} of {len(versions)} Dask workers run another reunion "
+                                  f"version than this client ({__version__}): {listed}; install "
+                                  f"reunion {__version__} on them or point cluster.address elsewhere")
+
+
+def http_options(cfg: ClusterSettings) -> dict:
+    """LocalCluster options of the scheduler's HTTP server: the dashboard at the configured
+    address, or (``dashboard_address`` None) no dashboard and a free loopback port."""
+    if cfg.dashboard_address is not None:
+        return {"dashboard_address": cfg.dashboard_address}
+    return {"dashboard_address": None,
+            "scheduler_kwargs": {"dashboard": False, "dashboard_address": "127.0.0.1:0"}}
 
 Kind = Literal["local-cpu", "local-gpu", "local-threads", "address"]
 
@@ -36,27 +76,63 @@ def resolve_kind(cfg: ClusterSettings) -> Kind:
 
 @contextlib.contextmanager
 def dask_client(cfg: ClusterSettings) -> Iterator[Client]:
-    """A connected client; a local cluster is started here and closed on exit."""
+    """A connected client; a local cluster is started here and closed on exit. Worker
+    processes never re-run a ``__main__`` script (:func:`workers_skip_main_script`)."""
+    with workers_skip_main_script(resolve_kind(cfg) in ("local-cpu", "local-gpu")), \
+            _dask_client(cfg) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def workers_skip_main_script(active: bool = True) -> Iterator[None]:
+    """While active, processes started with multiprocessing's spawn (Dask's nannies start
+    their workers so, at cluster start and at every restart) do not re-run the ``__main__``
+    script, as joblib's loky does.
+
+    spawn re-imports a plain script's ``__main__`` in every worker; a script or notebook
+    export without an ``if __name__ == "__main__":`` guard then starts its own run in each
+    worker and the cluster never comes up (issue 15: more than 10 minutes, no result).
+    reunion's tasks live in reunion's modules (and Dask ships a ``__main__`` function by
+    value), so the workers need nothing of the script. The script is marked as a main module
+    run by name ``__main__``, which spawn skips; the mark is removed on exit. For the
+    ``reunion`` command (a guarded console script) this only skips a harmless re-import;
+    under ``python -m`` or in a notebook spawn re-imports no script and nothing changes.
+    The workers and their layout are those of the settings either way.
+    """
+    main = sys.modules.get("__main__")
+    if not active or main is None or getattr(main, "__spec__", None) is not None \
+            or not getattr(main, "__file__", None):
+        yield
+        return
+    main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = None
+
+
+@contextlib.contextmanager
+def _dask_client(cfg: ClusterSettings) -> Iterator[Client]:
     for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.core",
                  "distributed.worker", "distributed.http.proxy"):
         logging.getLogger(name).setLevel(logging.WARNING)
     kind = resolve_kind(cfg)
     if kind == "address":
         with Client(cfg.address) as client:
+            check_versions(client)
             yield client
         return
     if kind == "local-gpu":
         from dask_cuda import LocalCUDACluster  # noqa: PLC0415 (GPU imports are lazy)
-        cluster = LocalCUDACluster(host="127.0.0.1", dashboard_address=cfg.dashboard_address,
-                                   threads_per_worker=cfg.threads_per_worker, silence_logs=40)
+        cluster = LocalCUDACluster(host="127.0.0.1", threads_per_worker=cfg.threads_per_worker,
+                                   silence_logs=40, **http_options(cfg))
     elif kind == "local-cpu":
         cluster = LocalCluster(n_workers=cfg.n_workers, threads_per_worker=cfg.threads_per_worker,
-                               processes=True, host="127.0.0.1",
-                               dashboard_address=cfg.dashboard_address, silence_logs=40)
+                               processes=True, host="127.0.0.1", silence_logs=40,
+                               **http_options(cfg))
     else:  # local-threads: in-process comms, nothing listens on the network
         cluster = LocalCluster(n_workers=1, threads_per_worker=cfg.n_workers * cfg.threads_per_worker,
-                               processes=False, dashboard_address=cfg.dashboard_address,
-                               silence_logs=40)
+                               processes=False, silence_logs=40, **http_options(cfg))
     try:
         with Client(cluster) as client:
             yield client

@@ -447,3 +447,18 @@ def rematch_graph(shards_dir: str, settings: Settings, work: dict,
         ps = [piece(qi, start, stop, r) for r in work["references"]]
         merged.append(dask.delayed(merge_and_rescore)(sd, sj, qi, start, stop, ps))
     return merged
+
+
+def screen_pieces(merged: list) -> list:
+    """The pieces still to screen in a :func:`rematch_graph` (its ``screen_piece`` tasks, as
+    Delayed objects of the same graph), to follow a run's progress piece by piece."""
+    from dask.delayed import Delayed
+    from dask.utils import key_split
+
+    seen: dict = {}
+    for m in merged:
+        graph = m.__dask_graph__()
+        for k in graph:
+            if k not in seen and key_split(k) == "screen_piece":
+                seen[k] = Delayed(k, graph)
+    return list(seen.values())

@@ -2,7 +2,12 @@
 
     read the manifest  ->  plan (query block x reference shard) pieces
     ->  score the pieces on Dask  ->  merge top-k and re-score exactly
-    ->  publish candidates, per-locus tables and run.json
+    ->  publish candidates, per-locus tables and run.json  ->  the reviewers' report
+
+A run claims its folder first (``run-key.json``): a folder holding another run's outputs
+is refused, and only the same run (same shard set and scoring settings: :func:`run_key`)
+resumes there, so no folder mixes a new candidate list with an old report. Settings
+fixed when the shards were encoded (``frequencies.*``) must equal the shard set's.
 """
 
 from __future__ import annotations
@@ -12,32 +17,45 @@ import datetime as dt
 import getpass
 import hashlib
 import json
-import subprocess
+import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Self
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from distributed import as_completed
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
-from prefect.artifacts import create_markdown_artifact
 
-from reunion import __version__
 from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
+from reunion.errors import InputError, SettingsError
 from reunion.flows import pieces
 from reunion.flows.cluster import dask_client, describe
-from reunion.frequencies import file_sha256
+from reunion.flows.retry import io_error_only
+from reunion.frequencies import file_sha256, load_frequency_table
 from reunion.ingest import load_manifest
 from reunion.io import atomic
-from reunion.flows.retry import io_error_only
 from reunion.settings import Affects, Settings
 
 CANDIDATES_PARQUET = "candidates.parquet"
 CANDIDATES_CSV = "candidates.csv"
 PER_LOCUS_PARQUET = "per_locus.parquet"
 RUN_JSON = "run.json"
+#: the run that owns a run folder (written first): {"run_key", "flow", "started", ...}
+RUN_KEY_JSON = "run-key.json"
+#: what a run writes into its folder: a folder holding any of these belongs to a run (a
+#: ``shards/`` folder does not: a run folder may hold the shard set it re-matches)
+RUN_OUTPUTS = (CANDIDATES_PARQUET, CANDIDATES_CSV, PER_LOCUS_PARQUET, RUN_JSON, "review.parquet",
+               "review.csv", "report.html", "pieces", "tables")
+#: the settings section fixed when the shards are encoded (reunion ingest); a command that
+#: reads shards cannot apply another value of these
+FIXED_AT_INGEST = "frequencies"
+#: a log line each time this fraction of the pieces is done, when stdout is not a terminal
+LOG_EVERY = 0.1
 #: per-locus columns that get Parquet statistics (its rows are not sorted by any id,
 #: so string min/max would prune nothing and cost more than the rest of the write)
 NUMERIC_LOCUS = [f.name for f in PER_LOCUS if f.type != pa.string()]
@@ -69,16 +87,71 @@ def score(shards_dir: Path, settings: Settings, work: dict, piece_dir: Path,
     if done:
         logger.info("resuming: %d of %d pieces already finished", done, work["pieces"])
     merged = pieces.rematch_graph(str(shards_dir), settings, work, piece_dir, tables)
+    todo = pieces.screen_pieces(merged)
     with dask_client(settings.cluster) as client:
         cluster = describe(client, settings.cluster)
         logger.info("scoring %d pieces (%d query blocks x %d reference shards) on %d Dask workers",
                     work["pieces"], len(work["blocks"]), len(work["references"]), cluster["workers"])
-        futures = client.compute(merged)
-        results = []
-        for i, f in enumerate(futures, start=1):
-            results.append(f.result())
-            logger.info("query block %d/%d merged", i, len(futures))
+        futures = client.compute(todo + merged)
+        blocks = futures[len(todo):]
+        finished = as_completed(futures[:len(todo)])
+        del futures       # a finished piece's result is freed once its block has merged it
+        with Progress(work["pieces"], work["pieces"] - len(todo), logger) as bar:
+            for _ in finished:
+                bar.advance()
+        results = [f.result() for f in blocks]      # block order: the outputs' row order
     return results, cluster
+
+
+class Progress:
+    """Pieces done and time left: a live bar (rich) when stdout is a terminal, else a log line
+    per :data:`LOG_EVERY` of the pieces."""
+
+    def __init__(self, total: int, done: int, logger, live: bool | None = None):
+        self.total, self.done, self.start_done, self.logger = total, done, done, logger
+        self.live = sys.stdout.isatty() if live is None else live
+        self.t0 = time.perf_counter()
+        self.logged = self._step(done)
+        self.bar = None
+
+    def __enter__(self) -> Self:
+        if self.live:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import Progress as Bar
+            self.bar = Bar(TextColumn("pieces"), BarColumn(), MofNCompleteColumn(),
+                           TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+            self.bar.start()
+            self.task = self.bar.add_task("pieces", total=self.total, completed=self.done)
+        return self
+
+    def _step(self, done: int) -> int:
+        return int(done / max(self.total, 1) / LOG_EVERY + 1e-9)
+
+    def left_s(self) -> float | None:
+        """Seconds left at the pace of the pieces run so far (None before the first)."""
+        ran = self.done - self.start_done
+        return None if ran <= 0 else (time.perf_counter() - self.t0) / ran * (self.total - self.done)
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(self.task, completed=self.done)
+        elif self._step(self.done) > self.logged or self.done == self.total:
+            self.logged = self._step(self.done)
+            left = self.left_s()
+            self.logger.info("pieces %d/%d done (%.0f%%)%s", self.done, self.total,
+                             100 * self.done / max(self.total, 1),
+                             f", about {left:.0f} s left" if left is not None and self.done < self.total else "")
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def results_tables(results: list[dict]) -> tuple[pa.Table, pa.Table]:
@@ -120,6 +193,90 @@ def publish(out_dir: Path, tables: tuple[pa.Table, pa.Table], record: dict) -> d
     return record
 
 
+@task(name="report", cache_policy=NO_CACHE, persist_result=False)
+def report(out_dir: Path, previous_run: Path | None, settings: Settings) -> Path:
+    """The reviewers' report of the run (review.parquet/.csv, report.html), compared with
+    ``previous_run`` where there is one; a Prefect link artifact points at it."""
+    from reunion.report import write_report  # the report's imports are heavy
+
+    path = Path(write_report(out_dir, previous_run, settings.review)).resolve()
+    create_link_artifact(key="national-rematch-report", link=path.as_uri(),
+                         link_text=f"report.html of {out_dir.name}",
+                         description=f"reviewers' report: {path}"
+                         + (f" (compared with {previous_run})" if previous_run else ""))
+    return path
+
+
+def claim_run_folder(out_dir: Path, key: str, flow_name: str, source: str) -> bool:
+    """Claim ``out_dir`` for the run ``key`` (``source``: what it runs on, for the message).
+
+    Returns True when the folder already belongs to this run (a resumed run). Raises
+    :class:`InputError` when it holds another run's outputs (another key, or outputs of a
+    run that wrote no key), so that no folder mixes two runs' files.
+    """
+    out_dir = Path(out_dir)
+    marker = out_dir / RUN_KEY_JSON
+    if marker.exists():
+        try:
+            held = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            held = {}
+        if held.get("run_key") == key:
+            return True
+        raise InputError(f"{out_dir} holds the outputs of another run ({held.get('flow', '?')} on "
+                         f"{held.get('source', '?')}, started {held.get('started', '?')}, run key "
+                         f"{held.get('run_key', '?')}, not {key}); choose a new --out")
+    present = [n for n in RUN_OUTPUTS if (out_dir / n).exists()]
+    if present:
+        raise InputError(f"{out_dir} holds the outputs of another run ({', '.join(present)}); "
+                         "choose a new --out")
+    atomic.write_text(marker, json.dumps({
+        "run_key": key, "flow": flow_name, "source": str(source),
+        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}, indent=2))
+    return False
+
+
+def check_fixed_at_ingest(manifest: dict, settings: Settings) -> None:
+    """Refuse settings the shard set was not encoded with (they are fixed at ingest): one
+    :class:`SettingsError` line naming the setting, what the shards hold and what to do.
+
+    The fields checked are those of :data:`FIXED_AT_INGEST` that change the tables
+    (``Settings.affecting(Affects.TABLES)``); each needs a comparison here.
+    """
+    ft, fs = manifest["frequency_table"], settings.frequencies
+    encoded: dict[str, str | None] = {}
+
+    def table() -> str | None:
+        path = Path(fs.table)
+        if path.is_file() and file_sha256(path) == ft["sha256"]:
+            return None
+        return f"{Path(ft['path']).name} (sha256 {ft['sha256'][:12]})"
+
+    def population() -> str | None:
+        return None if fs.population in (None, ft["population"]) else repr(ft["population"])
+
+    def floor() -> str | None:
+        # the floor is the frequency of the alleles absent from a table that gives no N
+        if encoded.get("table"):
+            return None            # reported as the table
+        lf = load_frequency_table(Path(fs.table), fs.population).loci
+        alleles = atomic.read_table(Path(manifest["_dir"]) / manifest["alleles"]["path"])
+        for loc, f, src in zip(*(alleles.column(c).to_pylist() for c in ("locus", "frequency", "source"))):
+            if src == "floor" and loc in lf and not lf[loc].n_individuals and f != fs.floor:
+                return f"{f:g}"
+        return None
+
+    checks = {"table": table, "population": population, "floor": floor}
+    for field in sorted(settings.affecting(Affects.TABLES).get(FIXED_AT_INGEST, ()),
+                        key=["table", "population", "floor"].index):
+        encoded[field] = checks[field]()
+        if encoded[field] is not None:
+            now = getattr(fs, field)
+            raise SettingsError(f"{FIXED_AT_INGEST}.{field} is fixed at ingest (the shards were encoded "
+                                f"with {encoded[field]}, not {Path(now).name if field == 'table' else now!r}); "
+                                f"re-ingest to change it")
+
+
 def _strongest(ct: pa.Table, top: int = 10) -> list[dict]:
     """The ``top`` rank-1 candidates by log10 LR (rows of the CANDIDATES contract)."""
     first = ct.filter(pc.equal(ct.column("rank"), 1))
@@ -144,18 +301,9 @@ def summary_markdown(record: dict, cands: list[dict], top: int = 10) -> str:
 
 
 def code_version() -> str:
-    """reunion version plus the git commit when run from a checkout."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, timeout=5).stdout.strip()
-    try:
-        sha = git("rev-parse", "--short", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.SubprocessError):
-        return __version__
-    if not sha:
-        return __version__
-    return f"{__version__}+g{sha}" + (".dirty" if dirty else "")
+    """reunion version with its commit (:func:`reunion.code_version`)."""
+    from reunion import code_version as version_with_commit
+    return version_with_commit()
 
 
 class Timings(dict):
@@ -195,6 +343,7 @@ def run_record(flow_name: str, started: dt.datetime, seconds: float, settings: S
             **counts,
             "rows_read": sum(i["read"] for i in manifest["inputs"]),
             "rows_rejected": manifest["rejects"]["rows"],
+            "rows_skipped": sum(i.get("skipped", 0) for i in manifest["inputs"]),
             "floored_allele_uses": manifest["floor"]["allele_uses"],
         },
     }
@@ -215,11 +364,23 @@ def rescore_counts(results: list[dict]) -> dict:
             "shortlist_checks_failed": sum(r.get("shortlist_checks_failed", 0) for r in results)}
 
 
-@flow(name="national-rematch", log_prints=False)
-def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict | None = None) -> dict:
-    """Score every missing person against every family and publish ranked candidate lists.
+def run_name() -> str:
+    """Prefect flow-run name: the shard set (its folder, and the run folder's) and the date."""
+    p = flow_run.parameters
+    shards = Path(p.get("shards_dir", "shards"))
+    label = shards.name if shards.name != "shards" else f"{shards.parent.name}/{shards.name}"
+    return f"rematch {label} -> {Path(p.get('out_dir', '.')).name} {dt.date.today().isoformat()}"
+
+
+@flow(name="national-rematch", log_prints=False, flow_run_name=run_name)
+def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict | None = None,
+                 previous_run: Path | None = None, claim: bool = True) -> dict:
+    """Score every missing person against every family, publish ranked candidate lists and
+    the reviewers' report (compared with ``previous_run``, a run folder, where given).
 
     ``mode`` is recorded in run.json (a rerun that falls back to a full re-match says why).
+    ``claim``: claim ``out_dir`` for this run (:func:`claim_run_folder`); False when the
+    caller (a rerun) has claimed it.
     """
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc)
@@ -227,8 +388,12 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
     timings = Timings()
     with timings.stage("plan"):
         manifest = read_manifest(shards_dir)
+        check_fixed_at_ingest({**manifest, "_dir": str(shards_dir)}, settings)
+        key = run_key(shards_dir, settings)
+        if claim and claim_run_folder(out_dir, key, "national-rematch", shards_dir):
+            get_run_logger().info("resuming the run of %s in %s (run key %s)", shards_dir, out_dir, key)
         work = plan(manifest, settings)
-    piece_dir = out_dir / "pieces" / run_key(shards_dir, settings)
+    piece_dir = out_dir / "pieces" / key
     tables = pieces.tables_dir(out_dir, manifest, settings)
     with timings.stage("score"):
         results, cluster = score(shards_dir, settings, work, piece_dir, tables)
@@ -242,4 +407,5 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
     record = run_record("national-rematch", started, time.perf_counter() - t0, settings, shards_dir,
                         manifest, cluster, counts, mode or {"kind": "full"}, timings)
     # quote(): Prefect would otherwise walk every candidate row looking for futures
-    return publish(out_dir, quote(results_tables(results)), record)
+    record = publish(out_dir, quote(results_tables(results)), record)
+    return {**record, "report": str(report(out_dir, previous_run, settings))}

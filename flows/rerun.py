@@ -12,11 +12,16 @@ carried over as Arrow tables. The merged result equals a full re-match over the
 union (tested byte for byte after sorting). A full re-match is run instead when
 the frequencies or the scoring settings changed, or the batch brings an allele
 the standing encoding lacks (it enters every mutation matrix); run.json says why.
+
+Every rerun writes its report against the standing run. With a runs root
+(``reunion rerun --runs-root``, flows/deploy.py) the rerun moves the root's ``current``
+pointer to itself when it succeeds, so the next scheduled re-match reads its shards.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,14 +36,25 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from reunion.errors import InputError
 from reunion import ranking
 from reunion.append import AppendRefused, AppendSummary, append_batch
 from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
+from reunion.errors import InputError
 from reunion.flows import pieces
 from reunion.flows.cluster import dask_client, describe
-from reunion.flows.rematch import (CANDIDATES_PARQUET, PER_LOCUS_PARQUET, RUN_JSON, Timings, publish,
-                                   rematch_flow, rescore_counts, results_tables, run_record)
+from reunion.flows.rematch import (
+    CANDIDATES_PARQUET,
+    PER_LOCUS_PARQUET,
+    RUN_JSON,
+    Timings,
+    claim_run_folder,
+    publish,
+    rematch_flow,
+    report,
+    rescore_counts,
+    results_tables,
+    run_record,
+)
 from reunion.frequencies import file_sha256
 from reunion.ingest import ingest, load_manifest, read_shard, shard_codes, shards_of
 from reunion.io import atomic
@@ -50,16 +66,13 @@ MIN_PART = 25
 
 
 def classify_inputs(paths: list[Path]) -> tuple[list[Path], list[Path]]:
-    """Split new files into samples files (with a 'role' column) and genotype files."""
+    """Split new files into samples files and genotype files by their header
+    (:func:`reunion.io.readers.classify`; a file that is neither raises InputError)."""
+    from reunion.io.readers import classify
+
     samples, genotypes = [], []
     for p in map(Path, paths):
-        if p.suffix.lower() == ".parquet":
-            is_samples = "role" in pq.read_schema(p).names
-        else:
-            with open(p, newline="") as fh:
-                header = fh.readline().lower()
-            is_samples = "role" in header.replace("\t", ",").split(",") or ",role" in header
-        (samples if is_samples else genotypes).append(p)
+        (samples if classify(p) == "samples" else genotypes).append(p)
     return samples, genotypes
 
 
@@ -214,13 +227,57 @@ def too_few_loci(shards: Path, manifest: dict, settings: Settings) -> int:
     return n
 
 
-@flow(name="rerun-new-collections")
-def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, settings: Settings) -> dict:
-    """Append a new batch to the standing database, score what is new, merge, publish."""
+def rerun_key(base_run_dir: Path, new_files: list[Path], settings: Settings) -> str:
+    """Identifies a rerun (standing run, batch files, scoring settings): only the same rerun
+    may resume in a folder."""
+    blob = "".join([file_sha256(Path(base_run_dir) / RUN_JSON), *sorted(map(file_sha256, new_files)),
+                    settings.affecting_json(Affects.PIECES)])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _rerun_name() -> str:
+    from prefect.runtime import flow_run
+
+    p = flow_run.parameters
+    files = [Path(f).name for f in p.get("new_files", [])]
+    return (f"rerun {Path(p.get('base_run_dir', '.')).name} + {', '.join(files[:2])}"
+            f"{' ...' if len(files) > 2 else ''} -> {Path(p.get('out_dir', '.')).name} "
+            f"{dt.date.today().isoformat()}")
+
+
+def move_pointer(runs_root: Path | None, out_dir: Path, base: dict, base_shards: Path) -> None:
+    """After a successful rerun: the runs root's ``current`` pointer names it, if the pointer
+    named the standing run's shard set (or there was none)."""
+    if runs_root is None:
+        return
+    from reunion.flows.deploy import CURRENT, move_current, read_current
+
+    cur = read_current(Path(runs_root))
+    expect = None if cur is None else file_sha256(base_shards / "manifest.json")
+    moved, now = move_current(Path(runs_root), out_dir, out_dir / SHARDS, "rerun-new-collections", expect)
+    logger = get_run_logger()
+    if moved:
+        logger.info("%s now names %s: the next scheduled re-match reads its shards",
+                    Path(runs_root) / CURRENT, out_dir)
+    else:
+        logger.warning("%s not moved: it names %s, not this rerun's standing run; rerun the batch "
+                       "with --runs-root %s (its current run as --base)", Path(runs_root) / CURRENT,
+                       now and now["run"], runs_root)
+
+
+@flow(name="rerun-new-collections", flow_run_name=_rerun_name)
+def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, settings: Settings,
+               runs_root: Path | None = None) -> dict:
+    """Append a new batch to the standing database, score what is new, merge, publish, and
+    write the report against the standing run. With ``runs_root``, move its ``current``
+    pointer to this run (flows/deploy.py)."""
     logger = get_run_logger()
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc)
     base_run_dir, out_dir = Path(base_run_dir), Path(out_dir)
+    if claim_run_folder(out_dir, rerun_key(base_run_dir, new_files, settings), "rerun-new-collections",
+                        base_run_dir):
+        logger.info("resuming the rerun in %s", out_dir)
     base_run = json.loads((base_run_dir / RUN_JSON).read_text())
     base_shards = Path(base_run["manifest"]["path"]).parent
     base = load_manifest(base_shards)
@@ -240,8 +297,11 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
         old_samples = [Path(i["path"]) for i in base["inputs"] if i["kind"] == "samples"]
         old_genos = [Path(i["path"]) for i in base["inputs"] if i["kind"] == "genotypes"]
         ingest(old_samples + new_samples, old_genos + new_genos, shards, settings)
-        return rematch_flow(shards, out_dir, settings,
-                            mode={"kind": "full", "reason": reason, "base_run": str(base_run_dir)})
+        record = rematch_flow(shards, out_dir, settings,
+                              mode={"kind": "full", "reason": reason, "base_run": str(base_run_dir)},
+                              previous_run=base_run_dir, claim=False)
+        move_pointer(runs_root, out_dir, base, base_shards)
+        return record
     with timings.stage("plan"):
         inc = plan_incremental(base_run_dir, base, shards, added, settings)
         manifest = load_manifest(shards)
@@ -271,4 +331,7 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
             "table_rows_reused": reused}
     record = run_record("rerun-new-collections", started, time.perf_counter() - t0, settings, shards,
                         manifest, cluster, counts, mode, timings)
-    return publish(out_dir, quote((cands, loci)), record)
+    record = publish(out_dir, quote((cands, loci)), record)
+    record = {**record, "report": str(report(out_dir, base_run_dir, settings))}
+    move_pointer(runs_root, out_dir, base, base_shards)
+    return record

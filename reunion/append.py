@@ -14,7 +14,9 @@ would hold (tested); only its shard layout differs, and sharding never changes
 a result. The work is proportional to the batch, not to the database. A batch
 that brings an allele the standing encoding lacks cannot be appended (the
 allele set enters every mutation matrix): :class:`AppendRefused` says why and
-the caller re-ingests the union.
+the caller re-ingests the union. A batch that brings nothing new (every row
+already registered, or rejected) raises :class:`reunion.errors.InputError`:
+a rerun that scores nothing would look like a run that found nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +33,13 @@ import pyarrow.compute as pc
 
 from reunion.contracts import REJECTS, REGISTRY, check_table
 from reunion.encoding import genotype_index
+from reunion.errors import InputError
 from reunion.frequencies import file_sha256, load_frequency_table
-from reunion.ingest import (ALLELES_FILE, MANIFEST, REGISTRY_FILE, REJECTS_FILE, _codes_array, _cross_checks,
-                            _input_record, _write_shard, assemble_profiles, load_encoding, load_manifest,
-                            member_order, read_shard, reference_table, registry_rows, shard_codes,
-                            shards_of, verify_file, write_query_shards, write_reference_shards, write_registry)
+from reunion.ingest import (ALLELES_FILE, ALREADY_REGISTERED, ALREADY_TYPED, MANIFEST, REGISTRY_FILE,
+                            REJECTS_FILE, _codes_array, _cross_checks, _input_record, _write_shard,
+                            assemble_profiles, input_notes, load_encoding, load_manifest, member_order,
+                            read_shard, reference_table, registry_rows, sample_sexes, shard_codes, shards_of,
+                            verify_file, write_query_shards, write_reference_shards, write_registry)
 from reunion.io import atomic
 from reunion.io.readers import read_genotypes, read_samples, rejects_table
 from reunion.loci import LocusNormaliser
@@ -58,6 +62,7 @@ class AppendSummary:
     new_shards: int
     rows_read: int
     rows_rejected: int
+    notes: list[str] = field(default_factory=list)   # see reunion.ingest.input_notes
 
 
 def _registry(base_dir: Path, base: dict) -> pa.Table:
@@ -95,9 +100,11 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
                                    dict.fromkeys(reg_ids, STANDING), seen_parent)
     batch_rows = [r for res in sample_results for r in res.table.to_pylist()]
     roles = {**std_roles, **{r["sample_id"]: r["role"] for r in batch_rows}}
-    genos = [read_genotypes(p, LocusNormaliser(table.locus_names), roles) for p in genotype_paths]
+    genos = [read_genotypes(p, LocusNormaliser(table.locus_names), roles, sample_sexes(sample_results))
+             for p in genotype_paths]
     inputs = [_input_record(p, r, "samples") for p, r in zip(samples_paths, sample_results)] + \
              [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
+    notes = input_notes(sample_results, genos, table)
 
     # standing samples the batch types at further loci
     typed_ids = {sid for g in genos for sid in g.table.column("sample_id").to_pylist()}
@@ -113,6 +120,10 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
             where[sid] = (shard, row)
     typed = {sid: {enc.locus_names[i] for i in np.flatnonzero(c)} for sid, c in std_codes.items()}
     profiles, cross_rejects = assemble_profiles(genotype_paths, genos, inputs[len(samples_paths):], typed)
+    if not batch_rows and not any(profiles.values()):
+        _nothing_new(samples_paths + genotype_paths, inputs,
+                     [r for res in sample_results for r in res.rejects] + [r for g in genos for r in g.rejects]
+                     + cross_rejects)
 
     # -- encode with the standing codes (a new allele refuses the append)
     floored_uses = 0
@@ -210,7 +221,27 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
         new_missing=sorted({r["sample_id"] for r in new_missing_rows} | set(retyped_missing)),
         changed_families=changed, linked_shards=len(base["shards"]) - len(rewritten),
         rewritten_shards=len(rewritten), new_shards=len(added),
-        rows_read=sum(i["read"] for i in inputs), rows_rejected=len(batch_rejects))
+        rows_read=sum(i["read"] for i in inputs), rows_rejected=len(batch_rejects), notes=notes)
+
+
+_REGISTERED = (ALREADY_REGISTERED, ALREADY_TYPED)
+
+
+def _nothing_new(paths: list[Path], inputs: list[dict], rejects: list) -> None:
+    """Raise the one line that says why a batch adds nothing (no sample, no genotype accepted)."""
+    files = ", ".join(p.name for p in paths) or "the batch"
+    read = sum(i["read"] for i in inputs)
+    again = sum(any(k in r.reason for k in _REGISTERED) for r in rejects)
+    first = next((r for r in rejects if not any(k in r.reason for k in _REGISTERED)), None)
+    if again == read:
+        what = f"every row is already registered in {STANDING} ({read} rows)"
+    else:
+        what = (f"every row is already registered in {STANDING} ({again} rows) or cannot be used "
+                f"({read - again} rows rejected or set aside")
+        what += (f"; first: {Path(first.file).name} line {first.row}, field '{first.field}': "
+                 f"{first.reason})" if first else ")")
+    raise InputError(f"{files}: nothing new: {what}; a batch appended twice changes nothing, "
+                     "so this rerun would score nothing")
 
 
 def _shard_record(manifest: dict, path: str) -> dict:

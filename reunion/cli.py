@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -15,7 +16,6 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from reunion.errors import EXIT_USER_ERROR, SettingsError, UserError, require_file
-from reunion.genetics.theta import THETA_CONFIGURABLE
 from reunion.prefect_env import configure_prefect, stop_temporary_server
 from reunion.settings import (DEFAULT_CONFIG, WEEKLY_CRON, Settings, SimulationSettings, load_settings,
                               settings_problem)
@@ -23,6 +23,16 @@ from reunion.settings import (DEFAULT_CONFIG, WEEKLY_CRON, Settings, SimulationS
 configure_prefect()
 
 _CREATED: list[Path] = []
+#: exit status of a command stopped by SIGTERM (128 + 15, as the shell reports it)
+EXIT_TERMINATED = 143
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind (closing the Dask cluster), then stop the temporary server."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
 
 
 def _output(path: Path) -> Path:
@@ -40,8 +50,16 @@ class _Commands(TyperGroup):
 
     def invoke(self, ctx: click.Context):
         _CREATED.clear()
+        # Prefect's flow engine swaps in its own handler during a flow and calls this one
+        # after the flow has unwound; outside flows this one raises directly
+        signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             return super().invoke(ctx)
+        except (Terminated, KeyboardInterrupt) as exc:
+            stop_temporary_server()  # else its uvicorn process outlives the command
+            stopped = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
+            typer.echo(f"stopped ({stopped}); run the same command again to resume", err=True)
+            raise typer.Exit(EXIT_TERMINATED if isinstance(exc, Terminated) else 130) from None
         except UserError as exc:
             for path in reversed(_CREATED):
                 shutil.rmtree(path, ignore_errors=True)
@@ -55,6 +73,21 @@ app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True,
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (kernel throughput).")
 app.add_typer(bench_app, name="bench")
 console = Console()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from reunion import code_version
+        typer.echo(f"reunion {code_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _app(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the version with its commit (as run.json records it) and exit.")] = False) -> None:
+    # no docstring: the app's help stays the one given to typer.Typer above
+    pass
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Settings YAML (configs/*.yaml).")]
 SetOpt = Annotated[Optional[list[str]], typer.Option(
@@ -101,31 +134,56 @@ def _simulation(s: Settings, **given) -> SimulationSettings:
 
 @app.command()
 def ingest(
-    samples: Annotated[list[Path], typer.Option(help="Samples file(s) (CSV or Parquet), in batch order.")],
-    genotypes: Annotated[list[Path], typer.Option(help="Genotype file(s): CSV, Parquet or GeneMapper export.")],
     out: Annotated[Path, typer.Option(help="Folder for shards, manifest.json, alleles and rejects.csv.")],
+    samples: Annotated[Optional[list[Path]], typer.Option(
+        help="Samples file(s) (CSV, Parquet or spreadsheet), in batch order.")] = None,
+    genotypes: Annotated[Optional[list[Path]], typer.Option(
+        help="Genotype file(s): CSV, Parquet, spreadsheet, GeneMapper export or CODIS CMF XML.")] = None,
+    source: Annotated[Optional[str], typer.Option(
+        help="PostgreSQL registry postgresql://USER@HOST:PORT/DB instead of files (tables and "
+             "columns: source.*; password: PGPASSWORD, PGPASSFILE or source.password_file).")] = None,
+    since: Annotated[Optional[str], typer.Option(
+        help="With --source: only rows collected after this ISO date [source.since].")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:
-    """Validate, normalise, encode and shard a database export."""
+    """Validate, normalise, encode and shard a database export (files or a PostgreSQL registry)."""
+    import os
+
     from reunion.flows.ingest import ingest_flow
 
-    s = load_settings(config, set_)
+    samples, genotypes = samples or [], genotypes or []
+    if source is None and (since is not None or not genotypes):
+        raise SettingsError("give --genotypes (and --samples), or --source postgresql://... "
+                            "(with --since)")
+    if source is not None and (samples or genotypes):
+        raise SettingsError("--source reads the samples and genotypes tables; give it without "
+                            "--samples/--genotypes")
+    s = load_settings(config, [*(set_ or []), *([f"source.since={since}"] if since else [])])
     for path in samples:
         require_file(path, "samples", "--samples")
     for path in genotypes:
         require_file(path, "genotype", "--genotypes")
-    summary = ingest_flow(samples, genotypes, _output(out), s)
+    if source is not None:
+        from reunion.io.postgres import split_password
+
+        source, password = split_password(source)   # never a Prefect flow parameter
+        if password:
+            os.environ["PGPASSWORD"] = password
+    summary = ingest_flow(samples, genotypes, _output(out), s, source)
     _print_ingest(summary)
 
 
 def _print_ingest(summary) -> None:
     t = Table(title="ingest")
-    for col in ("input", "read", "accepted", "rejected"):
+    for col in ("input", "read", "accepted", "rejected", "skipped"):
         t.add_column(col)
     for i in summary.inputs:
-        t.add_row(Path(i["path"]).name, str(i["read"]), str(i["accepted"]), str(i["rejected"]))
+        t.add_row(Path(i["path"]).name, str(i["read"]), str(i["accepted"]), str(i["rejected"]),
+                  str(i.get("skipped", 0)))
     console.print(t)
+    for note in summary.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
     console.print(f"{summary.n_missing} missing persons, {summary.n_relatives} relatives in "
                   f"{summary.n_families} families; {summary.n_query_shards} query and "
                   f"{summary.n_reference_shards} reference shards; rare-allele floor used "
@@ -137,37 +195,58 @@ def _print_ingest(summary) -> None:
 def rematch(
     shards: Annotated[Path, typer.Option(help="Folder written by 'reunion ingest'.")],
     out: Annotated[Path, typer.Option(help="Run folder for candidates and run.json.")],
+    previous: Annotated[Optional[Path], typer.Option(
+        help="Previous run folder: the report says what changed since.")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:
-    """Re-match every missing person against every family (Prefect flow on Dask)."""
+    """Re-match every missing person against every family (Prefect flow on Dask); writes the report."""
     from reunion.flows.rematch import rematch_flow
 
     s = load_settings(config, set_)
     require_file(shards / "manifest.json", "shard set's manifest.json (written by 'reunion ingest')",
                  "--shards")
-    record = rematch_flow(shards, _output(out), s)
+    if previous is not None:
+        require_file(previous / "candidates.parquet", "previous run's candidates", "--previous")
+    record = rematch_flow(shards, _output(out), s, previous_run=previous)
     _print_run(record, out)
+    console.print(f"report: {record['report']}")
 
 
 @app.command()
 def rerun(
-    base: Annotated[Path, typer.Option(help="The standing run folder (with run.json and candidates).")],
     new: Annotated[list[Path], typer.Option(help="New batch file(s): samples and/or genotypes.")],
-    out: Annotated[Path, typer.Option(help="Folder for the new run (shards/ and candidates).")],
+    base: Annotated[Optional[Path], typer.Option(
+        help="The standing run folder (with run.json and candidates); default: the run "
+             "--runs-root's current.json names.")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="Folder for the new run (shards/ and candidates); default: RUNS_ROOT/<UTC time>-rerun.")] = None,
+    runs_root: Annotated[Optional[Path], typer.Option(
+        help="Runs root of the scheduled re-match: on success its current.json names this run, "
+             "so the next scheduled run re-matches its shards.")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:
     """Append new collections to the standing shards, score only what is new, merge into the standing lists."""
+    from reunion.errors import InputError
+    from reunion.flows.deploy import CURRENT, read_current, run_stamp
     from reunion.flows.rerun import rerun_flow
 
     s = load_settings(config, set_)
+    if runs_root is not None:
+        runs_root = runs_root.resolve()
+        cur = read_current(runs_root)
+        if base is None and cur is None:
+            raise InputError(f"{runs_root} has no {CURRENT}; give the standing run with --base")
+        base = Path(cur["run"]) if base is None else base
+        out = runs_root / run_stamp("rerun") if out is None else out
+    if base is None or out is None:
+        raise InputError("give --base and --out (or --runs-root, which names both)")
     require_file(base / "run.json", "standing run's run.json", "--base")
     for path in new:
         require_file(path, "new batch", "--new")
-    record = rerun_flow(base, new, _output(out), s)
-    from reunion.report import write_report
-    console.print(f"report: {write_report(out, previous_run_dir=base, settings=s.review)}")
+    record = rerun_flow(base, new, _output(out), s, runs_root=runs_root)
+    console.print(f"report: {record['report']}")
     mode = record.get("mode", {})
     console.print(f"mode: {mode.get('kind')}" + (f" ({mode['reason']})" if mode.get("reason") else
                   f": {mode.get('missing_scored_fully')} missing persons scored against all families, "
@@ -182,8 +261,10 @@ def _print_run(record: dict, out: Path) -> None:
                   f"({c['pairs_screened']:,} pairs) in {record['seconds']:.1f} s; "
                   f"{c['candidates']} candidates for {c['missing_with_candidates']} missing persons; "
                   f"{c['missing_not_searched_too_few_loci']} not searched (too few loci)")
-    console.print(f"rows read {c['rows_read']} = accepted {c['rows_read'] - c['rows_rejected']} "
-                  f"+ rejected {c['rows_rejected']}; rare-allele floor used {c['floored_allele_uses']} times")
+    skipped = c.get("rows_skipped", 0)   # Amelogenin and Y-STR rows: kept aside, not scored
+    console.print(f"rows read {c['rows_read']} = accepted {c['rows_read'] - c['rows_rejected'] - skipped} "
+                  f"+ rejected {c['rows_rejected']} + set aside {skipped}; rare-allele floor used "
+                  f"{c['floored_allele_uses']} times")
     console.print(f"candidate lists: {out / 'candidates.parquet'} and {out / 'candidates.csv'}")
 
 
@@ -217,6 +298,7 @@ def demo(
     summary = ingest_flow(inp / "samples.csv", [inp / "genotypes.csv"], shards, s)
     _print_ingest(summary)
     console.rule("3. re-match")
+    shutil.rmtree(results, ignore_errors=True)   # the demo's own folder: a new demo replaces it
     record = rematch_flow(shards, results, s)
     _print_run(record, results)
     console.rule("4. check against the ground truth")
@@ -226,8 +308,7 @@ def demo(
                   f"({ev.rank1_trio_rate:.1%}); in the top-{s.scoring.top_k} list: {ev.found_in_list}")
     console.print(f"unrelated missing persons with a candidate of LR >= 10,000: {ev.unrelated_with_strong}")
     console.rule("5. reviewers' report")
-    from reunion.report import write_report
-    console.print(f"report: {write_report(results, settings=s.review)} (open it in a browser; no network needed)")
+    console.print(f"report: {record['report']} (open it in a browser; no network needed)")
     console.print(f"demo finished in {time.perf_counter() - t0:.1f} s; candidate lists in {results}")
 
 
@@ -251,31 +332,55 @@ def report(
 
 
 @app.command()
+def calibrate(
+    run: Annotated[Path, typer.Argument(help="Finished run folder (candidates, per_locus, run.json, tables/).")],
+    grid: Annotated[float, typer.Option(min=1e-4, max=0.1, help="Grid width in log10 units "
+                                        "(error bound: loci compared x grid).")] = 1e-3,
+) -> None:
+    """How often an unrelated person (p_h2) or the true lost child (p_h1) would score as high
+    against each candidate's family, exactly from its tables; writes RUN/calibration/."""
+    from reunion.calibration import write_calibration
+
+    require_file(run / "run.json", "run's run.json", "RUN")
+    paths = write_calibration(run, delta=grid)
+    console.print(f"calibrated candidates: {paths['candidates']} (and .csv); families' power: "
+                  f"{paths['families']}; chance-match thresholds: {paths['thresholds']}")
+
+
+@app.command()
 def score(
+    ctx: typer.Context,
     profiles: Annotated[Path, typer.Option(help="Genotypes: sample_id,locus,allele1,allele2.")],
-    frequencies: Annotated[Path, typer.Option(help="Frequencies: locus,allele,frequency[,population].")],
-    pairs: Annotated[Path, typer.Option(help="Pairs: query_id,reference_id,relationship[,reference2_id].")],
+    pairs: Annotated[Path, typer.Option(help="Pairs: query_id,reference_id,relationship[,reference2_id] "
+                                        "or query_id,relationship,members.")],
     out: Annotated[Path, typer.Option(help="Scores CSV to write.")],
     per_locus: Annotated[Optional[Path], typer.Option(help="Per-locus LR CSV to write.")] = None,
-    population: Annotated[Optional[str], typer.Option(help="Population of the frequency file.")] = None,
-    theta: Annotated[float, typer.Option(min=0.0, max=THETA_CONFIGURABLE, help="Subpopulation correction (Fst).")] = 0.0,
-    mutation_model: Annotated[Optional[str], typer.Option(
-        help="equal, proportional or stepwise (parent-child and trio); none by default.")] = None,
-    mutation_rate: Annotated[float, typer.Option(min=0.0, max=0.1, help="Per-locus mutation rate.")] = 0.002,
-    mutation_rate2: Annotated[float, typer.Option(min=0.0, max=0.01, help="Stepwise: microvariant jump rate.")] = 1e-6,
-    mutation_range: Annotated[float, typer.Option(min=0.0, max=0.99, help="Stepwise: range.")] = 0.1,
+    frequencies: Annotated[Optional[Path], typer.Option(
+        help="Frequencies: locus,allele,frequency[,population] (default: frequencies.table of the "
+             "settings, or of the run).")] = None,
+    run: Annotated[Optional[Path], typer.Option(
+        help="Run folder: score with the configuration and allele list its run.json records, "
+             "reproducing its LRs (instead of --config/--set).")] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
 ) -> None:
-    """Re-score named pairs and trios exactly (reviewers' command), with per-locus LRs."""
-    from reunion.score import score_pairs
-    from reunion.settings import MutationSettings
+    """Re-score named pairs, trios and families exactly (reviewers' command), with per-locus LRs."""
+    from reunion.errors import SettingsError
+    from reunion.score import run_configuration, score_pairs
 
-    if mutation_model not in (None, "none", "equal", "proportional", "stepwise"):
-        raise typer.BadParameter("--mutation-model must be equal, proportional or stepwise")
-    mutation = None if mutation_model in (None, "none") else MutationSettings(
-        model=mutation_model, rate=mutation_rate, rate2=mutation_rate2, range=mutation_range)
-    counts = score_pairs(profiles, frequencies, pairs, out, per_locus, population, theta, mutation)
+    if run is not None:
+        given = getattr(ctx.get_parameter_source("config"), "name", "")   # typer vendors click's enum
+        if set_ or given == "COMMANDLINE":
+            raise SettingsError("--run takes the configuration the run recorded: drop --config and "
+                                "--set, or drop --run to score with settings of your own")
+        rc = run_configuration(run)
+        counts = score_pairs(profiles, frequencies, pairs, out, per_locus, run=rc)
+        used = f"the configuration of {rc.run_json}"
+    else:
+        counts = score_pairs(profiles, frequencies, pairs, out, per_locus, load_settings(config, set_))
+        used = f"{config}" + (f" with --set {' --set '.join(set_)}" if set_ else "")
     console.print(f"scored {counts['pairs']} pairs into {out}" +
-                  (f" (per locus: {per_locus})" if per_locus else ""))
+                  (f" (per locus: {per_locus})" if per_locus else "") + f", with {used}")
 
 
 @app.command()
@@ -299,19 +404,42 @@ def benchmark(
 
 @app.command()
 def serve(
-    shards: Annotated[Path, typer.Option(help="Shards folder the scheduled runs re-match.")],
-    runs_root: Annotated[Path, typer.Option(help="Folder that receives one run folder per run.")],
+    runs_root: Annotated[Path, typer.Option(
+        help="Folder that receives one run folder per run; its current.json names the shard set "
+             "each run re-matches (moved by every scheduled run and 'reunion rerun --runs-root').")],
+    shards: Annotated[Optional[Path], typer.Option(
+        help="Shards folder to re-match while the runs root has no current.json yet.")] = None,
     cron: Annotated[str, typer.Option(help="Cron schedule (UTC).")] = WEEKLY_CRON,
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:
     """Serve the scheduled national re-match (Prefect) until interrupted."""
     from prefect import serve as prefect_serve
+    from prefect.settings import PREFECT_API_URL
 
-    from reunion.flows.deploy import deployment
+    from reunion.errors import InputError
+    from reunion.flows.deploy import CURRENT, DEPLOYMENT, FLOW, deployment, next_runs, shard_set
 
     load_settings(config, set_)  # fail now, not at 02:00 on Sunday
-    prefect_serve(deployment(str(config.resolve()), str(shards.resolve()), str(runs_root.resolve()),
+    if shards is not None:
+        require_file(shards / "manifest.json", "shard set's manifest.json (written by 'reunion ingest')",
+                     "--shards")
+    runs_root = runs_root.resolve()
+    now, cur = shard_set(runs_root, shards.resolve() if shards else None)
+    try:
+        (due,) = next_runs(cron)
+    except (ValueError, KeyError) as exc:
+        raise InputError(f"--cron '{cron}': not a cron schedule ({exc}); e.g. '0 2 * * 0'") from None
+    api = PREFECT_API_URL.value()
+    console.print(f"scheduled re-match '{FLOW}/{DEPLOYMENT}', cron '{cron}' (UTC); next run due "
+                  f"{due:%Y-%m-%d %H:%M} UTC; it re-matches {now}"
+                  + (f" ({runs_root / CURRENT})" if cur else f" (until {runs_root / CURRENT} exists)"))
+    console.print(f"see and trigger runs at {api.removesuffix('/api')} "
+                  f"(prefect deployment run '{FLOW}/{DEPLOYMENT}')" if api else
+                  "Prefect: a temporary server that lives as long as this command (its URL is logged "
+                  "below; set PREFECT_API_URL to serve against a standing server); trigger a run with "
+                  f"PREFECT_API_URL=<that URL>/api prefect deployment run '{FLOW}/{DEPLOYMENT}'")
+    prefect_serve(deployment(str(config.resolve()), str(runs_root), str(shards.resolve()) if shards else None,
                              cron, set_))
 
 

@@ -69,9 +69,14 @@ def file_sha256(path: Path) -> str:
 def _read_any(path: Path) -> pa.Table:
     if path.suffix.lower() == ".parquet":
         return pq.read_table(path)
-    return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+    from reunion.io.readers import sniff  # the one home of a text file's encoding and delimiter
+
+    d = sniff(path)
+    return pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding=d.encoding),
+                          parse_options=pacsv.ParseOptions(delimiter=d.delimiter),
+                          convert_options=pacsv.ConvertOptions(
         column_types={"allele": pa.string(), "locus": pa.string(), "population": pa.string()},
-        strings_can_be_null=False))
+        strings_can_be_null=False, decimal_point="," if d.decimal_comma else "."))
 
 
 def load_frequency_table(path: Path, population: str | None) -> FrequencyTable:
@@ -109,7 +114,7 @@ def load_frequency_table(path: Path, population: str | None) -> FrequencyTable:
         if has_pop and str(r["population"]) != name:
             continue
         locus = str(r["locus"]).strip()
-        label = str(r["allele"]).strip()
+        label = str(r["allele"]).strip().replace(",", ".")   # a decimal comma: '9,3' is 9.3
         try:
             allele = canonical_allele(label)
             allele_value(allele)

@@ -5,8 +5,13 @@
                                        reference shards (families; a family never spans two)
         --> alleles.parquet (codes, frequencies, floor use) + manifest.json (sha256 of each shard)
 
-Every input row is accepted or written to rejects.csv with its file, row,
-field and reason: read = accepted + rejected for every input.
+Every input row is accepted, written to rejects.csv with its file, line,
+field and reason, or (genotype rows of amelogenin and Y-STR loci) set aside
+and counted: read = accepted + rejected + skipped for every input. What a
+reviewer must know about the inputs as a whole (a locus the frequency table
+lacks, Y-STR loci not scored, amelogenin against the samples' sex, samples of
+another population than the frequency table's) is one line each in
+``IngestSummary.notes`` and the manifest's ``notes``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +40,7 @@ from reunion.io.readers import (
     read_samples,
     write_rejects,
 )
-from reunion.loci import LocusNormaliser
+from reunion.loci import LocusNormaliser, locus_kind
 from reunion.settings import Settings
 
 log = logging.getLogger("reunion.ingest")
@@ -45,6 +51,8 @@ REJECTS_FILE = "rejects.csv"
 REGISTRY_FILE = "registry.parquet"
 #: members of a family are stored in the order the Relation enum declares
 RELATION_ORDER = {r.value: i for i, r in enumerate(Relation)}
+#: in the reason of a row that repeats a registration (a sample id; a sample's locus)
+ALREADY_REGISTERED, ALREADY_TYPED = "is already registered", "is already typed at"
 
 
 @dataclass
@@ -59,6 +67,7 @@ class IngestSummary:
     floored_allele_uses: int
     floored_alleles: int
     rejects_path: Path
+    notes: list[str] = field(default_factory=list)   # one line each: see input_notes()
 
     @property
     def rows_read(self) -> int:
@@ -86,12 +95,12 @@ def _cross_checks(results: list[tuple[Path, ReadResult]], seen_ids: dict[str, st
     seen_parent = dict(seen_parent or {})
     out = []
     for path, res in results:
-        keep, rejects = [], list(res.rejects)
-        for r, rowno in zip(res.table.to_pylist(), _accepted_row_numbers(res)):
+        keep, lines, rejects = [], [], list(res.rejects)
+        for r, rowno in zip(res.table.to_pylist(), res.lines):
             where = f"{path.name} row {rowno}"
             if r["sample_id"] in seen_ids:
                 rejects.append(Reject(str(path), rowno, "sample_id",
-                                      f"sample {r['sample_id']} is already registered "
+                                      f"sample {r['sample_id']} {ALREADY_REGISTERED} "
                                       f"({seen_ids[r['sample_id']]}); a batch ingested twice changes "
                                       "nothing. Give a new sample a new id."))
                 continue
@@ -106,15 +115,64 @@ def _cross_checks(results: list[tuple[Path, ReadResult]], seen_ids: dict[str, st
                 seen_parent[key] = where
             seen_ids[r["sample_id"]] = where
             keep.append(r)
+            lines.append(rowno)
         rejects.sort(key=lambda j: j.row)
         out.append(ReadResult(table=pa.Table.from_pylist(keep, schema=res.table.schema),
-                              rejects=rejects, n_read=res.n_read))
+                              rejects=rejects, n_read=res.n_read, lines=lines))
     return out
 
 
-def _accepted_row_numbers(res: ReadResult) -> list[int]:
-    rejected = {r.row for r in res.rejects}
-    return [i for i in range(1, res.n_read + 1) if i not in rejected]
+def sample_sexes(results: list[ReadResult]) -> dict[str, str]:
+    """sample_id -> sex ('M', 'F', 'U' or '') of the accepted samples."""
+    return {sid: sex or "" for res in results
+            for sid, sex in zip(res.table.column("sample_id").to_pylist(), res.table.column("sex").to_pylist())}
+
+
+def input_notes(sample_results: list[ReadResult], genos: list[ReadResult], table: FrequencyTable) -> list[str]:
+    """One line for each thing about the inputs as a whole that a reviewer must know.
+
+    - an autosomal locus the frequency table lacks (its rows are rejected, and it
+      is not scored for anyone), with the table's closest spelling;
+    - Y-STR loci: their rows are set aside, not scored (autosomal matching only);
+    - amelogenin: samples typed, and how many disagree with the samples' sex
+      (those rows are in rejects.csv; the profiles are kept);
+    - samples whose ``population`` is not the frequency table's population
+      (they are scored with the table's frequencies all the same).
+    Each line is also logged as a warning. No genotype appears in them.
+    """
+    notes: list[str] = []
+    unscored: dict[str, list] = {}
+    for g in genos:
+        for locus, (n, hint) in g.unscored.items():
+            u = unscored.setdefault(locus, [0, hint])
+            u[0] += n
+    for locus, (n, hint) in unscored.items():
+        did = f"; did you mean '{hint}'?" if hint else ""
+        notes.append(f"locus '{locus}' is not in the frequency table ({Path(table.source).name}, "
+                     f"{table.population}): not scored, its {n} rows are in rejects.csv{did}")
+    y: Counter[str] = Counter()
+    for g in genos:
+        y.update({k: n for k, n in g.skipped.items() if locus_kind(k) == "y"})
+    if y:
+        names = ", ".join(sorted(y)[:6]) + (", ..." if len(y) > 6 else "")
+        notes.append(f"Y-STR loci are not scored (autosomal matching only): {len(y)} loci ({names}), "
+                     f"{sum(y.values())} rows set aside")
+    typed = {sid for g in genos for sid in g.observed_sex}
+    if typed:
+        bad = sum(g.sex_mismatches for g in genos)
+        notes.append(f"amelogenin typed for {len(typed)} samples; {bad} disagree with the samples' sex"
+                     + (" (rejects.csv says which; their profiles are kept)" if bad else ""))
+    pops = Counter(p.strip() for res in sample_results for p in res.table.column("population").to_pylist()
+                   if p and p.strip())
+    other = {p: n for p, n in pops.items() if p.casefold() != table.population.casefold()}
+    if other:
+        top = ", ".join(f"'{p}': {n}" for p, n in sorted(other.items(), key=lambda x: (-x[1], x[0]))[:3])
+        notes.append(f"{sum(other.values())} of {sum(pops.values())} samples with a population give "
+                     f"another population than the frequency table's '{table.population}' ({top}); all "
+                     "are scored with its frequencies: check 'frequencies.population'")
+    for line in notes:
+        log.warning("%s", line)
+    return notes
 
 
 def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[dict],
@@ -130,11 +188,11 @@ def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[
     rejects: list[Reject] = []
     for p, g, rec in zip(paths, genos, records):
         cols = (g.table.column(c).to_pylist() for c in ("sample_id", "locus", "allele1", "allele2"))
-        for sid, locus, a1, a2, rowno in zip(*cols, _accepted_row_numbers(g)):
+        for sid, locus, a1, a2, rowno in zip(*cols, g.lines):
             prof = profiles.setdefault(sid, {})
             if locus in prof or locus in typed.get(sid, ()):
                 rejects.append(Reject(str(p), rowno, "locus",
-                                      f"sample {sid} is already typed at {locus} "
+                                      f"sample {sid} {ALREADY_TYPED} {locus} "
                                       "in an earlier file; remove one of the two calls"))
                 rec["accepted"] -= 1   # counted against this input, even if the file is listed twice
                 rec["rejected"] += 1
@@ -144,7 +202,8 @@ def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[
 
 
 def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir: Path,
-           settings: Settings, table: FrequencyTable | None = None) -> IngestSummary:
+           settings: Settings, table: FrequencyTable | None = None,
+           source: str | None = None) -> IngestSummary:
     """Validate, encode and shard a database export (one or more batches) into ``out_dir``.
 
     Files are read in the order given; a row repeating an earlier registration
@@ -159,14 +218,39 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
         samples_paths = [samples_paths]
     samples_paths = [Path(p) for p in samples_paths]
     genotype_paths = [Path(p) for p in genotype_paths]
-    sample_results = _cross_checks([(p, read_samples(p)) for p in samples_paths])
-    roles = {sid: role for res in sample_results
-             for sid, role in zip(res.table.column("sample_id").to_pylist(),
-                                  res.table.column("role").to_pylist())}
-    genos = [read_genotypes(p, normalise, roles) for p in genotype_paths]
-    inputs = [_input_record(p, r, "samples") for p, r in zip(samples_paths, sample_results)] + \
-             [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
-    profiles, cross_rejects = assemble_profiles(genotype_paths, genos, inputs[len(samples_paths):])
+    if source is not None:                       # a PostgreSQL registry (reunion.io.postgres)
+        from reunion.io.postgres import PostgresSource, input_record
+        with PostgresSource(source, settings.source) as src:
+            s_label = src.label(settings.source.samples_table)
+            sample_results = _cross_checks([(s_label, src.read_samples())])
+            roles = {sid: role for res in sample_results
+                     for sid, role in zip(res.table.column("sample_id").to_pylist(),
+                                          res.table.column("role").to_pylist())}
+            genos = [src.read_genotypes(normalise, roles, sample_sexes(sample_results))]
+        genotype_paths = [src.label(settings.source.genotypes_table)]
+        inputs = [input_record(s_label, sample_results[0], "samples", src.sha256["samples"]),
+                  input_record(genotype_paths[0], genos[0], "genotypes", src.sha256["genotypes"])]
+        n_sample_inputs = 1
+    else:                                        # files; a CODIS CMF file also registers its specimens
+        from reunion.io.cmf import is_cmf, read_cmf, restrict
+        s_reads = [(p, read_samples(p)) for p in samples_paths]
+        given = {sid: role for _, r in s_reads
+                 for sid, role in zip(r.table.column("sample_id").to_pylist(), r.table.column("role").to_pylist())}
+        cmf = {p: read_cmf(p, normalise, given, sample_sexes([r for _, r in s_reads]),
+                           settings.ingest.cmf_family_attribute)
+               for p in genotype_paths if is_cmf(p)}
+        sample_results = _cross_checks(s_reads + [(p, c.samples) for p, c in cmf.items()])
+        sample_inputs = samples_paths + list(cmf)
+        roles = {sid: role for res in sample_results
+                 for sid, role in zip(res.table.column("sample_id").to_pylist(),
+                                      res.table.column("role").to_pylist())}
+        genos = [restrict(cmf[p].genotypes, roles, str(p)) if p in cmf
+                 else read_genotypes(p, normalise, roles, sample_sexes(sample_results)) for p in genotype_paths]
+        inputs = [_input_record(p, r, "samples") for p, r in zip(sample_inputs, sample_results)] + \
+                 [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
+        n_sample_inputs = len(sample_inputs)
+    notes = input_notes(sample_results, genos, table)
+    profiles, cross_rejects = assemble_profiles(genotype_paths, genos, inputs[n_sample_inputs:])
     all_rejects = [r for res in sample_results for r in res.rejects] + \
         [r for g in genos for r in g.rejects] + cross_rejects
     rejects_path = write_rejects(all_rejects, out_dir / REJECTS_FILE)
@@ -222,12 +306,14 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
         "counts": {"missing": len(missing), "relatives": len(relatives), "families": len(families)},
         "shards": shards,
     }
+    if notes:
+        manifest["notes"] = notes
     manifest_path = atomic.write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2))
     log.info("ingested %d missing persons and %d relatives in %d families; %d rows rejected",
              len(missing), len(relatives), len(families), len(all_rejects))
     return IngestSummary(manifest_path, inputs, len(missing), len(relatives), len(families),
                          len(shards_of(shards, "query")), len(shards_of(shards, "reference")),
-                         floored_uses, manifest["floor"]["alleles"], rejects_path)
+                         floored_uses, manifest["floor"]["alleles"], rejects_path, notes)
 
 
 def write_query_shards(rows: list[dict], codes: np.ndarray, out_dir: Path, settings: Settings, L: int,
@@ -304,8 +390,12 @@ def _write_shard(t: pa.Table, path: Path, side: str, shard_id: int, root: Path) 
 
 
 def _input_record(path: Path, res: ReadResult, kind: str) -> dict:
-    return {"path": str(path.resolve()), "kind": kind, "sha256": file_sha256(path), "read": res.n_read,
-            "accepted": res.table.num_rows, "rejected": len(res.rejects)}
+    """read = accepted + rejected (+ skipped: rows of amelogenin and Y-STR loci, when there are any)."""
+    rec = {"path": str(path.resolve()), "kind": kind, "sha256": file_sha256(path), "read": res.n_read,
+           "accepted": res.table.num_rows, "rejected": len(res.rejects)}
+    if res.n_skipped:
+        rec["skipped"] = res.n_skipped
+    return rec
 
 
 # ---------------------------------------------------------------------- reading back

@@ -27,6 +27,7 @@ from pydantic import (
 
 from reunion.errors import SettingsError
 from reunion.genetics.theta import THETA_CONFIGURABLE
+from reunion.io.postgres import SourceSettings
 
 # reunion/configs is a symlink to the checkout's configs/ (copied into a built install), so the
 # shipped YAML and frequency tables are found wherever the package is; resolved so that a
@@ -102,12 +103,15 @@ class MutationSettings(_Model):
 
 class IngestSettings(_Model):
     AFFECTS = {"families_per_shard": Affects.NOTHING, "queries_per_shard": Affects.NOTHING,
-               "format": Affects.NOTHING}
+               "format": Affects.NOTHING, "cmf_family_attribute": Affects.NOTHING}
     families_per_shard: int = Field(2000, ge=1, le=10_000_000, description="Families per "
                                     "reference shard (a family never spans two shards).")
     queries_per_shard: int = Field(2000, ge=1, le=10_000_000, description="Missing persons per query shard.")
     format: Literal["parquet", "arrow"] = Field("parquet", description="Shard file format "
                                                 "(Parquet or Arrow IPC).")
+    cmf_family_attribute: str = Field("CASEID", min_length=1, max_length=64, description="SPECIMEN "
+                                      "attribute of a CODIS CMF file that gives a relative's family "
+                                      "(case) id.")
 
 
 class ScoringSettings(_Model):
@@ -155,8 +159,10 @@ class ClusterSettings(_Model):
                                 "is 'address'.")
     n_workers: int = Field(2, ge=1, le=1024, description="Workers of a local-cpu cluster.")
     threads_per_worker: int = Field(1, ge=1, le=256, description="Threads per Dask worker.")
-    dashboard_address: str | None = Field(None, description="Dask dashboard address; None = off. "
-                                          "Bind to loopback (127.0.0.1:8787) unless exposed on purpose.")
+    dashboard_address: str | None = Field(None, description="Dask dashboard address; None = off (the "
+                                          "scheduler's HTTP health endpoint then takes a free loopback "
+                                          "port, never 8787). Bind to loopback (127.0.0.1:8787) unless "
+                                          "exposed on purpose.")
 
     @model_validator(mode="after")
     def _address_given(self) -> "ClusterSettings":
@@ -280,6 +286,8 @@ class Settings(_Model):
     cluster: ClusterSettings = Field(default_factory=ClusterSettings, description="Dask cluster.")
     review: ReviewSettings = Field(default_factory=ReviewSettings,
                                    description="Review categories and posteriors of the report.")
+    source: SourceSettings = Field(default_factory=SourceSettings, description="PostgreSQL "
+                                   "registry read by --source: tables, columns, watermark.")
     simulation: SimulationSettings = Field(default_factory=SimulationSettings, exclude=True,
                                            description="Shape of a simulated database (reunion "
                                            "simulate, the demo); not part of a run's record.")

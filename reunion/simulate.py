@@ -182,7 +182,7 @@ class _GenotypeRows:
     locus: np.ndarray         # index into the table's loci + [UNKNOWN_LOCUS]
     allele1: np.ndarray       # tenths, -1 for 'OL'; allele1 <= allele2 on clean rows
     allele2: np.ndarray
-    corrupt_rownum: np.ndarray  # int64 [n_corrupt]: 1-based data row of each corrupt row, ascending
+    corrupt_rownum: np.ndarray  # int64 [n_corrupt]: editor line of each corrupt row (header = 1), ascending
     corrupt_order: np.ndarray   # int64 [n_corrupt]: drawn corrupt row at each of those rows
 
 
@@ -525,13 +525,14 @@ def _genotype_rows(geno: np.ndarray, person: np.ndarray, typed: np.ndarray,
     block_end = np.cumsum(typed.sum(axis=1))
     c_order = np.lexsort((np.arange(n_corrupt), block_end[c_prof]))
     ins = block_end[c_prof][c_order]                   # base-row index each one goes before
-    corrupt_rownum = ins + np.arange(n_corrupt) + 1    # 1-based data row in genotypes.csv
+    corrupt_rownum = ins + np.arange(n_corrupt) + 2    # editor line in genotypes.csv (header = 1),
+                                                       # the row number rejects.csv gives
     base_pos = np.arange(n_base) + np.searchsorted(ins, np.arange(n_base), side="right")
     cols = []
     for base, extra in zip((g_prof, g_loc, pair.min(axis=1), pair.max(axis=1)), c_cols):
         dst = np.empty(n_base + n_corrupt, dtype=np.int64)
         dst[base_pos] = base
-        dst[corrupt_rownum - 1] = extra[c_order]
+        dst[corrupt_rownum - 2] = extra[c_order]
         cols.append(dst)
     return _GenotypeRows(*cols, corrupt_rownum=corrupt_rownum, corrupt_order=c_order)
 

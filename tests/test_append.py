@@ -9,6 +9,7 @@ import pytest
 
 from batches import read_rows, table_only, write_rows
 from reunion.append import AppendRefused, append_batch
+from reunion.errors import InputError
 from reunion.ingest import REGISTRY_FILE, ingest, load_manifest, read_shard, shard_codes
 from reunion.io import atomic
 
@@ -95,11 +96,9 @@ def test_append_equals_ingesting_the_union(split, settings, tmp_path):
     assert linked and all(os.stat(tmp_path / "appended" / r["path"]).st_ino ==
                           os.stat(tmp_path / "base" / r["path"]).st_ino for r in linked)
 
-    # the same batch appended again changes nothing: every row is rejected as registered
-    again = append_batch(tmp_path / "appended", [ns], [ng], tmp_path / "twice", s)
-    assert profiles(tmp_path / "twice") == profiles(tmp_path / "appended")
-    assert again.new_missing == [] and again.changed_families == set()
-    assert again.rows_rejected == again.rows_read
+    # the same batch appended again brings nothing new: refused in one line, not a silent 0-pair rerun
+    with pytest.raises(InputError, match="nothing new: every row is already registered"):
+        append_batch(tmp_path / "appended", [ns], [ng], tmp_path / "twice", s)
 
 
 def test_append_refuses_a_new_allele(split, settings, tmp_path):

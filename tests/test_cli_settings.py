@@ -43,9 +43,11 @@ def test_score_command_writes_hand_checked_lrs(tmp_path):
                                     "TH01,9,0.4\nvWA,14,0.1\nvWA,15,0.2\nvWA,17,0.7\n")
     (tmp_path / "pairs.csv").write_text("query_id,reference_id,relationship,reference2_id\n"
                                         "C,F,parent-child,\nC,F,trio,M\n")
+    # the settings tree's mutation section applies (configs/demo.yaml: stepwise): switch it off
     res = CliRunner().invoke(app, ["score", "--profiles", str(tmp_path / "p.csv"),
                                    "--frequencies", str(tmp_path / "f.csv"),
-                                   "--pairs", str(tmp_path / "pairs.csv"), "--out", str(tmp_path / "s.csv")])
+                                   "--pairs", str(tmp_path / "pairs.csv"), "--out", str(tmp_path / "s.csv"),
+                                   "--set", "mutation.model=none"])
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader(open(tmp_path / "s.csv")))
     # PI: TH01 child 6/7, father 6/9 -> 1/(4*0.2) = 1.25; vWA 14/15 vs 14/14 -> 1/(2*0.1) = 5
@@ -56,6 +58,41 @@ def test_score_command_writes_hand_checked_lrs(tmp_path):
                                    "--frequencies", str(tmp_path / "f.csv"),
                                    "--pairs", str(tmp_path / "p.csv"), "--out", str(tmp_path / "x.csv")])
     assert bad.exit_code == 2 and "p.csv" in bad.output
+    # bounds are the settings' (one copy): a theta beyond THETA_CONFIGURABLE is refused by them
+    from reunion.genetics.theta import THETA_CONFIGURABLE
+    over = CliRunner().invoke(app, ["score", "--profiles", str(tmp_path / "p.csv"),
+                                    "--frequencies", str(tmp_path / "f.csv"),
+                                    "--pairs", str(tmp_path / "pairs.csv"), "--out", str(tmp_path / "y.csv"),
+                                    "--set", "mutation.model=none", "--set", f"scoring.theta={THETA_CONFIGURABLE * 2}"])
+    assert over.exit_code == 2 and "scoring.theta" in over.output and not (tmp_path / "y.csv").exists()
+    # the old options are gone: the settings tree is their one home
+    gone = CliRunner().invoke(app, ["score", "--profiles", str(tmp_path / "p.csv"),
+                                    "--frequencies", str(tmp_path / "f.csv"), "--pairs", str(tmp_path / "pairs.csv"),
+                                    "--out", str(tmp_path / "z.csv"), "--theta", "0.01"])
+    assert gone.exit_code != 0 and "--theta" in gone.output
+    # with the stepwise sex-specific rates of configs/demo.yaml (male 0.003, female 0.001) the LRs
+    # move off the mutation-free values: the mutation section is applied, not ignored
+    res = CliRunner().invoke(app, ["score", "--profiles", str(tmp_path / "p.csv"),
+                                   "--frequencies", str(tmp_path / "f.csv"),
+                                   "--pairs", str(tmp_path / "pairs.csv"), "--out", str(tmp_path / "m.csv")])
+    assert res.exit_code == 0, res.output
+    with open(tmp_path / "m.csv", newline="") as fh:
+        mut = list(csv.DictReader(fh))
+    assert float(mut[1]["lr"]) == pytest.approx(0.25 / 0.12 * 12.5, rel=1e-2)
+    assert float(mut[1]["lr"]) != pytest.approx(0.25 / 0.12 * 12.5, rel=1e-6)
+
+
+def test_score_run_option_takes_the_runs_configuration_only(tmp_path):
+    (tmp_path / "p.csv").write_text("sample_id,locus,allele1,allele2\nC,TH01,6,7\n")
+    (tmp_path / "pairs.csv").write_text("query_id,reference_id,relationship\n")
+    base = ["score", "--profiles", str(tmp_path / "p.csv"), "--pairs", str(tmp_path / "pairs.csv"),
+            "--out", str(tmp_path / "s.csv"), "--run", str(tmp_path / "RUN")]
+    for extra in (["--set", "scoring.theta=0.01"], ["--config", str(DEFAULT_CONFIG)]):
+        res = CliRunner().invoke(app, base + extra)
+        assert res.exit_code == 2 and "--run takes the configuration the run recorded" in res.output
+    res = CliRunner().invoke(app, base)
+    assert res.exit_code == 2 and "RUN/run.json: run's run.json file not found; check the --run path" in res.output
+    assert not (tmp_path / "s.csv").exists()
 
 
 def test_score_known_mother_and_user_kappa(tmp_path):
@@ -67,7 +104,8 @@ def test_score_known_mother_and_user_kappa(tmp_path):
     (tmp_path / "pairs.csv").write_text(
         "query_id,reference_id,relationship,reference2_id\n"
         "C,F,trio-known-mother,M\nC,S,kappa:0.25/0.5/0.25,\nC,S,full-sibling,\n")
-    score_pairs(tmp_path / "p.csv", tmp_path / "f.csv", tmp_path / "pairs.csv", tmp_path / "s.csv")
+    plain = load_settings(None, ["mutation.model=none"])
+    score_pairs(tmp_path / "p.csv", tmp_path / "f.csv", tmp_path / "pairs.csv", tmp_path / "s.csv", None, plain)
     rows = list(csv.DictReader(open(tmp_path / "s.csv")))
     # child ab (6/7), known mother ac (6/8), alleged father bd (7/9):
     # [t_M(a) t_F(b) + t_M(b) t_F(a)] / [t_M(a) p_b + t_M(b) p_a] = (1/2 * 1/2) / (1/2 * 0.2) = 2.5
@@ -78,8 +116,8 @@ def test_score_known_mother_and_user_kappa(tmp_path):
     assert float(rows[2]["lr"]) == pytest.approx(8.375, rel=1e-12)
     (tmp_path / "bad.csv").write_text("query_id,reference_id,relationship\nC,S,kappa:0.5/0.1/0.4\n")
     from reunion.score import ScoreInputError
-    with pytest.raises(ScoreInputError, match=r"bad.csv: row 1, field 'relationship'.*Thompson"):
-        score_pairs(tmp_path / "p.csv", tmp_path / "f.csv", tmp_path / "bad.csv", tmp_path / "x.csv")
+    with pytest.raises(ScoreInputError, match=r"bad.csv: row 2, field 'relationship'.*Thompson"):
+        score_pairs(tmp_path / "p.csv", tmp_path / "f.csv", tmp_path / "bad.csv", tmp_path / "x.csv", None, plain)
 
 
 def test_every_setting_declares_what_it_changes_and_the_three_keys_follow():

@@ -28,7 +28,7 @@ def test_environment_matches_pyproject():
     for dep in env["dependencies"]:
         if isinstance(dep, dict):
             listed |= {_norm(d) for d in dep["pip"] if not d.startswith("-e")}
-        elif not dep.startswith(("python", "pip")):
+        elif _norm(dep)[0] not in ("python", "pip"):
             listed.add(_norm(dep))
     assert listed == wanted, (f"only in environment.yml: {sorted(listed - wanted)}; "
                               f"only in pyproject.toml: {sorted(wanted - listed)}")

@@ -39,6 +39,10 @@ def test_row_accounting_and_manifest(small_db, shards):
     assert geno["rejected"] == corrupt == 4
     rejects = pacsv.read_csv(shards / "rejects.csv")
     assert rejects.num_rows == m["rejects"]["rows"] == 4
+    # the simulator's planted rows (editor lines of genotypes.csv) are the rows rejected
+    planted = pacsv.read_csv(small_db / "truth_corrupt.csv").to_pylist()
+    assert sorted(r["row"] for r in rejects.to_pylist() if r["file"].endswith("genotypes.csv")) == \
+        sorted(r["row"] for r in planted)
     for s in m["shards"]:
         assert file_sha256(shards / s["path"]) == s["sha256"]
         t = read_shard(shards, s)
@@ -89,7 +93,7 @@ def test_second_father_in_a_family_is_rejected(tmp_path, settings):
     # F2's two genotype rows follow its sample row into the rejects file
     assert (geno["read"], geno["accepted"], geno["rejected"]) == (4, 2, 2)
     rej = pacsv.read_csv(tmp_path / "out" / "rejects.csv").to_pylist()
-    assert rej[0]["row"] == 3 and rej[0]["field"] == "relation"
+    assert rej[0]["row"] == 4 and rej[0]["field"] == "relation"   # F2: line 4 (header = line 1)
 
 
 def test_floor_use_is_counted(tmp_path, settings):

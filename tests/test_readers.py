@@ -29,8 +29,8 @@ def _rejects(result: ReadResult) -> list[tuple[int, str]]:
 
 
 def _check_invariant(result: ReadResult) -> None:
-    assert result.n_read == result.table.num_rows + len(result.rejects)
-    assert result.n_accepted == result.table.num_rows
+    assert result.n_read == result.table.num_rows + len(result.rejects) + result.n_skipped
+    assert result.n_accepted == result.table.num_rows == len(result.lines)
 
 
 # --------------------------------------------------------------------------- samples
@@ -70,15 +70,17 @@ def test_read_samples_csv(tmp_path: Path) -> None:
         dict(sample_id="M5", role="missing", family_id="F9", relation=None, sex="U",
              kit=None, collected_on=None, region=None, population=None),
     ]
+    # rows are the editor's lines: header = line 1; the blank line 14 counts as a line
     assert _rejects(res) == [
-        (4, "sample_id"), (5, "sample_id"), (6, "role"), (7, "family_id"), (8, "relation"),
-        (9, "relation"), (10, "relation"), (11, "sex"), (12, "collected_on"),
+        (5, "sample_id"), (6, "sample_id"), (7, "role"), (8, "family_id"), (9, "relation"),
+        (10, "relation"), (11, "relation"), (12, "sex"), (13, "collected_on"),
     ]
+    assert res.lines == [2, 3, 4, 15]
     assert all(r.file == str(path) for r in res.rejects)
     reasons = {r.row: r.reason for r in res.rejects}
-    assert "row 2" in reasons[5]                      # duplicate names the first row
-    assert "missing persons carry no relation" in reasons[10]
-    assert "father" in reasons[8] and "full_sibling" in reasons[8]
+    assert "line 3" in reasons[6]                     # duplicate names the first row's line
+    assert "missing persons carry no relation" in reasons[11]
+    assert "father" in reasons[9] and "full_sibling" in reasons[9]
 
 
 def test_read_samples_optional_columns_missing(tmp_path: Path) -> None:
@@ -109,7 +111,7 @@ def test_read_samples_parquet(tmp_path: Path) -> None:
     _check_invariant(res)
     assert res.table.column("sample_id").to_pylist() == ["A", "B"]
     assert res.table.column("relation").to_pylist() == [None, "full_sibling"]
-    assert res.rejects == [Reject(str(path), 3, "family_id", res.rejects[0].reason)]
+    assert res.rejects == [Reject(str(path), 4, "family_id", res.rejects[0].reason)]  # row index 2 + 2
 
 
 def test_ragged_row_rejected(tmp_path: Path) -> None:
@@ -117,7 +119,7 @@ def test_ragged_row_rejected(tmp_path: Path) -> None:
     res = read_samples(path)
     _check_invariant(res)
     assert res.table.column("sample_id").to_pylist() == ["A", "D"]  # trailing empty cells are fine
-    assert _rejects(res) == [(2, "*"), (3, "*")]
+    assert _rejects(res) == [(3, "*"), (4, "*")]
 
 
 # --------------------------------------------------------------------------- genotypes (CSV, Parquet)
@@ -154,23 +156,23 @@ def test_read_genotypes_csv(tmp_path: Path) -> None:
         dict(sample_id="S2", locus="vWA", allele1="15", allele2="15"),
         dict(sample_id="S2", locus="Penta D", allele1="10", allele2="11"),
     ]
-    assert _rejects(res) == [
-        (5, "allele1"),    # OL
-        (7, "allele1"),    # malformed
-        (8, "locus"),      # AMEL: not in the frequency table
-        (9, "allele1"),    # untyped
-        (10, "locus"),     # duplicate S1/vWA
-        (11, "sample_id"),  # empty
-        (12, "allele1"),   # allele2 without allele1
-        (13, "sample_id"),  # S4 not in the samples file
-        (14, "locus"),     # duplicate of the untyped row 9
+    assert _rejects(res) == [     # editor lines (header = line 1)
+        (6, "allele1"),    # OL
+        (8, "allele1"),    # malformed
+        (10, "allele1"),   # untyped
+        (11, "locus"),     # duplicate S1/vWA
+        (12, "sample_id"),  # empty
+        (13, "allele1"),   # allele2 without allele1
+        (14, "sample_id"),  # S4 not in the samples file
+        (15, "locus"),     # duplicate of the untyped line 10
     ]
+    assert res.skipped == {"AMEL": 1}          # line 9: amelogenin is not scored ...
+    assert res.observed_sex == {"S2": "M"}     # ... but kept as the observed sex (X,Y)
     reasons = {r.row: r.reason for r in res.rejects}
-    assert reasons[5] == "off-ladder (OL) call: re-analyse or type the sample again"
-    assert "row 1" in reasons[10]
-    assert "frequency table" in reasons[8]
-    assert "not in the samples file" in reasons[13]
-    assert "15.x" not in reasons[7]  # genotype values never echoed
+    assert reasons[6] == "off-ladder (OL) call: re-analyse or type the sample again"
+    assert "line 2" in reasons[11]
+    assert "not in the samples file" in reasons[14]
+    assert "15.x" not in reasons[8]  # genotype values never echoed
 
 
 def test_read_genotypes_without_samples_filter(tmp_path: Path) -> None:
@@ -184,7 +186,7 @@ def test_read_genotypes_csv_third_allele(tmp_path: Path) -> None:
     res = read_genotypes(path, NORM)
     _check_invariant(res)
     assert res.table.num_rows == 1
-    assert _rejects(res) == [(2, "allele3")]
+    assert _rejects(res) == [(3, "allele3")]
     assert "more than two alleles" in res.rejects[0].reason
 
 
@@ -204,7 +206,7 @@ def test_read_genotypes_parquet(tmp_path: Path) -> None:
         dict(sample_id="S1", locus="vWA", allele1="14", allele2="14"),
         dict(sample_id="S1", locus="TH01", allele1="9.3", allele2="10"),
     ]
-    assert _rejects(res) == [(3, "allele1")]
+    assert _rejects(res) == [(4, "allele1")]
 
 
 # --------------------------------------------------------------------------- GeneMapper ID-X export
@@ -215,12 +217,12 @@ GM_ROWS = [
     ["a.fsa", "S1", "GF", "D3S1358", "B", "15", "16", "", "120.1", "1500"],
     ["a.fsa", "S1", "GF", "vWA", "B", "17", "", "", "160.2", "2100"],        # homozygote
     ["a.fsa", "S1", "GF", "TH01", "B", "6", "7", "9.3", "190.0", "900"],     # three alleles
-    ["a.fsa", "S1", "GF", "AMEL", "G", "X", "Y", "", "100.0", "800"],        # unknown locus
-    ["a.fsa", "S1", "GF", "DYS391", "G", "10", "", "", "", ""],              # unknown locus
-    ["a.fsa", "S1", "GF", "Yindel", "G", "2", "", "", "", ""],               # unknown locus
+    ["a.fsa", "S1", "GF", "AMEL", "G", "X", "Y", "", "100.0", "800"],        # amelogenin: male
+    ["a.fsa", "S1", "GF", "DYS391", "G", "10", "", "", "", ""],              # Y-STR: set aside
+    ["a.fsa", "S1", "GF", "Yindel", "G", "2", "", "", "", ""],               # Y: set aside
     ["a.fsa", "S1", "GF", "CSF1PO", "R", "", "", "", "", ""],                 # no allele
     ["a.fsa", "S1", "GF", "Penta D", "R", "OL", "12", "", "", ""],           # off-ladder
-    ["b.fsa", "S2", "GF", "Amelogenin", "G", "X", "", "", "", ""],           # unknown locus
+    ["b.fsa", "S2", "GF", "Amelogenin", "G", "X", "", "", "", ""],           # amelogenin: female
     ["b.fsa", "S2", "GF", "Penta D", "R", "9", "13", "", "", ""],
 ]
 
@@ -243,12 +245,13 @@ def test_read_genemapper(tmp_path: Path, name: str) -> None:
         dict(sample_id="S1", locus="vWA", allele1="17", allele2="17"),
         dict(sample_id="S2", locus="Penta D", allele1="9", allele2="13"),
     ]
-    assert _rejects(res) == [(3, "Allele 3"), (4, "Marker"), (5, "Marker"), (6, "Marker"),
-                             (7, "Allele 1"), (8, "Allele 1"), (9, "Marker")]
+    assert _rejects(res) == [(4, "Allele 3"), (8, "Allele 1"), (9, "Allele 1")]
+    assert res.skipped == {"AMEL": 1, "DYS391": 1, "Yindel": 1, "Amelogenin": 1}
+    assert res.observed_sex == {"S1": "M", "S2": "F"}
     reasons = [r.reason for r in res.rejects]
     assert reasons[0] == "more than two alleles (mixture or artefact): resolve the profile before matching"
-    assert reasons[4].startswith("no allele called (untyped locus)")
-    assert reasons[5] == "off-ladder (OL) call: re-analyse or type the sample again"
+    assert reasons[1].startswith("no allele called (untyped locus)")
+    assert reasons[2] == "off-ladder (OL) call: re-analyse or type the sample again"
 
 
 def test_genemapper_missing_marker_column(tmp_path: Path) -> None:
@@ -264,8 +267,9 @@ def test_detect_format(tmp_path: Path) -> None:
     assert detect_format(tmp_path / "a.parquet") == "parquet"
     assert detect_format(_write(tmp_path / "a.TXT", "x\n")) == "genemapper"
     assert detect_format(_genemapper(tmp_path / "export", trailing_tab=False)) == "genemapper"
+    assert detect_format(tmp_path / "a.xlsx") == "xlsx"
     with pytest.raises(ValueError, match="unknown input format"):
-        detect_format(_write(tmp_path / "a.xlsx", "x\n"))
+        detect_format(_write(tmp_path / "a.doc", "x\n"))
 
 
 def test_rejects_table_and_write(tmp_path: Path) -> None:

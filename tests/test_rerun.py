@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from batches import read_rows, split_files, table_only, write_rows
+from reunion.errors import InputError
 from reunion.flows.rematch import rematch_flow
 from reunion.flows.rerun import rerun_flow
 from reunion.ingest import ingest
@@ -39,6 +40,9 @@ def test_incremental_equals_full_and_reingest_is_idempotent(small_db, settings, 
     assert rec["mode"]["kind"] == "incremental", rec["mode"]
     assert rec["mode"]["families_changed"] == 4          # three new families + the joined one
     assert rec["mode"]["table_rows_reused"] > 0          # unchanged families' tables were not rebuilt
+    # the rerun writes its report, compared with the standing run
+    assert Path(rec["report"]) == (d / "inc" / "report.html").resolve()
+    assert f"Compared with the run in <code>{d / 'base'}</code>" in (d / "inc" / "report.html").read_text()
 
     ingest([base_s, new_s], [base_g, new_g], d / "full" / "shards", s)
     rematch_flow(d / "full" / "shards", d / "full", s)
@@ -49,11 +53,9 @@ def test_incremental_equals_full_and_reingest_is_idempotent(small_db, settings, 
     assert (d / "inc" / "candidates.csv").read_bytes().count(b"\n") == \
         (d / "full" / "candidates.csv").read_bytes().count(b"\n")
 
-    # the same batch ingested twice changes nothing
-    rerun_flow(d / "inc", [new_s, new_g], d / "twice", s)
-    assert _sorted(d / "twice", "candidates.parquet", ck) == _sorted(d / "inc", "candidates.parquet", ck)
-    twice = json.loads((d / "twice" / "run.json").read_text())
-    assert twice["mode"]["families_changed"] == 0 and twice["mode"]["missing_scored_fully"] == 0
+    # the same batch ingested twice brings nothing new: refused in one line, not a silent 0-pair rerun
+    with pytest.raises(InputError, match="nothing new: every row is already registered"):
+        rerun_flow(d / "inc", [new_s, new_g], d / "twice", s)
 
 
 @pytest.mark.slow

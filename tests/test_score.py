@@ -13,10 +13,17 @@ from pathlib import Path
 
 import pytest
 
+from reunion.errors import SettingsError
 from reunion.genetics import kinship
 from reunion.genetics import theta as T
 from reunion.score import ScoreInputError, score_pairs
-from reunion.settings import MutationSettings
+from reunion.settings import (
+    FrequencySettings,
+    MutationSettings,
+    ScoringSettings,
+    Settings,
+    load_settings,
+)
 
 REL = 1e-12
 
@@ -78,9 +85,15 @@ def files(tmp_path):
             write(tmp_path, "PAIRS.csv", PAIRS))
 
 
+def config(theta: float = 0.0, mutation: MutationSettings | None = None, floor: float = 0.001) -> Settings:
+    """The settings of a test: no mutation model unless given (configs/demo.yaml's is stepwise)."""
+    return Settings(mutation=mutation or MutationSettings(model="none"), scoring=ScoringSettings(theta=theta),
+                    frequencies=FrequencySettings(floor=floor))
+
+
 def run(tmp_path, profiles, freq, pairs, **kw):
     out, per = tmp_path / "SCORES.csv", tmp_path / "PER_LOCUS.csv"
-    counts = score_pairs(profiles, freq, pairs, out, per, **kw)
+    counts = score_pairs(profiles, freq, pairs, out, per, config(**kw))
     return counts, read(out), read(per)
 
 
@@ -89,7 +102,7 @@ def test_end_to_end_hand_values(tmp_path, files):
     counts, scores, per = run(tmp_path, *files)
     assert counts["pairs"] == 9 and counts["profiles"] == 8 and counts["excluded"] == 1
     assert list(scores[0]) == ["query_id", "reference_id", "reference2_id", "relationship", "lr",
-                               "log10_lr", "loci_compared", "inconsistent_loci"]
+                               "log10_lr", "loci_compared", "inconsistent_loci", "members"]
     expected = [
         # parent-child C1 10/11, 7/8 vs F1 10/12, 8/8:
         #   D3 ab/ac 1/(4 p_10) = 1/0.4 = 2.5;  TH01 ab/bb 1/(2 p_8) = 1/0.5 = 2;  LR 5
@@ -187,7 +200,7 @@ def test_mutation_equal_duo_hand(tmp_path):
     pairs = write(tmp_path, "PAIRS.csv", "query_id,reference_id,relationship\nC1,X1,parent-child\n"
                   "C1,F1,parent-child\nC1,S1,full-sibling\n")
     R = 0.002
-    _, scores, per = run(tmp_path, profiles, freq, pairs,
+    _, scores, _ = run(tmp_path, profiles, freq, pairs,
                          mutation=MutationSettings(model="equal", rate=R, rate2=0.0))
     # D3 (n = 4): M(i->j) = R/3. child 10/11, parent 12/13: t_X(10) = t_X(11) = R/3.
     #   p.M(x) = p_x (1-R) + (1-p_x) R/3: p.M(10) = 0.0998 + 0.0006 = 0.1004,
@@ -223,15 +236,25 @@ def test_mutation_trio_sex_specific_hand(tmp_path):
     assert int(scores[0]["inconsistent_loci"]) == 2
 
 
-def test_theta_with_mutation_refused(tmp_path, files):
-    profiles, freq, pairs = files
-    with pytest.raises(ScoreInputError, match="not supported yet") as e:
-        score_pairs(profiles, freq, pairs, tmp_path / "S.csv", None, None, 0.01,
-                    MutationSettings(model="stepwise"))
-    assert "PAIRS.csv" in str(e.value) and "row 1" in str(e.value)
-    # siblings only: theta applies, mutation is irrelevant -> allowed
-    sib = write(tmp_path, "SIB.csv", "query_id,reference_id,relationship\nC1,S1,full-sibling\n")
-    score_pairs(profiles, freq, sib, tmp_path / "S.csv", None, None, 0.01, MutationSettings(model="stepwise"))
+def test_theta_with_mutation_refused_by_the_settings(tmp_path, files):
+    # one rule, the settings tree's: theta needs mutation.model none (whatever the pairs are)
+    with pytest.raises(SettingsError, match=r"scoring.theta = 0.01 with mutation.model = 'stepwise'.*not supported yet"):
+        load_settings(None, ["scoring.theta=0.01"])
+    with pytest.raises(ValueError, match="not supported yet"):
+        config(theta=0.01, mutation=MutationSettings(model="stepwise"))
+    # a theta bound is the settings' (THETA_CONFIGURABLE), not a second copy
+    with pytest.raises(SettingsError, match="scoring.theta = -0.1"):
+        load_settings(None, ["scoring.theta=-0.1", "mutation.model=none"])
+
+
+def test_theta_refused_for_known_mother_and_nuclear(tmp_path, files):
+    profiles, freq, _ = files
+    for rel, people in (("trio-known-mother", "F1,M1,"), ("nuclear", ",,father:F1;sibling1:S1")):
+        pairs = write(tmp_path, "PT.csv", "query_id,reference_id,reference2_id,members,relationship\n"
+                      f"C1,F1,,,parent-child\nC1,{people},{rel}\n")
+        with pytest.raises(ScoreInputError, match=rf"PT.csv: row 3, field 'relationship': {rel} with "
+                           r"scoring.theta = 0.01.*scoring.theta=0"):
+            score_pairs(profiles, freq, pairs, tmp_path / "S.csv", None, config(theta=0.01))
 
 
 def test_empty_pairs_file(tmp_path, files):
@@ -251,7 +274,7 @@ def expect_error(tmp_path, files, *, pairs=None, profiles=None, freq=None, match
     if freq is not None:
         f = write(tmp_path, "BADF.csv", freq)
     with pytest.raises(ScoreInputError) as e:
-        score_pairs(p, f, pr, tmp_path / "S.csv", tmp_path / "PL.csv", **kw)
+        score_pairs(p, f, pr, tmp_path / "S.csv", tmp_path / "PL.csv", config(**kw))
     msg = str(e.value)
     for m in match:
         assert m in msg, msg
@@ -264,38 +287,38 @@ HDR = "query_id,reference_id,relationship,reference2_id\n"
 
 def test_error_unknown_sample(tmp_path, files):
     expect_error(tmp_path, files, pairs=HDR + "C1,F1,parent-child,\nC1,NOPE,parent-child,\n",
-                 match=("BADPAIRS.csv", "row 2", "'reference_id'", "NOPE", "P.csv"))
+                 match=("BADPAIRS.csv", "row 3", "'reference_id'", "NOPE", "P.csv"))
     expect_error(tmp_path, files, pairs=HDR + "Q9,F1,parent-child,\n",
-                 match=("BADPAIRS.csv", "row 1", "'query_id'"))
+                 match=("BADPAIRS.csv", "row 2", "'query_id'"))
     expect_error(tmp_path, files, pairs=HDR + "C1,F1,trio,Z9\n",
-                 match=("BADPAIRS.csv", "row 1", "'reference2_id'"))
+                 match=("BADPAIRS.csv", "row 2", "'reference2_id'"))
 
 
 def test_error_unknown_relationship(tmp_path, files):
     msg = expect_error(tmp_path, files, pairs=HDR + "C1,F1,parent-child,\nC1,S1,full-sibling,\n"
                        "C1,S1,second-cousin,\n",
-                       match=("BADPAIRS.csv", "row 3", "'relationship'", "second-cousin"))
+                       match=("BADPAIRS.csv", "row 4", "'relationship'", "second-cousin"))
     assert "first-cousin" in msg  # lists the accepted values
 
 
 def test_error_missing_reference2_for_trio(tmp_path, files):
     expect_error(tmp_path, files, pairs=HDR + "C1,F1,trio,\n",
-                 match=("BADPAIRS.csv", "row 1", "'reference2_id'", "alleged mother"))
+                 match=("BADPAIRS.csv", "row 2", "'reference2_id'", "alleged mother"))
     # and a reference2 on a pairwise relationship is refused too
     expect_error(tmp_path, files, pairs=HDR + "C1,F1,full-sibling,M1\n",
-                 match=("row 1", "'reference2_id'", "trio"))
+                 match=("row 2", "'reference2_id'", "trio"))
 
 
 def test_error_malformed_allele(tmp_path, files):
     bad = PROFILES.replace("F1,TH01,8,8", "F1,TH01,8,8x")
-    expect_error(tmp_path, files, profiles=bad, match=("BADP.csv", "row 4", "'allele2'"))
+    expect_error(tmp_path, files, profiles=bad, match=("BADP.csv", "row 5", "'allele2'"))
     bad = PROFILES.replace("M1,D3S1358,11,13", "M1,D3S1358,OL,13")
-    expect_error(tmp_path, files, profiles=bad, match=("BADP.csv", "row 5", "'allele1'", "off-ladder"))
+    expect_error(tmp_path, files, profiles=bad, match=("BADP.csv", "row 6", "'allele1'", "off-ladder"))
 
 
 def test_error_locus_absent_from_frequencies(tmp_path, files):
     bad = PROFILES + "C1,FGA,21,22\n"
-    expect_error(tmp_path, files, profiles=bad, match=("BADP.csv", "row 16", "'locus'", "FGA",
+    expect_error(tmp_path, files, profiles=bad, match=("BADP.csv", "row 17", "'locus'", "FGA",
                                                        "frequency table"))
 
 
@@ -308,7 +331,161 @@ def test_error_missing_pairs_column_and_files(tmp_path, files):
     expect_error(tmp_path, files, pairs="query_id,relationship\nC1,trio\n",
                  match=("BADPAIRS.csv", "'reference_id'"))
     p, f, pr = files
-    with pytest.raises(ScoreInputError, match="not found"):
-        score_pairs(tmp_path / "none.csv", f, pr, tmp_path / "S.csv", None)
-    with pytest.raises(ScoreInputError, match="theta"):
-        score_pairs(p, f, pr, tmp_path / "S.csv", None, theta=-0.1)
+    with pytest.raises(ScoreInputError, match="none.csv: profiles file not found; check the --profiles"):
+        score_pairs(tmp_path / "none.csv", f, pr, tmp_path / "S.csv", None, config())
+    with pytest.raises(ScoreInputError, match="nofreq.csv: frequencies file not found"):
+        score_pairs(p, tmp_path / "nofreq.csv", pr, tmp_path / "S.csv", None, config())
+
+
+# ============================================================== the settings tree, the re-match's hypotheses
+ONE_LOCUS = "sample_id,locus,allele1,allele2\nC,D3S1358,10,11\nA,D3S1358,10,12\nB,D3S1358,12,13\n"
+
+
+def test_trio_one_locus_sex_specific_rates_hand(tmp_path):
+    """Male and female rates go to the right parent (reunion score --set mutation.*)."""
+    from typer.testing import CliRunner
+
+    from reunion.cli import app
+
+    profiles, freq = write(tmp_path, "P.csv", ONE_LOCUS), write(tmp_path, "F.csv", FREQ)
+    pairs = write(tmp_path, "PAIRS.csv", "query_id,reference_id,relationship,reference2_id\n"
+                  "C,A,trio,B\nC,B,trio,A\nC,B,duo_father,\nC,B,duo-mother,\nC,B,parent-child,\n")
+    Rm, Rf, R = 0.004, 0.001, 0.002
+
+    def score(*sets):
+        out = tmp_path / "S.csv"
+        res = CliRunner().invoke(app, ["score", "--profiles", str(profiles), "--frequencies", str(freq),
+                                       "--pairs", str(pairs), "--out", str(out), "--set", "mutation.model=equal",
+                                       "--set", f"mutation.rate={R}", *(x for s in sets for x in ("--set", s))])
+        assert res.exit_code == 0, res.output
+        return [float(r["lr"]) for r in read(out)]
+
+    lr = score(f"mutation.rate_male={Rm}", f"mutation.rate_female={Rf}")
+    # D3S1358 only (n = 4 alleles, p = 0.1, 0.2, 0.3, 0.4 for 10..13); equal model: M(i->j) = R/3,
+    # M(i->i) = 1 - R; a parent X transmits a with t_X(a) = 1/2 sum over X's alleles y of M(y->a).
+    # Child C 10/11, alleged father A 10/12 (rate Rm), alleged mother B 12/13 (rate Rf):
+    #   t_A(10) = (1-Rm)/2 + Rm/6,  t_A(11) = Rm/3;   t_B(10) = t_B(11) = Rf/3
+    #   LR = [t_A(10) t_B(11) + t_A(11) t_B(10)] / (2 p10 p11) = (Rf/3)(t_A(10) + t_A(11)) / 0.04
+    #      = (Rf/3)(1/2) / 0.04 = Rf / 0.24 = 0.001/0.24 = 1/240:  only the mother's (female) rate
+    assert lr[0] == pytest.approx(Rf / 0.24, rel=REL) == pytest.approx(1 / 240, rel=REL)
+    # the same people with the roles swapped: B is the father (Rm) -> Rm / 0.24 = 1/60
+    assert lr[1] == pytest.approx(Rm / 0.24, rel=REL) == pytest.approx(1 / 60, rel=REL)
+    # duo_father B (written as the candidate list writes it): t_B = Rm/3 for 10 and 11; the untested
+    # mother transmits from p.M at Rf: pM(x) = p_x (1-Rf) + (1-p_x) Rf/3, so
+    #   pM(10) + pM(11) = 0.3 (1-Rf) + 1.7 Rf/3 = 0.3 + 0.8 Rf/3 = 0.300266667
+    #   LR = (Rm/3)(0.300266667)/0.04 = 0.00133333 * 0.300266667 / 0.04 = 0.0100088889
+    assert lr[2] == pytest.approx((Rm / 3) * (0.3 + 0.8 * Rf / 3) / 0.04, rel=REL)
+    assert lr[2] == pytest.approx(0.0100088889, rel=1e-8)
+    # duo-mother B: her rate Rf, the untested father's Rm: (Rf/3)(0.3 + 0.8 Rm/3)/0.04 = 0.0025088889
+    assert lr[3] == pytest.approx((Rf / 3) * (0.3 + 0.8 * Rm / 3) / 0.04, rel=REL)
+    assert lr[3] == pytest.approx(0.0025088889, rel=1e-8)
+    # parent-child carries no sex: both transmissions at the sex-neutral rate R = 0.002
+    assert lr[4] == pytest.approx((R / 3) * (0.3 + 0.8 * R / 3) / 0.04, rel=REL)
+    # per-locus rates override both sexes: D3 at 0.002 -> 0.002/0.24 = 1/120 whoever is the father
+    lr = score(f"mutation.rate_male={Rm}", f"mutation.rate_female={Rf}", "mutation.locus_rates={D3S1358: 0.002}")
+    assert lr[0] == pytest.approx(1 / 120, rel=REL) and lr[1] == pytest.approx(1 / 120, rel=REL)
+
+
+def test_the_runs_allele_list_spans_the_mutation_matrices(tmp_path):
+    from reunion.frequencies import file_sha256
+    from reunion.score import RunConfiguration
+
+    profiles, freq = write(tmp_path, "P.csv", ONE_LOCUS), write(tmp_path, "F.csv", FREQ)
+    pairs = write(tmp_path, "PAIRS.csv", "query_id,reference_id,relationship\nC,B,parent-child\n")
+    R = 0.002
+    s = Settings(mutation=MutationSettings(model="equal", rate=R), frequencies=FrequencySettings(table=freq))
+    score_pairs(profiles, None, pairs, tmp_path / "S.csv", None, s)
+    # n = 4: (R/3)(pM(10) + pM(11))/0.04 with pM(x) = p_x (1-R) + (sum of the other p) R/3
+    #   = (R/3)(0.3 (1-R) + (0.9 + 0.8) R/3)/0.04
+    assert float(read(tmp_path / "S.csv")[0]["lr"]) == pytest.approx((R / 3) * (0.3 * (1 - R) + 1.7 * R / 3) / 0.04,
+                                                                      rel=REL)
+    # a run whose database also held the rare D3 allele 14 (the floor 0.001: the p sum to 1.001):
+    # its matrices are 5 x 5, M(i->j) = R/4, and pM(x) = p_x (1-R) + (1.001 - p_x) R/4:
+    #   (R/4)(0.3 (1-R) + (0.901 + 0.801) R/4)/0.04 = 0.0005 * 0.300251 / 0.04 = 0.0037531375
+    alleles = {"D3S1358": frozenset({"10", "11", "12", "13", "14"}), "TH01": frozenset({"7", "8", "9"})}
+    run = RunConfiguration(tmp_path / "run.json", s, alleles, file_sha256(freq))
+    score_pairs(profiles, None, pairs, tmp_path / "S.csv", None, run=run)
+    assert float(read(tmp_path / "S.csv")[0]["lr"]) == pytest.approx((R / 4) * (0.3 * (1 - R) + 1.702 * R / 4) / 0.04,
+                                                                      rel=REL)
+    # the run's table is checked to be the one it used
+    changed = RunConfiguration(tmp_path / "run.json", s, alleles, "0" * 64)
+    with pytest.raises(ScoreInputError, match=r"F.csv: sha256 differs from the frequency table .*run.json"):
+        score_pairs(profiles, None, pairs, tmp_path / "S.csv", None, run=changed)
+    with pytest.raises(ValueError, match="not both"):
+        score_pairs(profiles, None, pairs, tmp_path / "S.csv", None, s, run=run)
+
+
+def test_members_and_a_candidate_list_as_pairs_file(tmp_path):
+    # C1, F1, M1, S1, X1: no allele outside the table, so every locus' frequencies sum to 1 (the
+    # nuclear peeling sums over the untyped parents' genotypes: floored alleles would add to it)
+    profiles, freq = write(tmp_path, "P.csv", MUT_PROFILES), write(tmp_path, "F.csv", FREQ)
+    # the candidate list's columns (missing_id, hypothesis, members; others ignored)
+    pairs = write(tmp_path, "CANDS.csv", "missing_id,rank,family_id,hypothesis,members,log10_lr\n"
+                  "C1,1,FA,nuclear,sibling1:S1,0\nC1,2,FB,trio,father:F1;mother:M1,0\n"
+                  "C1,3,FC,duo_father,father:F1,0\nC1,4,FD,pair_half_sibling,other:S1,0\n"
+                  "C1,5,FE,duo_mother,mother:F1,0\n")
+    _, scores, per = run(tmp_path, profiles, freq, pairs)
+    # nuclear, one typed full sibling and no parent, no mutation: the full-sibling kappa formula,
+    # 8.375 * 0.5 = 4.1875 (test_end_to_end_hand_values)
+    assert float(scores[0]["lr"]) == pytest.approx(4.1875, rel=REL) and scores[0]["members"] == "sibling1:S1"
+    assert float(scores[1]["lr"]) == pytest.approx(12.5, rel=REL)          # the trio above
+    assert scores[1]["members"] == "father:F1;mother:M1"
+    assert float(scores[2]["lr"]) == pytest.approx(5.0, rel=REL)           # PI of C1 and F1
+    assert float(scores[3]["lr"]) == pytest.approx(1.78125, rel=REL)       # half siblings
+    assert float(scores[4]["lr"]) == pytest.approx(5.0, rel=REL)           # the same person as a mother
+    assert [r["relationship"] for r in scores] == ["nuclear", "trio", "duo-father", "pair-half-sibling",
+                                                   "duo-mother"]
+    assert [(r["locus"], r["members"]) for r in per[:2]] == [("D3S1358", "sibling1:S1"), ("TH01", "sibling1:S1")]
+    assert float(per[0]["lr"]) == pytest.approx(8.375, rel=REL) and float(per[1]["lr"]) == pytest.approx(0.5, rel=REL)
+    # the run's hypotheses named by reference_id (trio: reference2_id the mother)
+    pairs = write(tmp_path, "REF.csv", "query_id,reference_id,relationship,reference2_id\n"
+                  "C1,F1,duo-father,\nC1,S1,pair-full-sibling,\n")
+    _, scores, _ = run(tmp_path, profiles, freq, pairs)
+    assert float(scores[0]["lr"]) == pytest.approx(5.0, rel=REL) and scores[0]["members"] == "father:F1"
+    assert float(scores[1]["lr"]) == pytest.approx(4.1875, rel=REL) and scores[1]["members"] == "other:S1"
+
+
+def test_members_errors(tmp_path, files):
+    H = "query_id,reference_id,relationship,reference2_id,members\n"
+    for body, match in (
+            ("C1,,parent-child,,other:F1\n", ("row 2", "'members'", "reference_id")),
+            ("C1,F1,trio,M1,father:F1;mother:M1\n", ("row 2", "'members'", "not both")),
+            ("C1,,nuclear,,father:F1;mother:M1\n", ("row 2", "'members'", "sibling")),
+            ("C1,,nuclear,,father:F1;uncle1:S1\n", ("row 2", "'members'", "uncle1")),
+            ("C1,,trio,,father:F1\n", ("row 2", "'members'", "father:ID;mother:ID")),
+            ("C1,,nuclear,,sibling1:S1;sibling1:M1\n", ("row 2", "'members'", "twice")),
+            ("C1,,nuclear,,sibling1:S1;sibling2:C1\n", ("row 2", "'members'", "twice in this pair")),
+            ("C1,,nuclear,,sibling1:NOPE\n", ("row 2", "'members'", "NOPE", "P.csv")),
+            ("C1,F1,nuclear,,\n", ("row 2", "'members'", "members column"))):
+        expect_error(tmp_path, files, pairs=H + body, match=("BADPAIRS.csv", *match))
+
+
+def test_run_configuration_errors(tmp_path):
+    import json
+
+    from reunion.errors import InputError
+    from reunion.score import run_configuration
+
+    with pytest.raises(InputError, match=r"run.json: run's run.json file not found; check the --run path"):
+        run_configuration(tmp_path)
+    (tmp_path / "run.json").write_text("{not json")
+    with pytest.raises(InputError, match="run.json: not valid JSON"):
+        run_configuration(tmp_path)
+    (tmp_path / "run.json").write_text(json.dumps({"flow": "rematch"}))
+    with pytest.raises(InputError, match="run.json: no 'config' section"):
+        run_configuration(tmp_path)
+    config = Settings().model_dump(mode="json")
+    config["mutation"]["rate"] = 0.5
+    (tmp_path / "run.json").write_text(json.dumps({"config": config}))
+    with pytest.raises(SettingsError, match=r"run.json: config: mutation.rate = 0.5"):
+        run_configuration(tmp_path)
+    config["mutation"]["rate"] = 0.002
+    (tmp_path / "run.json").write_text(json.dumps({"config": config, "frequency_table": {"sha256": "0"},
+                                                   "manifest": {"path": str(tmp_path / "gone" / "manifest.json"),
+                                                                "sha256": "0"}}))
+    with pytest.raises(InputError, match="the run's shards .*gone.* are not found"):
+        run_configuration(tmp_path)
+    (tmp_path / "gone").mkdir()
+    (tmp_path / "gone" / "manifest.json").write_text("{}")
+    with pytest.raises(InputError, match="manifest.json: sha256 differs from the one .*run.json records"):
+        run_configuration(tmp_path)

@@ -331,7 +331,7 @@ def test_corrupt_rows_present_and_listed(tmp_path, table):
     assert Counter(b["kind"] for b in bad) == {"unknown_locus": 3, "off_ladder": 3, "third_allele": 3}
     bad_rows = {int(b["row"]) for b in bad}
     for b in bad:
-        r = genos[int(b["row"]) - 1]
+        r = genos[int(b["row"]) - 2]            # row = editor line, header = line 1
         assert r["sample_id"] == b["sample_id"] and b["reason"]
         if b["kind"] == "unknown_locus":
             assert r["locus"] == "DXS999"
@@ -341,14 +341,14 @@ def test_corrupt_rows_present_and_listed(tmp_path, table):
             assert not [g for g in genos if g["sample_id"] == r["sample_id"]
                         and g["locus"] == r["locus"] and g is not r]
         else:
-            earlier = [g for i, g in enumerate(genos[: int(b["row"]) - 1], start=1)
+            earlier = [g for i, g in enumerate(genos[: int(b["row"]) - 2], start=2)
                        if g["sample_id"] == r["sample_id"] and g["locus"] == r["locus"]
                        and i not in bad_rows]
             assert len(earlier) == 1
             assert len({*earlier[0].values(), r["allele1"], r["allele2"]} - {r["sample_id"],
                                                                              r["locus"]}) == 3
     # without the listed rows the file is clean
-    clean = [g for i, g in enumerate(genos, start=1) if i not in bad_rows]
+    clean = [g for i, g in enumerate(genos, start=2) if i not in bad_rows]
     _profiles(clean)
     for g in clean:
         assert g["locus"] in table.loci and valid_allele(g["allele1"]) and valid_allele(g["allele2"])

@@ -1,0 +1,93 @@
+"""Families per second: the calibrated laws (reunion/calibration.py) against building the
+lost-child tables they come from (FamilyScorer.table_rows), on a shard set.
+
+    python benchmarks/calibration_speed.py [SHARDS] [--families N] [--grid 1e-3 1e-2]
+
+SHARDS defaults to demo-run/shards (``make demo``). Reads the settings of configs/demo.yaml;
+prints one JSON line per measurement (no genotypes). Single thread, after a warm-up call
+(numba compiles once, cached in NUMBA_CACHE_DIR); CPU seconds of this process are reported
+beside wall seconds (a shared machine's wall clock says little).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from reunion.calibration import Layout, family_laws
+from reunion.genetics.family import Family, FamilyScorer, Member
+from reunion.genetics.mutation import MutationModels
+from reunion.ingest import (
+    load_encoding,
+    load_manifest,
+    read_shard,
+    shard_codes,
+    shards_of,
+)
+from reunion.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def families_of(shards: Path, manifest: dict, limit: int) -> list[Family]:
+    out: list[Family] = []
+    for rec in shards_of(manifest, "reference"):
+        t = read_shard(shards, rec)
+        codes = shard_codes(t)
+        fams: dict[str, Family] = {}
+        for i, (sid, fid, rel, sex) in enumerate(zip(*(t.column(c).to_pylist() for c in
+                                                       ("sample_id", "family_id", "relation", "sex")))):
+            fams.setdefault(fid, Family(fid, [])).members.append(Member(sid, rel, sex, codes[i]))
+        out.extend(fams.values())
+        if len(out) >= limit:
+            break
+    return out[:limit]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("shards", nargs="?", default=str(ROOT / "demo-run" / "shards"))
+    ap.add_argument("--families", type=int, default=200)
+    ap.add_argument("--grid", type=float, nargs="+", default=[1e-3, 1e-2])
+    ap.add_argument("--config", default=str(ROOT / "configs" / "demo.yaml"))
+    a = ap.parse_args()
+    shards = Path(a.shards)
+    settings = load_settings(Path(a.config))
+    manifest = load_manifest(shards)
+    enc = load_encoding(shards, manifest)
+    scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc), settings.scoring.theta)
+    fams = families_of(shards, manifest, a.families)
+    hyps = [h for h in (scorer.hypothesis(f) for f in fams) if h is not None]
+    scorer.table_rows(hyps[:4])                                  # warm-up (mutation matrices)
+    t0, c0 = time.perf_counter(), time.process_time()
+    rows = scorer.table_rows(hyps)
+    t_tables, c_tables = time.perf_counter() - t0, time.process_time() - c0
+    kinds: dict[str, int] = {}
+    for h, _ in hyps:
+        kinds[str(h.value)] = kinds.get(str(h.value), 0) + 1
+    print(json.dumps({"what": "tables", "families": len(hyps), "loci": len(enc.loci),
+                      "mutation": settings.mutation.model, "kinds": kinds, "wall_s": round(t_tables, 3),
+                      "cpu_s": round(c_tables, 3), "families_per_cpu_s": round(len(hyps) / c_tables, 1)}))
+    layout = Layout.from_encoding(enc)
+    for grid in a.grid:
+        family_laws(layout, rows[0], delta=grid)                 # warm-up (numba)
+        t0, c0 = time.perf_counter(), time.process_time()
+        sizes = []
+        for r in rows:
+            law = family_laws(layout, r, delta=grid)
+            sizes.append(law.h2.pmf.size)
+        t, c = time.perf_counter() - t0, time.process_time() - c0
+        print(json.dumps({"what": "laws H2+H1", "grid": grid, "families": len(rows),
+                          "wall_s": round(t, 3), "cpu_s": round(c, 3),
+                          "families_per_cpu_s": round(len(rows) / c, 1),
+                          "support_bins_median": int(np.median(sizes)),
+                          "error_bound_log10": round(len(enc.loci) * grid, 4),
+                          "cpu_vs_tables": round(c / c_tables, 1)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,712 @@
+"""Calibrated evidence: how often an unrelated person (H2) or the true lost child (H1)
+reaches a family's LR, exactly, from the family's lost-child table alone (issue 19).
+
+What a table entry is
+---------------------
+``T[f, offsets[l] + g]`` (float64, flows/pieces.py ``shard_tables``) is
+``log10 LR(g) = log10 [P(c = g | family data, H1) / P_HW(g)]`` for the lost child c's
+genotype index g >= 1 at locus l (:meth:`reunion.genetics.family.FamilyScorer.table_row`);
+slot 0 (untyped) holds 0; a locus where no member used is typed, or where the family's own
+data are impossible without mutation, holds 0 at every slot (LR 1, not compared); an
+exclusion without a mutation model is ``-inf`` (LR 0). So both distributions come from the
+table and the run's frequencies (KINSHIP.md, "Database-aware error rates"):
+
+- H2 (a random unrelated person): g ~ P_HW(g) = p_a^2 or 2 p_a p_b, with each locus's allele
+  frequencies (the encoding's, rare-allele floors included) **normalised to sum 1** (the
+  shipped tables sum to 1; a floored rare allele makes a locus sum above 1, e.g. 1.026).
+- H1 (the family's true lost child): g ~ w(g) = LR(g) P_HW(g) with the encoding's frequencies
+  as the table builders used them, **normalised per locus**. For an exact table
+  ``sum_g w(g) = 1``; on the demo tables it is 1 within 1e-9 (mutation matrices are exact),
+  except at loci with a floored allele where an untyped parent's transmitted allele is drawn
+  from the unnormalised frequencies and the sum equals ``sum p`` (up to 1.052 for a duo);
+  normalising is the same as drawing that allele from the normalised frequencies.
+  :attr:`ScoreDistribution.normaliser` records ``max_l |sum_g - 1|`` before normalising.
+
+Assumptions: loci are independent given the family (unlinked loci, Hardy-Weinberg and
+linkage equilibrium, **theta = 0**). With theta > 0 the table's denominator is the
+conditional match probability given the family's alleles, so a random person's genotype is
+not drawn from P_HW and the H2 law here would be wrong: :func:`annotate_run` refuses such
+runs. The mutation model is inside the table (H1 includes mutated transmissions exactly as the
+scoring model has them); with ``mutation.model: none`` an exclusion is an LR-0 atom.
+
+Conditioning on the loci compared
+---------------------------------
+A missing person is compared at the loci typed in it and in a member used; the others add
+log10 LR 0. The distributions here are conditional on that set: S = sum over the compared
+loci l of T[f, l, G_l], G_l independent, drawn as above. A locus in the mask where the family
+is untyped (all-zero segment) is a point mass at 0 and is skipped.
+
+Method and its error bound
+--------------------------
+Each locus value v is put on a grid of width ``delta`` (default 1e-3 log10): **rounded up**
+(``ceil(v / delta)``) for H2, **down** for H1; atoms landing on one grid point are merged, an
+LR-0 genotype (v = -inf) is kept aside as its own mass. The per-locus laws are convolved
+directly (shifted adds of positive float64 numbers, no FFT), so every probability keeps
+float64 relative precision into the far tail (1e-30 is as good as 0.5). With S' the gridded
+sum over n compared loci, ``S <= S'_up <= S + n delta`` and ``S - n delta <= S'_down <= S``,
+hence
+
+    P_H2(S >= x) <= p_h2(x) <= P_H2(S >= x - n delta)     (reported p_h2: an upper bound)
+    P_H1(S <= x) <= p_h1(x) <= P_H1(S <= x + n delta)     (reported p_h1: an upper bound)
+    P_H1(S >= x - n delta) >= power(x) >= P_H1(S >= x)     (reported power: a lower bound)
+
+up to float64 rounding (relative ~1e-15). ``n delta`` is :attr:`ScoreDistribution.error_bound`
+(0.029 log10 = a factor 1.07 in LR for 29 loci at 1e-3). Mass that can no longer reach
+``x_min`` (the smallest x a call asks about) is lumped into ``below`` as soon as the partial
+sum plus the remaining loci's maxima falls short: exact, and it bounds the support.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numba
+import numpy as np
+import pyarrow as pa
+
+from reunion.encoding import Encoding, genotype_pairs
+from reunion.errors import UserError
+
+#: default grid width, log10 units
+GRID = 1e-3
+#: the threshold of the families table (LR 10,000: SF/Z JD0105001-2016 "supports parentage")
+POWER_LOG10_LR = 4.0
+#: log10 LR thresholds of the expected-chance-matches curves (the threshold plot's x axis)
+THRESHOLD_GRID = np.round(np.arange(0.0, 20.0 + 1e-9, 0.25), 10)
+_SLACK = 1e-6   # grid units: a threshold on a grid point (within float error) includes it
+
+
+class CalibrationError(UserError):
+    """A run or a request the calibration cannot answer exactly (theta > 0, x below x_min)."""
+
+
+# --------------------------------------------------------------------------- layout
+@dataclass(frozen=True)
+class Layout:
+    """Per-slot probabilities of an encoding, flattened like a table row.
+
+    ``offsets`` int64 [L] (first slot of each locus), ``n_genotypes`` int64 [L] (slots
+    1..n(n+1)/2 of each locus, untyped excluded), ``hw_raw`` float64 [W] (P_HW(g) from the
+    encoding's frequencies as the tables use them; slot 0 holds 0), ``hw_h2`` float64 [W]
+    (P_HW(g) from per-locus normalised frequencies: sums to 1 per locus), ``freq_sum``
+    float64 [L] (each locus's sum of allele frequencies before normalising).
+    """
+
+    locus_names: tuple[str, ...]
+    offsets: np.ndarray
+    n_genotypes: np.ndarray
+    hw_raw: np.ndarray
+    hw_h2: np.ndarray
+    freq_sum: np.ndarray
+
+    @classmethod
+    def from_encoding(cls, enc: Encoding) -> Layout:
+        W = enc.width
+        raw, h2 = np.zeros(W), np.zeros(W)
+        ng, sums = [], []
+        for l, lc in enumerate(enc.loci):
+            lo, hi = genotype_pairs(lc.n_alleles)
+            off = int(enc.offsets[l])
+            p = np.asarray(lc.frequencies, dtype=np.float64)
+            s = float(p.sum())
+            q = p / s
+            raw[off + 1: off + 1 + lo.size] = np.where(lo == hi, p[lo] ** 2, 2.0 * p[lo] * p[hi])
+            h2[off + 1: off + 1 + lo.size] = np.where(lo == hi, q[lo] ** 2, 2.0 * q[lo] * q[hi])
+            ng.append(lo.size)
+            sums.append(s)
+        return cls(tuple(enc.locus_names), enc.offsets.astype(np.int64), np.asarray(ng, np.int64),
+                   raw, h2, np.asarray(sums))
+
+    @property
+    def n_loci(self) -> int:
+        return len(self.locus_names)
+
+    def informative(self, row: np.ndarray) -> np.ndarray:
+        """bool [L]: loci where the table row is not all zero (the family is typed there and
+        its data are possible), i.e. where a typed missing person is compared."""
+        out = np.zeros(self.n_loci, dtype=bool)
+        for l in range(self.n_loci):
+            o = int(self.offsets[l])
+            out[l] = bool(np.any(row[o + 1: o + 1 + int(self.n_genotypes[l])] != 0.0))
+        return out
+
+
+# --------------------------------------------------------------------------- the kernel
+@numba.njit(cache=True)
+def _convolve(values, probs, offsets, ng, loci, delta, up, k_min):  # pragma: no cover (numba)
+    """Gridded convolution over ``loci`` (int64 [m]) of the per-locus laws: ``values``
+    float64 [W] (log10 LR), ``probs`` float64 [W] (masses, normalised here per locus), slots
+    1..ng[l] of each locus l.
+
+    Returns (pmf float64 [n], lo int64: grid index of pmf[0], below: finite mass lumped below
+    grid index k_min, zero: mass of S = -inf, normaliser: max |sum of masses - 1| per locus).
+    """
+    m = loci.size
+    tot = 0
+    for j in range(m):
+        tot += ng[loci[j]]
+    ak = np.empty(tot, np.int64)
+    ap = np.empty(tot, np.float64)
+    starts = np.zeros(m + 1, np.int64)
+    kmin = np.zeros(m, np.int64)
+    kmax = np.zeros(m, np.int64)
+    zl = np.zeros(m, np.float64)
+    normaliser = 0.0
+    pos = 0
+    for j in range(m):
+        l = loci[j]
+        o = offsets[l] + 1
+        n = ng[l]
+        s = 0.0
+        for g in range(n):
+            s += probs[o + g]
+        normaliser = max(normaliser, abs(s - 1.0))
+        ks = np.empty(n, np.int64)
+        ps = np.empty(n, np.float64)
+        c = 0
+        z = 0.0
+        for g in range(n):
+            v = values[o + g]
+            p = probs[o + g] / s
+            if p <= 0.0:
+                continue
+            if v == -np.inf:
+                z += p
+                continue
+            ks[c] = np.int64(np.ceil(v / delta)) if up else np.int64(np.floor(v / delta))
+            ps[c] = p
+            c += 1
+        zl[j] = z
+        order = np.argsort(ks[:c])
+        starts[j] = pos
+        for i in range(c):
+            k = ks[order[i]]
+            if pos > starts[j] and k == ak[pos - 1]:
+                ap[pos - 1] += ps[order[i]]
+            else:
+                ak[pos] = k
+                ap[pos] = ps[order[i]]
+                pos += 1
+        if pos > starts[j]:
+            kmin[j] = ak[starts[j]]
+            kmax[j] = ak[pos - 1]
+        starts[j + 1] = pos
+    finite = 1.0
+    for j in range(m):
+        finite *= 1.0 - zl[j]
+    zero = 1.0 - finite
+    for j in range(m):
+        if starts[j + 1] == starts[j]:          # every genotype an exclusion: S = -inf surely
+            return np.zeros(0, np.float64), np.int64(k_min), 0.0, 1.0, normaliser
+    rest = np.zeros(m + 1, np.int64)            # rest[j]: sum of the maxima of loci j..m-1
+    for j in range(m - 1, -1, -1):
+        rest[j] = rest[j + 1] + kmax[j]
+    a = np.ones(1, np.float64)
+    lo = np.int64(0)
+    below = 0.0
+    for j in range(m):
+        below *= 1.0 - zl[j]                    # lumped paths go on with finite atoms only
+        na = a.size
+        cut = k_min - rest[j + 1]               # a partial sum below cut can no longer reach k_min
+        new_lo = max(lo + kmin[j], cut)
+        new_hi = lo + na - 1 + kmax[j]
+        pre = np.zeros(na + 1, np.float64)
+        for i in range(na):
+            pre[i + 1] = pre[i] + a[i]
+        if new_hi < new_lo:                     # everything lumped
+            for t in range(starts[j], starts[j + 1]):
+                below += ap[t] * pre[na]
+            for jj in range(j + 1, m):
+                below *= 1.0 - zl[jj]
+            return np.zeros(0, np.float64), np.int64(k_min), below, zero, normaliser
+        b = np.zeros(new_hi - new_lo + 1, np.float64)
+        for t in range(starts[j], starts[j + 1]):
+            k = ak[t]
+            p = ap[t]
+            i0 = new_lo - lo - k                # a[i] with i < i0 lands below new_lo
+            if i0 > 0:
+                below += p * pre[min(i0, na)]
+            else:
+                i0 = 0
+            base = lo + k - new_lo
+            for i in range(i0, na):
+                b[base + i] += p * a[i]
+        first = 0                               # trim exact zeros at the ends
+        while first < b.size - 1 and b[first] == 0.0:
+            first += 1
+        last = b.size - 1
+        while last > first and b[last] == 0.0:
+            last -= 1
+        a = b[first:last + 1].copy()
+        lo = new_lo + first
+    return a, lo, below, zero, normaliser
+
+
+# --------------------------------------------------------------------------- distributions
+@dataclass
+class ScoreDistribution:
+    """The law of the summed log10 LR S over a set of compared loci, on a grid.
+
+    ``pmf`` float64 [n]: P(S' = (lo + i) * delta) for the gridded sum S' (rounded ``up``
+    for H2, down for H1); ``below``: P(-inf < S' < x_min) (lumped, see the module
+    docstring); ``zero``: P(LR = 0) = P(S = -inf) (an exclusion at some locus, mutation
+    model none); ``n_loci``: loci convolved (compared and informative), so
+    ``error_bound = n_loci * delta``; ``normaliser``: max over loci of |sum of the masses
+    - 1| before normalising (see the module docstring).
+    """
+
+    hypothesis: str          # "H2" or "H1"
+    up: bool
+    delta: float
+    lo: int
+    pmf: np.ndarray
+    below: float
+    zero: float
+    x_min: float
+    n_loci: int
+    normaliser: float
+    _sf: np.ndarray = field(init=False, repr=False)
+    _cdf: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        # suffix sums from the top (small terms first: relative precision in the upper tail),
+        # prefix sums from the bottom starting at the lumped and LR-0 mass
+        self._sf = np.cumsum(self.pmf[::-1])[::-1] if self.pmf.size else np.zeros(0)
+        self._cdf = (self.zero + self.below) + np.cumsum(self.pmf) if self.pmf.size else np.zeros(0)
+
+    @property
+    def error_bound(self) -> float:
+        """Largest shift (log10 units) between a true sum and its gridded value."""
+        return self.n_loci * self.delta
+
+    @property
+    def total(self) -> float:
+        """Total mass (1 up to float64 rounding)."""
+        return float(self.pmf.sum() + self.below + self.zero)
+
+    def _check(self, x: np.ndarray):
+        finite = np.isfinite(x)
+        if np.any(x[finite] < self.x_min - 1e-12):
+            raise CalibrationError(f"threshold {float(np.min(x[finite]))} below x_min = {self.x_min}: "
+                                   "build the distribution with a lower x_min")
+
+    def sf(self, x) -> np.ndarray:
+        """P(S' >= x), float64 like ``x`` (x >= x_min, or +-inf). For H2 (rounded up) an
+        upper bound of P_H2(S >= x); for H1 (rounded down) a lower bound of P_H1(S >= x)."""
+        x = np.asarray(x, dtype=np.float64)
+        self._check(x)
+        k = np.ceil(np.where(np.isfinite(x), x, 0.0) / self.delta - _SLACK).astype(np.int64)
+        i = k - self.lo
+        n = self.pmf.size
+        out = np.where(i <= 0, self._sf[0] if n else 0.0,
+                       np.where(i >= n, 0.0, self._sf[np.clip(i, 0, max(n - 1, 0))] if n else 0.0))
+        out = np.where(x == -np.inf, 1.0, np.where(x == np.inf, 0.0, out))
+        return out
+
+    def cdf(self, x) -> np.ndarray:
+        """P(S' <= x), float64 like ``x`` (x >= x_min, or -inf: P(LR = 0)). For H1 (rounded
+        down) an upper bound of P_H1(S <= x)."""
+        x = np.asarray(x, dtype=np.float64)
+        self._check(x)
+        k = np.floor(np.where(np.isfinite(x), x, 0.0) / self.delta + _SLACK).astype(np.int64)
+        i = k - self.lo
+        n = self.pmf.size
+        low = self.zero + self.below
+        out = np.where(i < 0, low, np.where(i >= n, 1.0, self._cdf[np.clip(i, 0, max(n - 1, 0))]
+                                            if n else low))
+        out = np.where(x == -np.inf, self.zero, np.where(x == np.inf, 1.0, out))
+        return np.minimum(out, 1.0)
+
+
+def _distribution(layout: Layout, values: np.ndarray, probs: np.ndarray, loci: np.ndarray,
+                  hypothesis: str, up: bool, delta: float, x_min: float) -> ScoreDistribution:
+    k_min = math.floor(x_min / delta) - 1
+    order = loci.astype(np.int64)
+    pmf, lo, below, zero, normaliser = _convolve(values, probs, layout.offsets, layout.n_genotypes,
+                                                 order, float(delta), bool(up), np.int64(k_min))
+    return ScoreDistribution(hypothesis, up, delta, int(lo), pmf, below, zero, x_min,
+                             int(loci.size), float(normaliser))
+
+
+class FamilyLaws:
+    """H2 (unrelated, rounded up) and H1 (true lost child, rounded down) laws of one family
+    over one set of compared loci (``loci`` int64 [n], indices into the encoding); each is
+    computed on first use (a chance-match sum needs only H2)."""
+
+    def __init__(self, layout: Layout, row: np.ndarray, loci: np.ndarray, delta: float, x_min: float):
+        self.loci = loci
+        self._args = (layout, row, delta, x_min)
+        self._h2: ScoreDistribution | None = None
+        self._h1: ScoreDistribution | None = None
+
+    @property
+    def h2(self) -> ScoreDistribution:
+        if self._h2 is None:
+            layout, row, delta, x_min = self._args
+            self._h2 = _distribution(layout, row, layout.hw_h2, self.loci, "H2", True, delta, x_min)
+        return self._h2
+
+    @property
+    def h1(self) -> ScoreDistribution:
+        if self._h1 is None:
+            layout, row, delta, x_min = self._args
+            with np.errstate(over="ignore", invalid="ignore"):
+                w = np.where(np.isfinite(row), np.power(10.0, row), 0.0) * layout.hw_raw
+            self._h1 = _distribution(layout, row, w, self.loci, "H1", False, delta, x_min)
+        return self._h1
+
+
+def family_laws(layout: Layout, row: np.ndarray, mask: np.ndarray | None = None, *,
+                delta: float = GRID, x_min: float = 0.0) -> FamilyLaws:
+    """The H2 and H1 laws of the summed log10 LR of a family's table ``row`` (float64 [W])
+    over the loci in ``mask`` (bool [L]; None: every locus) where the family is informative.
+
+    Valid for thresholds x >= ``x_min`` (mass that cannot reach it is lumped).
+    """
+    row = np.ascontiguousarray(row, dtype=np.float64)
+    use = layout.informative(row)
+    if mask is not None:
+        use &= np.asarray(mask, dtype=bool)
+    return FamilyLaws(layout, row, np.flatnonzero(use).astype(np.int64), delta, x_min)
+
+
+class LawCache:
+    """:func:`family_laws` memoised per (family id, compared loci) within one call."""
+
+    def __init__(self, layout: Layout, rows, *, delta: float = GRID, x_min: float = 0.0):
+        """``rows``: family id -> table row float64 [W] (a dict or a callable)."""
+        self.layout, self.delta, self.x_min = layout, delta, x_min
+        self._rows = rows
+        self._laws: dict[tuple[str, bytes], FamilyLaws] = {}
+        self._informative: dict[str, np.ndarray] = {}
+
+    def row(self, family_id: str) -> np.ndarray:
+        return self._rows(family_id) if callable(self._rows) else self._rows[family_id]
+
+    def informative(self, family_id: str) -> np.ndarray:
+        if family_id not in self._informative:
+            self._informative[family_id] = self.layout.informative(self.row(family_id))
+        return self._informative[family_id]
+
+    def laws(self, family_id: str, mask: np.ndarray | None = None) -> FamilyLaws:
+        eff = self.informative(family_id) if mask is None else self.informative(family_id) & mask
+        key = (family_id, np.packbits(eff).tobytes())
+        got = self._laws.get(key)
+        if got is None:
+            got = self._laws[key] = family_laws(self.layout, self.row(family_id), eff,
+                                                delta=self.delta, x_min=self.x_min)
+        return got
+
+    def __len__(self) -> int:
+        return len(self._laws)
+
+
+# --------------------------------------------------------------------------- a run's annotation
+@dataclass(frozen=True)
+class SearchedSet:
+    """The missing persons searched against every family: their compared-locus masks,
+    grouped. ``masks`` bool [G, L] (distinct typed-locus sets), ``counts`` int64 [G]
+    (persons with each), ``searched`` = counts.sum() (persons typed at >= min_typed_loci)."""
+
+    masks: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def searched(self) -> int:
+        return int(self.counts.sum())
+
+    @classmethod
+    def from_codes(cls, codes: np.ndarray, min_typed_loci: int) -> SearchedSet:
+        """From the query profiles' uint16 codes [N, L] (0 = untyped)."""
+        typed = np.asarray(codes) != 0
+        typed = typed[typed.sum(axis=1) >= min_typed_loci]
+        if not len(typed):
+            return cls(np.zeros((0, np.asarray(codes).shape[1]), bool), np.zeros(0, np.int64))
+        masks, counts = np.unique(typed, axis=0, return_counts=True)
+        return cls(masks.astype(bool), counts.astype(np.int64))
+
+
+CANDIDATE_FIELDS = pa.schema([
+    pa.field("p_h2", pa.float64(), metadata={"description":
+             "Upper bound of P(an unrelated person reaches at least this LR against this family, "
+             "on the loci compared); exact to the grid (error_bound_log10)."}),
+    pa.field("expected_chance_matches", pa.float64(), metadata={"description":
+             "p_h2 x the missing persons searched against this family."}),
+    pa.field("p_h1", pa.float64(), metadata={"description":
+             "Upper bound of P(the family's true lost child scores at most this LR, on the loci "
+             "compared): how typical of a true match."}),
+    pa.field("error_bound_log10", pa.float64(), metadata={"description":
+             "Grid error bound: loci compared x grid width (log10 units)."}),
+])
+
+FAMILIES = pa.schema([
+    pa.field("family_id", pa.string(), nullable=False),
+    pa.field("hypothesis", pa.string()),
+    pa.field("loci_typed", pa.int32(), metadata={"description": "Loci where the family's table is "
+                                                  "informative (a member used is typed)."}),
+    pa.field("searched", pa.int64(), metadata={"description": "Missing persons searched against it."}),
+    pa.field("power", pa.float64(), metadata={"description":
+             "Lower bound of P(its true lost child, typed at the family's loci, reaches LR >= "
+             "10^power_log10_lr)."}),
+    pa.field("power_log10_lr", pa.float64()),
+    pa.field("p_h2_at_threshold", pa.float64(), metadata={"description":
+             "Upper bound of P(an unrelated person typed at the family's loci reaches the threshold)."}),
+    pa.field("expected_chance_matches", pa.float64(), metadata={"description":
+             "Expected number of searched unrelated missing persons reaching the threshold (upper "
+             "bound to the grid; see persons_approximated)."}),
+    pa.field("persons_approximated", pa.int64(), metadata={"description":
+             "Searched persons typed at a different locus set than the family, counted as compared "
+             "at the family's loci (see calibration.family_summary)."}),
+    pa.field("error_bound_log10", pa.float64()),
+    pa.field("expected_chance_matches_curve", pa.list_(pa.float64()), metadata={"description":
+             "expected_chance_matches at each log10 LR of calibration.THRESHOLD_GRID."}),
+])
+
+
+def family_summary(cache: LawCache, family_id: str, searched: SearchedSet, *,
+                   power_log10_lr: float = POWER_LOG10_LR, max_mask_groups: int | None = 4) -> dict:
+    """One row of the families table (:data:`FAMILIES`): the family's power, its p_h2 at the
+    threshold, and its expected chance matches at the threshold and along
+    :data:`THRESHOLD_GRID`.
+
+    Expected chance matches = sum over the searched persons of p_h2 on the loci each shares
+    with the family. The ``max_mask_groups`` most frequent such locus sets are computed
+    exactly (one H2 law each: typically the kits); every other searched person (the partial
+    profiles of rarer locus sets) is counted as compared at the family's own informative loci
+    (``persons_approximated``), an approximation; ``max_mask_groups=None`` computes every
+    locus set exactly (one convolution each).
+    """
+    inf = cache.informative(family_id)
+    own = cache.laws(family_id)
+    grid = np.concatenate([[power_log10_lr], THRESHOLD_GRID])
+    groups: dict[bytes, list] = {}
+    for m, c in zip(searched.masks, searched.counts):
+        eff = m & inf
+        key = np.packbits(eff).tobytes()
+        if key in groups:
+            groups[key][1] += int(c)
+        else:
+            groups[key] = [eff, int(c)]
+    ordered = sorted(groups.values(), key=lambda e: -e[1])
+    full_key = np.packbits(inf).tobytes()
+    cut = len(ordered) if max_mask_groups is None else max_mask_groups
+    exact = ordered[:cut]
+    rest = sum(c for _, c in ordered[cut:])
+    approximated = sum(c for e, c in ordered[cut:] if np.packbits(e).tobytes() != full_key)
+    curve = rest * own.h2.sf(grid)
+    err = own.h2.error_bound
+    for eff, c in exact:
+        law = cache.laws(family_id, eff)
+        curve = curve + c * law.h2.sf(grid)
+        err = max(err, law.h2.error_bound)
+    return {"family_id": family_id, "loci_typed": int(inf.sum()), "searched": searched.searched,
+            "power": float(own.h1.sf(power_log10_lr)), "power_log10_lr": float(power_log10_lr),
+            "p_h2_at_threshold": float(own.h2.sf(power_log10_lr)),
+            "expected_chance_matches": float(curve[0]), "persons_approximated": int(approximated),
+            "error_bound_log10": float(err), "expected_chance_matches_curve": curve[1:].tolist()}
+
+
+def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, *,
+             compared: dict[tuple[str, str], np.ndarray] | None = None,
+             hypotheses: dict[str, str] | None = None, families: list[str] | None = None,
+             delta: float = GRID, power_log10_lr: float = POWER_LOG10_LR,
+             max_mask_groups: int | None = 4) -> tuple[pa.Table, pa.Table]:
+    """Calibrate a run's candidates and families.
+
+    ``candidates``: the CANDIDATES contract (candidates.parquet). ``rows``: family id ->
+    its lost-child table row float64 [W] (dict or callable). ``searched``: the missing
+    persons searched against every family. ``compared``: (missing_id, family_id) -> bool
+    [L] loci compared (per_locus.parquet's flags); missing pairs use the family's
+    informative loci. ``families``: ids for the families table (default: those in
+    ``candidates``); ``hypotheses``: family id -> hypothesis name for it.
+
+    Returns (candidates with :data:`CANDIDATE_FIELDS` appended, families table of
+    :data:`FAMILIES`). ``expected_chance_matches`` of a candidate is p_h2 x
+    ``searched.searched`` (every searched person counted as compared on this candidate's
+    loci); the families table sums over the searched persons' own locus sets.
+    """
+    lo10 = candidates.column("log10_lr").to_numpy(zero_copy_only=False).astype(np.float64)
+    finite = lo10[np.isfinite(lo10)]
+    x_min = float(min(0.0, finite.min() if finite.size else 0.0, power_log10_lr))
+    x_min = math.floor(x_min / delta) * delta
+    cache = LawCache(layout, rows, delta=delta, x_min=x_min)
+    mids = candidates.column("missing_id").to_pylist()
+    fids = candidates.column("family_id").to_pylist()
+    n = len(mids)
+    p_h2, p_h1, err = np.empty(n), np.empty(n), np.empty(n)
+    for i, (mid, fid, x) in enumerate(zip(mids, fids, lo10.tolist())):
+        mask = None if compared is None else compared.get((mid, fid))
+        law = cache.laws(fid, mask)
+        p_h2[i] = float(law.h2.sf(x))
+        p_h1[i] = float(law.h1.cdf(x))
+        err[i] = law.h2.error_bound
+    out = candidates
+    for name, values in (("p_h2", p_h2), ("expected_chance_matches", p_h2 * searched.searched),
+                         ("p_h1", p_h1), ("error_bound_log10", err)):
+        out = out.append_column(CANDIDATE_FIELDS.field(name), pa.array(values, pa.float64()))
+    ids = sorted(set(fids)) if families is None else list(families)
+    fam_rows = []
+    for fid in ids:
+        r = family_summary(cache, fid, searched, power_log10_lr=power_log10_lr,
+                           max_mask_groups=max_mask_groups)
+        r["hypothesis"] = (hypotheses or {}).get(fid)
+        fam_rows.append(r)
+    return out, pa.Table.from_pylist(fam_rows, schema=FAMILIES)
+
+
+def chance_thresholds(families: pa.Table, by: tuple[str, ...] = ("hypothesis",)) -> pa.Table:
+    """Per family kind (the columns ``by`` of the families table, e.g. hypothesis and
+    loci_typed): the expected number of chance matches in the searched database along
+    :data:`THRESHOLD_GRID` (``curve``, list float64, the threshold plot's y values) and the
+    smallest grid log10 LR at which it is <= 1 (``log10_lr_threshold``; null when none on the
+    grid). Upper bounds, as the families table's."""
+    keys = [families.column(c).to_pylist() for c in by]
+    curves = families.column("expected_chance_matches_curve").to_pylist()
+    groups: dict[tuple, list] = {}
+    for i, k in enumerate(zip(*keys)):
+        g = groups.setdefault(k, [0, np.zeros(THRESHOLD_GRID.size)])
+        g[0] += 1
+        g[1] += np.asarray(curves[i], dtype=np.float64)
+    rows = []
+    for k in sorted(groups, key=lambda t: tuple("" if v is None else str(v) for v in t)):
+        count, curve = groups[k]
+        ok = np.flatnonzero(curve <= 1.0)
+        rows.append({**dict(zip(by, k)), "families": count,
+                     "log10_lr_threshold": float(THRESHOLD_GRID[ok[0]]) if ok.size else None,
+                     "curve": curve.tolist()})
+    return pa.Table.from_pylist(rows)
+
+
+# --------------------------------------------------------------------------- reading a run folder
+@dataclass
+class RunInputs:
+    """What :func:`annotate_run` reads from a finished run folder."""
+
+    layout: Layout
+    rows: dict[str, np.ndarray]          # family id -> table row float64 [W] (memory-mapped)
+    searched: SearchedSet
+    compared: dict[tuple[str, str], np.ndarray]
+    hypotheses: dict[str, str]
+    candidates: pa.Table
+    run: dict
+
+
+def _table_files(run_dir: Path, manifest: dict, tables: Path | None) -> list[Path]:
+    """The saved tables (.npy) of every reference shard of the run: ``<sha256[:32]>.npy`` in
+    ``tables`` or, by default, in the one folder under ``run_dir/tables/`` that holds them
+    (flows/pieces.py ``tables_dir`` / ``table_file``; read here by name, without importing the
+    flows, so that nothing outside flows/ imports Dask)."""
+    from reunion.ingest import shards_of
+    refs = shards_of(manifest, "reference")
+    folders = [Path(tables)] if tables is not None else \
+        sorted(d for d in (Path(run_dir) / "tables").glob("*") if d.is_dir())
+    full = [d for d in folders if all((d / f"{r['sha256'][:32]}.npy").exists() for r in refs)]
+    if not full:
+        raise CalibrationError(f"{run_dir}: no tables folder holds the saved tables of every reference shard")
+    if len(full) > 1:
+        raise CalibrationError(f"{run_dir}: several tables folders ({', '.join(d.name for d in full)}); "
+                               "pass tables= (flows.pieces.tables_dir of the run's settings)")
+    return [full[0] / f"{r['sha256'][:32]}.npy" for r in refs]
+
+
+def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
+    """Read a finished run folder: run.json, candidates.parquet, per_locus.parquet, the saved
+    tables under tables/ (or ``tables``), and the shards through the manifest path recorded in
+    run.json. Raises :class:`CalibrationError` for a theta > 0 run."""
+    import pyarrow.parquet as pq
+
+    from reunion.genetics.family import Family, Member
+    from reunion.ingest import (
+        load_encoding,
+        load_manifest,
+        read_shard,
+        shard_codes,
+        shards_of,
+    )
+
+    run_dir = Path(run_dir)
+    run = json.loads((run_dir / "run.json").read_text())
+    config = run["config"]
+    theta = float(config.get("scoring", {}).get("theta", 0.0) or 0.0)
+    if theta > 0:
+        raise CalibrationError(f"scoring.theta = {theta}: the calibration assumes theta = 0 (a random "
+                               "person's genotype drawn from Hardy-Weinberg frequencies); not calibrated")
+    shards_dir = Path(run["manifest"]["path"]).parent
+    manifest = load_manifest(shards_dir)
+    enc = load_encoding(shards_dir, manifest)
+    layout = Layout.from_encoding(enc)
+    rows: dict[str, np.ndarray] = {}
+    for npy in _table_files(run_dir, manifest, tables):
+        values = np.load(npy, mmap_mode="r")
+        with np.load(npy.with_suffix(".index.npz")) as z:
+            for j, fid in enumerate(z["family_ids"].tolist()):
+                rows[fid] = values[j]
+    codes = [shard_codes(read_shard(shards_dir, rec)) for rec in shards_of(manifest, "query")]
+    L = len(enc.loci)
+    codes = np.vstack(codes) if codes else np.zeros((0, L), np.uint16)
+    searched = SearchedSet.from_codes(codes, int(config.get("scoring", {}).get("min_typed_loci", 1)))
+    hypotheses: dict[str, str] = {}
+    for rec in shards_of(manifest, "reference"):
+        t = read_shard(shards_dir, rec)
+        c = shard_codes(t)
+        fams: dict[str, Family] = {}
+        for i, (sid, fid, rel, sex) in enumerate(zip(*(t.column(k).to_pylist() for k in
+                                                       ("sample_id", "family_id", "relation", "sex")))):
+            fams.setdefault(fid, Family(fid, [])).members.append(Member(sid, rel, sex, c[i]))
+        for fid, fam in fams.items():
+            h = fam.hypothesis(siblings=theta == 0.0)
+            if h is not None:
+                hypotheses[fid] = str(getattr(h[0], "value", h[0]))
+    candidates = pq.read_table(run_dir / "candidates.parquet")
+    compared: dict[tuple[str, str], np.ndarray] = {}
+    pl_path = run_dir / "per_locus.parquet"
+    if pl_path.exists():
+        pl = pq.read_table(pl_path, columns=["missing_id", "family_id", "locus", "compared"])
+        index = enc.index
+        for mid, fid, locus, cmp in zip(*(pl.column(k).to_pylist() for k in
+                                         ("missing_id", "family_id", "locus", "compared"))):
+            m = compared.get((mid, fid))
+            if m is None:
+                m = compared[(mid, fid)] = np.zeros(L, dtype=bool)
+            if cmp:
+                m[index[locus]] = True
+        for mid, fid, n in zip(candidates.column("missing_id").to_pylist(),
+                               candidates.column("family_id").to_pylist(),
+                               candidates.column("loci_compared").to_pylist()):
+            m = compared.get((mid, fid))
+            if m is not None and int(m.sum()) != int(n):
+                raise CalibrationError(f"per_locus.parquet disagrees with candidates.parquet on the "
+                                       f"loci compared of {mid} / {fid}")
+    return RunInputs(layout, rows, searched, compared, hypotheses, candidates, run)
+
+
+def annotate_run(run_dir: Path, *, tables: Path | None = None, delta: float = GRID, power_log10_lr: float = POWER_LOG10_LR,
+                 max_mask_groups: int | None = 4) -> tuple[pa.Table, pa.Table]:
+    """Annotated candidates and the families table (every family with a table) of a finished
+    run folder, without writing anything (:func:`read_run`, :func:`annotate`)."""
+    r = read_run(Path(run_dir), tables)
+    return annotate(r.candidates, r.layout, r.rows, r.searched, compared=r.compared,
+                    hypotheses=r.hypotheses, families=sorted(r.rows), delta=delta,
+                    power_log10_lr=power_log10_lr, max_mask_groups=max_mask_groups)
+
+
+def write_calibration(run_dir: Path, *, delta: float = GRID) -> dict[str, Path]:
+    """Calibrate a finished run folder and write, atomically, into ``run_dir/calibration/``:
+    ``candidates.parquet`` / ``.csv`` (the run's candidates with :data:`CANDIDATE_FIELDS`),
+    ``families.parquet`` (:data:`FAMILIES`) and ``thresholds.parquet``
+    (:func:`chance_thresholds` by hypothesis and loci typed). The run's own files are not
+    changed. Returns {name: path}."""
+    from reunion.io.atomic import ensure_dir, write_table
+
+    candidates, families = annotate_run(Path(run_dir), delta=delta)
+    out = ensure_dir(Path(run_dir) / "calibration")
+    paths = {"candidates": out / "candidates.parquet", "candidates_csv": out / "candidates.csv",
+             "families": out / "families.parquet", "thresholds": out / "thresholds.parquet"}
+    write_table(candidates, paths["candidates"])
+    write_table(candidates, paths["candidates_csv"])
+    write_table(families, paths["families"])
+    write_table(chance_thresholds(families, by=("hypothesis", "loci_typed")), paths["thresholds"])
+    return paths

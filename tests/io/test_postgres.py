@@ -1,0 +1,329 @@
+"""PostgreSQL as the source (reunion/io/postgres.py), against a real server.
+
+Set-up: a private cluster is made with the server's own initdb in a temporary folder
+(owned by the ``postgres`` user, or ``nobody``, when the tests run as root, since initdb
+refuses root), started with pg_ctl bound to 127.0.0.1 on a free port (its Unix socket in the
+same folder), password authentication (scram-sha-256) over TCP, and stopped and removed at
+the end. The tables are loaded from a simulated database's CSV files (``reunion simulate``)
+with ADBC's bulk ingest, plus a ``line`` column holding each row's CSV line (counted here
+from the file's text), so that the rows read from PostgreSQL can be compared with the rows
+the CSV readers give for the same files: same accepted rows, same rejects. Skipped, with the
+reason, only when no PostgreSQL server binary exists.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import logging
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from reunion.errors import InputError
+from reunion.io.readers import read_genotypes, read_samples
+
+PASSWORD = "s3cret-Pw_42"
+USER = "reunion"
+
+
+def _pg_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(os.path.realpath(found)).parent
+    for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if Path(d, "initdb").exists() and Path(d, "pg_ctl").exists():
+            return Path(d)
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """(url without password, port, folder) of a private PostgreSQL server, stopped afterwards."""
+    pytest.importorskip("adbc_driver_postgresql")
+    bindir = _pg_bin()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binary (initdb, pg_ctl) on this machine: install Debian's "
+                    "postgresql package to run the PostgreSQL source tests")
+    folder = Path(tempfile.mkdtemp(prefix="reunion-pg-"))
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        owner = next((u for u in ("postgres", "nobody") if _has_user(u)), None)
+        if owner is None:
+            pytest.skip("running as root without a 'postgres' or 'nobody' user for initdb")
+        os.chown(folder, pwd.getpwnam(owner).pw_uid, pwd.getpwnam(owner).pw_gid)
+        prefix = ["runuser", "-u", owner, "--"]
+    folder.chmod(0o700)
+    pwfile = folder / "pw"
+    pwfile.write_text(PASSWORD + "\n")
+    if prefix:
+        shutil.chown(pwfile, prefix[2])
+    data = folder / "data"
+    port = _free_port()
+    run = lambda *cmd: subprocess.run(prefix + [str(c) for c in cmd], check=True,
+                                      capture_output=True, text=True, timeout=120)
+    try:
+        run(bindir / "initdb", "-D", data, "-U", USER, "--pwfile", pwfile, "--auth-host=scram-sha-256",
+            "--auth-local=trust", "-E", "UTF8", "--locale=C")
+        run(bindir / "pg_ctl", "-D", data, "-l", folder / "log", "-w", "-t", "60", "-o",
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off", "start")
+    except subprocess.CalledProcessError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.fail(f"could not start PostgreSQL: {exc.stderr or exc.stdout}")
+    pwfile.unlink()
+    try:
+        yield f"postgresql://{USER}@127.0.0.1:{port}/postgres", port, folder
+    finally:
+        subprocess.run(prefix + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                       capture_output=True, timeout=120, check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def _url(server, password: bool = True) -> str:
+    base, port, _ = server
+    return f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{port}/postgres" if password else base
+
+
+def _csv_table(path: Path) -> pa.Table:
+    """A CSV file's rows as strings, with 'line' = each row's line in the file (header = 1)."""
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    cols = {h: [r[i] for r in body] for i, h in enumerate(header)}
+    cols["line"] = list(range(2, len(body) + 2))   # the simulated files: one row per line
+    return pa.table(cols)
+
+
+@pytest.fixture(scope="module")
+def db(server, small_db):
+    """The simulated database loaded into tables samples, genotypes (and a renamed view)."""
+    import adbc_driver_postgresql.dbapi as pg
+    samples = _csv_table(small_db / "samples.csv")
+    samples = samples.set_column(samples.schema.get_field_index("collected_on"), "collected_on",
+                                 samples.column("collected_on").cast(pa.date32()))
+    genotypes = _csv_table(small_db / "genotypes.csv")
+    with pg.connect(_url(server)) as conn, conn.cursor() as cur:
+        cur.adbc_ingest("samples", samples, mode="replace")
+        cur.adbc_ingest("genotypes", genotypes, mode="replace")
+        cur.execute("CREATE VIEW lab_samples AS SELECT sample_id AS barcode, role, family_id AS case_no, "
+                    "relation, sex, collected_on FROM samples")
+        cur.fetchall() if cur.description else None
+        conn.commit()
+    return small_db
+
+
+@pytest.fixture(scope="module")
+def normalise(asian_table):
+    from reunion.loci import LocusNormaliser
+    return LocusNormaliser(asian_table.locus_names)
+
+
+def _settings(**kw):
+    from reunion.io.postgres import SourceSettings
+    return SourceSettings(**kw)
+
+
+def _same(a, b) -> None:
+    """Same accepted rows (and lines) and the same rejects, whatever the file's name."""
+    assert a.table.equals(b.table)
+    assert a.n_read == b.n_read and list(a.lines) == list(b.lines)
+    assert [(r.row, r.field, r.reason) for r in a.rejects] == [(r.row, r.field, r.reason) for r in b.rejects]
+    assert getattr(a, "skipped", {}) == getattr(b, "skipped", {})
+
+
+# --------------------------------------------------------------------------- same rows as the CSV readers
+
+def test_source_reads_what_the_csv_readers_read(db, server, normalise, asian_table):
+    from reunion.io.postgres import read_source
+    s_csv = read_samples(db / "samples.csv")
+    roles = dict(zip(s_csv.table.column("sample_id").to_pylist(), s_csv.table.column("role").to_pylist()))
+    sexes = {k: v for k, v in zip(s_csv.table.column("sample_id").to_pylist(),
+                                  s_csv.table.column("sex").to_pylist()) if v}
+    g_csv = read_genotypes(db / "genotypes.csv", normalise, roles, sexes)
+
+    src = read_source(_url(server), _settings(samples_row_column="line", genotypes_row_column="line"),
+                      normalise)
+    _same(src.samples, s_csv)
+    _same(src.genotypes, g_csv)
+    # counted independently: the files' data rows, and the simulation's corrupt rows rejected
+    n_samples = len((db / "samples.csv").read_text().splitlines()) - 1
+    n_genotypes = len((db / "genotypes.csv").read_text().splitlines()) - 1
+    assert src.samples.n_read == n_samples and src.genotypes.n_read == n_genotypes
+    corrupt, seen = set(), set()   # the simulation's corrupt rows, found in the file's text
+    with open(db / "genotypes.csv", newline="") as fh:
+        for line, r in enumerate(csv.DictReader(fh), start=2):
+            key = (r["sample_id"], r["locus"])
+            if r["locus"] not in asian_table.locus_names or "OL" in (r["allele1"], r["allele2"]) \
+                    or key in seen:
+                corrupt.add(line)
+            seen.add(key)
+    assert len(corrupt) == 4 and corrupt == {r.row for r in src.genotypes.rejects}
+    assert src.genotypes.n_read == (src.genotypes.n_accepted + len(src.genotypes.rejects)
+                                    + sum(getattr(src.genotypes, "skipped", {}).values()))
+    assert src.samples_label.endswith("table samples") and PASSWORD not in src.samples_label
+    assert {r.file for r in src.genotypes.rejects} == {src.genotypes_label}
+    assert len(src.samples_sha256) == len(src.genotypes_sha256) == 64
+
+
+def test_default_order_same_rows_numbered_in_order(db, server, normalise):
+    """Without a row column: ordered by sample id (and locus), numbered 1, 2, ...; same rows."""
+    from reunion.io.postgres import read_source
+    src = read_source(_url(server), _settings(), normalise)
+    s_csv = read_samples(db / "samples.csv")
+    assert src.samples.n_read == s_csv.n_read and src.samples.n_accepted == s_csv.n_accepted
+    assert src.samples.table.sort_by("sample_id").equals(s_csv.table.sort_by("sample_id"))
+    assert list(src.samples.lines) == list(range(1, src.samples.n_read + 1))
+    g = src.genotypes
+    assert g.table.column("sample_id").to_pylist() == sorted(g.table.column("sample_id").to_pylist())
+    assert len(g.rejects) == 4   # the simulation's corrupt rows, wherever they sort
+
+
+def test_a_view_with_other_column_names(db, server, normalise):
+    from reunion.io.postgres import PostgresSource
+    s = _settings(samples_table="public.lab_samples",
+                  samples_columns={"sample_id": "barcode", "family_id": "case_no"})
+    with PostgresSource(_url(server), s) as src:
+        res = src.read_samples()
+    s_csv = read_samples(db / "samples.csv")
+    keep = ["sample_id", "role", "family_id", "relation", "sex", "collected_on"]
+    assert res.table.sort_by("sample_id").select(keep).equals(s_csv.table.sort_by("sample_id").select(keep))
+    assert res.table.column("kit").null_count == res.table.num_rows   # not in the view: empty
+
+
+# --------------------------------------------------------------------------- watermark
+
+def test_since_selects_only_later_collections(db, server, normalise):
+    from reunion.io.postgres import read_source
+    since = "2022-06-30"
+    with open(db / "samples.csv", newline="") as fh:
+        later = {r["sample_id"] for r in csv.DictReader(fh) if r["collected_on"] > since}
+    with open(db / "genotypes.csv", newline="") as fh:
+        later_rows = sum(1 for r in csv.DictReader(fh) if r["sample_id"] in later)
+    assert 0 < len(later) < 240
+    src = read_source(_url(server), _settings(since=since), normalise)
+    assert src.samples.n_read == len(later)
+    assert set(src.samples.table.column("sample_id").to_pylist()) <= later
+    assert src.genotypes.n_read == later_rows
+    assert set(src.genotypes.table.column("sample_id").to_pylist()) <= later
+    # a date-time works as well, and nothing is later than the last collection
+    last = max(read_samples(db / "samples.csv").table.column("collected_on").to_pylist())
+    none = read_source(_url(server), _settings(since=f"{last}T00:00:00"), normalise)
+    assert none.samples.n_read == 0 and none.genotypes.n_read == 0
+
+
+def test_since_on_a_genotypes_column(db, server, normalise):
+    """A genotypes table with its own watermark (here the line column: rows after line 3000)."""
+    import adbc_driver_postgresql.dbapi as pg
+
+    from reunion.io.postgres import PostgresSource
+    with pg.connect(_url(server)) as conn, conn.cursor() as cur:
+        cur.execute("CREATE OR REPLACE VIEW genotypes_typed AS SELECT *, "
+                    "(DATE '2020-01-01' + CAST(line AS integer)) AS typed_on FROM genotypes")
+        conn.commit()
+    n_total = len((db / "genotypes.csv").read_text().splitlines()) - 1
+    s = _settings(genotypes_table="genotypes_typed", genotypes_watermark_column="typed_on",
+                  since="2028-03-19")   # 2020-01-01 + 3000 days: lines 3001 .. last
+    with PostgresSource(_url(server), s) as src:
+        g = src.read_genotypes(normalise)
+    assert g.n_read == n_total + 1 - 3000
+
+
+# --------------------------------------------------------------------------- credentials
+
+def test_credentials_from_environment_and_file(db, server, normalise, monkeypatch, tmp_path):
+    from reunion.io.postgres import PostgresSource
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    with PostgresSource(_url(server, password=False), _settings()) as src:
+        assert src.read_samples().n_read > 0
+    monkeypatch.delenv("PGPASSWORD")
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))   # no ~/.pgpass of this machine
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD + "\n")
+    with PostgresSource(_url(server, password=False), _settings(password_file=pw)) as src:
+        assert src.read_samples().n_read > 0
+    with pytest.raises(InputError) as exc, PostgresSource(_url(server, password=False), _settings()):
+        pass
+    assert "cannot connect" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_wrong_password_and_errors_never_show_the_password(db, server, normalise, caplog):
+    from reunion.io.postgres import PostgresSource, read_source
+    _, port, _ = server
+    wrong = f"postgresql://{USER}:not-{PASSWORD}@127.0.0.1:{port}/postgres"
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(InputError) as exc, PostgresSource(wrong, _settings()):
+        pass
+    msg = str(exc.value)
+    assert "\n" not in msg and PASSWORD not in msg and f"{USER}:***@127.0.0.1" in msg
+    with pytest.raises(InputError) as exc:
+        read_source(_url(server), _settings(samples_table="no_such_table"), normalise)
+    msg = str(exc.value)
+    assert "table no_such_table does not exist" in msg and PASSWORD not in msg and "***" in msg
+    read_source(_url(server), _settings(), normalise)
+    assert PASSWORD not in caplog.text
+    assert "rows read" in caplog.text                                 # counts are logged,
+    assert not re.search(r"\b[RM]\d{6}\b", caplog.text)              # never a sample or genotype
+
+
+def test_missing_column_names_table_and_column(db, server, normalise):
+    from reunion.io.postgres import read_source
+    with pytest.raises(InputError, match=r"table genotypes: no column 'marker' for the locus field; "
+                                         r"add it, or map the field with source\.genotypes_columns"):
+        read_source(_url(server), _settings(genotypes_columns={"locus": "marker"}), normalise)
+    with pytest.raises(InputError, match=r"table samples: no column 'entered' for the watermark"):
+        read_source(_url(server), _settings(since="2022-01-01", watermark_column="entered"), normalise)
+    with pytest.raises(InputError, match=r"column sex: source\.samples_row_column must be an integer"):
+        read_source(_url(server), _settings(samples_row_column="sex"), normalise)
+
+
+def test_connection_refused_is_one_line():
+    pytest.importorskip("adbc_driver_postgresql")
+    from reunion.io.postgres import PostgresSource
+    port = _free_port()   # nothing listens there
+    with pytest.raises(InputError) as exc, PostgresSource(f"postgresql://u:{PASSWORD}@127.0.0.1:{port}/db",
+                                                          _settings()):
+        pass
+    msg = str(exc.value)
+    assert msg.startswith(f"postgresql://u:***@127.0.0.1:{port}/db: cannot connect to PostgreSQL")
+    assert "\n" not in msg and PASSWORD not in msg
+
+
+def test_settings_are_checked():
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="not an ISO date"):
+        _settings(since="last tuesday")
+    import datetime as dt
+    assert _settings(since=dt.date(2024, 3, 1)).since == "2024-03-01"    # as YAML / --set give it
+    with pytest.raises(ValidationError, match="unknown field"):
+        _settings(genotypes_columns={"allele": "a1"})
+    from reunion.io.postgres import SourceSettings, redact, split_password
+    assert set(SourceSettings.AFFECTS) == set(SourceSettings.model_fields)
+    assert redact("postgresql://a:b%40c@h:1/d?sslmode=require&password=x") == \
+        "postgresql://a:***@h:1/d?sslmode=require&password=***"
+    assert split_password("postgresql://a:p%40ss@h:1/d") == ("postgresql://a@h:1/d", "p@ss")
+    assert split_password("postgresql://a@h/d") == ("postgresql://a@h/d", None)
+    with pytest.raises(InputError, match="not a PostgreSQL URL"):
+        from reunion.io.postgres import PostgresSource
+        PostgresSource("mysql://u:p@h/d")
