@@ -26,7 +26,15 @@ def _f(name: str, typ: pa.DataType, desc: str, nullable: bool = True) -> pa.Fiel
 
 # --------------------------------------------------------------------------- samples
 ROLES = ("missing", "relative")
-RELATIONS = ("father", "mother", "full_sibling", "half_sibling", "grandparent", "avuncular")
+#: relations of a registered relative to the family's lost child (reunion.genetics.roles.Relation,
+#: in its order): the six original codes, then the sided codes and a missing adult's descendants
+#: (issue 16); the side-less half_sibling, grandparent and avuncular are scored as the 1/2-1/2
+#: mixture over their sides
+RELATIONS = ("father", "mother", "full_sibling", "half_sibling", "grandparent", "avuncular",
+             "half_sibling_paternal", "half_sibling_maternal", "paternal_grandfather",
+             "paternal_grandmother", "maternal_grandfather", "maternal_grandmother",
+             "paternal_uncle_aunt", "maternal_uncle_aunt", "paternal_first_cousin",
+             "maternal_first_cousin", "child", "child_other_parent", "grandchild")
 SEXES = ("M", "F", "U")
 
 SAMPLES = pa.schema([
@@ -35,7 +43,9 @@ SAMPLES = pa.schema([
        "or 'relative' (a registered relative searching for a lost child).", False),
     _f("family_id", pa.string(), "Family (case) identifier; required for relatives, empty for missing persons."),
     _f("relation", pa.string(), "Relation of a relative to the family's lost child: "
-       + ", ".join(RELATIONS) + "; empty for missing persons."),
+       + ", ".join(RELATIONS) + " (child, child_other_parent, grandchild: the lost person's own "
+       "children, their other parent and grandchildren; half_sibling, grandparent and avuncular "
+       "without a side are scored as either side with prior 1/2); empty for missing persons."),
     _f("sex", pa.string(), "Optional: M, F or U; an amelogenin call showing the other sex is a reject "
        "of that genotype row (the profile is kept)."),
     _f("kit", pa.string(), "Optional: typing kit (locus set) used."),

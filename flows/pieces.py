@@ -56,7 +56,8 @@ def _context_at(shards_dir: str, settings_json: str, stamp: tuple):
     settings = Settings.model_validate_json(settings_json)
     manifest = load_manifest(Path(shards_dir))
     enc = load_encoding(Path(shards_dir), manifest)
-    scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc), settings.scoring.theta)
+    scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc), settings.scoring.theta,
+                          pedigree=settings.scoring.pedigree)
     return settings, manifest, enc, scorer
 
 

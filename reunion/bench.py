@@ -117,7 +117,8 @@ def make_kinship_workload(rng: np.random.Generator, T: int, R: int, loci: int,
         if i % 3 in (0, 2):
             used["mother"] = Member(f"M{i}", "mother", "F", mothers[i])
         hyps.append((("trio", "duo_father", "duo_mother")[i % 3], used))
-    tables = FamilyScorer(enc, MutationModels(s.mutation, enc)).table_rows(hyps).astype(dtype)
+    tables = FamilyScorer(enc, MutationModels(s.mutation, enc),
+                          pedigree=s.scoring.pedigree).table_rows(hyps).astype(dtype)
     profiles = draw(R)
     profiles[rng.random((R, loci)) < 0.02] = 0
     info = {"population": ft.population, "frequency_table": s.frequencies.table.name,

@@ -618,7 +618,9 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
     run.json. Raises :class:`CalibrationError` for a theta > 0 run."""
     import pyarrow.parquet as pq
 
-    from reunion.genetics.family import Family, Member
+    from reunion.genetics.family import Family, FamilyScorer, Member
+    from reunion.genetics.mutation import MutationModels
+    from reunion.settings import Settings
     from reunion.ingest import (
         load_encoding,
         load_manifest,
@@ -649,6 +651,9 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
     codes = np.vstack(codes) if codes else np.zeros((0, L), np.uint16)
     searched = SearchedSet.from_codes(codes, int(config.get("scoring", {}).get("min_typed_loci", 1)))
     hypotheses: dict[str, str] = {}
+    settings = Settings.model_validate(config)
+    scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc), theta,
+                          pedigree=settings.scoring.pedigree)     # the run's hypotheses
     for rec in shards_of(manifest, "reference"):
         t = read_shard(shards_dir, rec)
         c = shard_codes(t)
@@ -657,7 +662,7 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
                                                        ("sample_id", "family_id", "relation", "sex")))):
             fams.setdefault(fid, Family(fid, [])).members.append(Member(sid, rel, sex, c[i]))
         for fid, fam in fams.items():
-            h = fam.hypothesis(siblings=theta == 0.0)
+            h = scorer.hypothesis(fam)
             if h is not None:
                 hypotheses[fid] = str(getattr(h[0], "value", h[0]))
     candidates = pq.read_table(run_dir / "candidates.parquet")

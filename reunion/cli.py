@@ -302,10 +302,11 @@ def demo(
     record = rematch_flow(shards, results, s)
     _print_run(record, results)
     console.rule("4. check against the ground truth")
-    ev = evaluate(results / "candidates.parquet", inp / "truth.csv")
+    ev = evaluate(results / "candidates.parquet", inp / "truth.csv", inp / "samples.csv")
     console.print(f"planted relatives found at rank 1: {ev.rank1}/{ev.planted} ({ev.rank1_rate:.1%}); "
                   f"with both parents registered: {ev.rank1_trio}/{ev.planted_trio} "
                   f"({ev.rank1_trio_rate:.1%}); in the top-{s.scoring.top_k} list: {ev.found_in_list}")
+    console.print(f"rank 1 by family kind: {ev.kinds_text()}")
     console.print(f"unrelated missing persons with a candidate of LR >= 10,000: {ev.unrelated_with_strong}")
     console.rule("5. reviewers' report")
     console.print(f"report: {record['report']} (open it in a browser; no network needed)")

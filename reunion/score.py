@@ -26,7 +26,7 @@ Inputs
   ``frequencies.floor`` (NRC II 1996); the per-locus output counts such floored alleles.
 - ``PAIRS.csv``: query_id, relationship, and the people: reference_id
   [, reference2_id], or ``members`` (``father:ID;mother:ID;sibling1:ID;halfsib1:ID;other:ID``,
-  the candidate list's ``members`` column). relationship is one of
+  a pedigree's ``paternal_grandmother1:ID;...``: the candidate list's ``members`` column). relationship is one of
   :data:`RELATIONSHIPS`; '_' and '-' are the same, so the candidate list's
   ``hypothesis`` values (``duo_father``, ``pair_full_sibling``, ...) are accepted as they are.
   A run's ``candidates.csv`` (or .parquet) is a pairs file as it is: its ``missing_id`` is
@@ -47,6 +47,13 @@ pairwise ones with its ``pair_*`` formula:
   untested other parent transmits at the other sex's rate.
 - ``nuclear``: the lost child of a couple (typed or not) with typed full and half
   siblings, given in ``members`` (Elston-Stewart peeling, :mod:`reunion.genetics.pedigree`).
+- ``pedigree``: the lost child of a family registered by relation codes, every member given in
+  ``members`` keyed by its relation (``father:ID;paternal_grandmother1:ID;paternal_uncle_aunt1:ID``,
+  as the candidate list writes them: :func:`reunion.genetics.roles.member_key`), scored jointly
+  by the pedigree engine (:mod:`reunion.genetics.engine`; needs ``scoring.pedigree`` and theta 0).
+  A member's sex, where the relation does not fix it (a side-less ``grandparent``, a
+  ``child_other_parent``), is taken from the run's shards with ``--run``, else unknown (the
+  mixture over both).
 - ``pair-full-sibling``, ``pair-half-sibling``, ``pair-grandparent``,
   ``pair-avuncular``: the pairwise kappa formula, the relative first (as the re-match).
 
@@ -107,7 +114,7 @@ from reunion.genetics import kinship
 from reunion.genetics.family import Family, FamilyScorer, Member
 from reunion.genetics.hypotheses import Hypothesis, LocusGenotypes, locus_lr
 from reunion.genetics.mutation import MutationModels
-from reunion.genetics.roles import Relation, Role, parse_role
+from reunion.genetics.roles import Relation, Role, key_relation, parse_role
 from reunion.io.atomic import write_table
 from reunion.io.readers import _columns, _key, _open_rows, read_genotypes
 from reunion.loci import LocusNormaliser
@@ -120,10 +127,10 @@ __all__ = ["PER_LOCUS_SCHEMA", "RELATIONSHIPS", "RUN_HYPOTHESES", "SCORES_SCHEMA
 RUN_HYPOTHESES = {h.value.replace("_", "-"): h for h in (
     Hypothesis.TRIO, Hypothesis.DUO_FATHER, Hypothesis.DUO_MOTHER, Hypothesis.NUCLEAR,
     Hypothesis.PAIR_FULL_SIBLING, Hypothesis.PAIR_HALF_SIBLING, Hypothesis.PAIR_GRANDPARENT,
-    Hypothesis.PAIR_AVUNCULAR)}
+    Hypothesis.PAIR_AVUNCULAR, Hypothesis.PEDIGREE)}
 #: Those scored by the re-match's exact re-score itself (pairwise ones by the per-locus loop,
 #: with the re-match's PAIR_* formula: at theta 0 the re-match would make siblings nuclear).
-RESCORED = ("trio", "duo-father", "duo-mother", "nuclear")
+RESCORED = ("trio", "duo-father", "duo-mother", "nuclear", "pedigree")
 #: Relationships a pair may state.
 RELATIONSHIPS = ("parent-child", "full-sibling", "half-sibling", "grandparent", "avuncular",
                  "first-cousin", "trio-known-mother", "kappa:K0/K1/K2", *RUN_HYPOTHESES)
@@ -140,6 +147,8 @@ _ROLES = {"trio": ("father", "mother"), "trio-known-mother": ("father", "mother"
 _CANDIDATE_COLUMNS = {"missingid": "query_id", "hypothesis": "relationship"}
 _RELATION_OF = {Role.FATHER: Relation.FATHER, Role.MOTHER: Relation.MOTHER,
                 Role.SIBLING: Relation.FULL_SIBLING, Role.HALF_SIBLING: Relation.HALF_SIBLING}
+#: a pedigree's members beyond these make it more than a nuclear family
+_NUCLEAR = frozenset(_RELATION_OF.values())
 
 SCORES_SCHEMA = pa.schema([
     ("query_id", pa.string()), ("reference_id", pa.string()), ("reference2_id", pa.string()),
@@ -183,6 +192,7 @@ class RunConfiguration:
     settings: Settings
     alleles: dict[str, frozenset[str]]   # locus -> every allele of the run's encoding
     table_sha256: str                    # of the frequency table the run scored against
+    shards: Path | None = None           # the run's shard set (registered sexes of pedigree members)
 
 
 def run_configuration(run_dir: Path | str) -> RunConfiguration:
@@ -222,7 +232,22 @@ def run_configuration(run_dir: Path | str) -> RunConfiguration:
                          "set changed after the run; restore it, or score with --config and --set instead")
     enc = load_encoding(shards, load_manifest(shards))
     return RunConfiguration(run_json, settings, {lc.locus: frozenset(lc.alleles) for lc in enc.loci},
-                            table_sha)
+                            table_sha, shards)
+
+
+def registered_sexes(shards: Path, ids: set[str]) -> dict[str, str]:
+    """The registered sex ('M' / 'F') of the relatives ``ids`` in a shard set's reference shards
+    (others absent): a pedigree's H1 uses a member's sex where the relation does not fix it
+    (a grandparent of unknown side, the other parent of a missing adult's children)."""
+    from reunion.ingest import load_manifest, read_shard, shards_of
+
+    out: dict[str, str] = {}
+    for rec in shards_of(load_manifest(shards), "reference"):
+        t = read_shard(shards, rec)
+        for sid, sex in zip(t.column("sample_id").to_pylist(), t.column("sex").to_pylist()):
+            if sid in ids and sex in ("M", "F"):
+                out[sid] = sex
+    return out
 
 
 # --------------------------------------------------------------------------- inputs
@@ -307,6 +332,10 @@ def _check_pair(path: Path, row: int, v: dict[str, str], name: dict[str, str], k
         if rel == "nuclear":
             raise err("members", "a nuclear family names its people in the members column "
                       "(father:ID;mother:ID;sibling1:ID;halfsib1:ID, as the candidate list writes them)")
+        if rel == "pedigree":
+            raise err("members", "a pedigree names its people by relation in the members column "
+                      "(father:ID;paternal_grandmother1:ID;paternal_uncle_aunt1:ID, as the candidate "
+                      "list writes them)")
         if trio and not v["reference2_id"]:
             raise err("reference2_id", f"a {rel} needs two parents: give the alleged mother (the "
                       "known mother for trio-known-mother) in reference2_id (reference_id is the "
@@ -347,8 +376,9 @@ def _parse_members(raw: str, err) -> tuple[tuple[str, str], ...]:
             key = ""
         if not key or not sid:
             raise err("members", f"'{piece}': write role:sample_id;... with roles father, mother, "
-                      "sibling1, sibling2, ..., halfsib1, ... or other (as the candidate list's "
-                      "members column)")
+                      "sibling1, sibling2, ..., halfsib1, ..., other, or for a pedigree a relation "
+                      "and a number (paternal_grandmother1, maternal_uncle_aunt2; as the candidate "
+                      "list's members column)")
         if key in out:
             raise err("members", f"role '{key}' is given twice; number siblings sibling1, sibling2, ...")
         out[key] = sid
@@ -359,6 +389,18 @@ def _parse_members(raw: str, err) -> tuple[tuple[str, str], ...]:
 
 def _check_roles(rel: str, roles: tuple[tuple[str, str], ...], err) -> None:
     keys = [k for k, _ in roles]
+    if rel == "pedigree":
+        rels = [key_relation(k) for k in keys]
+        if any(r is None for r in rels) or any(parse_role(k)[0] in (Role.SIBLING, Role.HALF_SIBLING)
+                                               for k in keys):
+            raise err("members", "a pedigree's members are father, mother and relation-numbered "
+                      "members (full_sibling1, paternal_grandmother1, maternal_uncle_aunt2, child1, ...), "
+                      "as the candidate list writes them")
+        if all(r in _NUCLEAR for r in rels):
+            raise err("members", "a pedigree needs a member beyond parents and siblings (a "
+                      "grandparent, uncle / aunt, cousin, sided half sibling or child); state "
+                      "nuclear, trio, duo-father or duo-mother instead")
+        return
     if rel == "nuclear":
         kinds = [parse_role(k)[0] for k in keys]
         if any(r not in _RELATION_OF for r in kinds):
@@ -406,9 +448,12 @@ def _hypothesis(rel: str) -> tuple[Hypothesis, tuple[float, float, float] | None
     return Hypothesis.KAPPA, user_kappa(rel) if rel.startswith("kappa:") else kinship.KAPPA[rel]
 
 
-def _family(pr: _Pair, codes: dict[str, np.ndarray]) -> Family:
-    """The people of a trio, duo or nuclear pair as a registered family."""
-    return Family(f"row {pr.row}", [Member(sid, _RELATION_OF[parse_role(key)[0]], None, codes[sid])
+def _family(pr: _Pair, codes: dict[str, np.ndarray], sexes: dict[str, str] | None = None) -> Family:
+    """The people of a trio, duo, nuclear or pedigree pair as a registered family: each
+    member's relation from its role key (:func:`reunion.genetics.roles.key_relation`), its
+    sex from ``sexes`` (a run's registrations) where known."""
+    sexes = sexes or {}
+    return Family(f"row {pr.row}", [Member(sid, key_relation(key), sexes.get(sid), codes[sid])
                                     for key, sid in pr.roles])
 
 
@@ -454,6 +499,7 @@ def score_pairs(profiles: Path, frequencies: Path | None, pairs: Path, out: Path
 
     if theta > 0.0:
         for rel, why in (("trio-known-mother", "is not supported yet"),
+                         ("pedigree", "is not scored: the pedigree engine is theta-free"),
                          ("nuclear", ("is not scored with theta (a theta re-match scores such a family "
                                       "through its parents: state trio, duo-father or duo-mother)"))):
             bad = next((pr for pr in plist if pr.relationship == rel), None)
@@ -478,7 +524,9 @@ def score_pairs(profiles: Path, frequencies: Path | None, pairs: Path, out: Path
         codes[sid] = c
         vectors[sid] = enc.encode_profile(geno)
     models = MutationModels(settings.mutation, enc)        # the one cache, shared with the re-score
-    scorer = FamilyScorer(enc, models, theta)
+    scorer = FamilyScorer(enc, models, theta, pedigree=settings.scoring.pedigree)
+    pedigree_ids = {sid for pr in plist if pr.relationship == "pedigree" for _, sid in pr.roles}
+    sexes = registered_sexes(run.shards, pedigree_ids) if run is not None and run.shards and pedigree_ids else {}
 
     scores = {f.name: [] for f in SCORES_SCHEMA}
     loc_rows = {f.name: [] for f in PER_LOCUS_SCHEMA}
@@ -486,7 +534,7 @@ def score_pairs(profiles: Path, frequencies: Path | None, pairs: Path, out: Path
               "inconsistent_pairs": 0, "floored_alleles": 0, "per_locus_rows": 0}
     for pr in plist:
         if pr.relationship in RESCORED:
-            loci, members, total, compared, inconsistent = _rescore(pr, scorer, vectors, pairs)
+            loci, members, total, compared, inconsistent = _rescore(pr, scorer, vectors, pairs, sexes)
         else:
             loci, total, compared, inconsistent = _loop(pr, enc, codes, models, theta, pairs)
             members = pr.members
@@ -522,14 +570,18 @@ def score_pairs(profiles: Path, frequencies: Path | None, pairs: Path, out: Path
     return counts
 
 
-def _rescore(pr: _Pair, scorer: FamilyScorer, vectors: dict[str, np.ndarray], pairs: Path):
+def _rescore(pr: _Pair, scorer: FamilyScorer, vectors: dict[str, np.ndarray], pairs: Path,
+             sexes: dict[str, str] | None = None):
     """A re-match hypothesis, by the re-match's exact re-score: (per-locus rows, members as
     used, log10 LR, loci compared, inconsistent loci)."""
-    cs = scorer.rescore(_family(pr, vectors), vectors[pr.query])
+    cs = scorer.rescore(_family(pr, vectors, sexes), vectors[pr.query])
     want = RUN_HYPOTHESES[pr.relationship]
-    if cs is None or cs.hypothesis != want:      # the row's checks make this unreachable
+    if cs is None or cs.hypothesis != want:      # the row's checks make this unreachable but for a pedigree
+        why = ("; scoring.pedigree is false (--set scoring.pedigree=true)" if want is Hypothesis.PEDIGREE
+               and not scorer.use_pedigree else
+               "; these relations fit no one pedigree" if want is Hypothesis.PEDIGREE else "")
         raise _row_error(pairs, pr.row, "relationship", f"these people make a "
-                         f"{cs.hypothesis if cs else 'no'} hypothesis, not {want}; check the roles")
+                         f"{cs.hypothesis if cs else 'no'} hypothesis, not {want}; check the roles{why}")
     typed = np.zeros(len(scorer.enc.loci), dtype=bool)
     for sid in (pr.query, *(s for _, s in pr.roles)):
         typed |= vectors[sid] != 0

@@ -117,7 +117,8 @@ class IngestSettings(_Model):
 class ScoringSettings(_Model):
     AFFECTS = {"device": Affects.NOTHING, "query_block": Affects.PIECES, "top_k": Affects.LISTS,
                "log10_lr_floor": Affects.LISTS, "keep_all_log10_lr": Affects.LISTS,
-               "min_typed_loci": Affects.LISTS, "theta": Affects.TABLES}
+               "min_typed_loci": Affects.LISTS, "theta": Affects.TABLES,
+               "pedigree": Affects.TABLES}
     device: Device = Field("cpu", description="Screening kernel: cpu (numba), gpu (CuPy), "
                            "auto (gpu when a usable GPU is present).")
     top_k: int = Field(10, ge=1, le=1000, description="Candidates kept per missing person.")
@@ -138,6 +139,14 @@ class ScoringSettings(_Model):
                          "0 = none. Needs mutation.model 'none'.")
     min_typed_loci: int = Field(6, ge=1, le=100, description="Missing persons typed at fewer loci "
                                 "are not searched (listed in the run summary).")
+    pedigree: bool = Field(True, description="Score a family beyond the parents-and-siblings menu "
+                           "(grandparents, uncles / aunts, cousins, sided half siblings, a missing "
+                           "adult's children; two or more typed relatives of which one is such) "
+                           "jointly through the pedigree engine (hypothesis 'pedigree', every typed "
+                           "member at once). false: such a family is scored by the relative typed at "
+                           "the most loci (pairwise), and a family with only cousins or "
+                           "descendants typed (no pairwise formula) is not scored. Not used with "
+                           "theta > 0 (the engine is theta-free): families are then scored as with false.")
 
     @model_validator(mode="after")
     def _keep_all_above_floor(self) -> "ScoringSettings":
@@ -230,7 +239,8 @@ class SimulationSettings(_Model):
     AFFECTS = {f: Affects.NOTHING for f in (
         "n_families", "lost_child_fraction", "n_unrelated_missing", "one_parent_fraction",
         "sibling_fraction", "mutation_rate_male", "mutation_rate_female", "dropout_fraction",
-        "kits", "kit_weights", "corrupt_rows", "seed")}
+        "kits", "kit_weights", "corrupt_rows", "seed", "siblings_only_fraction", "grandparents_fraction",
+        "descendants_fraction")}
     n_families: int = Field(200, ge=1, le=10_000_000,
                             description="Registered families (each searching for one lost child).")
     lost_child_fraction: float = Field(0.5, ge=0.0, le=1.0, description="Fraction of families whose "
@@ -264,6 +274,19 @@ class SimulationSettings(_Model):
                               "truth_corrupt.csv; at most one per profile.")
     seed: int = Field(1, ge=0, le=2**63 - 1, description="Seed of the random generator; the same seed "
                       "gives byte-identical files.")
+    # families of long separations (issue 16): parents dead or untraceable. Defaults 0 keep the
+    # database of the fields above as it was (byte-identical files); for long separations, e.g.
+    # siblings_only 0.15, grandparents 0.25, descendants 0.1 (the rest both / one parent)
+    siblings_only_fraction: float = Field(0.0, ge=0.0, le=1.0, description="Fraction of families that "
+                                          "register only 1-2 full siblings of the lost child (no parent).")
+    grandparents_fraction: float = Field(0.0, ge=0.0, le=1.0, description="Fraction of families that "
+                                         "register one side's grandmother and / or grandfather and 1-2 "
+                                         "uncles / aunts of that side (sided codes: paternal_grandmother, "
+                                         "paternal_uncle_aunt, ...), no parent or sibling.")
+    descendants_fraction: float = Field(0.0, ge=0.0, le=1.0, description="Fraction of families that "
+                                        "search for a missing adult through that person's own 1-3 "
+                                        "children (relation child) and, in half of them, the children's "
+                                        "other parent (child_other_parent).")
 
     @field_validator("kit_weights")
     @classmethod
@@ -271,6 +294,14 @@ class SimulationSettings(_Model):
         if v is not None and not any(w > 0 for w in v.values()):
             raise ValueError("kit_weights: at least one weight must be > 0")
         return v
+
+    @model_validator(mode="after")
+    def _kinds_fit(self) -> "SimulationSettings":
+        total = self.siblings_only_fraction + self.grandparents_fraction + self.descendants_fraction
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"siblings_only_fraction + grandparents_fraction + descendants_fraction = "
+                             f"{total:g} exceeds 1: they are shares of the families")
+        return self
 
 
 class Settings(_Model):

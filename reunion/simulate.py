@@ -23,6 +23,14 @@ Genetics of the simulation
   child (same two parents), registered as ``full_sibling``. A fraction of the
   lost children are "found": they appear on the missing side. Unrelated
   missing persons are further founders.
+* Long separations (issue 16; the fractions default to 0): exact shares of the
+  families register no parent: siblings only (1-2 full siblings), one side's
+  grandparents and uncles / aunts (sided codes; the grandparents drawn given
+  that parent, the uncles / aunts their children), or a missing adult's own
+  children (with an other parent, registered in half of them). Their draws
+  come from a stream of their own (``[seed, KINDS_STREAM]``), so a database
+  without them is byte-identical to one simulated before they existed; their
+  people follow everyone else in the person order (:func:`_draw_extended`).
 
 Every profile is typed with a kit (a locus set) drawn at random; a fraction
 of the profiles are partial and lose 1-4 further loci. All outputs go through
@@ -73,7 +81,21 @@ DATE_LAST = np.datetime64("2025-12-31")
 TWO_STEP_FRACTION = 0.05  # share of mutations that move by two repeats
 UNKNOWN_LOCUS = "DXS999"
 OFF_LADDER = "OL"
-RELATION_NAMES = ("father", "mother", "full_sibling", "full_sibling")  # by relation code 0..3
+#: by relation code: 0..3 the nuclear slots (father, mother, sibling 1, sibling 2), then the
+#: relatives of the long-separation kinds (:func:`_draw_extended`)
+RELATION_NAMES = ("father", "mother", "full_sibling", "full_sibling",
+                  "paternal_grandfather", "paternal_grandmother", "maternal_grandfather",
+                  "maternal_grandmother", "paternal_uncle_aunt", "maternal_uncle_aunt",
+                  "child", "child_other_parent")
+_GF = {"paternal": (4, 5), "maternal": (6, 7)}   # (grandfather, grandmother) of a side
+_UNCLE = {"paternal": 8, "maternal": 9}
+_CHILD, _OTHER_PARENT = 10, 11
+#: family kinds by code (:attr:`_Families.kind`; reunion.evaluate names them the same from samples.csv)
+FAMILY_KINDS = ("both parents", "one parent", "siblings only", "grandparents and uncles/aunts",
+                "missing adult's children")
+#: stream of the long-separation kinds' draws: the main stream's draws stay those of the
+#: fields before them, so a database without these kinds is byte-identical to before
+KINDS_STREAM = 16
 
 @dataclass
 class SimulationSummary:
@@ -88,6 +110,7 @@ class SimulationSummary:
     n_genotype_rows: int      # data rows of genotypes.csv, corrupt rows included
     n_corrupt_rows: int
     paths: dict[str, str] = field(default_factory=dict)
+    planted_by_kind: dict[str, int] = field(default_factory=dict)   # FAMILY_KINDS -> planted lost children
 
 
 # --------------------------------------------------------------------------- records of the steps
@@ -109,6 +132,7 @@ class _Families:
     mother_reg: np.ndarray    # bool: the mother is registered (at least one of the two is)
     n_sibs: np.ndarray        # int64 in {0, 1, 2}: registered full siblings of the lost child
     planted: np.ndarray       # bool: the lost child is on the missing side
+    kind: np.ndarray | None = None   # int64: index into FAMILY_KINDS (:func:`_assign_kinds`)
 
 
 @dataclass(frozen=True)
@@ -136,6 +160,8 @@ class _Registry:
     rel_relation: np.ndarray  # int64 [n_rel]: index into RELATION_NAMES
     miss_person: np.ndarray   # int64 [n_miss]: person index
     miss_family: np.ndarray   # int64 [n_miss]: family of a planted lost child, -1 if unrelated
+    rel_sex: np.ndarray | None = None    # <U1 [n_rel]: a sex the relation or the pedigree fixes, '' if none
+    lost_sex: np.ndarray | None = None   # <U1 [n_families]: a lost child's sex the pedigree fixes, '' if none
 
     @property
     def person(self) -> np.ndarray:
@@ -270,6 +296,120 @@ def _draw_families(rng: np.random.Generator, config: SimulationSettings) -> _Fam
                      n_sibs=n_sibs, planted=planted)
 
 
+def _assign_kinds(rng: np.random.Generator, families: _Families, config: SimulationSettings) -> _Families:
+    """The long-separation kinds (``rng``: the kinds' own stream): exactly
+    round(fraction * n_families) families of each, at random, register no parent; a
+    siblings-only family 1-2 full siblings, the two others no sibling (their relatives are
+    drawn by :func:`_draw_extended`). Other families are 'both parents' or 'one parent' as drawn.
+    Without these kinds nothing is drawn and the families are as before."""
+    nf = families.n_sibs.size
+    kind = np.where(families.father_reg & families.mother_reg, 0, 1).astype(np.int64)
+    counts = [int(round(f * nf)) for f in (config.siblings_only_fraction, config.grandparents_fraction,
+                                           config.descendants_fraction)]
+    if not sum(counts):
+        return _Families(families.father_reg, families.mother_reg, families.n_sibs, families.planted, kind)
+    order = rng.permutation(nf)
+    father_reg, mother_reg, n_sibs = families.father_reg.copy(), families.mother_reg.copy(), families.n_sibs.copy()
+    start = 0
+    for code, k in zip((2, 3, 4), counts):
+        sel = order[start:start + k]
+        start += k
+        kind[sel] = code
+        father_reg[sel] = mother_reg[sel] = False
+        if code == 2:
+            none = sel[n_sibs[sel] == 0]
+            n_sibs[none] = rng.integers(1, 3, size=none.size)
+        else:
+            n_sibs[sel] = 0
+    return _Families(father_reg, mother_reg, n_sibs, families.planted, kind)
+
+
+@dataclass(frozen=True)
+class _Extended:
+    """People and registrations of the grandparents and descendants kinds."""
+
+    geno: np.ndarray          # int16 [n_extra, n_loci, 2]: appended after every other person
+    person: np.ndarray        # int64 [n_reg]: person index of each registered relative
+    family: np.ndarray        # int64 [n_reg]
+    relation: np.ndarray      # int64 [n_reg]: index into RELATION_NAMES
+    sex: np.ndarray           # <U1 [n_reg]: '' where the relation fixes none
+    lost_sex: np.ndarray      # <U1 [n_families]: the lost child's sex where the pedigree fixes it
+
+
+def _draw_extended(rng: np.random.Generator, table: FrequencyTable, families: _Families, people: _People,
+                   config: SimulationSettings) -> _Extended:
+    """Relatives of the long-separation kinds (``rng``: the kinds' own stream).
+
+    Grandparents and uncles / aunts: a side (paternal or maternal, 1/2 each); the
+    grandparents of that side are drawn given that parent (founder alleles independent:
+    the parent's two alleles are one from each grandparent, which from whom at random, and
+    each grandparent's other allele from the frequencies; no mutation on these two
+    transmissions); 1-2 uncles / aunts are their children (with mutation); registered: the
+    grandmother alone (1/2), the grandfather alone (1/5) or both (3/10), and the uncles / aunts.
+    Descendants: the lost person's sex (1/2 each), an other parent (a founder), 1-3 children
+    of the two (with mutation at each parent's rate); registered: the children and, with
+    probability 1/2, the other parent.
+    """
+    nf = families.n_sibs.size
+    L = people.geno.shape[1]
+    kind = families.kind
+    next_person = people.geno.shape[0]
+    geno, person, family, relation, sex = [], [], [], [], []
+    lost_sex = np.full(nf, "", dtype="<U1")
+
+    def add(g: np.ndarray) -> np.ndarray:
+        nonlocal next_person
+        geno.append(g.astype(np.int16))
+        idx = np.arange(next_person, next_person + g.shape[0])
+        next_person += g.shape[0]
+        return idx
+
+    def register(idx, f: int, rel: int, sx: str = ""):
+        for q in np.atleast_1d(idx).tolist():
+            person.append(q)
+            family.append(f)
+            relation.append(rel)
+            sex.append(sx)
+
+    loci = np.arange(L)
+    for f in np.flatnonzero(kind == 3).tolist():
+        side = "paternal" if rng.random() < 0.5 else "maternal"
+        pg = people.geno[f if side == "paternal" else nf + f]          # [L, 2]
+        b = rng.integers(0, 2, size=L)
+        other = _draw_founders(rng, table, 2)
+        gf = np.stack([pg[loci, b], other[0, :, 0]], axis=1)
+        gm = np.stack([pg[loci, 1 - b], other[1, :, 0]], axis=1)
+        n_ua = rng.integers(1, 3)
+        pat, _ = _transmit(rng, np.repeat(gf[None], n_ua, axis=0), config.mutation_rate_male)
+        mat, _ = _transmit(rng, np.repeat(gm[None], n_ua, axis=0), config.mutation_rate_female)
+        i_gf, i_gm = add(gf[None]), add(gm[None])
+        i_ua = add(np.stack([pat, mat], axis=2))
+        u = rng.random()
+        if u >= 0.5:                       # the grandfather (alone: 1/5; with her: 3/10)
+            register(i_gf, f, _GF[side][0], "M")
+        if u < 0.5 or u >= 0.7:            # the grandmother (alone: 1/2; with him: 3/10)
+            register(i_gm, f, _GF[side][1], "F")
+        register(i_ua, f, _UNCLE[side])
+    lost_of = people.lost_child
+    for f in np.flatnonzero(kind == 4).tolist():
+        lsex = "M" if rng.random() < 0.5 else "F"
+        op = _draw_founders(rng, table, 1)[0]
+        n_ch = rng.integers(1, 4)
+        lost_rate, op_rate = ((config.mutation_rate_male, config.mutation_rate_female) if lsex == "M"
+                              else (config.mutation_rate_female, config.mutation_rate_male))
+        from_lost, _ = _transmit(rng, np.repeat(people.geno[lost_of[f]][None], n_ch, axis=0), lost_rate)
+        from_op, _ = _transmit(rng, np.repeat(op[None], n_ch, axis=0), op_rate)
+        kids = np.stack([from_lost, from_op] if lsex == "M" else [from_op, from_lost], axis=2)
+        i_op, i_kids = add(op[None]), add(kids)
+        lost_sex[f] = lsex
+        register(i_kids, f, _CHILD)
+        if rng.random() < 0.5:
+            register(i_op, f, _OTHER_PARENT, "F" if lsex == "M" else "M")
+    return _Extended(np.concatenate(geno) if geno else np.zeros((0, L, 2), np.int16),
+                     np.array(person, dtype=np.int64), np.array(family, dtype=np.int64),
+                     np.array(relation, dtype=np.int64), np.array(sex, dtype="<U1"), lost_sex)
+
+
 def _draw_founders(rng: np.random.Generator, table: FrequencyTable, n: int) -> np.ndarray:
     """Founder genotypes int16 [n, n_loci, 2] in tenths of a repeat, drawn under HWE."""
     out = np.empty((n, len(table.loci), 2), dtype=np.int16)
@@ -325,9 +465,10 @@ def _draw_people(rng: np.random.Generator, table: FrequencyTable, families: _Fam
 
 
 def _draw_registry(rng: np.random.Generator, families: _Families, people: _People,
-                   n_unrelated: int) -> _Registry:
-    """Registered relatives (father, mother, sibling 1, sibling 2 of each family) and the missing
-    side (planted lost children and unrelated founders) in the order of a random id permutation."""
+                   n_unrelated: int, extended: _Extended | None = None) -> _Registry:
+    """Registered relatives (father, mother, sibling 1, sibling 2 of each family, and the
+    relatives of ``extended``, family by family) and the missing side (planted lost children
+    and unrelated founders) in the order of a random id permutation."""
     nf = families.n_sibs.size
     lost_child = people.lost_child
     slots = np.stack([np.arange(nf), nf + np.arange(nf), lost_child + 1, lost_child + 2], axis=1)
@@ -338,12 +479,28 @@ def _draw_registry(rng: np.random.Generator, families: _Families, people: _Peopl
     miss_family_raw = np.concatenate([planted_fam, np.full(n_unrelated, -1)])
     perm = rng.permutation(miss_person_raw.size)  # id number of each raw missing person
     order = np.argsort(perm)                      # missing persons in id order
+    rel_person = slots[valid]
+    rel_family = np.broadcast_to(np.arange(nf)[:, None], slots.shape)[valid]
+    rel_relation = np.broadcast_to(np.arange(4)[None, :], slots.shape)[valid]
+    rel_sex = np.full(rel_person.size, "", dtype="<U1")
+    lost_sex = None
+    if extended is not None and extended.person.size:
+        rel_person = np.concatenate([rel_person, extended.person])
+        rel_family = np.concatenate([rel_family, extended.family])
+        rel_relation = np.concatenate([rel_relation, extended.relation])
+        rel_sex = np.concatenate([rel_sex, extended.sex])
+        by_family = np.argsort(rel_family, kind="stable")          # family by family
+        rel_person, rel_family, rel_relation, rel_sex = (a[by_family] for a in
+                                                         (rel_person, rel_family, rel_relation, rel_sex))
+        lost_sex = extended.lost_sex
     return _Registry(
-        rel_person=slots[valid],
-        rel_family=np.broadcast_to(np.arange(nf)[:, None], slots.shape)[valid],
-        rel_relation=np.broadcast_to(np.arange(4)[None, :], slots.shape)[valid],
+        rel_person=rel_person,
+        rel_family=rel_family,
+        rel_relation=rel_relation,
         miss_person=miss_person_raw[order],
         miss_family=miss_family_raw[order],
+        rel_sex=rel_sex,
+        lost_sex=lost_sex,
     )
 
 
@@ -395,6 +552,13 @@ def _samples_table(table: FrequencyTable, registry: _Registry, profiles: _Profil
     sex = profiles.sex.copy()
     sex[:n_rel][registry.rel_relation == 0] = "M"
     sex[:n_rel][registry.rel_relation == 1] = "F"
+    if registry.rel_sex is not None:                  # grandfathers M, grandmothers F, ...
+        fixed = registry.rel_sex != ""
+        sex[:n_rel][fixed] = registry.rel_sex[fixed]
+    if registry.lost_sex is not None:                 # a missing adult with children: its own sex
+        fam = registry.miss_family
+        lost = np.where(fam >= 0, registry.lost_sex[np.maximum(fam, 0)], "")
+        sex[n_rel:][lost != ""] = lost[lost != ""]
     samples = pa.table({
         "sample_id": _strings(ids.sample),
         "role": _dict_strings(np.r_[np.zeros(n_rel, int), np.ones(n_miss, int)], ["relative", "missing"]),
@@ -564,8 +728,8 @@ def _truth_table(families: _Families, people: _People, registry: _Registry, ids:
     is_lost = miss_family >= 0
     fam_m = np.where(is_lost, miss_family, 0)
     father_reg, mother_reg = families.father_reg[fam_m], families.mother_reg[fam_m]
-    reg = np.where(father_reg & mother_reg, 0, np.where(father_reg, 1, 2))
-    t_parents = [None if not lost else ("both", "father", "mother")[r]
+    reg = np.where(father_reg & mother_reg, 0, np.where(father_reg, 1, np.where(mother_reg, 2, 3)))
+    t_parents = [None if not lost else ("both", "father", "mother", "none")[r]
                  for lost, r in zip(is_lost.tolist(), reg.tolist())]
     lost_rows = people.child_offset[fam_m]
     mp = people.mut_p[lost_rows] & is_lost[:, None]
@@ -628,9 +792,14 @@ def simulate_database(out_dir: Path, table: FrequencyTable, config: SimulationSe
     rng = np.random.default_rng(config.seed)
     loci = table.locus_names
     kits = _resolve_kits(table, config)
-    families = _draw_families(rng, config)
+    kinds_rng = np.random.default_rng([config.seed, KINDS_STREAM])
+    families = _assign_kinds(kinds_rng, _draw_families(rng, config), config)
     people = _draw_people(rng, table, families, config)
-    registry = _draw_registry(rng, families, people, config.n_unrelated_missing)
+    extended = _draw_extended(kinds_rng, table, families, people, config)
+    if extended.geno.shape[0]:
+        people = _People(np.concatenate([people.geno, extended.geno]), people.n_founders,
+                         people.child_offset, people.mut_p, people.mut_m)
+    registry = _draw_registry(rng, families, people, config.n_unrelated_missing, extended)
     person = registry.person
     profiles = _draw_profiles(rng, kits, person.size, config)
     ids = _identifiers(config.n_families, registry.rel_person.size, registry.miss_person.size)
@@ -648,6 +817,8 @@ def simulate_database(out_dir: Path, table: FrequencyTable, config: SimulationSe
         n_missing=int(registry.miss_person.size),
         n_planted=int(families.planted.sum()),
         n_planted_trio=int((families.planted & families.father_reg & families.mother_reg).sum()),
+        planted_by_kind={name: int((families.planted & (families.kind == k)).sum())
+                         for k, name in enumerate(FAMILY_KINDS)},
         n_mutations=int(people.mut_p.sum() + people.mut_m.sum()),
         n_genotype_rows=int(rows.profile.size),
         n_corrupt_rows=len(corrupt),
@@ -661,4 +832,4 @@ def simulate_database(out_dir: Path, table: FrequencyTable, config: SimulationSe
 
 
 __all__ = ["SimulationSettings", "SimulationSummary", "simulate_database", "CODIS_CORE20",
-           "IDENTIFILER15"]
+           "IDENTIFILER15", "FAMILY_KINDS"]

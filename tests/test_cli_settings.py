@@ -134,7 +134,7 @@ def test_every_setting_declares_what_it_changes_and_the_three_keys_follow():
     assert s.affecting(Affects.TABLES) == {
         "frequencies": {"table", "population", "floor"},
         "mutation": {"model", "rate", "rate_male", "rate_female", "rate2", "range", "locus_rates"},
-        "scoring": {"theta"}}
+        "scoring": {"theta", "pedigree"}}
     base = {"config": s.model_dump(mode="json")}
     manifest = {"alleles": {"sha256": "0" * 64}}
     folder = tables_dir(Path("/r"), manifest, s)

@@ -518,7 +518,7 @@ def test_family_scorer_pedigree_table_equals_brute_force():
     sc = _scorer(enc)
     hyp, used = sc.hypothesis(fam)
     assert hyp is Hypothesis.PEDIGREE and {k: m.sample_id for k, m in used.items()} == \
-        {"member1": "a", "member2": "gm", "member3": "u"}
+        {"paternal_uncle_aunt1": "a", "paternal_grandmother1": "gm", "paternal_uncle_aunt2": "u"}
     row = sc.table_row(hyp, used)
     mix = relatives_pedigree([Relative("gm", R.PATERNAL_GRANDMOTHER), Relative("u", R.PATERNAL_UNCLE_AUNT),
                               Relative("a", R.PATERNAL_UNCLE_AUNT)])
@@ -581,7 +581,7 @@ def test_family_scorer_duo_and_grandmother_is_one_pedigree():
                        _member("g", R.PATERNAL_GRANDMOTHER, [_gi(0, 0), _gi(1, 1)])])
     sc = _scorer(enc)
     hyp, used = sc.hypothesis(fam)
-    assert hyp == "pedigree" and set(used) == {"father", "member1"}
+    assert hyp == "pedigree" and set(used) == {"father", "paternal_grandmother1"}
     row = sc.table_row(hyp, used)
     for l, (f_g) in enumerate([(0, 1), (1, 2)]):
         t = sc.models.locus(l)
@@ -601,7 +601,10 @@ def test_family_scorer_theta_and_unfit_registrations_fall_back():
     cousin = Family("c", [_member("c", R.PATERNAL_FIRST_COUSIN, [_gi(0, 1), 0])])
     assert _scorer(enc).hypothesis(cousin)[0] == "pedigree"
     with pytest.raises(ValueError, match="theta"):
-        _scorer(enc, model_name="none", theta=0.02).hypothesis(cousin)
+        cousin.hypothesis(siblings=False, pedigree=False)
+    # a scorer without the engine (theta, or pedigree off) leaves such a family unscored: a run goes on
+    assert _scorer(enc, model_name="none", theta=0.02).hypothesis(cousin) is None
+    assert _scorer(enc, pedigree=False).hypothesis(cousin) is None
 
 
 def test_sex_mixture_merges_when_both_sexes_share_one_matrix():

@@ -809,10 +809,13 @@ def test_rescore_many_equals_rescore_one_by_one(model, monkeypatch):
 def test_relation_values_are_the_contract_relations():
     from reunion.contracts import RELATIONS
     from reunion.genetics.roles import Relation
-    # the samples contract accepts the first six (side-less) codes; the sided codes of the
-    # pedigree engine (issue 16) follow them and join the contract with the engine's dispatch
-    assert tuple(r.value for r in Relation)[:len(RELATIONS)] == RELATIONS
-    assert {"half_sibling_paternal", "paternal_grandmother", "child"} <= {r.value for r in Relation}
+    # the samples contract accepts every relation the engine places (issue 16), in the enum's
+    # order (the six original codes first: shards store members in this order)
+    assert tuple(r.value for r in Relation) == RELATIONS
+    assert len(RELATIONS) == 19 and RELATIONS[:6] == ("father", "mother", "full_sibling", "half_sibling",
+                                                       "grandparent", "avuncular")
+    assert {"half_sibling_paternal", "paternal_grandmother", "maternal_uncle_aunt", "child",
+            "child_other_parent", "grandchild"} <= set(RELATIONS)
     assert Member("x", "half_sibling", None, np.zeros(1, np.uint16)).relation is Relation.HALF_SIBLING
     with pytest.raises(ValueError):
         Member("x", "cousin", None, np.zeros(1, np.uint16))
@@ -921,3 +924,26 @@ def test_theta_bound():
     for bad in (1.0, -0.1, float("nan")):
         with pytest.raises(ValueError, match=r"outside \[0, 1\)"):
             T.check_theta(bad)
+
+
+def test_member_keys_carry_the_relation():
+    # a pedigree hypothesis' members are keyed by relation and number (issue 16, part 2):
+    # parse_role reads them as MEMBERs, key_relation gives back the relation; today's keys unchanged
+    from reunion.genetics.roles import Relation, Role, key_relation, member_key, parse_role
+    assert member_key(Relation.PATERNAL_GRANDMOTHER, 1) == "paternal_grandmother1"
+    assert member_key("maternal_uncle_aunt", 2) == "maternal_uncle_aunt2"
+    assert parse_role("paternal_grandmother1") == (Role.MEMBER, 1)
+    assert parse_role("half_sibling_paternal12") == (Role.MEMBER, 12)
+    assert key_relation("paternal_uncle_aunt2") is Relation.PATERNAL_UNCLE_AUNT
+    assert key_relation("child1") is Relation.CHILD
+    for key, want in (("father", (Role.FATHER, None)), ("sibling2", (Role.SIBLING, 2)),
+                      ("halfsib1", (Role.HALF_SIBLING, 1)), ("other", (Role.OTHER, None)),
+                      ("member3", (Role.MEMBER, 3))):
+        assert parse_role(key) == want
+    assert key_relation("father") is Relation.FATHER and key_relation("sibling1") is Relation.FULL_SIBLING
+    assert key_relation("halfsib1") is Relation.HALF_SIBLING and key_relation("other") is None
+    for bad in ("paternal_grandmother", "cousin1", "paternal_grandmother01", "sibling", "x"):
+        with pytest.raises(ValueError):
+            parse_role(bad)
+    with pytest.raises(ValueError):
+        member_key(Relation.CHILD, 0)

@@ -12,6 +12,11 @@ absolute in log10 is asked; the observed difference is 0).
 
 The slow test does the same through the command line: ``reunion rematch`` (the Prefect flow,
 which writes run.json), then ``reunion score --run RUN --pairs RUN/candidates.csv``.
+
+Pedigree candidates (issue 16, part 2: grandparents, uncles / aunts, cousins, a missing
+adult's children; ``scoring.pedigree`` on by default) are reproduced from their ``members``
+alone: each key names the member's relation (``paternal_grandmother1``), and with ``--run``
+the members' registered sexes come from the run's shards.
 """
 
 from __future__ import annotations
@@ -39,6 +44,12 @@ from reunion.score import RunConfiguration, score_pairs
 from reunion.settings import Settings, load_settings
 
 TOL = 1e-9          # |delta log10 LR|, far below ranking.CUT_TOL (1e-6)
+#: relabellings of the database fixture's three-generation and descendant families
+PEDIGREE_LABELS = {
+    13: {"father": "paternal_grandfather", "mother": "paternal_grandmother", "full_sibling": "paternal_uncle_aunt"},
+    17: {"father": "maternal_uncle_aunt", "mother": "maternal_grandmother", "full_sibling": "maternal_first_cousin"},
+    19: {"father": "child", "mother": "mother", "full_sibling": "full_sibling"},
+}
 
 
 # ------------------------------------------------------------------ a run and its inputs
@@ -46,8 +57,13 @@ TOL = 1e-9          # |delta log10 LR|, far below ranking.CUT_TOL (1e-6)
 def database(small_db, tmp_path_factory) -> Path:
     """small_db relabelled so that every hypothesis kind occurs: every 5th family's siblings
     made half siblings (and every 10th family's parents left out), the relatives of every 7th
-    family made grandparents, of every 11th avuncular, and the parents of every third family
-    with siblings left out (siblings only)."""
+    family made grandparents, of every 11th avuncular (of every 22nd only one kept), and the
+    parents of every third family with siblings left out (siblings only); pedigrees (issue 16): of the others, every 13th
+    family's father, mother and siblings registered as paternal grandfather, grandmother and
+    uncles / aunts, every 17th's as maternal uncle / aunt, grandmother and first cousins, and
+    every 19th's (with a father) father as a child of the lost person (parent and child share
+    one allele either way; the lost person's sex unknown: the mixture over both). (The genotypes
+    stay those of parents and siblings: this checks reproduction, not the relations' truth.)"""
     out = tmp_path_factory.mktemp("relabelled")
     with open(small_db / "samples.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -59,14 +75,22 @@ def database(small_db, tmp_path_factory) -> Path:
     for i, fid in enumerate(sorted(fams)):
         members = fams[fid]
         has_sib = any(r["relation"] == "full_sibling" for r in members)
+        has_father = any(r["relation"] == "father" for r in members)
         drop_parents = has_sib and (i % 10 == 0 or (i % 3 == 1 and i % 5 and i % 7 and i % 11))
+        ped = next((PEDIGREE_LABELS[k] for k in PEDIGREE_LABELS if i % k == 0), None)
+        if i % 5 == 0 or i % 7 == 0 or i % 11 == 0 or (ped is PEDIGREE_LABELS[19] and not has_father):
+            ped = None
         for r in members:
             if i % 5 == 0 and r["relation"] == "full_sibling":
                 r["relation"] = "half_sibling"
             elif i % 5 and (i % 7 == 0 or i % 11 == 0):
                 r["relation"] = "grandparent" if i % 7 == 0 else "avuncular"
+            elif ped is not None:
+                r["relation"] = ped[r["relation"]]
             if drop_parents and r["relation"] in ("father", "mother"):
                 dropped.add(r["sample_id"])
+        if i % 5 and i % 7 and i % 22 == 0:     # one uncle or aunt alone: pair_avuncular
+            dropped.update(r["sample_id"] for r in sorted(members, key=lambda r: r["sample_id"])[1:])
     with open(out / "samples.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
@@ -121,7 +145,7 @@ def run_configuration_of(shards: Path, settings: Settings) -> RunConfiguration:
     enc = load_encoding(shards, m)
     return RunConfiguration(shards / "run.json", settings,
                             {lc.locus: frozenset(lc.alleles) for lc in enc.loci},
-                            m["frequency_table"]["sha256"])
+                            m["frequency_table"]["sha256"], shards)
 
 
 def write_pairs(path: Path, cands: list[dict]) -> Path:
@@ -134,11 +158,14 @@ def write_pairs(path: Path, cands: list[dict]) -> Path:
     return path
 
 
-def compare(cands: list[dict], scores: list[dict]) -> float:
-    """Max |delta log10 LR| over the candidates; loci compared and inconsistent must be equal."""
+def compare(cands: list[dict], scores: list[dict], hypothesis: str | None = None) -> float:
+    """Max |delta log10 LR| over the candidates (of ``hypothesis`` only, when given); loci
+    compared and inconsistent must be equal."""
     assert len(scores) == len(cands)
     worst = 0.0
     for c, s in zip(cands, scores):
+        if hypothesis is not None and c["hypothesis"] != hypothesis:
+            continue
         assert (s["query_id"], s["relationship"]) == (c["missing_id"], c["hypothesis"].replace("_", "-"))
         assert s["members"] == c["members"]
         assert int(s["loci_compared"]) == c["loci_compared"], c
@@ -174,10 +201,15 @@ def test_score_pairs_reproduces_every_candidate(name, database, shards, profiles
     cands = run_candidates(shards, s)
     kinds = {c["hypothesis"] for c in cands}
     expected = {"trio", "duo_father", "duo_mother", "pair_grandparent", "pair_avuncular"} | (
-        {"pair_full_sibling", "pair_half_sibling"} if s.scoring.theta > 0 else {"nuclear"})
+        {"pair_full_sibling", "pair_half_sibling"} if s.scoring.theta > 0 else {"nuclear", "pedigree"})
     assert expected <= kinds, kinds
     if s.scoring.theta == 0:        # nuclear families with half siblings occur too
         assert any("halfsib" in c["members"] for c in cands if c["hypothesis"] == "nuclear")
+        # pedigrees of every relabelled kind, named by relation (three generations; descendants)
+        keys = {k.split(":")[0].rstrip("0123456789") for c in cands if c["hypothesis"] == "pedigree"
+                for k in c["members"].split(";")}
+        assert {"paternal_grandmother", "paternal_uncle_aunt", "maternal_grandmother",
+                "maternal_first_cousin", "child"} <= keys, keys
 
     # the profiles of the candidates' people only: the run's allele list keeps the matrices the run's
     named = {c["missing_id"] for c in cands} | {m.split(":")[1] for c in cands for m in c["members"].split(";")}
@@ -190,9 +222,12 @@ def test_score_pairs_reproduces_every_candidate(name, database, shards, profiles
     out = tmp_path / "scores.csv"
     score_pairs(few, None, write_pairs(tmp_path / "pairs.csv", cands), out, None,
                 run=run_configuration_of(shards, s))
-    worst = compare(cands, read(out))
+    scores = read(out)
+    worst = compare(cands, scores)
+    n_ped = sum(c["hypothesis"] == "pedigree" for c in cands)
     print(f"{name}: {len(cands)} candidates ({', '.join(sorted(kinds))}) reproduced, "
-          f"max |delta log10 LR| = {worst:.3g}")
+          f"max |delta log10 LR| = {worst:.3g}; {n_ped} pedigree candidates, max |delta| = "
+          f"{compare(cands, scores, 'pedigree'):.3g}")
 
 
 # ------------------------------------------------------------------ through the command line
@@ -212,8 +247,12 @@ def test_reunion_score_run_reproduces_the_candidate_list(shards, profiles, tmp_p
                                    "--pairs", str(run / "candidates.csv"), "--out", str(out),
                                    "--per-locus", str(tmp_path / "per_locus.csv")])
     assert res.exit_code == 0, res.output
-    worst = compare(cands, read(out))
-    print(f"reunion score --run: {len(cands)} candidates reproduced, max |delta log10 LR| = {worst:.3g}")
+    scores = read(out)
+    worst = compare(cands, scores)
+    n_ped = sum(c["hypothesis"] == "pedigree" for c in cands)
+    assert n_ped > 0                    # pedigrees too: members' relations from their keys, sexes from the shards
+    print(f"reunion score --run: {len(cands)} candidates reproduced, max |delta log10 LR| = {worst:.3g}; "
+          f"{n_ped} pedigree candidates, max |delta| = {compare(cands, scores, 'pedigree'):.3g}")
     # the trio of the issue: without the run's sex-specific rates the LR differs
     trio = next(c for c in cands if c["hypothesis"] == "trio")
     (tmp_path / "one.csv").write_text(f"query_id,relationship,members\n{trio['missing_id']},trio,"

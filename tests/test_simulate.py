@@ -430,3 +430,104 @@ def test_transmit_without_and_with_mutation():
     assert set(np.unique(allele).tolist()) == {20, 30, 73, 83, 103, 113}
     two_steps = np.isin(allele, (30, 73, 113)).mean()
     assert abs(two_steps - 0.05) < 0.02  # 1500 mutations, SD of the share about 0.006
+
+
+# --------------------------------------------------------------------------- long-separation kinds (issue 16)
+LONG = {"siblings_only_fraction": 0.15, "grandparents_fraction": 0.25, "descendants_fraction": 0.1}
+
+
+def test_long_separation_kinds_in_the_configured_proportions(tmp_path, table):
+    from reunion.evaluate import KINDS, family_kinds
+    out, s = _run(tmp_path, table, n_families=200, n_unrelated_missing=10, seed=5, **LONG)
+    samples, _, truth = _load(out)
+    kinds = family_kinds(out / "samples.csv")
+    count = {k: sum(v == k for v in kinds.values()) for k in KINDS}
+    # exact counts: round(fraction * 200); every family registers someone
+    assert (count["siblings only"], count["grandparents and uncles/aunts"], count["missing adult's children"]) \
+        == (30, 50, 20)
+    assert count["both parents"] + count["one parent"] == 100 and count["other"] == 0 and len(kinds) == 200
+    # the simulator's own count of planted lost children by kind agrees with the samples' kinds
+    planted = [t["family_id"] for t in truth if t["kind"] == "lost_child"]
+    assert len(planted) == 100
+    assert s.planted_by_kind == {k: sum(kinds[f] == k for f in planted) for k in KINDS[:5]}
+    rels = defaultdict(list)
+    for r in samples:
+        if r["family_id"]:
+            rels[r["family_id"]].append(r)
+    for fid, kind in kinds.items():
+        codes = {r["relation"] for r in rels[fid]}
+        if kind == "grandparents and uncles/aunts":       # one side, sided codes only
+            (side,) = {c.split("_")[0] for c in codes}
+            assert codes <= {f"{side}_grandfather", f"{side}_grandmother", f"{side}_uncle_aunt"}
+            assert f"{side}_uncle_aunt" in codes and codes & {f"{side}_grandfather", f"{side}_grandmother"}
+            assert 1 <= sum(r["relation"].endswith("uncle_aunt") for r in rels[fid]) <= 2
+            for r in rels[fid]:
+                if r["relation"].endswith("grandfather"):
+                    assert r["sex"] == "M"
+                if r["relation"].endswith("grandmother"):
+                    assert r["sex"] == "F"
+        elif kind == "missing adult's children":
+            assert codes <= {"child", "child_other_parent"} and "child" in codes
+            assert 1 <= sum(r["relation"] == "child" for r in rels[fid]) <= 3
+        elif kind == "siblings only":
+            assert codes == {"full_sibling"}
+    # no parent registered in the three kinds: truth says 'none'
+    by_family = {t["family_id"]: t for t in truth if t["kind"] == "lost_child"}
+    for f, t in by_family.items():
+        if kinds[f] in KINDS[2:5]:
+            assert t["parents_registered"] == "none"
+
+
+def test_long_separation_relatives_are_genetically_related(tmp_path, table):
+    # uncles / aunts carry an allele of each registered grandparent pair; children share an allele
+    # with the planted lost person (mutations aside); the other parent has the lost person's other sex
+    out, _ = _run(tmp_path, table, n_families=300, n_unrelated_missing=0, lost_child_fraction=1.0,
+                  dropout_fraction=0.0, seed=8, mutation_rate_male=0.0, mutation_rate_female=0.0, **LONG)
+    samples, genos, truth = _load(out)
+    prof = _profiles(genos)
+    lost = {t["family_id"]: t["missing_id"] for t in truth if t["kind"] == "lost_child"}
+    sex = {r["sample_id"]: r["sex"] for r in samples}
+    fams = defaultdict(dict)
+    for r in samples:
+        if r["family_id"]:
+            fams[r["family_id"]].setdefault(r["relation"], []).append(r["sample_id"])
+    n_gp = n_kid = 0
+    for fid, by_rel in fams.items():
+        gf = next((v[0] for k, v in by_rel.items() if k.endswith("grandfather")), None)
+        gm = next((v[0] for k, v in by_rel.items() if k.endswith("grandmother")), None)
+        for u in (v for k, vs in by_rel.items() if k.endswith("uncle_aunt") for v in vs):
+            for locus, g in prof[u].items():
+                if gf and gm and locus in prof[gf] and locus in prof[gm]:   # one allele from each
+                    a, b = g
+                    assert ((a in prof[gf][locus] and b in prof[gm][locus])
+                            or (b in prof[gf][locus] and a in prof[gm][locus])), (fid, locus)
+                    n_gp += 1
+        for c in by_rel.get("child", []):
+            q = lost[fid]
+            for locus, g in prof[c].items():
+                if locus in prof[q]:
+                    assert _shares(g, prof[q][locus]), (fid, locus)
+                    n_kid += 1
+            for o in by_rel.get("child_other_parent", []):
+                assert sex[o] != sex[q] and {sex[o], sex[q]} == {"M", "F"}
+    assert n_gp > 100 and n_kid > 100
+
+
+def test_long_separation_kinds_off_change_nothing(tmp_path, table):
+    # the kinds' draws come from their own stream: with the fractions 0 (the default) the files
+    # are those of a database simulated without the fields; with them, others
+    a, _ = _run(tmp_path, table, "a", n_families=150, seed=4)
+    b, _ = _run(tmp_path, table, "b", n_families=150, seed=4, siblings_only_fraction=0.0,
+                grandparents_fraction=0.0, descendants_fraction=0.0)
+    c, _ = _run(tmp_path, table, "c", n_families=150, seed=4, grandparents_fraction=0.2)
+    for name in ("samples.csv", "genotypes.csv", "truth.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert (a / "samples.csv").read_bytes() != (c / "samples.csv").read_bytes()
+
+
+def test_long_separation_fractions_are_shares():
+    with pytest.raises(pydantic.ValidationError, match="exceeds 1"):
+        SimulationSettings(siblings_only_fraction=0.5, grandparents_fraction=0.4, descendants_fraction=0.2)
+    for f in ("siblings_only_fraction", "grandparents_fraction", "descendants_fraction"):
+        with pytest.raises(pydantic.ValidationError):
+            SimulationSettings(**{f: 1.5})

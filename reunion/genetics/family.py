@@ -38,7 +38,7 @@ from reunion.genetics.hypotheses import (Hypothesis, JointCache, LocusGenotypes,
                                          parent_lrs, parent_tables)
 from reunion.genetics.mutation import LocusModel, MutationModels
 from reunion.genetics.pedigree import InconsistentFamilyError
-from reunion.genetics.roles import Relation, Role, parse_role, role_key
+from reunion.genetics.roles import Relation, Role, member_key, parse_role, role_key
 
 PARENT_HYPOTHESES = (Hypothesis.TRIO, Hypothesis.DUO_FATHER, Hypothesis.DUO_MOTHER)
 #: relations the nuclear / trio / duo closed forms use
@@ -85,12 +85,14 @@ class Family:
         """(hypothesis, members used by role key) or None when nobody is typed.
 
         Role keys: ``father``, ``mother``, ``sibling1``.., ``halfsib1``.. (in sample_id
-        order), ``other``, and for ``pedigree`` ``member1``.. (the members but the first
-        father and mother, in sample_id order) (:func:`reunion.genetics.roles.role_key`).
+        order), ``other``, and for ``pedigree`` the members but the first father and mother,
+        in sample_id order, keyed by relation and number within it (``paternal_grandmother1``,
+        ``paternal_uncle_aunt1``, ``paternal_uncle_aunt2``: :func:`reunion.genetics.roles.member_key`)
+        (:func:`reunion.genetics.roles.role_key`).
         With ``siblings=False`` (theta runs) typed full siblings do not make a ``nuclear``
         hypothesis; they are used only when no parent is typed. With ``pedigree=True``
         families beyond the nuclear menu get the ``pedigree`` hypothesis (module docstring);
-        with ``pedigree=False`` (today's default; theta runs) they are scored by the relative
+        with ``pedigree=False`` (``scoring.pedigree: false``; theta runs) they are scored by the relative
         typed at the most loci (a sided relation as its side-less pairwise one; ValueError
         naming the pedigree engine where there is none, e.g. a first cousin).
         """
@@ -108,7 +110,10 @@ class Family:
             used = dict(parents)
             rest = [m for m in typed_all if m is not father and m is not mother
                     and m.relation not in (Relation.FATHER, Relation.MOTHER)]
-            used.update({role_key(Role.MEMBER, i): m for i, m in enumerate(rest, start=1)})
+            count: dict[Relation, int] = {}
+            for m in rest:
+                count[m.relation] = count.get(m.relation, 0) + 1
+                used[member_key(m.relation, count[m.relation])] = m
             return Hypothesis.PEDIGREE, used
         if (sibs or halfs) and siblings:
             used: Used = dict(parents)
@@ -124,7 +129,10 @@ class Family:
         others = [m for m in self.members if m.n_typed]
         if not others:
             return None
-        best = max(others, key=lambda m: (m.n_typed, [-ord(c) for c in m.sample_id]))
+        # the relative typed at the most loci among those with a pairwise formula (a cousin or
+        # a child of the lost person has none: only where nobody else is typed is that an error)
+        formula = [m for m in others if _SIDELESS.get(m.relation, m.relation) in PAIR_RELATIONS | NUCLEAR_RELATIONS]
+        best = max(formula or others, key=lambda m: (m.n_typed, [-ord(c) for c in m.sample_id]))
         rel = _SIDELESS.get(best.relation, best.relation)
         if rel not in PAIR_RELATIONS and rel not in NUCLEAR_RELATIONS:
             raise ValueError(f"family {self.family_id}: a {best.relation.value} has no pairwise formula and "
@@ -186,9 +194,8 @@ class FamilyScorer:
         scored through their parents. ``pedigree``: families beyond the nuclear menu
         (grandparents, uncles / aunts, sided relations, descendants; two or more typed
         members) are scored jointly through the pedigree engine (``pedigree`` hypothesis;
-        theta 0 only). Off by default until ``reunion score`` can re-score a registered
-        family's pedigree (issue 16): with it on, the re-match's ``pedigree`` candidates have
-        no ``reunion score`` relationship to reproduce them."""
+        theta 0 only; the re-match passes ``scoring.pedigree``, on by default, and
+        ``reunion score`` reproduces its ``pedigree`` candidates from their members' keys)."""
         self.enc = encoding
         self.models = models
         self.theta = float(theta)
@@ -201,8 +208,16 @@ class FamilyScorer:
 
     def hypothesis(self, family: Family) -> tuple[Hypothesis, Used] | None:
         """The hypothesis this scorer uses for ``family``: with ``pedigree`` on, a family whose
-        relation codes fit no pedigree (three grandfathers) is scored as without it."""
-        h = family.hypothesis(siblings=self.theta == 0.0, pedigree=self.use_pedigree)
+        relation codes fit no pedigree (three grandfathers) is scored as without it. Without the
+        engine (``pedigree`` off, or theta > 0) a family whose typed members all lack a pairwise
+        formula (first cousins, a missing adult's children, their other parent) has no
+        hypothesis (None: not scored, as a family with nobody typed) rather than stopping a run."""
+        try:
+            h = family.hypothesis(siblings=self.theta == 0.0, pedigree=self.use_pedigree)
+        except ValueError:
+            if self.use_pedigree:
+                raise
+            return None
         if h is not None and h[0] is Hypothesis.PEDIGREE:
             try:
                 self.pedigree(h[1])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-__all__ = ["Relation", "Role", "role_key", "parse_role"]
+__all__ = ["Relation", "Role", "key_relation", "member_key", "parse_role", "role_key"]
 
 
 class Relation(StrEnum):
@@ -44,9 +44,11 @@ class Role(StrEnum):
     """The part a person plays in a scored hypothesis.
 
     Siblings are numbered within a family: their role keys are ``sibling1``,
-    ``sibling2``, ... and ``halfsib1``, ... (:func:`role_key`), as are the members of a
-    ``pedigree`` hypothesis other than its father and mother (``member1``, ...); ``missing`` is the
-    candidate lost child, ``other`` the one relative of a pairwise hypothesis.
+    ``sibling2``, ... and ``halfsib1``, ... (:func:`role_key`); the members of a ``pedigree``
+    hypothesis other than its father and mother are MEMBERs keyed by their relation, numbered
+    within it (``paternal_grandmother1``, ``paternal_uncle_aunt2``, :func:`member_key`: the key
+    says how the member was placed, so ``reunion score`` and the report need nothing else);
+    ``missing`` is the candidate lost child, ``other`` the one relative of a pairwise hypothesis.
     """
 
     MISSING = "missing"
@@ -55,11 +57,16 @@ class Role(StrEnum):
     SIBLING = "sibling"
     HALF_SIBLING = "halfsib"
     OTHER = "other"
-    MEMBER = "member"    # a member of a pedigree hypothesis other than the parents: member1, ...
+    MEMBER = "member"    # a pedigree member other than the parents: keyed paternal_grandmother1, ... (member_key)
 
 
 _NUMBERED = (Role.SIBLING, Role.HALF_SIBLING, Role.MEMBER)
 _KEY = re.compile(r"([a-z]+?)(\d*)")
+_MEMBER_KEY = re.compile(r"([a-z_]+?)(\d+)")
+#: relations a pedigree member is keyed by (its father and mother are ``father`` / ``mother``)
+_RELATIONS = {r.value: r for r in Relation if r not in (Relation.FATHER, Relation.MOTHER)}
+_ROLE_RELATION = {Role.FATHER: Relation.FATHER, Role.MOTHER: Relation.MOTHER,
+                  Role.SIBLING: Relation.FULL_SIBLING, Role.HALF_SIBLING: Relation.HALF_SIBLING}
 
 
 def role_key(role: Role, number: int | None = None) -> str:
@@ -70,8 +77,39 @@ def role_key(role: Role, number: int | None = None) -> str:
     return role.value if number is None else f"{role.value}{number}"
 
 
+def member_key(relation: Relation | str, number: int) -> str:
+    """The key of a ``pedigree`` hypothesis' member: its relation and its 1-based number among
+    the members of that relation (``paternal_grandmother1``, ``full_sibling2``)."""
+    relation = Relation(relation)
+    if number < 1 or relation.value not in _RELATIONS:
+        raise ValueError(f"no member key for {relation.value!r} {number}: numbers start at 1, and "
+                         "a pedigree's father and mother are keyed 'father' and 'mother'")
+    return f"{relation.value}{number}"
+
+
+def _member(key: str) -> tuple[Relation, int] | None:
+    m = _MEMBER_KEY.fullmatch(key)
+    if m is None or m.group(1) not in _RELATIONS or m.group(2).startswith("0"):
+        return None
+    return _RELATIONS[m.group(1)], int(m.group(2))
+
+
+def key_relation(key: str) -> Relation | None:
+    """The relation a role key names: a ``pedigree`` member's (:func:`member_key`), FATHER,
+    MOTHER, FULL_SIBLING (``sibling1``), HALF_SIBLING (``halfsib1``); None for ``other``,
+    ``missing`` and the relation-less ``member1`` keys. ValueError for a key that is no role key."""
+    mem = _member(key)
+    if mem is not None:
+        return mem[0]
+    return _ROLE_RELATION.get(parse_role(key)[0])
+
+
 def parse_role(key: str) -> tuple[Role, int | None]:
-    """(role, 1-based number or None) of a role key written by :func:`role_key`."""
+    """(role, 1-based number or None) of a role key written by :func:`role_key` or
+    :func:`member_key` (a relation and a number: ``(Role.MEMBER, number)``)."""
+    mem = _member(key)
+    if mem is not None:
+        return Role.MEMBER, mem[1]
     m = _KEY.fullmatch(key)
     if m is None:
         raise ValueError(f"not a role key: {key!r}")

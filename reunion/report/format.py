@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from reunion.genetics.hypotheses import Hypothesis
-from reunion.genetics.roles import Relation, Role, parse_role
+from reunion.genetics.roles import Relation, Role, key_relation, parse_role
 
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -113,14 +113,36 @@ def members(s: str) -> list[tuple[str, str]]:
 
 
 RELATION_WORDS = {Relation.FULL_SIBLING: "full sibling", Relation.HALF_SIBLING: "half sibling",
-                  Relation.AVUNCULAR: "uncle or aunt"}
+                  Relation.AVUNCULAR: "uncle or aunt",
+                  Relation.HALF_SIBLING_PATERNAL: "paternal half sibling",
+                  Relation.HALF_SIBLING_MATERNAL: "maternal half sibling",
+                  Relation.PATERNAL_UNCLE_AUNT: "paternal uncle or aunt",
+                  Relation.MATERNAL_UNCLE_AUNT: "maternal uncle or aunt",
+                  Relation.CHILD: "child of the lost person",
+                  Relation.CHILD_OTHER_PARENT: "other parent of the lost person's children",
+                  Relation.GRANDCHILD: "grandchild of the lost person"}
+#: plurals that are not the singular + 's'
+_PLURAL = {"paternal uncle or aunt": "paternal uncles or aunts", "maternal uncle or aunt": "maternal uncles or aunts",
+           "uncle or aunt": "uncles or aunts", "child of the lost person": "children of the lost person",
+           "other parent of the lost person's children": "other parents of the lost person's children",
+           "grandchild of the lost person": "grandchildren of the lost person"}
+#: side-less codes: the pedigree hypothesis is the mixture over their sides (engine.relatives_pedigree)
+SIDELESS = frozenset((Relation.HALF_SIBLING, Relation.GRANDPARENT, Relation.AVUNCULAR))
+SIDE_UNKNOWN = "side unknown: either side, prior 1/2 each"
 ROLE_WORDS = {Role.FATHER: "father", Role.MOTHER: "mother", Role.SIBLING: "full sibling",
-              Role.HALF_SIBLING: "half sibling"}
+              Role.HALF_SIBLING: "half sibling", Role.MEMBER: "relative"}
 
 
 def relation_words(relation: Relation | str) -> str:
     """A registered relation for people: 'uncle or aunt' for avuncular."""
     return RELATION_WORDS.get(relation, str(relation).replace("_", " "))
+
+
+def key_words(key: str) -> str:
+    """A role key's relation for people, for a column head: 'paternal grandmother' for
+    ``paternal_grandmother1``, 'full sibling' for ``sibling2``, 'father'; the role otherwise."""
+    rel = key_relation(key)
+    return relation_words(rel) if rel is not None else ROLE_WORDS.get(parse_role(key)[0], key)
 
 
 def _listed(items: list[str]) -> str:
@@ -134,9 +156,25 @@ def _who(role: Role, ids: list[str]) -> str:
     return f"the {word}{'s' if len(ids) > 1 else ''} {_listed(ids)}"
 
 
+def _pedigree_relatives(keyed: list[tuple[str, str]]) -> list[str]:
+    """'the paternal grandmother G1', 'the paternal uncles or aunts U1 and U2', 'the grandparent
+    G2 (side unknown: ...)': a pedigree's members by relation, in order of first appearance."""
+    by_rel: dict[Relation, list[str]] = {}
+    for key, sid in keyed:
+        by_rel.setdefault(key_relation(key), []).append(sid)
+    out = []
+    for rel, ids in by_rel.items():
+        word = relation_words(rel)
+        word = _PLURAL.get(word, word + "s") if len(ids) > 1 else word
+        out.append(f"the {word} {_listed(ids)}" + (f" ({SIDE_UNKNOWN})" if rel in SIDELESS else ""))
+    return out
+
+
 def hypotheses(c: dict, population: str | None = None) -> tuple[str, str]:
-    """(H1, H2) in words for a candidate: its hypothesis and every member it used, by role."""
-    used = [(parse_role(key)[0], sid) for key, sid in members(c.get("members", ""))]
+    """(H1, H2) in words for a candidate: its hypothesis and every member it used, by role
+    (a ``pedigree``'s members by relation; a side-less one says its side is unknown)."""
+    keyed = members(c.get("members", ""))
+    used = [(parse_role(key)[0], sid) for key, sid in keyed]
     by_role: dict[Role, list[str]] = {}
     for role, sid in used:
         by_role.setdefault(role, []).append(sid)
@@ -149,6 +187,9 @@ def hypotheses(c: dict, population: str | None = None) -> tuple[str, str]:
         h1 = f"{father}, the father of family {fam}, is the missing person's father"
     elif hyp is Hypothesis.DUO_MOTHER:
         h1 = f"{mother}, the mother of family {fam}, is the missing person's mother"
+    elif hyp is Hypothesis.PEDIGREE:
+        h1 = (f"the missing person is family {fam}'s lost child, whose registered relatives are "
+              f"{_listed(_pedigree_relatives(keyed))} (one pedigree: every typed relative jointly)")
     elif hyp.relation is not None:
         rel = relation_words(hyp.relation)
         who = next(iter(sid for _, sid in used), "?")

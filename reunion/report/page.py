@@ -19,8 +19,9 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import quote
 
+from reunion.genetics.roles import Role, parse_role
 from reunion.report.format import (fmt_count, fmt_log10, fmt_posterior, fmt_pow10, fmt_rival,
-                                   hypotheses, json_num, lr_text, members, num_attr)
+                                   hypotheses, json_num, key_words, lr_text, members, num_attr)
 from reunion.report.review import (CATEGORIES, CATEGORY_COLORS, CATEGORY_RANK, ReviewSettings,
                                    log10_of, posterior, prior_label)
 from reunion.report.svg import histogram_svg
@@ -47,7 +48,11 @@ def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
     ``settings.detail_ranks`` get ``L``, their per-locus rows as
     ``[locus index, missing, father, mother, other genotype, log10 LR, flags]``
     (flags: 1 compared, 2 inconsistent, 4 floored). Loci names and category reasons
-    are stored once, in the two lists, and referenced by index.
+    are stored once, in the two lists, and referenced by index. A candidate whose members are
+    numbered (siblings, a pedigree's members by relation) also gets ``cols``, one column per
+    member ``[head, index into its L rows, sample id]`` (father 2, mother 3, the others 7, 8,
+    ...: their genotypes, from per_locus' ``other_genotype``, follow the flags), so every
+    typed member's genotype stands side by side with the missing person's.
     """
     alt = None          # the other prior, shown beside the stated one in the evidence view
     if settings.prior == "half" and n_families:
@@ -72,6 +77,7 @@ def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
              "dm": json_num(c.get("log10_lr_duo_mother"), 2)}
         if c["rank"] <= settings.detail_ranks:
             d["h1"], d["h2"] = hypotheses(c, population)
+            extra = _member_columns(d)
             L = []
             for r in per_locus.get((c["missing_id"], c["family_id"]), []):
                 if r["locus"] not in lidx:
@@ -82,9 +88,42 @@ def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
                 L.append([lidx[r["locus"]], r["missing_genotype"], r["father_genotype"],
                           r["mother_genotype"], r["other_genotype"],
                           json_num(r["log10_lr"], 4), flags])
+                if extra:
+                    g = _genotypes_of(r["other_genotype"])
+                    L[-1].extend(g.get(k, "") for k in extra)
             d["L"] = L
         data.setdefault(c["missing_id"], []).append(d)
     return data, loci, list(whys)
+
+
+def _member_columns(d: dict) -> list[str]:
+    """Sets ``d["cols"]`` for a candidate with numbered members (see :func:`_detail_data`) and
+    returns the keys of its members beyond the father and mother, in column order."""
+    mem = d["mem"]
+    if not any(parse_role(k)[1] is not None for k, _ in mem):
+        return []
+    cols, extra = [], []
+    for k, sid in mem:
+        word = key_words(k)
+        head = word[:1].upper() + word[1:]
+        if k in (Role.FATHER, Role.MOTHER):
+            cols.append([head, 2 if k == Role.FATHER else 3, sid])
+        else:
+            cols.append([head, 7 + len(extra), sid])
+            extra.append(k)
+    d["cols"] = cols
+    return extra
+
+
+def _genotypes_of(other: str | None) -> dict[str, str]:
+    """per_locus' ``other_genotype`` of numbered members ('sibling1: 12/13; sibling2: 12/12')
+    as {role key: genotype}."""
+    out = {}
+    for part in (other or "").split("; "):
+        key, sep, lab = part.partition(": ")
+        if sep:
+            out[key] = lab
+    return out
 
 
 def _used_frequencies(freq: dict | None, data: dict, loci: list[str]) -> dict | None:

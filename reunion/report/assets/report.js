@@ -133,10 +133,12 @@ function freqText(locus, gt) {
 function locusTable(mid, c) {
   var roles = {};
   c.mem.forEach(function (m) { roles[m[0]] = m[1]; });
-  var cols = [["father", 2], ["mother", 3], ["other", 4]].filter(function (x) { return roles[x[0]] !== undefined; });
   var rel = c.hyp.indexOf("pair_") === 0 ? c.hyp.slice(5).replace("_", " ") : "";
+  // [head, index into the L rows, sample id]: the page's own (every member, c.cols) or father / mother / other
+  var cols = c.cols || [["father", 2], ["mother", 3], ["other", 4]].filter(function (x) { return roles[x[0]] !== undefined; }).map(function (x) {
+    return [x[0] === "other" ? "Relative (" + rel + ")" : x[0][0].toUpperCase() + x[0].slice(1), x[1], roles[x[0]]]; });
   var head = h("tr", null, h("th", null, "Locus"), h("th", null, "Missing person", h("br"), h("span", {"class": "muted small"}, mid)),
-    cols.map(function (x) { return h("th", null, x[0] === "other" ? "Relative (" + rel + ")" : x[0][0].toUpperCase() + x[0].slice(1), h("br"), h("span", {"class": "muted small"}, roles[x[0]])); }),
+    cols.map(function (x) { return h("th", null, x[0], h("br"), h("span", {"class": "muted small"}, x[2])); }),
     DATA.freq ? h("th", null, "Allele frequencies", h("br"), h("span", {"class": "muted small"}, "missing person's alleles")) : null,
     h("th", {"class": "r"}, "LR"), h("th", {"class": "r"}, "log10 LR"), h("th", null, "Flags"));
   var body = c.L.map(function (r) {
