@@ -157,3 +157,15 @@ def test_review_thresholds_are_a_section_of_the_one_settings_tree():
     assert load_settings(None).scoring.keep_all_log10_lr == 4.0       # log10 of the same
     with pytest.raises(SettingsError, match="inconclusive_low"):
         load_settings(None, ["review.inconclusive_low=20000"])       # above strong_lr 10,000
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
+def test_every_shipped_config_loads(name):
+    s = load_settings(ROOT / "configs" / name)
+    assert Path(s.frequencies.table).exists()
+
+
+def test_long_separation_config_registers_the_kinds_of_long_separations():
+    sim = load_settings(ROOT / "configs" / "long_separation.yaml").simulation
+    assert (sim.siblings_only_fraction, sim.grandparents_fraction, sim.descendants_fraction) == (0.15, 0.25, 0.10)
+    assert load_settings(ROOT / "configs" / "long_separation.yaml").scoring.pedigree is True
