@@ -62,7 +62,7 @@ echo "GPU: ${GPU_NAME:-none}; python: $PY; output: $OUT"
 
 # 1. GPU tests.
 echo "== pytest -m gpu (limit ${T_TESTS}s)"
-timeout "$T_TESTS" "$PY" -m pytest -q -m gpu "$ROOT/tests/test_kernels_gpu.py" -p no:cacheprovider \
+timeout "$T_TESTS" "$PY" -m pytest -q -m gpu "$ROOT/tests/kernels/test_kernels_gpu.py" -p no:cacheprovider \
   > "$OUT/pytest_gpu.txt" 2>&1
 RC_TESTS=$?
 tail -3 "$OUT/pytest_gpu.txt"

@@ -26,3 +26,13 @@ def test_plain_checkout_imports_without_the_editable_hook(tmp_path):
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["kernels", "flows"]
+
+
+def test_tests_mirror_the_tree():
+    """tests/<name>/ holds the tests of reunion/<name>/ (or reunion/<name>.py); tests/data/
+    holds input files of the tests."""
+    folders = sorted(p.name for p in (ROOT / "tests").iterdir()
+                     if p.is_dir() and not p.name.startswith((".", "_")) and p.name != "data")
+    assert folders == ["cli", "flows", "genetics", "io", "kernels", "report"]
+    for name in folders:
+        assert (ROOT / "reunion" / name).is_dir() or (ROOT / "reunion" / f"{name}.py").is_file(), name

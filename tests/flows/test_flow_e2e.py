@@ -15,7 +15,7 @@ import pytest
 
 from reunion.contracts import CANDIDATES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow

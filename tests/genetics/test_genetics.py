@@ -662,7 +662,7 @@ def _ref_locus(typed, child, p, MF, MM, relation):
 
 def test_property_table_path_equals_direct_formula():
     table = load_frequency_table(
-        Path(__file__).parents[1] / "configs/frequencies/nist1036_us_2017.csv", "Asian")
+        Path(__file__).parents[2] / "configs/frequencies/nist1036_us_2017.csv", "Asian")
     enc = Encoding.build(table, observed={"TH01": {"13"}, "D21S11": {"40.2"}, "FGA": {"50"}},
                          floor=0.001)
     settings = MutationSettings(model="stepwise", rate=0.002, rate_male=0.003, rate_female=0.001,
@@ -744,7 +744,7 @@ def test_property_table_path_equals_direct_formula():
 
 def test_table_rows_equal_row_by_row_tables_bit_for_bit():
     table = load_frequency_table(
-        Path(__file__).parents[1] / "configs/frequencies/nist1036_us_2017.csv", "Asian")
+        Path(__file__).parents[2] / "configs/frequencies/nist1036_us_2017.csv", "Asian")
     enc = Encoding.build(table, observed={"TH01": {"13"}}, floor=0.001)
     scorer = FamilyScorer(enc, MutationModels(MutationSettings(model="stepwise", rate_male=0.003,
                                                                rate_female=0.001), enc))
@@ -772,7 +772,7 @@ def test_rescore_many_equals_rescore_one_by_one(model, monkeypatch):
     and per-locus value, bit for bit, for every hypothesis, with untyped loci, rare (floored)
     alleles, exclusions (model none: LR 0, log10 -inf) and families that recur."""
     table = load_frequency_table(
-        Path(__file__).parents[1] / "configs/frequencies/nist1036_us_2017.csv", "Asian")
+        Path(__file__).parents[2] / "configs/frequencies/nist1036_us_2017.csv", "Asian")
     enc = Encoding.build(table, observed={"TH01": {"13"}, "FGA": {"50"}}, floor=0.001)
     settings = MutationSettings(model=model, rate_male=0.003, rate_female=0.001)
     rng = np.random.default_rng(11)

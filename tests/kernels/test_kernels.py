@@ -9,7 +9,7 @@
   turn), launched through kernels/gpu.py's real launch logic, and compared
   exactly with gpu.emulate_screen_topk. This exercises tiling, staging,
   chunking, the per-thread top-k and the merge without a GPU; cp.async and
-  timing are left to tests/test_kernels_gpu.py.
+  timing are left to tests/kernels/test_kernels_gpu.py.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def test_select_topk_equals_brute_force_sort(seed):
 
 def test_resolve_without_gpu():
     if device.gpu_available():
-        pytest.skip("a GPU is present: covered by tests/test_kernels_gpu.py")
+        pytest.skip("a GPU is present: covered by tests/kernels/test_kernels_gpu.py")
     assert device.resolve("auto") == "cpu"
     assert device.resolve("cpu") == "cpu"
     assert device.get_kernel("auto") is cpu.screen_topk

@@ -12,7 +12,7 @@ from reunion.cli import app
 from reunion.errors import SettingsError
 from reunion.settings import DEFAULT_CONFIG, Settings, load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_setting_is_described():

@@ -17,7 +17,7 @@ from reunion.flows.deploy import (
 from reunion.flows.deploy import ROOT as DEPLOY_ROOT
 from reunion.settings import load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_prefect_yaml_deployment_loads():
