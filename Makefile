@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 
-.PHONY: demo test test-fast env gpu-env clean compile-cuda bench
+.PHONY: demo test test-fast env gpu-env clean compile-cuda bench docs
 
 env: $(STAMP)
 
@@ -42,6 +42,13 @@ compile-cuda: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/reunion bench kernel --device cpu --queries 2000 --references 20000 --loci 24
+
+# the API reference (docs/API.md) from the docstrings: docs/api/index.html (not committed)
+DOCS_MODULES := reunion.api reunion.settings reunion.errors reunion.simulate reunion.ingest
+DOCS_OUT     ?= docs/api
+docs: $(STAMP)
+	$(BIN)/python -m pdoc --docformat restructuredtext --no-search -o $(DOCS_OUT) $(DOCS_MODULES)
+	@echo "API reference: $(DOCS_OUT)/index.html"
 
 gpu-env: $(STAMP)
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) uv pip install -q -e '.[dev,gpu]'

@@ -38,14 +38,19 @@ def checkout_root() -> Path | None:
 def code_version() -> str:
     """The running code's version with its commit.
 
-    From a git checkout: the public part of :data:`__version__`, ``+g`` and the checkout's
-    current commit, ``.dirty`` when tracked files differ from it (an editable install's
-    metadata is that of install time; the checkout says what runs now). From a built install:
+    From a git checkout: the version setuptools-scm gives the checkout now (what a build of
+    it would be called: ``0.1.devN+gHASH``), ``.dirty`` when tracked files differ from the
+    commit; without setuptools-scm (the dev extra installs it) the public part of
+    :data:`__version__` with the checkout's commit. An editable install's metadata is that
+    of install time; the checkout says what runs now. From a built install:
     :data:`__version__`, whose ``+gHASH`` is the commit the wheel was built from.
     """
     root = checkout_root()
     if root is None:
         return __version__
+    scm = _scm_version(root)
+    if scm is not None:
+        return scm
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], check=False, capture_output=True, text=True,
@@ -58,3 +63,14 @@ def code_version() -> str:
     if not sha:
         return __version__
     return f"{__version__.split('+')[0]}+g{sha}" + (".dirty" if dirty else "")
+
+
+def _scm_version(root: Path) -> str | None:
+    """setuptools-scm's version of the checkout ``root`` with ``+gHASH[.dirty]``, or None."""
+    try:
+        import setuptools_scm
+
+        return setuptools_scm.get_version(
+            root=str(root), local_scheme=lambda v: f"+{v.node[:10]}" + (".dirty" if v.dirty else ""))
+    except Exception:  # noqa: BLE001 (not installed, or git cannot say: the caller asks git)
+        return None

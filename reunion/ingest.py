@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from reunion import __version__
+from reunion import code_version
 from reunion.contracts import CONTRACT_VERSION, REGISTRY, check_table, shard_schema
 from reunion.encoding import Encoding, genotype_index
 from reunion.errors import InputError
@@ -292,7 +292,7 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
 
     manifest = {
         "contract_version": CONTRACT_VERSION,
-        "reunion_version": __version__,
+        "reunion_version": code_version(),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "frequency_table": {"path": table.source, "population": table.population,
                             "sha256": table.sha256},

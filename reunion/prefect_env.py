@@ -55,10 +55,18 @@ def configure_prefect(home: Path | None = None) -> None:
     """Set Prefect's offline defaults and the state folders (``home``: PREFECT_HOME unless
     the environment sets it) where the environment does not already set them."""
     dirs = state_dirs()
-    os.environ.setdefault("PREFECT_HOME", str(home or dirs["PREFECT_HOME"]))
+    if home is not None:
+        dirs["PREFECT_HOME"] = Path(home)
     for k, v in DEFAULTS.items():
         os.environ.setdefault(k, v)
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(dirs["NUMBA_CACHE_DIR"]))
+    for k, path in dirs.items():
+        if k in os.environ:
+            continue
+        os.environ[k] = str(path)
+        try:  # Prefect creates its home but not the folders above it (~/.local/state)
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # Prefect and numba then say what they cannot write
 
 
 def stop_temporary_server() -> None:
