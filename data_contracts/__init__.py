@@ -159,6 +159,45 @@ PER_LOCUS = pa.schema([
     _f("floored", pa.bool_(), "True if an allele here used the rare-allele floor.", False),
 ])
 
+# --------------------------------------------------------------------------- calibration
+#: columns reunion calibrate appends to a run's candidates (reunion/calibration.py)
+CALIBRATED_CANDIDATE_FIELDS = pa.schema([
+    pa.field("p_h2", pa.float64(), metadata={"description":
+             "Upper bound of P(an unrelated person reaches at least this LR against this family, "
+             "on the loci compared); exact to the grid (error_bound_log10)."}),
+    pa.field("expected_chance_matches", pa.float64(), metadata={"description":
+             "p_h2 x the missing persons searched against this family."}),
+    pa.field("p_h1", pa.float64(), metadata={"description":
+             "Upper bound of P(the family's true lost child scores at most this LR, on the loci "
+             "compared): how typical of a true match."}),
+    pa.field("error_bound_log10", pa.float64(), metadata={"description":
+             "Grid error bound: loci compared x grid width (log10 units)."}),
+])
+
+#: calibration/families.parquet: each family's power and chance matches
+FAMILY_CALIBRATION = pa.schema([
+    pa.field("family_id", pa.string(), nullable=False),
+    pa.field("hypothesis", pa.string()),
+    pa.field("loci_typed", pa.int32(), metadata={"description": "Loci where the family's table is "
+                                                  "informative (a member used is typed)."}),
+    pa.field("searched", pa.int64(), metadata={"description": "Missing persons searched against it."}),
+    pa.field("power", pa.float64(), metadata={"description":
+             "Lower bound of P(its true lost child, typed at the family's loci, reaches LR >= "
+             "10^power_log10_lr)."}),
+    pa.field("power_log10_lr", pa.float64()),
+    pa.field("p_h2_at_threshold", pa.float64(), metadata={"description":
+             "Upper bound of P(an unrelated person typed at the family's loci reaches the threshold)."}),
+    pa.field("expected_chance_matches", pa.float64(), metadata={"description":
+             "Expected number of searched unrelated missing persons reaching the threshold (upper "
+             "bound to the grid; see persons_approximated)."}),
+    pa.field("persons_approximated", pa.int64(), metadata={"description":
+             "Searched persons typed at a different locus set than the family, counted as compared "
+             "at the family's loci (see calibration.family_summary)."}),
+    pa.field("error_bound_log10", pa.float64()),
+    pa.field("expected_chance_matches_curve", pa.list_(pa.float64()), metadata={"description":
+             "expected_chance_matches at each log10 LR of calibration.THRESHOLD_GRID."}),
+])
+
 
 def check_table(table: pa.Table, schema: pa.Schema, what: str) -> pa.Table:
     """Check that ``table`` carries every field of ``schema`` with the declared type.

@@ -67,6 +67,8 @@ import numba
 import numpy as np
 import pyarrow as pa
 
+from reunion.contracts import CALIBRATED_CANDIDATE_FIELDS as CANDIDATE_FIELDS
+from reunion.contracts import FAMILY_CALIBRATION as FAMILIES
 from reunion.encoding import Encoding, genotype_pairs
 from reunion.errors import UserError
 
@@ -429,43 +431,6 @@ class SearchedSet:
         return cls(masks.astype(bool), counts.astype(np.int64))
 
 
-CANDIDATE_FIELDS = pa.schema([
-    pa.field("p_h2", pa.float64(), metadata={"description":
-             "Upper bound of P(an unrelated person reaches at least this LR against this family, "
-             "on the loci compared); exact to the grid (error_bound_log10)."}),
-    pa.field("expected_chance_matches", pa.float64(), metadata={"description":
-             "p_h2 x the missing persons searched against this family."}),
-    pa.field("p_h1", pa.float64(), metadata={"description":
-             "Upper bound of P(the family's true lost child scores at most this LR, on the loci "
-             "compared): how typical of a true match."}),
-    pa.field("error_bound_log10", pa.float64(), metadata={"description":
-             "Grid error bound: loci compared x grid width (log10 units)."}),
-])
-
-FAMILIES = pa.schema([
-    pa.field("family_id", pa.string(), nullable=False),
-    pa.field("hypothesis", pa.string()),
-    pa.field("loci_typed", pa.int32(), metadata={"description": "Loci where the family's table is "
-                                                  "informative (a member used is typed)."}),
-    pa.field("searched", pa.int64(), metadata={"description": "Missing persons searched against it."}),
-    pa.field("power", pa.float64(), metadata={"description":
-             "Lower bound of P(its true lost child, typed at the family's loci, reaches LR >= "
-             "10^power_log10_lr)."}),
-    pa.field("power_log10_lr", pa.float64()),
-    pa.field("p_h2_at_threshold", pa.float64(), metadata={"description":
-             "Upper bound of P(an unrelated person typed at the family's loci reaches the threshold)."}),
-    pa.field("expected_chance_matches", pa.float64(), metadata={"description":
-             "Expected number of searched unrelated missing persons reaching the threshold (upper "
-             "bound to the grid; see persons_approximated)."}),
-    pa.field("persons_approximated", pa.int64(), metadata={"description":
-             "Searched persons typed at a different locus set than the family, counted as compared "
-             "at the family's loci (see calibration.family_summary)."}),
-    pa.field("error_bound_log10", pa.float64()),
-    pa.field("expected_chance_matches_curve", pa.list_(pa.float64()), metadata={"description":
-             "expected_chance_matches at each log10 LR of calibration.THRESHOLD_GRID."}),
-])
-
-
 def family_summary(cache: LawCache, family_id: str, searched: SearchedSet, *,
                    power_log10_lr: float = POWER_LOG10_LR, max_mask_groups: int | None = 4) -> dict:
     """One row of the families table (:data:`FAMILIES`): the family's power, its p_h2 at the
@@ -620,7 +585,6 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
 
     from reunion.genetics.family import Family, FamilyScorer, Member
     from reunion.genetics.mutation import MutationModels
-    from reunion.settings import Settings
     from reunion.ingest import (
         load_encoding,
         load_manifest,
@@ -628,6 +592,7 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
         shard_codes,
         shards_of,
     )
+    from reunion.settings import Settings
 
     run_dir = Path(run_dir)
     run = json.loads((run_dir / "run.json").read_text())
