@@ -75,7 +75,7 @@ def wheel(clone) -> Path:
 
 def _shipped(root: Path) -> set[str]:
     """The data files the wheel must ship, from the checkout's own folders."""
-    files = {f"reunion/configs/{p.name}" for p in (root / "configs").glob("*.yaml")}
+    files = {f"reunion/configs/{p.name}" for p in (root / "configs").iterdir() if p.is_file()}
     files |= {f"reunion/configs/frequencies/{p.name}" for p in (root / "configs" / "frequencies").iterdir()}
     files |= {f"reunion/report/assets/{p.name}" for p in (root / "reunion" / "report" / "assets").iterdir()}
     files |= {f"reunion/kernels/{p.name}" for p in (root / "kernels").glob("*.cu")}
