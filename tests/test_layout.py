@@ -30,9 +30,9 @@ def test_plain_checkout_imports_without_the_editable_hook(tmp_path):
 
 def test_tests_mirror_the_tree():
     """tests/<name>/ holds the tests of reunion/<name>/ (or reunion/<name>.py); tests/data/
-    holds input files of the tests."""
+    holds input files of the tests, tests/golden/ published worked examples with sources."""
     folders = sorted(p.name for p in (ROOT / "tests").iterdir()
-                     if p.is_dir() and not p.name.startswith((".", "_")) and p.name != "data")
+                     if p.is_dir() and not p.name.startswith((".", "_")) and p.name not in ("data", "golden"))
     assert folders == ["cli", "flows", "genetics", "io", "kernels", "report"]
     for name in folders:
         assert (ROOT / "reunion" / name).is_dir() or (ROOT / "reunion" / f"{name}.py").is_file(), name
