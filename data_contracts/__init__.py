@@ -13,6 +13,12 @@ import pyarrow as pa
 
 from reunion.errors import InputError
 
+# the JSON files beside the tables (manifest.json, run.json): data_contracts/records.py
+from .records import InputRecord as InputRecord
+from .records import Manifest as Manifest
+from .records import RunRecord as RunRecord
+from .records import ShardRecord as ShardRecord
+
 CONTRACT_VERSION = "1.0"
 
 
@@ -220,3 +226,4 @@ def check_table(table: pa.Table, schema: pa.Schema, what: str) -> pa.Table:
                                 "the contract requires a value in every row.")
         cols.append(col)
     return pa.Table.from_arrays(cols, schema=schema)
+

@@ -151,7 +151,7 @@ def _measure(n: int, out_dir: Path, table, settings: Settings, rerun_fraction: f
     ingest([base[0], new[0]], [base[1], new[1]], work / "full" / "shards", settings)
     rec_full = rematch_flow(work / "full" / "shards", work / "full", settings)
     t_full = time.perf_counter() - t
-    pairs = rec_full["counts"]["pairs_screened"]
+    pairs = rec_full.counts.pairs_screened
     keys = [(c, "ascending") for c in ("missing_id", "family_id", "locus")]
     full_c = pq.read_table(work / "full" / CANDIDATES_PARQUET)
     full_l = pq.read_table(work / "full" / PER_LOCUS_PARQUET).sort_by(keys)
@@ -160,14 +160,14 @@ def _measure(n: int, out_dir: Path, table, settings: Settings, rerun_fraction: f
                for d in rerun_dirs)
     row = {"families": sim.n_families, "missing": sim.n_missing, "relatives": sim.n_relatives,
            "pairs": pairs, "full_seconds": round(t_full, 3),
-           "full_flow_seconds": rec_full["seconds"],
-           "pairs_per_second": pairs / rec_full["seconds"],
-           "rerun_seconds": round(t_rerun, 3), "rerun_mode": rec_rerun["mode"]["kind"],
+           "full_flow_seconds": rec_full.seconds,
+           "pairs_per_second": pairs / rec_full.seconds,
+           "rerun_seconds": round(t_rerun, 3), "rerun_mode": rec_rerun.mode["kind"],
            "rerun_all_seconds": [round(x, 3) for x in t_reruns],
-           "rerun_flow_seconds": [r["seconds"] for r in reruns],
-           "rerun_timings": [r["timings"] for r in reruns], "rerun_equals_full": same,
+           "rerun_flow_seconds": [r.seconds for r in reruns],
+           "rerun_timings": [r.timings for r in reruns], "rerun_equals_full": same,
            "rerun_fraction_of_full": t_rerun / t_full, "base_seconds": round(t_base, 3),
-           "cluster": rec_base["cluster"]}
+           "cluster": rec_base.cluster}
     logger.info("%d families x %d missing: full %.1f s, rerun %.1f s (%.1f%%)", row["families"],
                 row["missing"], t_full, t_rerun, 100 * row["rerun_fraction_of_full"])
     return row

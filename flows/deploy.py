@@ -34,6 +34,7 @@ from typing import Iterator
 from prefect import flow, get_run_logger, tags
 from prefect.runtime import flow_run
 
+from reunion.contracts.records import RunRecord
 from reunion.errors import InputError
 from reunion.flows.rematch import rematch_flow
 from reunion.frequencies import file_sha256
@@ -136,7 +137,7 @@ def _scheduled_name() -> str:
 
 @flow(name=FLOW, flow_run_name=_scheduled_name)
 def scheduled_rematch(config: str, runs_root: str, shards: str | None = None,
-                      overrides: list[str] | None = None) -> dict:
+                      overrides: list[str] | None = None) -> RunRecord:
     """Re-match the current shard set (``runs_root/current.json``; ``shards`` until there is
     one) into a new, time-stamped run folder under ``runs_root``; report against the
     previous run; move the pointer to the new run."""

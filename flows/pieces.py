@@ -8,9 +8,11 @@ Prefect tasks would start a temporary Prefect server in every worker.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import pyarrow as pa
 
 from reunion import ranking
 from reunion.contracts import CANDIDATES, PER_LOCUS
+from reunion.contracts.records import FileRef, Manifest, ShardRecord
 from reunion.genetics.family import Family, FamilyScorer, Member
 from reunion.genetics.mutation import MutationModels
 from reunion.genetics.roles import Role, parse_role
@@ -64,7 +67,7 @@ def _context_at(shards_dir: str, settings_json: str, stamp: tuple):
 @lru_cache(maxsize=8)
 def _shard(shards_dir: str, path: str, sha256: str):
     """A query shard, read and checked once per worker process."""
-    return read_shard(Path(shards_dir), {"path": path, "sha256": sha256})
+    return read_shard(Path(shards_dir), FileRef(path=path, sha256=sha256))
 
 
 def load_families(shards_dir: str, settings_json: str, ref_index: int) -> list[Family]:
@@ -103,15 +106,15 @@ def _families_at(shards_dir: str, settings_json: str, ref_index: int, stamp: tup
     return list(fams.values())
 
 
-def _references(manifest: dict) -> list[dict]:
+def _references(manifest: Manifest) -> list[ShardRecord]:
     return shards_of(manifest, "reference")
 
 
-def tables_dir(run_dir: Path, manifest: dict, settings: Settings) -> Path:
+def tables_dir(run_dir: Path, manifest: Manifest, settings: Settings) -> Path:
     """Where a run keeps its lost-child tables, keyed by what a table depends on:
     the allele codes, the frequencies, the mutation model and theta."""
     relevant = settings.affecting_json(Affects.TABLES)
-    key = hashlib.sha256((manifest["alleles"]["sha256"] + relevant).encode()).hexdigest()[:16]
+    key = hashlib.sha256((manifest.alleles.sha256 + relevant).encode()).hexdigest()[:16]
     return Path(run_dir) / "tables" / key
 
 
@@ -125,12 +128,38 @@ def _index_file(npy: Path) -> Path:
     return npy.with_suffix(".index.npz")
 
 
-def _saved(path: Path, ref_index: int, reused: int = 0) -> dict:
+@dataclass(frozen=True)
+class TableHandle:
+    """The lost-child tables of (some of) the families of one reference shard, as a Dask
+    task passes them to the next (:func:`shard_tables`, :func:`restrict_tables`).
+
+    F' families with a typed member; their tables (float64 [F', W], W = the encoding's
+    width) are either held in ``tables`` or, when saved, read from ``file`` (the saved
+    float64 [F, W] .npy, memory-mapped; ``rows`` int64 [F'] picks the handle's rows of it
+    when the handle was restricted). Read them with :func:`table_values`.
+    """
+    #: index of the reference shard among the manifest's reference shards
+    ref_index: int
+    #: str [F'] family ids, in shard order
+    family_ids: np.ndarray
+    #: int64 [F'] position of each family in its shard
+    positions: np.ndarray
+    #: {ref_index: table rows read from a standing run rather than built}
+    reused: dict[int, int]
+    #: float64 [F', W] tables in memory (None when saved: see ``file``)
+    tables: np.ndarray | None = None
+    #: the saved tables' .npy (None when held in ``tables``)
+    file: str | None = None
+    #: int64 [F'] rows of ``file`` that are this handle's (None: all of them)
+    rows: np.ndarray | None = None
+
+
+def _saved(path: Path, ref_index: int, reused: int = 0) -> TableHandle:
     """A saved table set as a handle: the tables stay on disk (memory-mapped where read),
     so Dask moves a file name between workers, not the arrays."""
     with np.load(_index_file(path)) as z:
-        return {"family_ids": z["family_ids"], "positions": z["positions"], "file": str(path),
-                "ref_index": ref_index, "reused": {ref_index: reused}}
+        return TableHandle(ref_index=ref_index, family_ids=z["family_ids"], positions=z["positions"],
+                           reused={ref_index: reused}, file=str(path))
 
 
 def link_tables(src: Path, dst: Path) -> Path:
@@ -139,22 +168,20 @@ def link_tables(src: Path, dst: Path) -> Path:
     return atomic.link_or_copy(src, dst)                   # last: marks it done
 
 
-def table_values(tables: dict) -> np.ndarray:
+def table_values(tables: TableHandle) -> np.ndarray:
     """float64 [F', W] tables of a handle from :func:`shard_tables` / :func:`restrict_tables`."""
-    if "tables" in tables:
-        return tables["tables"]
-    values = np.load(tables["file"], mmap_mode="r")
-    return values[tables["rows"]] if "rows" in tables else values
+    if tables.tables is not None:
+        return tables.tables
+    values = np.load(tables.file, mmap_mode="r")
+    return values[tables.rows] if tables.rows is not None else values
 
 
 def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: str | None = None,
-                 reuse_dir: str | None = None, changed: frozenset[str] = frozenset()) -> dict:
+                 reuse_dir: str | None = None, changed: frozenset[str] = frozenset()) -> TableHandle:
     """Lost-child tables of one reference shard.
 
-    Returns ``{"ref_index", "family_ids": str [F'], "positions": int64 [F'] (family
-    position in the shard), "reused": {ref_index: rows}}`` for the F' families with a
-    typed member, and either ``"tables"`` (float64 [F', W]) or, when saved, ``"file"``
-    (read with :func:`table_values`). Tables are saved in ``save_dir`` under the
+    Returns the :class:`TableHandle` of the F' families with a typed member: the tables
+    in memory or, when saved, their file (read with :func:`table_values`). Tables are saved in ``save_dir`` under the
     shard's sha256 (a resumed run reads them back). ``reuse_dir`` is a standing run's
     table folder with the same codes and settings: a shard it already holds is read,
     not built; for a rewritten shard (its manifest record ``replaces`` a standing
@@ -162,15 +189,15 @@ def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: 
     """
     _, manifest, enc, scorer = _context(shards_dir, settings_json)
     rec = _references(manifest)[ref_index]
-    own = table_file(save_dir, rec["sha256"]) if save_dir else None
+    own = table_file(save_dir, rec.sha256) if save_dir else None
     if own is not None and own.exists():
         return _saved(own, ref_index)
-    old = table_file(reuse_dir, rec["sha256"]) if reuse_dir else None
+    old = table_file(reuse_dir, rec.sha256) if reuse_dir else None
     if old is not None and old.exists():
         if own is not None:
             link_tables(old, own)
         h = _saved(own or old, ref_index)
-        return {**h, "reused": {ref_index: len(h["positions"])}}
+        return dataclasses.replace(h, reused={ref_index: len(h.positions)})
     families = load_families(shards_dir, settings_json, ref_index)
     positions, hyps, ids = [], [], []
     for i, fam in enumerate(families):
@@ -179,9 +206,9 @@ def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: 
             positions.append(i)
             hyps.append(h)
             ids.append(fam.family_id)
-    prev_path = table_file(reuse_dir, rec["replaces"]) if reuse_dir and rec.get("replaces") else None
+    prev_path = table_file(reuse_dir, rec.replaces) if reuse_dir and rec.replaces else None
     prev = _saved(prev_path, ref_index) if prev_path is not None and prev_path.exists() else None
-    row_of = {f: j for j, f in enumerate(prev["family_ids"].tolist())} if prev else {}
+    row_of = {f: j for j, f in enumerate(prev.family_ids.tolist())} if prev else {}
     keep = [j for j, f in enumerate(ids) if f in row_of and f not in changed]
     build = [j for j, f in enumerate(ids) if not (f in row_of and f not in changed)]
     tables = np.empty((len(ids), enc.width), dtype=np.float64)
@@ -196,25 +223,26 @@ def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: 
         with atomic.atomic_path(own) as tmp, open(tmp, "wb") as fh:   # written last: marks it done
             np.save(fh, tables)
         return _saved(own, ref_index, len(keep))
-    return {**index, "tables": tables, "ref_index": ref_index, "reused": {ref_index: len(keep)}}
+    return TableHandle(ref_index=ref_index, family_ids=index["family_ids"], positions=index["positions"],
+                       reused={ref_index: len(keep)}, tables=tables)
 
 
-def restrict_tables(tables: dict, families: frozenset[str]) -> dict:
+def restrict_tables(tables: TableHandle, families: frozenset[str]) -> TableHandle:
     """The rows of ``tables`` that belong to ``families``."""
-    rows = np.flatnonzero(np.isin(tables["family_ids"], np.array(sorted(families), dtype=str)))
-    out = {**tables, "family_ids": tables["family_ids"][rows], "positions": tables["positions"][rows]}
-    if "tables" in tables:
-        out["tables"] = tables["tables"][rows]
+    rows = np.flatnonzero(np.isin(tables.family_ids, np.array(sorted(families), dtype=str)))
+    if tables.tables is not None:
+        held = {"tables": tables.tables[rows]}
     else:
-        out["rows"] = rows
-    return out
+        held = {"rows": rows if tables.rows is None else tables.rows[rows]}
+    return dataclasses.replace(tables, family_ids=tables.family_ids[rows], positions=tables.positions[rows],
+                               **held)
 
 
 def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int):
     """(sample ids, uint16 codes [n, L]) of rows [start, stop) of query shard q_index."""
     _, manifest, _, _ = _context(shards_dir, settings_json)
     rec = shards_of(manifest, "query")[q_index]
-    t = _shard(shards_dir, rec["path"], rec["sha256"]).slice(start, stop - start)
+    t = _shard(shards_dir, rec.path, rec.sha256).slice(start, stop - start)
     return t.column("sample_id").to_pylist(), shard_codes(t)
 
 
@@ -231,7 +259,7 @@ def _queries_at(shards_dir: str, settings_json: str, stamp: tuple) -> tuple[dict
         t = read_shard(Path(shards_dir), rec)
         ids.extend(t.column("sample_id").to_pylist())
         codes.append(shard_codes(t))
-    L = len(manifest["loci"])
+    L = len(manifest.loci)
     return {x: i for i, x in enumerate(ids)}, (np.vstack(codes) if codes else np.zeros((0, L), np.uint16))
 
 
@@ -243,7 +271,7 @@ def _queries(shards_dir: str, settings_json: str, q: int | list[str], start: int
 
 
 def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], start: int, stop: int,
-                 tables: dict, save_to: str | None = None) -> dict:
+                 tables: TableHandle, save_to: str | None = None) -> dict:
     """Top-k families of one reference shard for each missing person of one query block.
 
     Returns ``{"ref_index", "position": int64 [n, k] (-1 = none), "score": float64 [n, k]}``.
@@ -255,17 +283,17 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     sc = settings.scoring
     _, codes = _queries(shards_dir, settings_json, q_index, start, stop)
     # a saved table file is named by its content (shard sha256, table settings): a GPU keeps it
-    kernel = get_kernel(sc.device, cache_key=tables["file"] if "file" in tables and "rows" not in tables
+    kernel = get_kernel(sc.device, cache_key=tables.file if tables.file is not None and tables.rows is None
                         else None)
     idx, score = screen_with_strong(kernel, table_values(tables), enc.offsets, codes,
                                     sc.top_k, sc.log10_lr_floor, sc.keep_all_log10_lr)
     too_few = np.count_nonzero(codes, axis=1) < sc.min_typed_loci
     idx[too_few] = -1
     score[too_few] = -np.inf
-    position = np.where(idx >= 0, tables["positions"][np.maximum(idx, 0)] if len(tables["positions"])
+    position = np.where(idx >= 0, tables.positions[np.maximum(idx, 0)] if len(tables.positions)
                         else -1, -1)
-    result = {"ref_index": tables["ref_index"], "position": position.astype(np.int64),
-              "score": score.astype(np.float64), "tables_reused": tables.get("reused", {})}
+    result = {"ref_index": tables.ref_index, "position": position.astype(np.int64),
+              "score": score.astype(np.float64), "tables_reused": tables.reused}
     if save_to:
         with atomic.atomic_path(Path(save_to)) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, ref_index=result["ref_index"], position=result["position"],
@@ -413,17 +441,30 @@ def rescore_part(shards_dir: str, settings_json: str, ids: list[str], start: int
     return merge_and_rescore(shards_dir, settings_json, ids[start:stop], 0, 0, part)
 
 
-def plan_work(manifest: dict, settings: Settings) -> dict:
+@dataclass(frozen=True)
+class WorkPlan:
+    """The pieces of a re-match: every query block against every reference shard."""
+    #: (query shard index, first row, row past the last) of each query block, in output order
+    blocks: list[tuple[int, int, int]]
+    #: indices of the reference shards among the manifest's reference shards
+    references: list[int]
+
+    @property
+    def pieces(self) -> int:
+        """Query blocks x reference shards."""
+        return len(self.blocks) * len(self.references)
+
+
+def plan_work(manifest: Manifest, settings: Settings) -> WorkPlan:
     """Query blocks (query shard, start, stop) and reference shard indices of a run."""
     block = settings.scoring.query_block
     queries, refs = shards_of(manifest, "query"), shards_of(manifest, "reference")
-    blocks = [(qi, start, min(start + block, q["rows"]))
-              for qi, q in enumerate(queries) for start in range(0, q["rows"], block)]
-    return {"blocks": blocks, "references": list(range(len(refs))),
-            "pieces": len(blocks) * len(refs)}
+    blocks = [(qi, start, min(start + block, q.rows))
+              for qi, q in enumerate(queries) for start in range(0, q.rows, block)]
+    return WorkPlan(blocks=blocks, references=list(range(len(refs))))
 
 
-def rematch_graph(shards_dir: str, settings: Settings, work: dict,
+def rematch_graph(shards_dir: str, settings: Settings, work: WorkPlan,
                   piece_dir: Path | None = None, save_tables: Path | None = None) -> list:
     """Dask graph of a re-match: one delayed merge_and_rescore per query block.
 
@@ -444,8 +485,8 @@ def rematch_graph(shards_dir: str, settings: Settings, work: dict,
                                           str(path) if path else None)
 
     merged = []
-    for (qi, start, stop) in work["blocks"]:
-        ps = [piece(qi, start, stop, r) for r in work["references"]]
+    for (qi, start, stop) in work.blocks:
+        ps = [piece(qi, start, stop, r) for r in work.references]
         merged.append(dask.delayed(merge_and_rescore)(sd, sj, qi, start, stop, ps))
     return merged
 

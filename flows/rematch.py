@@ -32,6 +32,13 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
 from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
+from reunion.contracts.records import (
+    FileRef,
+    Manifest,
+    RunCounts,
+    RunManifestRef,
+    RunRecord,
+)
 from reunion.errors import InputError, SettingsError
 from reunion.flows import pieces
 from reunion.flows.cluster import dask_client, describe
@@ -63,18 +70,18 @@ NUMERIC_LOCUS = [f.name for f in PER_LOCUS if f.type != pa.string()]
 
 @task(name="read-manifest", cache_policy=NO_CACHE, persist_result=False,
       retries=2, retry_delay_seconds=2, retry_condition_fn=io_error_only)
-def read_manifest(shards_dir: Path) -> dict:
+def read_manifest(shards_dir: Path) -> Manifest:
     return load_manifest(shards_dir)
 
 
 @task(name="plan", cache_policy=NO_CACHE, persist_result=False)
-def plan(manifest: dict, settings: Settings) -> dict:
+def plan(manifest: Manifest, settings: Settings) -> pieces.WorkPlan:
     """Query blocks (query shard, start, stop) and reference shards of the run."""
     return pieces.plan_work(manifest, settings)
 
 
 @task(name="score", cache_policy=NO_CACHE, persist_result=False)
-def score(shards_dir: Path, settings: Settings, work: dict, piece_dir: Path,
+def score(shards_dir: Path, settings: Settings, work: pieces.WorkPlan, piece_dir: Path,
           tables: Path) -> tuple[list[dict], dict]:
     """Run every piece on the Dask cluster; merge and re-score per query block.
 
@@ -85,18 +92,18 @@ def score(shards_dir: Path, settings: Settings, work: dict, piece_dir: Path,
     atomic.ensure_dir(piece_dir)
     done = sum(1 for _ in piece_dir.glob("*.npz"))
     if done:
-        logger.info("resuming: %d of %d pieces already finished", done, work["pieces"])
+        logger.info("resuming: %d of %d pieces already finished", done, work.pieces)
     merged = pieces.rematch_graph(str(shards_dir), settings, work, piece_dir, tables)
     todo = pieces.screen_pieces(merged)
     with dask_client(settings.cluster) as client:
         cluster = describe(client, settings.cluster)
         logger.info("scoring %d pieces (%d query blocks x %d reference shards) on %d Dask workers",
-                    work["pieces"], len(work["blocks"]), len(work["references"]), cluster["workers"])
+                    work.pieces, len(work.blocks), len(work.references), cluster["workers"])
         futures = client.compute(todo + merged)
         blocks = futures[len(todo):]
         finished = as_completed(futures[:len(todo)])
         del futures       # a finished piece's result is freed once its block has merged it
-        with Progress(work["pieces"], work["pieces"] - len(todo), logger) as bar:
+        with Progress(work.pieces, work.pieces - len(todo), logger) as bar:
             for _ in finished:
                 bar.advance()
         results = [f.result() for f in blocks]      # block order: the outputs' row order
@@ -165,7 +172,7 @@ def results_tables(results: list[dict]) -> tuple[pa.Table, pa.Table]:
 
 @task(name="publish", cache_policy=NO_CACHE, persist_result=False,
       retries=2, retry_delay_seconds=2, retry_condition_fn=io_error_only)
-def publish(out_dir: Path, tables: tuple[pa.Table, pa.Table], record: dict) -> dict:
+def publish(out_dir: Path, tables: tuple[pa.Table, pa.Table], record: RunRecord) -> RunRecord:
     """Write candidates (Parquet, CSV), per-locus tables and run.json atomically.
 
     ``tables``: the run's (candidates, per-locus) rows. Candidates are written ordered
@@ -182,12 +189,14 @@ def publish(out_dir: Path, tables: tuple[pa.Table, pa.Table], record: dict) -> d
         "candidates_csv": atomic.write_table(ct, out_dir / CANDIDATES_CSV),
         "per_locus_parquet": atomic.write_table(lt, out_dir / PER_LOCUS_PARQUET, statistics=NUMERIC_LOCUS),
     }
-    record["outputs"] = {k: {"path": str(v.name), "sha256": file_sha256(v)} for k, v in paths.items()}
-    record["counts"]["candidates"] = ct.num_rows
+    outputs = {k: FileRef(path=str(v.name), sha256=file_sha256(v)) for k, v in paths.items()}
     spent = time.perf_counter() - t0      # run.json itself is the last write
-    record.setdefault("timings", {})["publish"] = round(spent, 3)
-    record["seconds"] = round(record["seconds"] + spent, 3)
-    atomic.write_text(out_dir / RUN_JSON, json.dumps(record, indent=2, default=str))
+    record = record.model_copy(update={
+        "outputs": outputs,
+        "counts": record.counts.model_copy(update={"candidates": ct.num_rows}),
+        "timings": {**record.timings, "publish": round(spent, 3)},
+        "seconds": round(record.seconds + spent, 3)})
+    record.write(out_dir / RUN_JSON)
     create_markdown_artifact(key="national-rematch-summary", markdown=summary_markdown(record, _strongest(ct)),
                              description="reunion re-match: counts, top candidates, throughput")
     return record
@@ -236,31 +245,32 @@ def claim_run_folder(out_dir: Path, key: str, flow_name: str, source: str) -> bo
     return False
 
 
-def check_fixed_at_ingest(manifest: dict, settings: Settings) -> None:
-    """Refuse settings the shard set was not encoded with (they are fixed at ingest): one
+def check_fixed_at_ingest(manifest: Manifest, settings: Settings, shards_dir: Path) -> None:
+    """Refuse settings the shard set (``manifest`` of ``shards_dir``) was not encoded with
+    (they are fixed at ingest): one
     :class:`SettingsError` line naming the setting, what the shards hold and what to do.
 
     The fields checked are those of :data:`FIXED_AT_INGEST` that change the tables
     (``Settings.affecting(Affects.TABLES)``); each needs a comparison here.
     """
-    ft, fs = manifest["frequency_table"], settings.frequencies
+    ft, fs = manifest.frequency_table, settings.frequencies
     encoded: dict[str, str | None] = {}
 
     def table() -> str | None:
         path = Path(fs.table)
-        if path.is_file() and file_sha256(path) == ft["sha256"]:
+        if path.is_file() and file_sha256(path) == ft.sha256:
             return None
-        return f"{Path(ft['path']).name} (sha256 {ft['sha256'][:12]})"
+        return f"{Path(ft.path).name} (sha256 {ft.sha256[:12]})"
 
     def population() -> str | None:
-        return None if fs.population in (None, ft["population"]) else repr(ft["population"])
+        return None if fs.population in (None, ft.population) else repr(ft.population)
 
     def floor() -> str | None:
         # the floor is the frequency of the alleles absent from a table that gives no N
         if encoded.get("table"):
             return None            # reported as the table
         lf = load_frequency_table(Path(fs.table), fs.population).loci
-        alleles = atomic.read_table(Path(manifest["_dir"]) / manifest["alleles"]["path"])
+        alleles = atomic.read_table(Path(shards_dir) / manifest.alleles.path)
         for loc, f, src in zip(*(alleles.column(c).to_pylist() for c in ("locus", "frequency", "source"))):
             if src == "floor" and loc in lf and not lf[loc].n_individuals and f != fs.floor:
                 return f"{f:g}"
@@ -283,16 +293,16 @@ def _strongest(ct: pa.Table, top: int = 10) -> list[dict]:
     return first.sort_by([("log10_lr", "descending"), ("missing_id", "ascending")]).slice(0, top).to_pylist()
 
 
-def summary_markdown(record: dict, cands: list[dict], top: int = 10) -> str:
+def summary_markdown(record: RunRecord, cands: list[dict], top: int = 10) -> str:
     """Run summary for the Prefect UI: counts, strongest rank-1 candidates (ids only), throughput."""
-    c = record["counts"]
+    c = record.counts
     best = sorted((x for x in cands if x["rank"] == 1), key=lambda x: -x["log10_lr"])[:top]
     lines = [
-        f"# Re-match {record['started']}",
-        f"- {c['missing']} missing persons x {c['families']} families = {c['pairs_screened']:,} pairs "
-        f"in {record['seconds']:.1f} s ({c['pairs_screened'] / max(record['seconds'], 1e-9):,.0f} pairs/s)",
-        f"- {c['candidates']} candidates for {c['missing_with_candidates']} missing persons",
-        f"- rows read {c['rows_read']}, rejected {c['rows_rejected']}; floor used {c['floored_allele_uses']} times",
+        f"# Re-match {record.started}",
+        f"- {c.missing} missing persons x {c.families} families = {c.pairs_screened:,} pairs "
+        f"in {record.seconds:.1f} s ({c.pairs_screened / max(record.seconds, 1e-9):,.0f} pairs/s)",
+        f"- {c.candidates} candidates for {c.missing_with_candidates} missing persons",
+        f"- rows read {c.rows_read}, rejected {c.rows_rejected}; floor used {c.floored_allele_uses} times",
         "", "| missing | family | hypothesis | log10 LR | loci | inconsistent |", "|---|---|---|---|---|---|",
     ]
     lines += [f"| {x['missing_id']} | {x['family_id']} | {x['hypothesis']} | {x['log10_lr']:.2f} | "
@@ -319,34 +329,36 @@ class Timings(dict):
 
 
 def run_record(flow_name: str, started: dt.datetime, seconds: float, settings: Settings,
-               shards_dir: Path, manifest: dict, cluster: dict, counts: dict, mode: dict,
-               timings: dict | None = None) -> dict:
-    """What a run used and counted, for run.json: provenance, inputs, shards, counts."""
+               shards_dir: Path, manifest: Manifest, cluster: dict, counts: dict, mode: dict,
+               timings: dict | None = None) -> RunRecord:
+    """What a run used and counted, for run.json: provenance, inputs, shards, counts
+    (``counts``: the run's own, :class:`RunCounts` fields from ``pieces`` to
+    ``shortlist_checks_failed``; the rest come from the manifest)."""
     manifest_path = Path(shards_dir) / "manifest.json"
-    return {
-        "flow": flow_name,
-        "who": getpass.getuser(),
-        "started": started.isoformat(timespec="seconds"),
-        "seconds": round(seconds, 3),
-        "timings": dict(timings or {}),
-        "code_version": code_version(),
-        "config": settings.model_dump(mode="json"),
-        "config_sha256": settings.digest(),
-        "frequency_table": manifest["frequency_table"],
-        "mode": mode,
-        "manifest": {"path": str(manifest_path), "sha256": file_sha256(manifest_path),
-                     "inputs": manifest["inputs"], "shards": manifest["shards"]},
-        "cluster": cluster,
-        "counts": {
-            "missing": manifest["counts"]["missing"],
-            "families": manifest["counts"]["families"],
+    return RunRecord(
+        flow=flow_name,
+        who=getpass.getuser(),
+        started=started.isoformat(timespec="seconds"),
+        seconds=round(seconds, 3),
+        timings=dict(timings or {}),
+        code_version=code_version(),
+        config=settings.model_dump(mode="json"),
+        config_sha256=settings.digest(),
+        frequency_table=manifest.frequency_table,
+        mode=mode,
+        manifest=RunManifestRef(path=str(manifest_path), sha256=file_sha256(manifest_path),
+                                inputs=manifest.inputs, shards=manifest.shards),
+        cluster=cluster,
+        counts=RunCounts(
+            missing=manifest.counts.missing,
+            families=manifest.counts.families,
             **counts,
-            "rows_read": sum(i["read"] for i in manifest["inputs"]),
-            "rows_rejected": manifest["rejects"]["rows"],
-            "rows_skipped": sum(i.get("skipped", 0) for i in manifest["inputs"]),
-            "floored_allele_uses": manifest["floor"]["allele_uses"],
-        },
-    }
+            rows_read=sum(i.read for i in manifest.inputs),
+            rows_rejected=manifest.rejects.rows,
+            rows_skipped=sum(i.skipped or 0 for i in manifest.inputs),
+            floored_allele_uses=manifest.floor.allele_uses,
+        ),
+    )
 
 
 def run_key(shards_dir: Path, settings: Settings) -> str:
@@ -374,9 +386,10 @@ def run_name() -> str:
 
 @flow(name="national-rematch", log_prints=False, flow_run_name=run_name)
 def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict | None = None,
-                 previous_run: Path | None = None, claim: bool = True) -> dict:
+                 previous_run: Path | None = None, claim: bool = True) -> RunRecord:
     """Score every missing person against every family, publish ranked candidate lists and
     the reviewers' report (compared with ``previous_run``, a run folder, where given).
+    Returns the run.json record with ``report`` (the report's path) set.
 
     ``mode`` is recorded in run.json (a rerun that falls back to a full re-match says why).
     ``claim``: claim ``out_dir`` for this run (:func:`claim_run_folder`); False when the
@@ -388,7 +401,7 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
     timings = Timings()
     with timings.stage("plan"):
         manifest = read_manifest(shards_dir)
-        check_fixed_at_ingest({**manifest, "_dir": str(shards_dir)}, settings)
+        check_fixed_at_ingest(manifest, settings, shards_dir)
         key = run_key(shards_dir, settings)
         if claim and claim_run_folder(out_dir, key, "national-rematch", shards_dir):
             get_run_logger().info("resuming the run of %s in %s (run key %s)", shards_dir, out_dir, key)
@@ -398,8 +411,8 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
     with timings.stage("score"):
         results, cluster = score(shards_dir, settings, work, piece_dir, tables)
     counts = {
-        "pieces": work["pieces"],
-        "pairs_screened": manifest["counts"]["missing"] * manifest["counts"]["families"],
+        "pieces": work.pieces,
+        "pairs_screened": manifest.counts.missing * manifest.counts.families,
         "missing_with_candidates": sum(r["with_candidates"] for r in results),
         "missing_not_searched_too_few_loci": sum(r["too_few_loci"] for r in results),
         **rescore_counts(results),
@@ -408,4 +421,4 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
                         manifest, cluster, counts, mode or {"kind": "full"}, timings)
     # quote(): Prefect would otherwise walk every candidate row looking for futures
     record = publish(out_dir, quote(results_tables(results)), record)
-    return {**record, "report": str(report(out_dir, previous_run, settings))}
+    return record.model_copy(update={"report": str(report(out_dir, previous_run, settings))})

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import dask
@@ -39,6 +39,7 @@ from prefect.utilities.annotations import quote
 from reunion import ranking
 from reunion.append import AppendRefused, AppendSummary, append_batch
 from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
+from reunion.contracts.records import Manifest, RunRecord
 from reunion.errors import InputError
 from reunion.flows import pieces
 from reunion.flows.cluster import dask_client, describe
@@ -76,11 +77,11 @@ def classify_inputs(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return samples, genotypes
 
 
-def settings_changed(base_run: dict, settings: Settings) -> str | None:
+def settings_changed(base_run: RunRecord, settings: Settings) -> str | None:
     """Why the standing run's lists cannot be extended under ``settings``, or None."""
     now = settings.model_dump(mode="json")
     for section, fields in settings.affecting(Affects.LISTS).items():
-        was = base_run["config"][section]
+        was = base_run.config[section]
         if {f: was.get(f) for f in fields} != {f: now[section][f] for f in fields}:
             return f"the {section} settings changed"
     return None
@@ -96,9 +97,30 @@ def append_new(base_shards: Path, samples: list[Path], genotypes: list[Path], sh
         return str(e)
 
 
+@dataclass(frozen=True)
+class IncrementalPlan:
+    """What an incremental rerun scores (:func:`plan_incremental`); missing-person ids are
+    sorted lists, family ids a frozenset."""
+    #: missing persons scored against every family (new, re-typed, or with a full standing
+    #: list that holds a changed family)
+    full: list[str]
+    #: every other missing person: scored against the changed families only
+    partial: list[str]
+    #: new families and families with a new or re-typed member
+    changed: frozenset[str]
+    #: missing persons not in ``full`` whose standing list holds a changed family
+    hit: list[str]
+    #: indices (among the manifest's reference shards) of the shards the batch wrote or rewrote
+    touched_refs: list[int]
+    #: reference shards, missing persons and families of the combined shard set
+    n_references: int
+    n_missing: int
+    n_families: int
+
+
 @task(name="plan-incremental", cache_policy=NO_CACHE, persist_result=False)
-def plan_incremental(base_run_dir: Path, base: dict, shards: Path, added: AppendSummary,
-                     settings: Settings) -> dict:
+def plan_incremental(base_run_dir: Path, base: Manifest, shards: Path, added: AppendSummary,
+                     settings: Settings) -> IncrementalPlan:
     """Which missing persons to score against every family, which against the changed ones.
 
     ``base`` is the standing shard set's manifest (its shards' sha256 tell which
@@ -119,21 +141,21 @@ def plan_incremental(base_run_dir: Path, base: dict, shards: Path, added: Append
     manifest = load_manifest(shards)
     partial: list[str] = []
     if added.changed_families:
-        reg = atomic.read_table(shards / manifest["registry"]["path"])
+        reg = atomic.read_table(shards / manifest.registry.path)
         ids = reg.filter(pc.equal(reg.column("role"), "missing")).column("sample_id").to_pylist()
         full_set = set(full)
         partial = sorted(m for m in ids if m not in full_set)
-    base_shas = {s["sha256"] for s in base["shards"]}
+    base_shas = {s.sha256 for s in base.shards}
     refs = shards_of(manifest, "reference")
-    return {"full": full, "partial": partial, "changed": frozenset(added.changed_families),
-            "hit": sorted(set(hit.to_pylist()) - set(full)),
-            "touched_refs": [i for i, s in enumerate(refs) if s["sha256"] not in base_shas],
-            "n_references": len(refs), "n_missing": manifest["counts"]["missing"],
-            "n_families": manifest["counts"]["families"]}
+    return IncrementalPlan(full=full, partial=partial, changed=frozenset(added.changed_families),
+                           hit=sorted(set(hit.to_pylist()) - set(full)),
+                           touched_refs=[i for i, s in enumerate(refs) if s.sha256 not in base_shas],
+                           n_references=len(refs), n_missing=manifest.counts.missing,
+                           n_families=manifest.counts.families)
 
 
 @task(name="score-incremental", cache_policy=NO_CACHE, persist_result=False)
-def score_incremental(shards_dir: Path, settings: Settings, inc: dict, base_tables: Path,
+def score_incremental(shards_dir: Path, settings: Settings, inc: IncrementalPlan, base_tables: Path,
                       own_tables: Path) -> tuple[list[dict], dict, int]:
     """Score the planned missing persons; unchanged shards' tables come from the standing run.
 
@@ -144,20 +166,20 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: dict, base_tabl
     sd, sj = str(shards_dir), settings.model_dump_json()
     reuse, save = str(base_tables), str(atomic.ensure_dir(own_tables))
     refs = shards_of(load_manifest(shards_dir), "reference")
-    tables = [dask.delayed(pieces.shard_tables)(sd, sj, r, save, reuse, inc["changed"])
+    tables = [dask.delayed(pieces.shard_tables)(sd, sj, r, save, reuse, inc.changed)
               for r in range(len(refs))]
     block = settings.scoring.query_block
     logger.info("incremental: %d missing persons x all families, %d x %d changed families",
-                len(inc["full"]), len(inc["partial"]), len(inc["changed"]))
+                len(inc.full), len(inc.partial), len(inc.changed))
     with dask_client(settings.cluster) as client:
         cluster = describe(client, settings.cluster)
         parts = max(1, cluster["threads"])
         graph = []
-        for ids, tabs in ((inc["full"], tables),
-                          (inc["partial"], [dask.delayed(pieces.restrict_tables)(tables[r], inc["changed"])
-                                            for r in inc["touched_refs"]])):
+        for ids, tabs in ((inc.full, tables),
+                          (inc.partial, [dask.delayed(pieces.restrict_tables)(tables[r], inc.changed)
+                                         for r in inc.touched_refs])):
             # the changed families' tables are small: few large blocks beat many small ones
-            step = block if ids is inc["full"] else max(block, -(-len(ids) // 4))
+            step = block if ids is inc.full else max(block, -(-len(ids) // 4))
             for i in range(0, len(ids) if tabs else 0, step):
                 chunk = ids[i:i + step]
                 ps = [dask.delayed(pieces.screen_piece)(sd, sj, chunk, 0, 0, t) for t in tabs]
@@ -167,7 +189,7 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: dict, base_tabl
                           for a in range(0, len(chunk), part)]
         done = client.gather(client.compute(tables + graph))
     handles, results = done[:len(tables)], done[len(tables):]
-    return results, cluster, sum(n for h in handles for n in h["reused"].values())
+    return results, cluster, sum(n for h in handles for n in h.reused.values())
 
 
 def _rows_of_pairs(t: pa.Table, pairs: pa.Table) -> pa.Table:
@@ -185,7 +207,7 @@ def read_standing(base_run_dir: Path) -> tuple[pa.Table, pa.Table]:
             check_table(pq.read_table(base_run_dir / PER_LOCUS_PARQUET), PER_LOCUS, "standing per-locus"))
 
 
-def merge_into_standing(standing: tuple[pa.Table, pa.Table], inc: dict, results: list[dict],
+def merge_into_standing(standing: tuple[pa.Table, pa.Table], inc: IncrementalPlan, results: list[dict],
                         top_k: int, keep_all: float | None = None) -> tuple[pa.Table, pa.Table, int]:
     """The merged candidate lists: standing rows of the missing persons whose lists do not
     change, new lists of those scored against every family, and for the others whose list
@@ -196,11 +218,11 @@ def merge_into_standing(standing: tuple[pa.Table, pa.Table], inc: dict, results:
     Returns (candidates, per-locus, candidate rows carried over unchanged).
     """
     new_c, new_l = results_tables(results)
-    full = pa.array(sorted(inc["full"]), pa.string())
-    changed = pa.array(sorted(inc["changed"]), pa.string())
+    full = pa.array(sorted(inc.full), pa.string())
+    changed = pa.array(sorted(inc.changed), pa.string())
     new_full = pc.is_in(new_c.column("missing_id"), full)
     fresh_c = new_c.filter(pc.invert(new_full))       # other missing persons x changed families
-    touched = pa.array(sorted(set(fresh_c.column("missing_id").unique().to_pylist()) | set(inc["hit"])),
+    touched = pa.array(sorted(set(fresh_c.column("missing_id").unique().to_pylist()) | set(inc.hit)),
                        pa.string())
     redo = pa.concat_arrays([touched, full]).unique()
     old_c, old_l = standing
@@ -218,7 +240,7 @@ def merge_into_standing(standing: tuple[pa.Table, pa.Table], inc: dict, results:
     return cands, loci, keep_c.num_rows
 
 
-def too_few_loci(shards: Path, manifest: dict, settings: Settings) -> int:
+def too_few_loci(shards: Path, manifest: Manifest, settings: Settings) -> int:
     """Missing persons typed at fewer than ``scoring.min_typed_loci`` loci (never searched)."""
     n = 0
     for rec in shards_of(manifest, "query"):
@@ -245,7 +267,7 @@ def _rerun_name() -> str:
             f"{dt.date.today().isoformat()}")
 
 
-def move_pointer(runs_root: Path | None, out_dir: Path, base: dict, base_shards: Path) -> None:
+def move_pointer(runs_root: Path | None, out_dir: Path, base: Manifest, base_shards: Path) -> None:
     """After a successful rerun: the runs root's ``current`` pointer names it, if the pointer
     named the standing run's shard set (or there was none)."""
     if runs_root is None:
@@ -267,7 +289,7 @@ def move_pointer(runs_root: Path | None, out_dir: Path, base: dict, base_shards:
 
 @flow(name="rerun-new-collections", flow_run_name=_rerun_name)
 def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, settings: Settings,
-               runs_root: Path | None = None) -> dict:
+               runs_root: Path | None = None) -> RunRecord:
     """Append a new batch to the standing database, score what is new, merge, publish, and
     write the report against the standing run. With ``runs_root``, move its ``current``
     pointer to this run (flows/deploy.py)."""
@@ -278,13 +300,13 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
     if claim_run_folder(out_dir, rerun_key(base_run_dir, new_files, settings), "rerun-new-collections",
                         base_run_dir):
         logger.info("resuming the rerun in %s", out_dir)
-    base_run = json.loads((base_run_dir / RUN_JSON).read_text())
-    base_shards = Path(base_run["manifest"]["path"]).parent
+    base_run = RunRecord.load(base_run_dir / RUN_JSON)
+    base_shards = Path(base_run.manifest.path).parent
     base = load_manifest(base_shards)
     new_samples, new_genos = classify_inputs(new_files)
-    for i in base["inputs"]:
-        if file_sha256(Path(i["path"])) != i["sha256"]:
-            raise InputError(f"{i['path']}: changed since the standing run (sha256 differs); "
+    for i in base.inputs:
+        if file_sha256(Path(i.path)) != i.sha256:
+            raise InputError(f"{i.path}: changed since the standing run (sha256 differs); "
                              "standing inputs are append-only. Run a full 'reunion rematch'.")
     shards = out_dir / SHARDS
     timings = Timings()
@@ -294,8 +316,8 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
     if isinstance(added, str):
         reason = added
         logger.info("full re-match instead of incremental: %s", reason)
-        old_samples = [Path(i["path"]) for i in base["inputs"] if i["kind"] == "samples"]
-        old_genos = [Path(i["path"]) for i in base["inputs"] if i["kind"] == "genotypes"]
+        old_samples = [Path(i.path) for i in base.inputs if i.kind == "samples"]
+        old_genos = [Path(i.path) for i in base.inputs if i.kind == "genotypes"]
         ingest(old_samples + new_samples, old_genos + new_genos, shards, settings)
         record = rematch_flow(shards, out_dir, settings,
                               mode={"kind": "full", "reason": reason, "base_run": str(base_run_dir)},
@@ -316,7 +338,7 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
             cands, loci, rows_kept = merge_into_standing(standing.result(), inc, results,
                                                          settings.scoring.top_k,
                                                          settings.scoring.keep_all_log10_lr)
-    pairs = len(inc["full"]) * inc["n_families"] + len(inc["partial"]) * len(inc["changed"])
+    pairs = len(inc.full) * inc.n_families + len(inc.partial) * len(inc.changed)
     with_cands = len(cands.column("missing_id").unique())
     counts = {
         "pieces": None, "pairs_screened": pairs, "missing_with_candidates": with_cands,
@@ -324,14 +346,14 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
         **rescore_counts(results),
     }
     mode = {"kind": "incremental", "base_run": str(base_run_dir),
-            "missing_scored_fully": len(inc["full"]), "missing_partially": len(inc["partial"]),
-            "families_changed": len(inc["changed"]), "candidate_rows_carried_over": rows_kept,
+            "missing_scored_fully": len(inc.full), "missing_partially": len(inc.partial),
+            "families_changed": len(inc.changed), "candidate_rows_carried_over": rows_kept,
             "shards": {"linked": added.linked_shards, "rewritten": added.rewritten_shards,
                        "new": added.new_shards},
             "table_rows_reused": reused}
     record = run_record("rerun-new-collections", started, time.perf_counter() - t0, settings, shards,
                         manifest, cluster, counts, mode, timings)
     record = publish(out_dir, quote((cands, loci)), record)
-    record = {**record, "report": str(report(out_dir, base_run_dir, settings))}
+    record = record.model_copy(update={"report": str(report(out_dir, base_run_dir, settings))})
     move_pointer(runs_root, out_dir, base, base_shards)
     return record

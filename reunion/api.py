@@ -10,7 +10,7 @@ calls: Dask's worker processes do not re-run the calling script
 >>> sim = api.simulate("work/input", n_families=200, seed=7)            # doctest: +SKIP
 >>> shards = api.ingest(sim.paths["samples"], [sim.paths["genotypes"]], "work/shards")  # doctest: +SKIP
 >>> run = api.rematch("work/shards", "work/run", overrides=["scoring.top_k=5"])  # doctest: +SKIP
->>> run.candidates.num_rows, run.record["counts"]["missing"]            # doctest: +SKIP
+>>> run.candidates.num_rows, run.record.counts.missing                  # doctest: +SKIP
 
 **Settings.** Every function takes ``settings``: a :class:`~reunion.settings.Settings`
 (e.g. from :func:`load_settings`), the path of a settings YAML, or None for the embedded
@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from reunion import code_version
+from reunion.contracts.records import RunCounts, RunRecord
 from reunion.errors import InputError, SettingsError, require_file
 from reunion.settings import (
     Settings,
@@ -106,8 +107,9 @@ class RunResult:
     from the folder when first used)."""
 
     run_dir: Path
-    #: run.json as a dict: provenance (code_version, config), counts, timings, cluster, mode
-    record: dict[str, Any] = field(repr=False)
+    #: run.json (:class:`reunion.contracts.records.RunRecord`): provenance (code_version,
+    #: config), counts, timings, cluster, mode; ``report`` the report's path
+    record: RunRecord = field(repr=False)
 
     @cached_property
     def candidates(self) -> pa.Table:
@@ -120,14 +122,14 @@ class RunResult:
         return pq.read_table(self.run_dir / "per_locus.parquet")
 
     @property
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> RunCounts:
         """run.json's counts (missing, families, pairs_screened, candidates, ...)."""
-        return self.record["counts"]
+        return self.record.counts
 
     @property
     def report_html(self) -> Path | None:
         """The reviewers' report the run wrote, where it wrote one."""
-        path = self.record.get("report")
+        path = self.record.report
         return Path(path) if path else None
 
 
@@ -224,7 +226,7 @@ def rerun(base: PathLike, new: PathLike | Sequence[PathLike], out: PathLike,
           settings: SettingsLike = None, *, overrides: Sequence[str] | None = None) -> RunResult:
     """After new collections (``reunion rerun``): append the batch files ``new`` to the
     standing run ``base``'s shards, score only what is new and merge into its lists, in ``out``
-    (``record["mode"]`` says whether it was incremental and, if not, why)."""
+    (``record.mode`` says whether it was incremental and, if not, why)."""
     from reunion.flows.rerun import rerun_flow
 
     s = resolve_settings(settings, overrides)

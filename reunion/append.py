@@ -21,9 +21,7 @@ a rerun that scores nothing would look like a run that found nothing.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from reunion.contracts import REJECTS, REGISTRY, check_table
+from reunion.contracts.records import FileRef, InputRecord, Manifest, ManifestCounts, RejectsRef
 from reunion.encoding import genotype_index
 from reunion.errors import InputError
 from reunion.frequencies import file_sha256, load_frequency_table
@@ -65,12 +64,12 @@ class AppendSummary:
     notes: list[str] = field(default_factory=list)   # see reunion.ingest.input_notes
 
 
-def _registry(base_dir: Path, base: dict) -> pa.Table:
-    rec = base.get("registry")
+def _registry(base_dir: Path, base: Manifest) -> pa.Table:
+    rec = base.registry
     if rec is None:
         raise AppendRefused("the standing shard set has no registry (ingested by an older version)")
-    path = base_dir / rec["path"]
-    verify_file(path, rec["sha256"])
+    path = base_dir / rec.path
+    verify_file(path, rec.sha256)
     return check_table(atomic.read_table(path), REGISTRY, "registry")
 
 
@@ -84,7 +83,7 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     samples_paths, genotype_paths = [Path(p) for p in samples_paths], [Path(p) for p in genotype_paths]
     base = load_manifest(base_dir)
     table = load_frequency_table(settings.frequencies.table, settings.frequencies.population)
-    if table.sha256 != base["frequency_table"]["sha256"]:
+    if table.sha256 != base.frequency_table.sha256:
         raise AppendRefused("the frequency table changed")
     enc = load_encoding(base_dir, base)
     L = len(enc.loci)
@@ -102,8 +101,8 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     roles = {**std_roles, **{r["sample_id"]: r["role"] for r in batch_rows}}
     genos = [read_genotypes(p, LocusNormaliser(table.locus_names), roles, sample_sexes(sample_results))
              for p in genotype_paths]
-    inputs = [_input_record(p, r, "samples") for p, r in zip(samples_paths, sample_results)] + \
-             [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
+    s_inputs = [_input_record(p, r, "samples") for p, r in zip(samples_paths, sample_results)]
+    g_inputs = [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
     notes = input_notes(sample_results, genos, table)
 
     # standing samples the batch types at further loci
@@ -114,12 +113,13 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     where: dict[str, tuple[str, int]] = {}
     for shard in set(touched.column("shard").to_pylist()):
         rows = touched.filter(pc.equal(touched.column("shard"), shard))
-        codes = shard_codes(read_shard(base_dir, _shard_record(base, shard)))
+        codes = shard_codes(read_shard(base_dir, base.shard_at(shard)))
         for sid, row in zip(rows.column("sample_id").to_pylist(), rows.column("row").to_pylist()):
             std_codes[sid] = codes[row].copy()
             where[sid] = (shard, row)
     typed = {sid: {enc.locus_names[i] for i in np.flatnonzero(c)} for sid, c in std_codes.items()}
-    profiles, cross_rejects = assemble_profiles(genotype_paths, genos, inputs[len(samples_paths):], typed)
+    profiles, cross_rejects = assemble_profiles(genotype_paths, genos, g_inputs, typed)
+    inputs = s_inputs + g_inputs
     if not batch_rows and not any(profiles.values()):
         _nothing_new(samples_paths + genotype_paths, inputs,
                      [r for res in sample_results for r in res.rejects] + [r for g in genos for r in g.rejects]
@@ -162,25 +162,23 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     for r in new_relatives:
         joining.setdefault(r["family_id"], []).append(r)
     shards, rewritten = [], []
-    for rec in base["shards"]:
-        if rec["path"] in rewrite_q | rewrite_ref:
+    for rec in base.shards:
+        if rec.path in rewrite_q | rewrite_ref:
             t = read_shard(base_dir, rec)
-            t = _rewrite_query(t, codes_of, L) if rec["side"] == "query" else \
+            t = _rewrite_query(t, codes_of, L) if rec.side == "query" else \
                 _rewrite_reference(t, joining, codes_of, L)
-            new = {**_write_shard(t, out_dir / rec["path"], rec["side"], rec["shard_id"], out_dir),
-                   "replaces": rec["sha256"]}
-            if "families" in rec:
-                new["families"] = rec["families"]
+            new = _write_shard(t, out_dir / rec.path, rec.side, rec.shard_id, out_dir,
+                               replaces=rec.sha256, families=rec.families)
             shards.append(new)
             rewritten.append(new)
         else:
-            atomic.link_or_copy(base_dir / rec["path"], out_dir / rec["path"])
-            shards.append(copy.deepcopy(rec))
+            atomic.link_or_copy(base_dir / rec.path, out_dir / rec.path)
+            shards.append(rec)
     fresh_fams = sorted(f for f in joining if f not in set(fam_rows.column("family_id").to_pylist()))
     fresh_rel = [r for f in fresh_fams for r in sorted(joining[f], key=member_order)]
 
     def next_id(side: str) -> int:
-        return 1 + max((s["shard_id"] for s in shards_of(base, side)), default=-1)
+        return 1 + max((s.shard_id for s in shards_of(base, side)), default=-1)
 
     added = write_query_shards(new_missing_rows, _stack([codes(r["sample_id"]) for r in new_missing_rows], L),
                                out_dir, settings, L, first=next_id("query"))
@@ -190,47 +188,46 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     shards = [s for side in ("query", "reference") for s in shards_of(shards, side) + shards_of(added, side)]
 
     # -- registry, rejects, allele codes, manifest
-    gone = pa.array(sorted(s["path"] for s in rewritten), pa.string())
+    gone = pa.array(sorted(s.path for s in rewritten), pa.string())
     kept = reg.filter(pc.invert(pc.is_in(reg.column("shard"), gone)))
     registry_path = write_registry(pa.concat_tables([kept, registry_rows(out_dir, rewritten + added)]), out_dir)
     batch_rejects = [r for res in sample_results for r in res.rejects] + \
         [r for g in genos for r in g.rejects] + cross_rejects
-    std_rejects = atomic.read_table(base_dir / base["rejects"]["path"])
+    std_rejects = atomic.read_table(base_dir / base.rejects.path)
     std_rejects = std_rejects.cast(REJECTS) if std_rejects.num_rows else REJECTS.empty_table()
     atomic.write_table(pa.concat_tables([std_rejects, rejects_table(batch_rejects)]), out_dir / REJECTS_FILE)
-    atomic.link_or_copy(base_dir / base["alleles"]["path"], out_dir / ALLELES_FILE)
+    atomic.link_or_copy(base_dir / base.alleles.path, out_dir / ALLELES_FILE)
 
-    manifest = copy.deepcopy(base)
     n_new_fams = len(fresh_fams)
-    manifest.update({
+    manifest = base.model_copy(update={
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "inputs": base["inputs"] + inputs,
-        "rejects": {"path": REJECTS_FILE, "rows": base["rejects"]["rows"] + len(batch_rejects)},
-        "registry": {"path": REGISTRY_FILE, "sha256": file_sha256(registry_path)},
-        "floor": {**base["floor"], "allele_uses": base["floor"]["allele_uses"] + floored_uses},
-        "counts": {"missing": base["counts"]["missing"] + len(new_missing_rows),
-                   "relatives": base["counts"]["relatives"] + len(new_relatives),
-                   "families": base["counts"]["families"] + n_new_fams},
+        "inputs": base.inputs + inputs,
+        "rejects": RejectsRef(path=REJECTS_FILE, rows=base.rejects.rows + len(batch_rejects)),
+        "registry": FileRef(path=REGISTRY_FILE, sha256=file_sha256(registry_path)),
+        "floor": base.floor.model_copy(update={"allele_uses": base.floor.allele_uses + floored_uses}),
+        "counts": ManifestCounts(missing=base.counts.missing + len(new_missing_rows),
+                                 relatives=base.counts.relatives + len(new_relatives),
+                                 families=base.counts.families + n_new_fams),
         "shards": shards,
-        "appended_to": {"path": str((base_dir / MANIFEST).resolve()),
-                        "sha256": file_sha256(base_dir / MANIFEST)},
+        "appended_to": FileRef(path=str((base_dir / MANIFEST).resolve()),
+                               sha256=file_sha256(base_dir / MANIFEST)),
     })
-    manifest_path = atomic.write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2))
+    manifest_path = manifest.write(out_dir / MANIFEST)
     return AppendSummary(
         manifest_path=manifest_path,
         new_missing=sorted({r["sample_id"] for r in new_missing_rows} | set(retyped_missing)),
-        changed_families=changed, linked_shards=len(base["shards"]) - len(rewritten),
+        changed_families=changed, linked_shards=len(base.shards) - len(rewritten),
         rewritten_shards=len(rewritten), new_shards=len(added),
-        rows_read=sum(i["read"] for i in inputs), rows_rejected=len(batch_rejects), notes=notes)
+        rows_read=sum(i.read for i in inputs), rows_rejected=len(batch_rejects), notes=notes)
 
 
 _REGISTERED = (ALREADY_REGISTERED, ALREADY_TYPED)
 
 
-def _nothing_new(paths: list[Path], inputs: list[dict], rejects: list) -> None:
+def _nothing_new(paths: list[Path], inputs: list[InputRecord], rejects: list) -> None:
     """Raise the one line that says why a batch adds nothing (no sample, no genotype accepted)."""
     files = ", ".join(p.name for p in paths) or "the batch"
-    read = sum(i["read"] for i in inputs)
+    read = sum(i.read for i in inputs)
     again = sum(any(k in r.reason for k in _REGISTERED) for r in rejects)
     first = next((r for r in rejects if not any(k in r.reason for k in _REGISTERED)), None)
     if again == read:
@@ -242,10 +239,6 @@ def _nothing_new(paths: list[Path], inputs: list[dict], rejects: list) -> None:
                  f"{first.reason})" if first else ")")
     raise InputError(f"{files}: nothing new: {what}; a batch appended twice changes nothing, "
                      "so this rerun would score nothing")
-
-
-def _shard_record(manifest: dict, path: str) -> dict:
-    return next(s for s in manifest["shards"] if s["path"] == path)
 
 
 def _stack(rows: list[np.ndarray], L: int) -> np.ndarray:

@@ -58,7 +58,6 @@ sum plus the remaining loci's maxima falls short: exact, and it bounds the suppo
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +68,7 @@ import pyarrow as pa
 
 from reunion.contracts import CALIBRATED_CANDIDATE_FIELDS as CANDIDATE_FIELDS
 from reunion.contracts import FAMILY_CALIBRATION as FAMILIES
+from reunion.contracts.records import Manifest, RunRecord
 from reunion.encoding import Encoding, genotype_pairs
 from reunion.errors import UserError
 
@@ -556,10 +556,10 @@ class RunInputs:
     compared: dict[tuple[str, str], np.ndarray]
     hypotheses: dict[str, str]
     candidates: pa.Table
-    run: dict
+    run: RunRecord
 
 
-def _table_files(run_dir: Path, manifest: dict, tables: Path | None) -> list[Path]:
+def _table_files(run_dir: Path, manifest: Manifest, tables: Path | None) -> list[Path]:
     """The saved tables (.npy) of every reference shard of the run: ``<sha256[:32]>.npy`` in
     ``tables`` or, by default, in the one folder under ``run_dir/tables/`` that holds them
     (flows/pieces.py ``tables_dir`` / ``table_file``; read here by name, without importing the
@@ -568,13 +568,13 @@ def _table_files(run_dir: Path, manifest: dict, tables: Path | None) -> list[Pat
     refs = shards_of(manifest, "reference")
     folders = [Path(tables)] if tables is not None else \
         sorted(d for d in (Path(run_dir) / "tables").glob("*") if d.is_dir())
-    full = [d for d in folders if all((d / f"{r['sha256'][:32]}.npy").exists() for r in refs)]
+    full = [d for d in folders if all((d / f"{r.sha256[:32]}.npy").exists() for r in refs)]
     if not full:
         raise CalibrationError(f"{run_dir}: no tables folder holds the saved tables of every reference shard")
     if len(full) > 1:
         raise CalibrationError(f"{run_dir}: several tables folders ({', '.join(d.name for d in full)}); "
                                "pass tables= (flows.pieces.tables_dir of the run's settings)")
-    return [full[0] / f"{r['sha256'][:32]}.npy" for r in refs]
+    return [full[0] / f"{r.sha256[:32]}.npy" for r in refs]
 
 
 def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
@@ -595,13 +595,13 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
     from reunion.settings import Settings
 
     run_dir = Path(run_dir)
-    run = json.loads((run_dir / "run.json").read_text())
-    config = run["config"]
+    run = RunRecord.load(run_dir / "run.json")
+    config = run.config
     theta = float(config.get("scoring", {}).get("theta", 0.0) or 0.0)
     if theta > 0:
         raise CalibrationError(f"scoring.theta = {theta}: the calibration assumes theta = 0 (a random "
                                "person's genotype drawn from Hardy-Weinberg frequencies); not calibrated")
-    shards_dir = Path(run["manifest"]["path"]).parent
+    shards_dir = Path(run.manifest.path).parent
     manifest = load_manifest(shards_dir)
     enc = load_encoding(shards_dir, manifest)
     layout = Layout.from_encoding(enc)

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from reunion.contracts.records import RunRecord
 from reunion.errors import EXIT_USER_ERROR, SettingsError, UserError, require_file
 from reunion.prefect_env import configure_prefect, stop_temporary_server
 from reunion.settings import (DEFAULT_CONFIG, WEEKLY_CRON, Settings, SimulationSettings, load_settings,
@@ -179,8 +180,7 @@ def _print_ingest(summary) -> None:
     for col in ("input", "read", "accepted", "rejected", "skipped"):
         t.add_column(col)
     for i in summary.inputs:
-        t.add_row(Path(i["path"]).name, str(i["read"]), str(i["accepted"]), str(i["rejected"]),
-                  str(i.get("skipped", 0)))
+        t.add_row(Path(i.path).name, str(i.read), str(i.accepted), str(i.rejected), str(i.skipped or 0))
     console.print(t)
     for note in summary.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
@@ -210,7 +210,7 @@ def rematch(
         require_file(previous / "candidates.parquet", "previous run's candidates", "--previous")
     record = rematch_flow(shards, _output(out), s, previous_run=previous)
     _print_run(record, out)
-    console.print(f"report: {record['report']}")
+    console.print(f"report: {record.report}")
 
 
 @app.command()
@@ -246,8 +246,8 @@ def rerun(
     for path in new:
         require_file(path, "new batch", "--new")
     record = rerun_flow(base, new, _output(out), s, runs_root=runs_root)
-    console.print(f"report: {record['report']}")
-    mode = record.get("mode", {})
+    console.print(f"report: {record.report}")
+    mode = record.mode
     console.print(f"mode: {mode.get('kind')}" + (f" ({mode['reason']})" if mode.get("reason") else
                   f": {mode.get('missing_scored_fully')} missing persons scored against all families, "
                   f"{mode.get('missing_partially')} against {mode.get('families_changed')} new or "
@@ -255,16 +255,16 @@ def rerun(
     _print_run(record, out)
 
 
-def _print_run(record: dict, out: Path) -> None:
-    c = record["counts"]
-    console.print(f"re-match: {c['missing']} missing x {c['families']} families "
-                  f"({c['pairs_screened']:,} pairs) in {record['seconds']:.1f} s; "
-                  f"{c['candidates']} candidates for {c['missing_with_candidates']} missing persons; "
-                  f"{c['missing_not_searched_too_few_loci']} not searched (too few loci)")
-    skipped = c.get("rows_skipped", 0)   # Amelogenin and Y-STR rows: kept aside, not scored
-    console.print(f"rows read {c['rows_read']} = accepted {c['rows_read'] - c['rows_rejected'] - skipped} "
-                  f"+ rejected {c['rows_rejected']} + set aside {skipped}; rare-allele floor used "
-                  f"{c['floored_allele_uses']} times")
+def _print_run(record: RunRecord, out: Path) -> None:
+    c = record.counts
+    console.print(f"re-match: {c.missing} missing x {c.families} families "
+                  f"({c.pairs_screened:,} pairs) in {record.seconds:.1f} s; "
+                  f"{c.candidates} candidates for {c.missing_with_candidates} missing persons; "
+                  f"{c.missing_not_searched_too_few_loci} not searched (too few loci)")
+    skipped = c.rows_skipped   # Amelogenin and Y-STR rows: kept aside, not scored
+    console.print(f"rows read {c.rows_read} = accepted {c.rows_read - c.rows_rejected - skipped} "
+                  f"+ rejected {c.rows_rejected} + set aside {skipped}; rare-allele floor used "
+                  f"{c.floored_allele_uses} times")
     console.print(f"candidate lists: {out / 'candidates.parquet'} and {out / 'candidates.csv'}")
 
 
@@ -309,7 +309,7 @@ def demo(
     console.print(f"rank 1 by family kind: {ev.kinds_text()}")
     console.print(f"unrelated missing persons with a candidate of LR >= 10,000: {ev.unrelated_with_strong}")
     console.rule("5. reviewers' report")
-    console.print(f"report: {record['report']} (open it in a browser; no network needed)")
+    console.print(f"report: {record.report} (open it in a browser; no network needed)")
     console.print(f"demo finished in {time.perf_counter() - t0:.1f} s; candidate lists in {results}")
 
 
@@ -451,6 +451,50 @@ def bench_kernel(ctx: typer.Context) -> None:
     from reunion.bench import main as bench_main
 
     raise typer.Exit(bench_main(ctx.args, prog="reunion bench kernel"))
+
+
+@app.command("familias")
+def familias(
+    file: Annotated[Path, typer.Argument(help="Familias 3 case file (.fam).")],
+    out: Annotated[Optional[Path], typer.Option(help="CSV: pedigree, log10_likelihood, log10_lr, lr.")] = None,
+    reference: Annotated[Optional[str], typer.Option(
+        help="Pedigree the LRs are against (default: the one in which the persons are unrelated, else the last).")
+    ] = None,
+) -> None:
+    """Score every pedigree of a Familias .fam case with reunion's engine: log10 likelihood and LR."""
+    import pyarrow as pa
+
+    from reunion.io.atomic import write_table
+    from reunion.io.familias import read_fam, score_case
+
+    case = read_fam(file)
+    scores = score_case(case, reference)
+    if out is not None:
+        write_table(pa.table({"pedigree": [s.pedigree for s in scores],
+                              "log10_likelihood": [s.log10_likelihood for s in scores],
+                              "log10_lr": [s.log10_lr for s in scores], "lr": [s.lr for s in scores]}), out)
+    table = Table("pedigree", "log10 likelihood", "log10 LR", "LR")
+    for s in scores:
+        table.add_row(s.pedigree, f"{s.log10_likelihood:.6f}", f"{s.log10_lr:.6f}", f"{s.lr:.6g}")
+    console.print(table)
+    if out is not None:
+        console.print(f"wrote {out}")
+
+
+@app.command("export-case")
+def export_case_cmd(
+    run: Annotated[Path, typer.Argument(help="Run folder (run.json, candidates.parquet).")],
+    missing_id: Annotated[str, typer.Argument(help="The missing person's sample id.")],
+    family_id: Annotated[str, typer.Argument(help="The candidate family.")],
+    out: Annotated[Path, typer.Option(help="File to write (.fam).")],
+    format_: Annotated[str, typer.Option("--format", help="familias (the pedsuite reads it too: "
+                                         "pedFamilias::readFam).")] = "familias",
+) -> None:
+    """Write a candidate's pedigree, genotypes, frequencies and mutation model as a Familias case."""
+    from reunion.io.familias import export_case
+
+    path = export_case(run, missing_id, family_id, out, format_)
+    console.print(f"wrote {path}: H1 (the family with {missing_id} as its lost child) and H2 (unrelated)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,7 +17,6 @@ another population than the frequency table's) is one line each in
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +27,16 @@ import pyarrow as pa
 
 from reunion import code_version
 from reunion.contracts import CONTRACT_VERSION, REGISTRY, check_table, shard_schema
+from reunion.contracts.records import (
+    FileRef,
+    FloorCounts,
+    FrequencyTableRef,
+    InputRecord,
+    Manifest,
+    ManifestCounts,
+    RejectsRef,
+    ShardRecord,
+)
 from reunion.encoding import Encoding, genotype_index
 from reunion.errors import InputError
 from reunion.frequencies import FrequencyTable, file_sha256, load_frequency_table
@@ -58,7 +67,7 @@ ALREADY_REGISTERED, ALREADY_TYPED = "is already registered", "is already typed a
 @dataclass
 class IngestSummary:
     manifest_path: Path
-    inputs: list[dict]
+    inputs: list[InputRecord]
     n_missing: int
     n_relatives: int
     n_families: int
@@ -71,11 +80,11 @@ class IngestSummary:
 
     @property
     def rows_read(self) -> int:
-        return sum(i["read"] for i in self.inputs)
+        return sum(i.read for i in self.inputs)
 
     @property
     def rows_rejected(self) -> int:
-        return sum(i["rejected"] for i in self.inputs)
+        return sum(i.rejected for i in self.inputs)
 
 
 def member_order(r: dict) -> tuple:
@@ -175,18 +184,20 @@ def input_notes(sample_results: list[ReadResult], genos: list[ReadResult], table
     return notes
 
 
-def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[dict],
+def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[InputRecord],
                       typed: dict[str, set[str]] | None = None) -> tuple[dict, list[Reject]]:
     """{sample_id: {locus: (allele1, allele2)}} from accepted genotype rows, files in order.
 
     A sample typed at a locus already typed in an earlier file (or, per
     ``typed``, in the standing shard set) is rejected there and counted against
-    that file's record. Returns (profiles, those rejects).
+    that file's record: ``records`` (one per file, in order) are replaced in place by
+    records with those counts. Returns (profiles, those rejects).
     """
     typed = typed or {}
     profiles: dict[str, dict[str, tuple[str, str]]] = {}
     rejects: list[Reject] = []
-    for p, g, rec in zip(paths, genos, records):
+    for k, (p, g) in enumerate(zip(paths, genos)):
+        again = 0
         cols = (g.table.column(c).to_pylist() for c in ("sample_id", "locus", "allele1", "allele2"))
         for sid, locus, a1, a2, rowno in zip(*cols, g.lines):
             prof = profiles.setdefault(sid, {})
@@ -194,10 +205,13 @@ def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[
                 rejects.append(Reject(str(p), rowno, "locus",
                                       f"sample {sid} {ALREADY_TYPED} {locus} "
                                       "in an earlier file; remove one of the two calls"))
-                rec["accepted"] -= 1   # counted against this input, even if the file is listed twice
-                rec["rejected"] += 1
+                again += 1   # counted against this input, even if the file is listed twice
                 continue
             prof[locus] = (a1, a2)
+        if again:
+            rec = records[k]
+            records[k] = rec.model_copy(update={"accepted": rec.accepted - again,
+                                                "rejected": rec.rejected + again})
     return profiles, rejects
 
 
@@ -228,9 +242,8 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                                           res.table.column("role").to_pylist())}
             genos = [src.read_genotypes(normalise, roles, sample_sexes(sample_results))]
         genotype_paths = [src.label(settings.source.genotypes_table)]
-        inputs = [input_record(s_label, sample_results[0], "samples", src.sha256["samples"]),
-                  input_record(genotype_paths[0], genos[0], "genotypes", src.sha256["genotypes"])]
-        n_sample_inputs = 1
+        s_inputs = [input_record(s_label, sample_results[0], "samples", src.sha256["samples"])]
+        g_inputs = [input_record(genotype_paths[0], genos[0], "genotypes", src.sha256["genotypes"])]
     else:                                        # files; a CODIS CMF file also registers its specimens
         from reunion.io.cmf import is_cmf, read_cmf, restrict
         s_reads = [(p, read_samples(p)) for p in samples_paths]
@@ -246,11 +259,11 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                                       res.table.column("role").to_pylist())}
         genos = [restrict(cmf[p].genotypes, roles, str(p)) if p in cmf
                  else read_genotypes(p, normalise, roles, sample_sexes(sample_results)) for p in genotype_paths]
-        inputs = [_input_record(p, r, "samples") for p, r in zip(sample_inputs, sample_results)] + \
-                 [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
-        n_sample_inputs = len(sample_inputs)
+        s_inputs = [_input_record(p, r, "samples") for p, r in zip(sample_inputs, sample_results)]
+        g_inputs = [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
     notes = input_notes(sample_results, genos, table)
-    profiles, cross_rejects = assemble_profiles(genotype_paths, genos, inputs[n_sample_inputs:])
+    profiles, cross_rejects = assemble_profiles(genotype_paths, genos, g_inputs)
+    inputs = s_inputs + g_inputs
     all_rejects = [r for res in sample_results for r in res.rejects] + \
         [r for g in genos for r in g.rejects] + cross_rejects
     rejects_path = write_rejects(all_rejects, out_dir / REJECTS_FILE)
@@ -290,34 +303,33 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
     shards += write_reference_shards(relatives, codes_of(relatives), out_dir, settings, L)
     registry_path = write_registry(registry_rows(out_dir, shards), out_dir)
 
-    manifest = {
-        "contract_version": CONTRACT_VERSION,
-        "reunion_version": code_version(),
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "frequency_table": {"path": table.source, "population": table.population,
-                            "sha256": table.sha256},
-        "loci": enc.locus_names,
-        "alleles": {"path": ALLELES_FILE, "sha256": file_sha256(alleles_path)},
-        "inputs": inputs,
-        "rejects": {"path": REJECTS_FILE, "rows": len(all_rejects)},
-        "registry": {"path": REGISTRY_FILE, "sha256": file_sha256(registry_path)},
-        "floor": {"allele_uses": floored_uses,
-                  "alleles": int(sum(int(lc.floored.sum()) for lc in enc.loci))},
-        "counts": {"missing": len(missing), "relatives": len(relatives), "families": len(families)},
-        "shards": shards,
-    }
-    if notes:
-        manifest["notes"] = notes
-    manifest_path = atomic.write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2))
+    manifest = Manifest(
+        contract_version=CONTRACT_VERSION,
+        reunion_version=code_version(),
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        frequency_table=FrequencyTableRef(path=str(table.source), population=table.population,
+                                          sha256=table.sha256),
+        loci=list(enc.locus_names),
+        alleles=FileRef(path=ALLELES_FILE, sha256=file_sha256(alleles_path)),
+        inputs=inputs,
+        rejects=RejectsRef(path=REJECTS_FILE, rows=len(all_rejects)),
+        registry=FileRef(path=REGISTRY_FILE, sha256=file_sha256(registry_path)),
+        floor=FloorCounts(allele_uses=floored_uses,
+                          alleles=int(sum(int(lc.floored.sum()) for lc in enc.loci))),
+        counts=ManifestCounts(missing=len(missing), relatives=len(relatives), families=len(families)),
+        shards=shards,
+        notes=notes or None,
+    )
+    manifest_path = manifest.write(out_dir / MANIFEST)
     log.info("ingested %d missing persons and %d relatives in %d families; %d rows rejected",
              len(missing), len(relatives), len(families), len(all_rejects))
     return IngestSummary(manifest_path, inputs, len(missing), len(relatives), len(families),
                          len(shards_of(shards, "query")), len(shards_of(shards, "reference")),
-                         floored_uses, manifest["floor"]["alleles"], rejects_path, notes)
+                         floored_uses, manifest.floor.alleles, rejects_path, notes)
 
 
 def write_query_shards(rows: list[dict], codes: np.ndarray, out_dir: Path, settings: Settings, L: int,
-                       first: int = 0) -> list[dict]:
+                       first: int = 0) -> list[ShardRecord]:
     """Missing persons (in the order given) into query shards numbered from ``first``."""
     shards, qs, fmt = [], settings.ingest.queries_per_shard, settings.ingest.format
     for s, start in enumerate(range(0, len(rows), qs), start=first):
@@ -339,7 +351,7 @@ def reference_table(rows: list[dict], codes: np.ndarray, L: int) -> pa.Table:
 
 
 def write_reference_shards(relatives: list[dict], codes: np.ndarray, out_dir: Path, settings: Settings,
-                           L: int, first: int = 0) -> list[dict]:
+                           L: int, first: int = 0) -> list[ShardRecord]:
     """Relatives (sorted by family) into reference shards of whole families, numbered from ``first``."""
     fmt, fs = settings.ingest.format, settings.ingest.families_per_shard
     spans: dict[str, list[int]] = {}
@@ -350,25 +362,24 @@ def write_reference_shards(relatives: list[dict], codes: np.ndarray, out_dir: Pa
     for s, start in enumerate(range(0, len(families), fs), start=first):
         idx = [i for f in families[start:start + fs] for i in spans[f]]
         t = reference_table([relatives[i] for i in idx], codes[idx], L)
-        rec = _write_shard(t, out_dir / "shards" / f"reference-{s:05d}.{fmt}", "reference", s, out_dir)
-        rec["families"] = len(families[start:start + fs])
-        shards.append(rec)
+        shards.append(_write_shard(t, out_dir / "shards" / f"reference-{s:05d}.{fmt}", "reference", s,
+                                   out_dir, families=len(families[start:start + fs])))
     return shards
 
 
-def registry_rows(root: Path, shards: list[dict]) -> pa.Table:
+def registry_rows(root: Path, shards: list[ShardRecord]) -> pa.Table:
     """Registry entries (REGISTRY contract) of the given shards, read back from their files."""
     parts = []
     for rec in shards:
         t = read_shard(root, rec, verify=False)
         n = t.num_rows
-        ref = rec["side"] == "reference"
+        ref = rec.side == "reference"
         parts.append(pa.Table.from_arrays([
             t.column("sample_id"),
             pa.array(["relative" if ref else "missing"] * n, pa.string()),
             t.column("family_id") if ref else pa.nulls(n, pa.string()),
             t.column("relation") if ref else pa.nulls(n, pa.string()),
-            pa.array([rec["path"]] * n, pa.string()),
+            pa.array([rec.path] * n, pa.string()),
             pa.array(np.arange(n, dtype=np.int32)),
         ], schema=REGISTRY))
     return pa.concat_tables(parts) if parts else REGISTRY.empty_table()
@@ -383,27 +394,26 @@ def _codes_array(codes: np.ndarray, L: int) -> pa.FixedSizeListArray:
     return pa.FixedSizeListArray.from_arrays(pa.array(codes.reshape(-1), pa.uint16()), L)
 
 
-def _write_shard(t: pa.Table, path: Path, side: str, shard_id: int, root: Path) -> dict:
+def _write_shard(t: pa.Table, path: Path, side: str, shard_id: int, root: Path,
+                 replaces: str | None = None, families: int | None = None) -> ShardRecord:
     atomic.write_table(t, path)
-    return {"shard_id": shard_id, "side": side, "path": str(path.relative_to(root)),
-            "rows": t.num_rows, "sha256": file_sha256(path)}
+    return ShardRecord(shard_id=shard_id, side=side, path=str(path.relative_to(root)), rows=t.num_rows,
+                       sha256=file_sha256(path), replaces=replaces, families=families)
 
 
-def _input_record(path: Path, res: ReadResult, kind: str) -> dict:
+def _input_record(path: Path, res: ReadResult, kind: str) -> InputRecord:
     """read = accepted + rejected (+ skipped: rows of amelogenin and Y-STR loci, when there are any)."""
-    rec = {"path": str(path.resolve()), "kind": kind, "sha256": file_sha256(path), "read": res.n_read,
-           "accepted": res.table.num_rows, "rejected": len(res.rejects)}
-    if res.n_skipped:
-        rec["skipped"] = res.n_skipped
-    return rec
+    return InputRecord(path=str(path.resolve()), kind=kind, sha256=file_sha256(path), read=res.n_read,
+                       accepted=res.table.num_rows, rejected=len(res.rejects),
+                       skipped=res.n_skipped or None)
 
 
 # ---------------------------------------------------------------------- reading back
-def shards_of(shards: dict | list[dict], side: str) -> list[dict]:
+def shards_of(shards: Manifest | list[ShardRecord], side: str) -> list[ShardRecord]:
     """The shard records of one side ("query" or "reference"), in manifest order, of a
     manifest or of a list of shard records."""
-    recs = shards["shards"] if isinstance(shards, dict) else shards
-    return [s for s in recs if s["side"] == side]
+    recs = shards.shards if isinstance(shards, Manifest) else shards
+    return [s for s in recs if s.side == side]
 
 
 def verify_file(path: Path, sha256: str) -> None:
@@ -413,24 +423,26 @@ def verify_file(path: Path, sha256: str) -> None:
                          "after ingest. Re-run 'reunion ingest'.")
 
 
-def load_manifest(shards_dir: Path) -> dict:
+def load_manifest(shards_dir: Path) -> Manifest:
+    """The manifest of a shard set, validated (one :class:`InputError` line when it does not conform)."""
     path = Path(shards_dir) / MANIFEST
     if not path.exists():
         raise InputError(f"{path}: no manifest; run 'reunion ingest' into {shards_dir} first")
-    return json.loads(path.read_text())
+    return Manifest.load(path)
 
 
-def load_encoding(shards_dir: Path, manifest: dict) -> Encoding:
-    path = Path(shards_dir) / manifest["alleles"]["path"]
-    verify_file(path, manifest["alleles"]["sha256"])
-    ft = manifest["frequency_table"]
-    return Encoding.from_table(atomic.read_table(path), ft["population"], ft["sha256"])
+def load_encoding(shards_dir: Path, manifest: Manifest) -> Encoding:
+    path = Path(shards_dir) / manifest.alleles.path
+    verify_file(path, manifest.alleles.sha256)
+    ft = manifest.frequency_table
+    return Encoding.from_table(atomic.read_table(path), ft.population, ft.sha256)
 
 
-def read_shard(shards_dir: Path, rec: dict, verify: bool = True) -> pa.Table:
-    path = Path(shards_dir) / rec["path"]
+def read_shard(shards_dir: Path, rec: ShardRecord | FileRef, verify: bool = True) -> pa.Table:
+    """The table of a shard (any record with ``path`` and ``sha256``), checked against its sha256."""
+    path = Path(shards_dir) / rec.path
     if verify:
-        verify_file(path, rec["sha256"])
+        verify_file(path, rec.sha256)
     return atomic.read_table(path)
 
 

@@ -111,9 +111,9 @@ shards = api.ingest(sim.paths["samples"], [sim.paths["genotypes"]], work / "shar
 run = api.rematch(work / "shards", work / "run", overrides=["cluster.kind=local-cpu",
                                                             "cluster.n_workers=2"])
 print("RESULT " + json.dumps({
-    "n_missing": sim.n_missing, "families": run.counts["families"],
-    "missing": run.counts["missing"], "rows": run.candidates.num_rows,
-    "rows_read": shards.rows_read, "cluster": run.record["cluster"],
+    "n_missing": sim.n_missing, "families": run.counts.families,
+    "missing": run.counts.missing, "rows": run.candidates.num_rows,
+    "rows_read": shards.rows_read, "cluster": run.record.cluster,
     "run_dir": str(run.run_dir), "report": str(run.report_html)}), flush=True)
 '''
 
@@ -175,8 +175,8 @@ def test_rerun_report_and_score_return_their_tables(tmp_path):
     assert set(base.candidates.column("missing_id").to_pylist()).isdisjoint(batch)
 
     new = api.rerun(base.run_dir, [new_s, new_g], tmp_path / "new", overrides=threads)
-    assert new.record["mode"]["kind"] == "incremental"
-    assert new.counts["missing"] == base.counts["missing"] + 3
+    assert new.record.mode["kind"] == "incremental"
+    assert new.counts.missing == base.counts.missing + 3
 
     rep = api.report(new.run_dir, previous=base.run_dir, overrides=["review.prior=half"])
     assert rep.html == new.run_dir / "report.html" and rep.html.is_file()

@@ -17,13 +17,13 @@ from reunion.io import atomic
 def profiles(shards: Path) -> dict[str, tuple]:
     """sample id -> (side, family, relation, sex, genotype indices) over a whole shard set."""
     out = {}
-    for rec in load_manifest(shards)["shards"]:
+    for rec in load_manifest(shards).shards:
         t = read_shard(shards, rec)
         codes = shard_codes(t)
         cols = t.to_pylist()
         for i, r in enumerate(cols):
             assert r["sample_id"] not in out, "a sample is registered twice"
-            out[r["sample_id"]] = (rec["side"], r.get("family_id"), r.get("relation"), r.get("sex"),
+            out[r["sample_id"]] = (rec.side, r.get("family_id"), r.get("relation"), r.get("sex"),
                                    tuple(int(x) for x in codes[i]))
     return out
 
@@ -83,18 +83,18 @@ def test_append_equals_ingesting_the_union(split, settings, tmp_path):
     assert summary.rewritten_shards == 2                     # the joined family's and the re-typed person's
     assert summary.new_shards == 2                           # one query shard, one reference shard
     assert summary.linked_shards + summary.rewritten_shards == \
-        len(load_manifest(tmp_path / "base")["shards"])
+        len(load_manifest(tmp_path / "base").shards)
     assert registry_points_at_rows(tmp_path / "appended")
     a, u = load_manifest(tmp_path / "appended"), load_manifest(tmp_path / "union")
-    assert a["counts"] == u["counts"] and a["floor"] == u["floor"]
-    assert a["rejects"]["rows"] == u["rejects"]["rows"] == union.rows_rejected
-    assert sorted((i["path"], i["read"], i["accepted"], i["rejected"]) for i in a["inputs"]) == \
-        sorted((i["path"], i["read"], i["accepted"], i["rejected"]) for i in u["inputs"])
+    assert a.counts == u.counts and a.floor == u.floor
+    assert a.rejects.rows == u.rejects.rows == union.rows_rejected
+    assert sorted((i.path, i.read, i.accepted, i.rejected) for i in a.inputs) == \
+        sorted((i.path, i.read, i.accepted, i.rejected) for i in u.inputs)
     # unchanged shards are hard links, not copies
-    linked = [r for r in a["shards"] if "replaces" not in r and
-              (tmp_path / "base" / r["path"]).exists()]
-    assert linked and all(os.stat(tmp_path / "appended" / r["path"]).st_ino ==
-                          os.stat(tmp_path / "base" / r["path"]).st_ino for r in linked)
+    linked = [r for r in a.shards if r.replaces is None and
+              (tmp_path / "base" / r.path).exists()]
+    assert linked and all(os.stat(tmp_path / "appended" / r.path).st_ino ==
+                          os.stat(tmp_path / "base" / r.path).st_ino for r in linked)
 
     # the same batch appended again brings nothing new: refused in one line, not a silent 0-pair rerun
     with pytest.raises(InputError, match="nothing new: every row is already registered"):

@@ -425,11 +425,10 @@ def test_chance_matches_of_a_simulated_database(asian_table, settings, tmp_path)
 def test_theta_runs_are_refused(tmp_path):
     """With theta > 0 a random person's genotype is not drawn from P_HW given the table's
     denominator (the conditional match probability): the calibration refuses the run."""
-    import json
+    from records_cases import run_record_with
 
     from reunion.calibration import read_run
-    (tmp_path / "run.json").write_text(json.dumps({"config": {"scoring": {"theta": 0.01}},
-                                                   "manifest": {"path": str(tmp_path / "manifest.json")}}))
+    run_record_with(config={"scoring": {"theta": 0.01}}).write(tmp_path / "run.json")
     with pytest.raises(CalibrationError, match="theta"):
         read_run(tmp_path)
     from typer.testing import CliRunner

@@ -145,7 +145,7 @@ def run_configuration_of(shards: Path, settings: Settings) -> RunConfiguration:
     enc = load_encoding(shards, m)
     return RunConfiguration(shards / "run.json", settings,
                             {lc.locus: frozenset(lc.alleles) for lc in enc.loci},
-                            m["frequency_table"]["sha256"], shards)
+                            m.frequency_table.sha256, shards)
 
 
 def write_pairs(path: Path, cands: list[dict]) -> Path:

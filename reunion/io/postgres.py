@@ -50,6 +50,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reunion.contracts import SAMPLES, SAMPLES_REQUIRED
+from reunion.contracts.records import InputRecord
 from reunion.errors import InputError
 from reunion.io import readers
 from reunion.io.readers import ReadResult
@@ -480,11 +481,9 @@ class TableLabel(str):
         return self.rpartition(" table ")[2]
 
 
-def input_record(label: str, res: ReadResult, kind: str, sha256: str) -> dict:
+def input_record(label: str, res: ReadResult, kind: str, sha256: str) -> InputRecord:
     """The manifest's record of a table read, as ingest's record of a file (``sha256``: that of
     the rows as read, each row's cells as text; ``skipped`` when rows were set aside)."""
-    rec = {"path": str(label), "kind": kind, "sha256": sha256, "read": res.n_read,
-           "accepted": res.table.num_rows, "rejected": len(res.rejects)}
-    if getattr(res, "n_skipped", 0):
-        rec["skipped"] = res.n_skipped
-    return rec
+    return InputRecord(path=str(label), kind=kind, sha256=sha256, read=res.n_read,
+                       accepted=res.table.num_rows, rejected=len(res.rejects),
+                       skipped=getattr(res, "n_skipped", 0) or None)

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
+from reunion.contracts.records import Manifest
 from reunion.frequencies import file_sha256
 from reunion.io import atomic
 from reunion.report.page import render_html
@@ -32,6 +33,8 @@ def _read_candidates(run_dir: Path) -> list[dict]:
 
 
 def _read_run(run_dir: Path) -> dict:
+    """run.json as the page reads it: any fields it holds (a run of an older version, or a
+    folder without run.json, still gets its report; the page shows what is there)."""
     p = run_dir / "run.json"
     return json.loads(p.read_text()) if p.exists() else {}
 
@@ -57,9 +60,9 @@ def load_frequencies(run: dict, run_dir: Path) -> tuple[dict | None, str]:
     try:
         if m.get("sha256") and file_sha256(mpath) != m["sha256"]:
             return None, f"{mpath} changed since this run (sha256 differs)"
-        manifest = json.loads(mpath.read_text())
-        apath = mpath.parent / manifest["alleles"]["path"]
-        if file_sha256(apath) != manifest["alleles"]["sha256"]:
+        manifest = Manifest.load(mpath)
+        apath = mpath.parent / manifest.alleles.path
+        if file_sha256(apath) != manifest.alleles.sha256:
             return None, f"{apath} changed since the shard set was made (sha256 differs)"
         t = atomic.read_table(apath)
         freq: dict[str, dict[str, tuple[float, bool]]] = {}

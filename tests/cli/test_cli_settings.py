@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from records_cases import manifest_with, run_record_with
 from typer.testing import CliRunner
 
 from reunion.cli import app
@@ -135,8 +136,8 @@ def test_every_setting_declares_what_it_changes_and_the_three_keys_follow():
         "frequencies": {"table", "population", "floor"},
         "mutation": {"model", "rate", "rate_male", "rate_female", "rate2", "range", "locus_rates"},
         "scoring": {"theta", "pedigree"}}
-    base = {"config": s.model_dump(mode="json")}
-    manifest = {"alleles": {"sha256": "0" * 64}}
+    base = run_record_with(config=s.model_dump(mode="json"))
+    manifest = manifest_with()
     folder = tables_dir(Path("/r"), manifest, s)
     for dotted, tables_same, lists_same in (("scoring.top_k=3", True, False),
                                             ("scoring.device=gpu", True, True),

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from reunion.contracts import CANDIDATES
+from reunion.contracts.records import RunRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,6 +38,7 @@ def test_demo_end_to_end(tmp_path):
     cands = pq.read_table(res / "candidates.parquet")
     assert cands.schema.names == CANDIDATES.names
     run = json.loads((res / "run.json").read_text())
+    assert RunRecord.load(res / "run.json").to_json() == (res / "run.json").read_text()   # typed, byte for byte
     assert run["counts"]["pieces"] == 3 * 3  # (30 planted + 30 unrelated) / 20 per block x 60 families / 25 per shard
     assert run["counts"]["candidates"] == cands.num_rows
     assert run["counts"]["rows_read"] == sum(i["read"] for i in run["manifest"]["inputs"])

@@ -142,7 +142,7 @@ def test_rerun_with_the_duplicates_as_a_batch_equals_full(duplicated, settings, 
     ingest(base_s, [base_g], tmp_path / "base" / "shards", s)
     rematch_flow(tmp_path / "base" / "shards", tmp_path / "base", s)
     rec = rerun_flow(tmp_path / "base", [new_s, new_g], tmp_path / "rerun", s)
-    assert rec["mode"]["kind"] == "incremental"
+    assert rec.mode["kind"] == "incremental"
     ingest([base_s, new_s], [base_g, new_g], tmp_path / "full" / "shards", s)
     rematch_flow(tmp_path / "full" / "shards", tmp_path / "full", s)
     key = lambda c: (c["missing_id"], c["rank"])  # noqa: E731

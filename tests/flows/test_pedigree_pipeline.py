@@ -152,7 +152,7 @@ def test_three_generation_family_lr_is_the_brute_force_through_the_pipeline(fami
     from reunion.ingest import load_encoding
     enc = load_encoding(shards, load_manifest(shards))
     run = RunConfiguration(shards / "run.json", s, {lc.locus: frozenset(lc.alleles) for lc in enc.loci},
-                           load_manifest(shards)["frequency_table"]["sha256"], shards)
+                           load_manifest(shards).frequency_table.sha256, shards)
     score_pairs(d / "genotypes.csv", None, pairs, tmp_path / "scores.csv", None, run=run)
     with open(tmp_path / "scores.csv", newline="") as fh:
         (row,) = list(csv.DictReader(fh))

@@ -37,11 +37,11 @@ def test_incremental_equals_full_and_reingest_is_idempotent(small_db, settings, 
     ingest(base_s, [base_g], d / "base" / "shards", s)
     rematch_flow(d / "base" / "shards", d / "base", s)
     rec = rerun_flow(d / "base", [new_s, new_g], d / "inc", s)
-    assert rec["mode"]["kind"] == "incremental", rec["mode"]
-    assert rec["mode"]["families_changed"] == 4          # three new families + the joined one
-    assert rec["mode"]["table_rows_reused"] > 0          # unchanged families' tables were not rebuilt
+    assert rec.mode["kind"] == "incremental", rec.mode
+    assert rec.mode["families_changed"] == 4          # three new families + the joined one
+    assert rec.mode["table_rows_reused"] > 0          # unchanged families' tables were not rebuilt
     # the rerun writes its report, compared with the standing run
-    assert Path(rec["report"]) == (d / "inc" / "report.html").resolve()
+    assert Path(rec.report) == (d / "inc" / "report.html").resolve()
     assert f"Compared with the run in <code>{d / 'base'}</code>" in (d / "inc" / "report.html").read_text()
 
     ingest([base_s, new_s], [base_g, new_g], d / "full" / "shards", s)
@@ -98,15 +98,15 @@ def test_chained_reruns_in_either_order_equal_full(small_db, settings, asian_tab
     for first, second in (("a", "b"), ("b", "a")):
         one = rerun_flow(d / "base", batch[first], d / f"{first}", s)
         two = rerun_flow(d / f"{first}", batch[second], d / f"{first}{second}", s)
-        assert one["mode"]["kind"] == two["mode"]["kind"] == "incremental"
-        assert two["mode"]["table_rows_reused"] > 0     # tables carried over along the chain
+        assert one.mode["kind"] == two.mode["kind"] == "incremental"
+        assert two.mode["table_rows_reused"] > 0     # tables carried over along the chain
         out = d / f"{first}{second}"
         assert _sorted(out, "candidates.parquet", ck) == _sorted(d / "full", "candidates.parquet", ck)
         assert _sorted(out, "per_locus.parquet", lk) == _sorted(d / "full", "per_locus.parquet", lk)
         full = json.loads((d / "full" / "run.json").read_text())["counts"]
         for key in ("missing", "families", "candidates", "missing_with_candidates",
                     "missing_not_searched_too_few_loci", "rows_read", "rows_rejected"):
-            assert two["counts"][key] == full[key], key
+            assert getattr(two.counts, key) == full[key], key
     # batch B re-typed a standing missing person: it was scored against every family again
     assert json.loads((d / "b" / "run.json").read_text())["mode"]["missing_scored_fully"] >= 4
 
@@ -132,7 +132,7 @@ def test_rerun_falls_back_to_full_and_says_why(small_db, settings, asian_table, 
     rematch_flow(d / "base" / "shards", d / "base", s)
 
     rec = rerun_flow(d / "base", [new_s, new_g], d / "allele", s)
-    assert rec["mode"]["kind"] == "full" and f"allele at {locus}" in rec["mode"]["reason"]
+    assert rec.mode["kind"] == "full" and f"allele at {locus}" in rec.mode["reason"]
     ingest([base_s, new_s], [base_g, new_g], d / "full" / "shards", s)
     rematch_flow(d / "full" / "shards", d / "full", s)
     ck = lambda c: (c["missing_id"], c["rank"])  # noqa: E731
@@ -141,7 +141,7 @@ def test_rerun_falls_back_to_full_and_says_why(small_db, settings, asian_table, 
     lower = s.model_copy(deep=True)
     lower.scoring.log10_lr_floor = -50.0           # every family above the floor: full lists
     rec = rerun_flow(d / "base", [new_s, new_g], d / "floor", lower)
-    assert rec["mode"] == {"kind": "full", "reason": "the scoring settings changed",
+    assert rec.mode == {"kind": "full", "reason": "the scoring settings changed",
                            "base_run": str(d / "base")}
     cands = pq.read_table(d / "floor" / "candidates.parquet").to_pylist()
     assert max(c["rank"] for c in cands) == lower.scoring.top_k and min(c["log10_lr"] for c in cands) < 0

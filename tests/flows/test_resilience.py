@@ -50,7 +50,7 @@ def test_resume_after_crash_redoes_no_finished_piece(fine_shards, tmp_path, monk
     with pytest.raises(RuntimeError, match="simulated crash"):
         dask.compute(*pieces.rematch_graph(str(shards), s, work, piece_dir), scheduler="synchronous")
     finished = {p.name: p.stat().st_mtime_ns for p in piece_dir.glob("*.npz")}
-    assert len(finished) == 10 < work["pieces"]
+    assert len(finished) == 10 < work.pieces
 
     monkeypatch.setattr(pieces, "screen_piece", real)
     calls["n"] = 0
@@ -58,7 +58,7 @@ def test_resume_after_crash_redoes_no_finished_piece(fine_shards, tmp_path, monk
     monkeypatch.setattr(pieces, "screen_piece", lambda *a, **k: counted.append(1) or real(*a, **k))
     resumed = _candidates(dask.compute(*pieces.rematch_graph(str(shards), s, work, piece_dir),
                                        scheduler="synchronous"))
-    assert len(counted) == work["pieces"] - 10          # only the unfinished pieces ran
+    assert len(counted) == work.pieces - 10          # only the unfinished pieces ran
     assert {p.name: p.stat().st_mtime_ns for p in piece_dir.glob("*.npz") if p.name in finished} == finished
     assert resumed == clean
 

@@ -70,12 +70,12 @@ def no_n_shards(small_db, settings, tmp_path_factory):
 
 
 def _check(shards, s):
-    check_fixed_at_ingest({**load_manifest(shards), "_dir": str(shards)}, s)
+    check_fixed_at_ingest(load_manifest(shards), s, shards)
 
 
 def test_settings_fixed_at_ingest_must_equal_the_shards(no_n_shards, tmp_path):
     shards, s = no_n_shards
-    assert load_manifest(shards)["floor"]["alleles"] > 0        # the floor entered the encoding
+    assert load_manifest(shards).floor.alleles > 0        # the floor entered the encoding
     _check(shards, s)                                           # as ingested: accepted
     same = s.model_copy(deep=True)
     same.frequencies.table = shutil.copy(s.frequencies.table, tmp_path / "copy.csv")
@@ -98,18 +98,18 @@ def test_rematch_writes_its_report_and_keeps_its_folder(no_n_shards, tmp_path):
     s.cluster.kind = "local-threads"
     run = tmp_path / "run"
     rec = rematch_flow(shards, run, s)
-    assert Path(rec["report"]) == (run / "report.html").resolve()
+    assert Path(rec.report) == (run / "report.html").resolve()
     review = pq.read_table(run / "review.parquet")
-    assert review.num_rows == pq.read_table(run / "candidates.parquet").num_rows == rec["counts"]["candidates"]
+    assert review.num_rows == pq.read_table(run / "candidates.parquet").num_rows == rec.counts.candidates
     again = rematch_flow(shards, run, s)                       # the same run: resumes, same lists
-    assert again["outputs"]["candidates_parquet"]["sha256"] == rec["outputs"]["candidates_parquet"]["sha256"]
+    assert again.outputs["candidates_parquet"].sha256 == rec.outputs["candidates_parquet"].sha256
     other = s.model_copy(deep=True)
     other.scoring.top_k = 3
     before = {p.name: p.stat().st_mtime_ns for p in run.iterdir()}
     with pytest.raises(InputError, match="holds the outputs of another run"):
         rematch_flow(shards, run, other)
     assert {p.name: p.stat().st_mtime_ns for p in run.iterdir()} == before     # nothing touched
-    assert pq.read_table(run / "candidates.parquet").num_rows == rec["counts"]["candidates"]
+    assert pq.read_table(run / "candidates.parquet").num_rows == rec.counts.candidates
 
 
 @pytest.mark.slow

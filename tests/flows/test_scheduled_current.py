@@ -41,12 +41,12 @@ def test_rerun_batch_reaches_the_next_scheduled_run(small_db, asian_table, tmp_p
     cur = read_current(root)
     run1 = Path(cur["run"])
     assert run1.parent == root and cur["shards"] == str(tmp_path / "shards")
-    assert first["counts"]["missing"] == n_missing - 5
+    assert first.counts.missing == n_missing - 5
     assert json.loads((root / CURRENT).read_text())["run"] == run1.name     # stored relative to the root
     assert (run1 / "report.html").exists() and (run1 / "review.csv").exists()
 
     inc = rerun_flow(run1, [new_s, new_g], root / "batch-rerun", s, runs_root=root)
-    assert inc["mode"]["kind"] == "incremental"
+    assert inc.mode["kind"] == "incremental"
     cur = read_current(root)
     assert cur["run"] == str(root / "batch-rerun") and cur["shards"] == str(root / "batch-rerun" / "shards")
     assert "Compared with the run in" in (root / "batch-rerun" / "report.html").read_text()
@@ -54,8 +54,8 @@ def test_rerun_batch_reaches_the_next_scheduled_run(small_db, asian_table, tmp_p
     second = scheduled_rematch(**params)
     run2 = Path(read_current(root)["run"])
     assert run2 not in (run1, root / "batch-rerun") and run2.parent == root
-    assert second["counts"]["missing"] == n_missing                 # the batch's 5 are in
-    assert Path(second["manifest"]["path"]) == root / "batch-rerun" / "shards" / "manifest.json"
+    assert second.counts.missing == n_missing                 # the batch's 5 are in
+    assert Path(second.manifest.path) == root / "batch-rerun" / "shards" / "manifest.json"
     got = {c["missing_id"] for c in _cands(run2)}
     assert got & set(missing[:5]) and not {c["missing_id"] for c in _cands(run1)} & set(missing[:5])
     assert _cands(run2) == _cands(root / "batch-rerun")   # the full re-match equals the rerun

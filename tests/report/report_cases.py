@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from records_cases import manifest_with
 
 from reunion.contracts import ALLELES, CANDIDATES, PER_LOCUS
+from reunion.contracts.records import FileRef
 from reunion.frequencies import file_sha256
 from reunion.io import atomic
 
@@ -103,9 +105,8 @@ def make_shards(d: Path) -> Path:
                                              ("10", 0.1, "table"), ("11", 0.01, "floor")]):
             rows.append({"locus": loc, "code": code, "allele": al, "frequency": f, "source": src})
     atomic.write_table(pa.Table.from_pylist(rows, schema=ALLELES), d / "alleles.parquet")
-    manifest = {"alleles": {"path": "alleles.parquet", "sha256": file_sha256(d / "alleles.parquet")},
-                "loci": LOCI}
-    atomic.write_text(d / "manifest.json", json.dumps(manifest))
+    manifest_with(alleles=FileRef(path="alleles.parquet", sha256=file_sha256(d / "alleles.parquet")),
+                  loci=list(LOCI)).write(d / "manifest.json")
     return d
 
 
