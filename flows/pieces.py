@@ -8,12 +8,8 @@ Prefect tasks would start a temporary Prefect server in every worker.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import logging
-import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import dask
@@ -22,252 +18,19 @@ import pyarrow as pa
 
 from reunion import ranking
 from reunion.contracts import CANDIDATES, PER_LOCUS
-from reunion.contracts.records import FileRef, Manifest, ShardRecord
-from reunion.genetics.family import Family, FamilyScorer, Member
-from reunion.genetics.mutation import MutationModels
+from reunion.contracts.records import Manifest
+from reunion.genetics.family import Family
 from reunion.genetics.roles import Role, parse_role
 from reunion.ingest import (
-    MANIFEST,
-    load_encoding,
-    load_manifest,
-    read_shard,
-    shard_codes,
     shards_of,
 )
 from reunion.io import atomic
 from reunion.kernels.device import get_kernel
-from reunion.settings import Affects, Settings
+from reunion.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def manifest_stamp(shards_dir: str) -> tuple[int, int, int]:
-    """(inode, mtime, size) of the manifest: it changes whenever the shard set is rewritten
-    (every write renames a new file into place), so per-worker caches keyed by it never
-    serve a previous ingest's data to a long-lived worker."""
-    st = os.stat(Path(shards_dir) / MANIFEST)
-    return st.st_ino, st.st_mtime_ns, st.st_size
-
-
-def _context(shards_dir: str, settings_json: str):
-    """(settings, manifest, encoding, scorer) of a shard set, cached per worker process."""
-    return _context_at(shards_dir, settings_json, manifest_stamp(shards_dir))
-
-
-@lru_cache(maxsize=4)
-def _context_at(shards_dir: str, settings_json: str, stamp: tuple):
-    settings = Settings.model_validate_json(settings_json)
-    manifest = load_manifest(Path(shards_dir))
-    enc = load_encoding(Path(shards_dir), manifest)
-    scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc), settings.scoring.theta,
-                          pedigree=settings.scoring.pedigree)
-    return settings, manifest, enc, scorer
-
-
-@lru_cache(maxsize=8)
-def _shard(shards_dir: str, path: str, sha256: str):
-    """A query shard, read and checked once per worker process."""
-    return read_shard(Path(shards_dir), FileRef(path=path, sha256=sha256))
-
-
-def load_families(shards_dir: str, settings_json: str, ref_index: int) -> list[Family]:
-    """Families of one reference shard, in shard (family_id) order."""
-    return _families_at(shards_dir, settings_json, ref_index, manifest_stamp(shards_dir))
-
-
-def family_at(shards_dir: str, settings_json: str, ref_index: int, position: int) -> Family:
-    """The family at ``position`` of one reference shard, built alone (for re-scoring a
-    shortlist without building every family of the shard)."""
-    t, codes, starts = _family_spans(shards_dir, settings_json, ref_index, manifest_stamp(shards_dir))
-    a, b = int(starts[position]), int(starts[position + 1])
-    rows = t.slice(a, b - a)
-    cols = [rows.column(c).to_pylist() for c in ("sample_id", "family_id", "relation", "sex")]
-    return Family(cols[1][0], [Member(sid, rel, sex, codes[a + i])
-                               for i, (sid, _, rel, sex) in enumerate(zip(*cols))])
-
-
-@lru_cache(maxsize=64)
-def _family_spans(shards_dir: str, settings_json: str, ref_index: int, stamp: tuple):
-    """(shard table, uint16 codes [rows, L], int64 [F + 1] first row of each family + rows)."""
-    _, manifest, _, _ = _context(shards_dir, settings_json)
-    t = read_shard(Path(shards_dir), _references(manifest)[ref_index])
-    fid = np.asarray(t.column("family_id").to_pylist(), dtype=object)
-    starts = np.flatnonzero(fid[1:] != fid[:-1]) + 1 if len(fid) else np.zeros(0, np.int64)
-    return t, shard_codes(t), np.concatenate([[0], starts, [len(fid)]]).astype(np.int64)
-
-
-@lru_cache(maxsize=64)
-def _families_at(shards_dir: str, settings_json: str, ref_index: int, stamp: tuple) -> list[Family]:
-    t, codes, _ = _family_spans(shards_dir, settings_json, ref_index, stamp)
-    fams: dict[str, Family] = {}
-    for i, (sid, fid, rel, sex) in enumerate(zip(*(t.column(c).to_pylist() for c in
-                                                   ("sample_id", "family_id", "relation", "sex")))):
-        fams.setdefault(fid, Family(fid, [])).members.append(Member(sid, rel, sex, codes[i]))
-    return list(fams.values())
-
-
-def _references(manifest: Manifest) -> list[ShardRecord]:
-    return shards_of(manifest, "reference")
-
-
-def tables_dir(run_dir: Path, manifest: Manifest, settings: Settings) -> Path:
-    """Where a run keeps its lost-child tables, keyed by what a table depends on:
-    the allele codes, the frequencies, the mutation model and theta."""
-    relevant = settings.affecting_json(Affects.TABLES)
-    key = hashlib.sha256((manifest.alleles.sha256 + relevant).encode()).hexdigest()[:16]
-    return Path(run_dir) / "tables" / key
-
-
-def table_file(folder: Path | str, shard_sha256: str) -> Path:
-    """The tables (float64 [F', W] .npy) of the reference shard with this sha256; beside it
-    ``.index.npz`` holds their family ids and positions. Same shard bytes, same tables."""
-    return Path(folder) / f"{shard_sha256[:32]}.npy"
-
-
-def _index_file(npy: Path) -> Path:
-    return npy.with_suffix(".index.npz")
-
-
-@dataclass(frozen=True)
-class TableHandle:
-    """The lost-child tables of (some of) the families of one reference shard, as a Dask
-    task passes them to the next (:func:`shard_tables`, :func:`restrict_tables`).
-
-    F' families with a typed member; their tables (float64 [F', W], W = the encoding's
-    width) are either held in ``tables`` or, when saved, read from ``file`` (the saved
-    float64 [F, W] .npy, memory-mapped; ``rows`` int64 [F'] picks the handle's rows of it
-    when the handle was restricted). Read them with :func:`table_values`.
-    """
-    #: index of the reference shard among the manifest's reference shards
-    ref_index: int
-    #: str [F'] family ids, in shard order
-    family_ids: np.ndarray
-    #: int64 [F'] position of each family in its shard
-    positions: np.ndarray
-    #: {ref_index: table rows read from a standing run rather than built}
-    reused: dict[int, int]
-    #: float64 [F', W] tables in memory (None when saved: see ``file``)
-    tables: np.ndarray | None = None
-    #: the saved tables' .npy (None when held in ``tables``)
-    file: str | None = None
-    #: int64 [F'] rows of ``file`` that are this handle's (None: all of them)
-    rows: np.ndarray | None = None
-
-
-def _saved(path: Path, ref_index: int, reused: int = 0) -> TableHandle:
-    """A saved table set as a handle: the tables stay on disk (memory-mapped where read),
-    so Dask moves a file name between workers, not the arrays."""
-    with np.load(_index_file(path)) as z:
-        return TableHandle(ref_index=ref_index, family_ids=z["family_ids"], positions=z["positions"],
-                           reused={ref_index: reused}, file=str(path))
-
-
-def link_tables(src: Path, dst: Path) -> Path:
-    """Carry saved tables over to another run (hard links, no copies)."""
-    atomic.link_or_copy(_index_file(src), _index_file(dst))
-    return atomic.link_or_copy(src, dst)                   # last: marks it done
-
-
-def table_values(tables: TableHandle) -> np.ndarray:
-    """float64 [F', W] tables of a handle from :func:`shard_tables` / :func:`restrict_tables`."""
-    if tables.tables is not None:
-        return tables.tables
-    values = np.load(tables.file, mmap_mode="r")
-    return values[tables.rows] if tables.rows is not None else values
-
-
-def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: str | None = None,
-                 reuse_dir: str | None = None, changed: frozenset[str] = frozenset()) -> TableHandle:
-    """Lost-child tables of one reference shard.
-
-    Returns the :class:`TableHandle` of the F' families with a typed member: the tables
-    in memory or, when saved, their file (read with :func:`table_values`). Tables are saved in ``save_dir`` under the
-    shard's sha256 (a resumed run reads them back). ``reuse_dir`` is a standing run's
-    table folder with the same codes and settings: a shard it already holds is read,
-    not built; for a rewritten shard (its manifest record ``replaces`` a standing
-    shard) only the families in ``changed`` and new ones are built.
-    """
-    _, manifest, enc, scorer = _context(shards_dir, settings_json)
-    rec = _references(manifest)[ref_index]
-    own = table_file(save_dir, rec.sha256) if save_dir else None
-    if own is not None and own.exists():
-        return _saved(own, ref_index)
-    old = table_file(reuse_dir, rec.sha256) if reuse_dir else None
-    if old is not None and old.exists():
-        if own is not None:
-            link_tables(old, own)
-        h = _saved(own or old, ref_index)
-        return dataclasses.replace(h, reused={ref_index: len(h.positions)})
-    families = load_families(shards_dir, settings_json, ref_index)
-    positions, hyps, ids = [], [], []
-    for i, fam in enumerate(families):
-        h = scorer.hypothesis(fam)
-        if h is not None:
-            positions.append(i)
-            hyps.append(h)
-            ids.append(fam.family_id)
-    prev_path = table_file(reuse_dir, rec.replaces) if reuse_dir and rec.replaces else None
-    prev = _saved(prev_path, ref_index) if prev_path is not None and prev_path.exists() else None
-    row_of = {f: j for j, f in enumerate(prev.family_ids.tolist())} if prev else {}
-    keep = [j for j, f in enumerate(ids) if f in row_of and f not in changed]
-    build = [j for j, f in enumerate(ids) if not (f in row_of and f not in changed)]
-    tables = np.empty((len(ids), enc.width), dtype=np.float64)
-    if build:
-        tables[build] = scorer.table_rows([hyps[j] for j in build])
-    if keep:
-        tables[keep] = table_values(prev)[[row_of[ids[j]] for j in keep]]
-    index = {"family_ids": np.array(ids, dtype=str), "positions": np.asarray(positions, dtype=np.int64)}
-    if own is not None:
-        with atomic.atomic_path(_index_file(own)) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **index)
-        with atomic.atomic_path(own) as tmp, open(tmp, "wb") as fh:   # written last: marks it done
-            np.save(fh, tables)
-        return _saved(own, ref_index, len(keep))
-    return TableHandle(ref_index=ref_index, family_ids=index["family_ids"], positions=index["positions"],
-                       reused={ref_index: len(keep)}, tables=tables)
-
-
-def restrict_tables(tables: TableHandle, families: frozenset[str]) -> TableHandle:
-    """The rows of ``tables`` that belong to ``families``."""
-    rows = np.flatnonzero(np.isin(tables.family_ids, np.array(sorted(families), dtype=str)))
-    if tables.tables is not None:
-        held = {"tables": tables.tables[rows]}
-    else:
-        held = {"rows": rows if tables.rows is None else tables.rows[rows]}
-    return dataclasses.replace(tables, family_ids=tables.family_ids[rows], positions=tables.positions[rows],
-                               **held)
-
-
-def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int):
-    """(sample ids, uint16 codes [n, L]) of rows [start, stop) of query shard q_index."""
-    _, manifest, _, _ = _context(shards_dir, settings_json)
-    rec = shards_of(manifest, "query")[q_index]
-    t = _shard(shards_dir, rec.path, rec.sha256).slice(start, stop - start)
-    return t.column("sample_id").to_pylist(), shard_codes(t)
-
-
-def all_queries(shards_dir: str, settings_json: str) -> tuple[dict[str, int], np.ndarray]:
-    """Every missing person of the shard set: (row of each id, uint16 codes [N, L])."""
-    return _queries_at(shards_dir, settings_json, manifest_stamp(shards_dir))
-
-
-@lru_cache(maxsize=4)
-def _queries_at(shards_dir: str, settings_json: str, stamp: tuple) -> tuple[dict[str, int], np.ndarray]:
-    _, manifest, _, _ = _context(shards_dir, settings_json)
-    ids, codes = [], []
-    for rec in shards_of(manifest, "query"):
-        t = read_shard(Path(shards_dir), rec)
-        ids.extend(t.column("sample_id").to_pylist())
-        codes.append(shard_codes(t))
-    L = len(manifest.loci)
-    return {x: i for i, x in enumerate(ids)}, (np.vstack(codes) if codes else np.zeros((0, L), np.uint16))
-
-
-def _queries(shards_dir: str, settings_json: str, q: int | list[str], start: int, stop: int):
-    if isinstance(q, int):
-        return query_block(shards_dir, settings_json, q, start, stop)
-    rows, codes = all_queries(shards_dir, settings_json)
-    return list(q), codes[[rows[x] for x in q]]
+from reunion.flows.context import context, family_at, query_rows
+from reunion.flows.tables import TableHandle, shard_tables, table_values
 
 
 def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], start: int, stop: int,
@@ -279,9 +42,9 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     ``q_index`` may instead be a list of missing-person ids (start/stop ignored). With ``save_to``, the result is also persisted there (atomically) so that a
     crashed or cancelled run resumes without redoing this piece.
     """
-    settings, _, enc, _ = _context(shards_dir, settings_json)
+    settings, _, enc, _ = context(shards_dir, settings_json)
     sc = settings.scoring
-    _, codes = _queries(shards_dir, settings_json, q_index, start, stop)
+    _, codes = query_rows(shards_dir, settings_json, q_index, start, stop)
     # a saved table file is named by its content (shard sha256, table settings): a GPU keeps it
     kernel = get_kernel(sc.device, cache_key=tables.file if tables.file is not None and tables.rows is None
                         else None)
@@ -381,9 +144,9 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
     re-scored because a screen score disagreed with its re-score)}``: the rows are built into
     Arrow here, on the worker, so the flow process only concatenates them.
     """
-    settings, _, _, scorer = _context(shards_dir, settings_json)
+    settings, _, _, scorer = context(shards_dir, settings_json)
     sc = settings.scoring
-    ids, codes = _queries(shards_dir, settings_json, q_index, start, stop)
+    ids, codes = query_rows(shards_dir, settings_json, q_index, start, stop)
     candidates, per_locus = [], []
     n_too_few = int(np.sum(np.count_nonzero(codes, axis=1) < sc.min_typed_loci))
     listed: list[tuple[int, tuple[int, int], float]] = []   # (row, (shard, position), screen score)

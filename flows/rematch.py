@@ -41,6 +41,7 @@ from reunion.contracts.records import (
 )
 from reunion.errors import InputError, SettingsError
 from reunion.flows import pieces
+from reunion.flows.tables import tables_dir
 from reunion.flows.cluster import dask_client, describe
 from reunion.flows.retry import io_error_only
 from reunion.frequencies import file_sha256, load_frequency_table
@@ -407,7 +408,7 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
             get_run_logger().info("resuming the run of %s in %s (run key %s)", shards_dir, out_dir, key)
         work = plan(manifest, settings)
     piece_dir = out_dir / "pieces" / key
-    tables = pieces.tables_dir(out_dir, manifest, settings)
+    tables = tables_dir(out_dir, manifest, settings)
     with timings.stage("score"):
         results, cluster = score(shards_dir, settings, work, piece_dir, tables)
     counts = {

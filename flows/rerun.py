@@ -42,6 +42,7 @@ from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
 from reunion.contracts.records import Manifest, RunRecord
 from reunion.errors import InputError
 from reunion.flows import pieces
+from reunion.flows.tables import restrict_tables, shard_tables, tables_dir
 from reunion.flows.cluster import dask_client, describe
 from reunion.flows.rematch import (
     CANDIDATES_PARQUET,
@@ -166,7 +167,7 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: IncrementalPlan
     sd, sj = str(shards_dir), settings.model_dump_json()
     reuse, save = str(base_tables), str(atomic.ensure_dir(own_tables))
     refs = shards_of(load_manifest(shards_dir), "reference")
-    tables = [dask.delayed(pieces.shard_tables)(sd, sj, r, save, reuse, inc.changed)
+    tables = [dask.delayed(shard_tables)(sd, sj, r, save, reuse, inc.changed)
               for r in range(len(refs))]
     block = settings.scoring.query_block
     logger.info("incremental: %d missing persons x all families, %d x %d changed families",
@@ -176,7 +177,7 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: IncrementalPlan
         parts = max(1, cluster["threads"])
         graph = []
         for ids, tabs in ((inc.full, tables),
-                          (inc.partial, [dask.delayed(pieces.restrict_tables)(tables[r], inc.changed)
+                          (inc.partial, [dask.delayed(restrict_tables)(tables[r], inc.changed)
                                          for r in inc.touched_refs])):
             # the changed families' tables are small: few large blocks beat many small ones
             step = block if ids is inc.full else max(block, -(-len(ids) // 4))
@@ -332,8 +333,8 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
         standing = reader.submit(read_standing, base_run_dir)
         with timings.stage("score"):
             results, cluster, reused = score_incremental(
-                shards, settings, quote(inc), pieces.tables_dir(base_run_dir, base, settings),
-                pieces.tables_dir(out_dir, manifest, settings))
+                shards, settings, quote(inc), tables_dir(base_run_dir, base, settings),
+                tables_dir(out_dir, manifest, settings))
         with timings.stage("merge"):
             cands, loci, rows_kept = merge_into_standing(standing.result(), inc, results,
                                                          settings.scoring.top_k,

@@ -3,7 +3,7 @@ reaches a family's LR, exactly, from the family's lost-child table alone (issue 
 
 What a table entry is
 ---------------------
-``T[f, offsets[l] + g]`` (float64, flows/pieces.py ``shard_tables``) is
+``T[f, offsets[l] + g]`` (float64, flows/tables.py ``shard_tables``) is
 ``log10 LR(g) = log10 [P(c = g | family data, H1) / P_HW(g)]`` for the lost child c's
 genotype index g >= 1 at locus l (:meth:`reunion.genetics.family.FamilyScorer.table_row`);
 slot 0 (untyped) holds 0; a locus where no member used is typed, or where the family's own
@@ -562,7 +562,7 @@ class RunInputs:
 def _table_files(run_dir: Path, manifest: Manifest, tables: Path | None) -> list[Path]:
     """The saved tables (.npy) of every reference shard of the run: ``<sha256[:32]>.npy`` in
     ``tables`` or, by default, in the one folder under ``run_dir/tables/`` that holds them
-    (flows/pieces.py ``tables_dir`` / ``table_file``; read here by name, without importing the
+    (flows/tables.py ``tables_dir`` / ``table_file``; read here by name, without importing the
     flows, so that nothing outside flows/ imports Dask)."""
     from reunion.ingest import shards_of
     refs = shards_of(manifest, "reference")
@@ -573,7 +573,7 @@ def _table_files(run_dir: Path, manifest: Manifest, tables: Path | None) -> list
         raise CalibrationError(f"{run_dir}: no tables folder holds the saved tables of every reference shard")
     if len(full) > 1:
         raise CalibrationError(f"{run_dir}: several tables folders ({', '.join(d.name for d in full)}); "
-                               "pass tables= (flows.pieces.tables_dir of the run's settings)")
+                               "pass tables= (flows.tables.tables_dir of the run's settings)")
     return [full[0] / f"{r.sha256[:32]}.npy" for r in refs]
 
 

@@ -115,13 +115,13 @@ def test_append_refuses_a_new_allele(split, settings, tmp_path):
 def test_worker_caches_follow_a_rewritten_shard_set(split, settings, tmp_path):
     """A long-lived Dask worker caches families per shard set; re-ingesting into the same folder
     must not serve it the previous ingest's families."""
-    from reunion.flows import pieces
+    from reunion.flows import context
     files, _ = split
     (bs, bg), (ns, ng) = files["base"], files["new"]
     sd, sj = str(tmp_path / "shards"), settings.model_dump_json()
     ingest(bs, [bg], tmp_path / "shards", settings)
-    before = [f.family_id for f in pieces.load_families(sd, sj, 0)]
+    before = [f.family_id for f in context.load_families(sd, sj, 0)]
     ingest([ns], [ng], tmp_path / "shards", settings)        # only the batch's families now
-    after = [f.family_id for f in pieces.load_families(sd, sj, 0)]
+    after = [f.family_id for f in context.load_families(sd, sj, 0)]
     batch_fams = {r["family_id"] for r in read_rows(ns) if r["role"] == "relative"}
     assert set(after) <= batch_fams and not set(before) <= batch_fams

@@ -124,7 +124,7 @@ def test_score_known_mother_and_user_kappa(tmp_path):
 def test_every_setting_declares_what_it_changes_and_the_three_keys_follow():
     """One answer to "which settings change a result": the tables' folder, the resumable
     pieces' key and the rerun's may-I-extend check all come from Settings.AFFECTS."""
-    from reunion.flows.pieces import tables_dir
+    from reunion.flows.tables import tables_dir
     from reunion.flows.rerun import settings_changed
     from reunion.settings import Affects
 

@@ -1,0 +1,129 @@
+"""What a Dask worker loads once and keeps: the shard set's settings, manifest, encoding and
+scorer, its shards, families and query profiles, each cached per worker process and keyed by
+the manifest's stamp (a rewritten shard set is read again). Plain functions; no Prefect."""
+
+
+import logging
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from reunion.contracts.records import FileRef, Manifest, ShardRecord
+from reunion.genetics.family import Family, FamilyScorer, Member
+from reunion.genetics.mutation import MutationModels
+from reunion.ingest import (
+    MANIFEST,
+    load_encoding,
+    load_manifest,
+    read_shard,
+    shard_codes,
+    shards_of,
+)
+from reunion.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def manifest_stamp(shards_dir: str) -> tuple[int, int, int]:
+    """(inode, mtime, size) of the manifest: it changes whenever the shard set is rewritten
+    (every write renames a new file into place), so per-worker caches keyed by it never
+    serve a previous ingest's data to a long-lived worker."""
+    st = os.stat(Path(shards_dir) / MANIFEST)
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def context(shards_dir: str, settings_json: str):
+    """(settings, manifest, encoding, scorer) of a shard set, cached per worker process."""
+    return _context_at(shards_dir, settings_json, manifest_stamp(shards_dir))
+
+
+@lru_cache(maxsize=4)
+def _context_at(shards_dir: str, settings_json: str, stamp: tuple):
+    settings = Settings.model_validate_json(settings_json)
+    manifest = load_manifest(Path(shards_dir))
+    enc = load_encoding(Path(shards_dir), manifest)
+    scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc), settings.scoring.theta,
+                          pedigree=settings.scoring.pedigree)
+    return settings, manifest, enc, scorer
+
+
+@lru_cache(maxsize=8)
+def shard_table(shards_dir: str, path: str, sha256: str):
+    """A query shard, read and checked once per worker process."""
+    return read_shard(Path(shards_dir), FileRef(path=path, sha256=sha256))
+
+
+def load_families(shards_dir: str, settings_json: str, ref_index: int) -> list[Family]:
+    """Families of one reference shard, in shard (family_id) order."""
+    return _families_at(shards_dir, settings_json, ref_index, manifest_stamp(shards_dir))
+
+
+def family_at(shards_dir: str, settings_json: str, ref_index: int, position: int) -> Family:
+    """The family at ``position`` of one reference shard, built alone (for re-scoring a
+    shortlist without building every family of the shard)."""
+    t, codes, starts = _family_spans(shards_dir, settings_json, ref_index, manifest_stamp(shards_dir))
+    a, b = int(starts[position]), int(starts[position + 1])
+    rows = t.slice(a, b - a)
+    cols = [rows.column(c).to_pylist() for c in ("sample_id", "family_id", "relation", "sex")]
+    return Family(cols[1][0], [Member(sid, rel, sex, codes[a + i])
+                               for i, (sid, _, rel, sex) in enumerate(zip(*cols))])
+
+
+@lru_cache(maxsize=64)
+def _family_spans(shards_dir: str, settings_json: str, ref_index: int, stamp: tuple):
+    """(shard table, uint16 codes [rows, L], int64 [F + 1] first row of each family + rows)."""
+    _, manifest, _, _ = context(shards_dir, settings_json)
+    t = read_shard(Path(shards_dir), references(manifest)[ref_index])
+    fid = np.asarray(t.column("family_id").to_pylist(), dtype=object)
+    starts = np.flatnonzero(fid[1:] != fid[:-1]) + 1 if len(fid) else np.zeros(0, np.int64)
+    return t, shard_codes(t), np.concatenate([[0], starts, [len(fid)]]).astype(np.int64)
+
+
+@lru_cache(maxsize=64)
+def _families_at(shards_dir: str, settings_json: str, ref_index: int, stamp: tuple) -> list[Family]:
+    t, codes, _ = _family_spans(shards_dir, settings_json, ref_index, stamp)
+    fams: dict[str, Family] = {}
+    for i, (sid, fid, rel, sex) in enumerate(zip(*(t.column(c).to_pylist() for c in
+                                                   ("sample_id", "family_id", "relation", "sex")))):
+        fams.setdefault(fid, Family(fid, [])).members.append(Member(sid, rel, sex, codes[i]))
+    return list(fams.values())
+
+
+
+
+def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int):
+    """(sample ids, uint16 codes [n, L]) of rows [start, stop) of query shard q_index."""
+    _, manifest, _, _ = context(shards_dir, settings_json)
+    rec = shards_of(manifest, "query")[q_index]
+    t = shard_table(shards_dir, rec.path, rec.sha256).slice(start, stop - start)
+    return t.column("sample_id").to_pylist(), shard_codes(t)
+
+
+def all_queries(shards_dir: str, settings_json: str) -> tuple[dict[str, int], np.ndarray]:
+    """Every missing person of the shard set: (row of each id, uint16 codes [N, L])."""
+    return _queries_at(shards_dir, settings_json, manifest_stamp(shards_dir))
+
+
+@lru_cache(maxsize=4)
+def _queries_at(shards_dir: str, settings_json: str, stamp: tuple) -> tuple[dict[str, int], np.ndarray]:
+    _, manifest, _, _ = context(shards_dir, settings_json)
+    ids, codes = [], []
+    for rec in shards_of(manifest, "query"):
+        t = read_shard(Path(shards_dir), rec)
+        ids.extend(t.column("sample_id").to_pylist())
+        codes.append(shard_codes(t))
+    L = len(manifest.loci)
+    return {x: i for i, x in enumerate(ids)}, (np.vstack(codes) if codes else np.zeros((0, L), np.uint16))
+
+
+def query_rows(shards_dir: str, settings_json: str, q: int | list[str], start: int, stop: int):
+    if isinstance(q, int):
+        return query_block(shards_dir, settings_json, q, start, stop)
+    rows, codes = all_queries(shards_dir, settings_json)
+    return list(q), codes[[rows[x] for x in q]]
+
+
+def references(manifest: Manifest) -> list[ShardRecord]:
+    return shards_of(manifest, "reference")
