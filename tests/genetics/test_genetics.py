@@ -31,15 +31,7 @@ from reunion.genetics.family import Family, FamilyScorer, Member
 from reunion.genetics.mutation import MutationModels, mutation_matrix
 from reunion.settings import MutationSettings
 
-P = np.array([0.1, 0.2, 0.3, 0.4])
-A, B, C, D = 0, 1, 2, 3
-I4 = np.eye(4)
-
-REL = 1e-12
-
-
-def approx(x):
-    return pytest.approx(x, rel=REL, abs=1e-15)
+from four_alleles import A, B, C, D, I4, P, REL, approx  # noqa: F401 (each module uses some)
 
 
 # ============================================================== duo (paternity index), no mutation

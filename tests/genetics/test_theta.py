@@ -22,14 +22,7 @@ from reunion.genetics import kinship
 from reunion.genetics import theta as T
 from reunion.genetics.mutation import mutation_matrix
 
-P = np.array([0.1, 0.2, 0.3, 0.4])
-A, B, C, D = 0, 1, 2, 3
-I4 = np.eye(4)
-REL = 1e-12
-
-
-def approx(x):
-    return pytest.approx(x, rel=REL, abs=1e-15)
+from four_alleles import A, B, C, D, I4, P, REL, approx  # noqa: F401 (each module uses some)
 
 
 def all_genotypes(n):
