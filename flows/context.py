@@ -2,6 +2,7 @@
 scorer, its shards, families and query profiles, each cached per worker process and keyed by
 the manifest's stamp (a rewritten shard set is read again). Plain functions; no Prefect."""
 
+from __future__ import annotations
 
 import logging
 import os

@@ -19,6 +19,8 @@ import pyarrow as pa
 from reunion import ranking
 from reunion.contracts import CANDIDATES, PER_LOCUS
 from reunion.contracts.records import Manifest
+from reunion.flows.context import context, family_at, query_rows
+from reunion.flows.tables import TableHandle, shard_tables, table_values
 from reunion.genetics.family import Family
 from reunion.genetics.roles import Role, parse_role
 from reunion.ingest import (
@@ -29,8 +31,6 @@ from reunion.kernels.device import get_kernel
 from reunion.settings import Settings
 
 log = logging.getLogger(__name__)
-from reunion.flows.context import context, family_at, query_rows
-from reunion.flows.tables import TableHandle, shard_tables, table_values
 
 
 def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], start: int, stop: int,

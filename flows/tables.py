@@ -2,6 +2,7 @@
 depends on), building or reusing them per shard, and the handles Dask moves between workers
 (file names, not arrays). Plain functions run by Dask workers; no Prefect."""
 
+from __future__ import annotations
 
 import dataclasses
 import hashlib
@@ -12,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from reunion.contracts.records import Manifest
+from reunion.flows.context import context, load_families, references
 from reunion.io import atomic
 from reunion.settings import Affects, Settings
 
 log = logging.getLogger(__name__)
-from reunion.flows.context import context, load_families, references
 
 
 def tables_dir(run_dir: Path, manifest: Manifest, settings: Settings) -> Path:
