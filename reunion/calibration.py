@@ -71,6 +71,7 @@ from reunion.contracts import FAMILY_CALIBRATION as FAMILIES
 from reunion.contracts.records import Manifest, RunRecord
 from reunion.encoding import Encoding, genotype_pairs
 from reunion.errors import UserError
+from reunion.settings import Settings
 
 #: default grid width, log10 units
 GRID = 1e-3
@@ -559,22 +560,18 @@ class RunInputs:
     run: RunRecord
 
 
-def _table_files(run_dir: Path, manifest: Manifest, tables: Path | None) -> list[Path]:
-    """The saved tables (.npy) of every reference shard of the run: ``<sha256[:32]>.npy`` in
-    ``tables`` or, by default, in the one folder under ``run_dir/tables/`` that holds them
-    (flows/tables.py ``tables_dir`` / ``table_file``; read here by name, without importing the
-    flows, so that nothing outside flows/ imports Dask)."""
+def _table_files(run_dir: Path, manifest: Manifest, settings: Settings, tables: Path | None) -> list[Path]:
+    """The saved tables (.npy) of every reference shard of the run, where the run keeps them
+    (flows/tables.py ``tables_dir`` of the run's settings, or ``tables``; ``table_file``)."""
+    from reunion.flows.tables import table_file, tables_dir
     from reunion.ingest import shards_of
-    refs = shards_of(manifest, "reference")
-    folders = [Path(tables)] if tables is not None else \
-        sorted(d for d in (Path(run_dir) / "tables").glob("*") if d.is_dir())
-    full = [d for d in folders if all((d / f"{r.sha256[:32]}.npy").exists() for r in refs)]
-    if not full:
-        raise CalibrationError(f"{run_dir}: no tables folder holds the saved tables of every reference shard")
-    if len(full) > 1:
-        raise CalibrationError(f"{run_dir}: several tables folders ({', '.join(d.name for d in full)}); "
-                               "pass tables= (flows.tables.tables_dir of the run's settings)")
-    return [full[0] / f"{r.sha256[:32]}.npy" for r in refs]
+
+    folder = Path(tables) if tables is not None else tables_dir(Path(run_dir), manifest, settings)
+    files = [table_file(folder, r.sha256) for r in shards_of(manifest, "reference")]
+    if not all(f.exists() for f in files):
+        raise CalibrationError(f"{run_dir}: {folder} does not hold the saved tables of every "
+                               "reference shard; re-run the re-match into this folder, or pass tables=")
+    return files
 
 
 def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
@@ -592,7 +589,6 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
         shard_codes,
         shards_of,
     )
-    from reunion.settings import Settings
 
     run_dir = Path(run_dir)
     run = RunRecord.load(run_dir / "run.json")
@@ -606,7 +602,8 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
     enc = load_encoding(shards_dir, manifest)
     layout = Layout.from_encoding(enc)
     rows: dict[str, np.ndarray] = {}
-    for npy in _table_files(run_dir, manifest, tables):
+    settings = Settings.model_validate(config)
+    for npy in _table_files(run_dir, manifest, settings, tables):
         values = np.load(npy, mmap_mode="r")
         with np.load(npy.with_suffix(".index.npz")) as z:
             for j, fid in enumerate(z["family_ids"].tolist()):
@@ -616,7 +613,6 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
     codes = np.vstack(codes) if codes else np.zeros((0, L), np.uint16)
     searched = SearchedSet.from_codes(codes, int(config.get("scoring", {}).get("min_typed_loci", 1)))
     hypotheses: dict[str, str] = {}
-    settings = Settings.model_validate(config)
     scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc), theta,
                           pedigree=settings.scoring.pedigree)     # the run's hypotheses
     for rec in shards_of(manifest, "reference"):
