@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from reunion.calibration import Layout, family_laws
-from reunion.genetics.family import Family, FamilyScorer, Member
+from reunion.genetics.family import Family, FamilyScorer
 from reunion.genetics.mutation import MutationModels
 from reunion.ingest import (
     load_encoding,
     load_manifest,
     read_shard,
-    shard_codes,
+    shard_families,
     shards_of,
 )
 from reunion.settings import load_settings
@@ -36,13 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def families_of(shards: Path, manifest: dict, limit: int) -> list[Family]:
     out: list[Family] = []
     for rec in shards_of(manifest, "reference"):
-        t = read_shard(shards, rec)
-        codes = shard_codes(t)
-        fams: dict[str, Family] = {}
-        for i, (sid, fid, rel, sex) in enumerate(zip(*(t.column(c).to_pylist() for c in
-                                                       ("sample_id", "family_id", "relation", "sex")))):
-            fams.setdefault(fid, Family(fid, [])).members.append(Member(sid, rel, sex, codes[i]))
-        out.extend(fams.values())
+        out.extend(shard_families(read_shard(shards, rec)))
         if len(out) >= limit:
             break
     return out[:limit]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from reunion.contracts.records import FileRef, Manifest, ShardRecord
-from reunion.genetics.family import Family, FamilyScorer, Member
+from reunion.genetics.family import Family, FamilyScorer
 from reunion.genetics.mutation import MutationModels
 from reunion.ingest import (
     MANIFEST,
@@ -20,6 +20,7 @@ from reunion.ingest import (
     load_manifest,
     read_shard,
     shard_codes,
+    shard_families,
     shards_of,
 )
 from reunion.settings import Settings
@@ -66,10 +67,8 @@ def family_at(shards_dir: str, settings_json: str, ref_index: int, position: int
     shortlist without building every family of the shard)."""
     t, codes, starts = _family_spans(shards_dir, settings_json, ref_index, manifest_stamp(shards_dir))
     a, b = int(starts[position]), int(starts[position + 1])
-    rows = t.slice(a, b - a)
-    cols = [rows.column(c).to_pylist() for c in ("sample_id", "family_id", "relation", "sex")]
-    return Family(cols[1][0], [Member(sid, rel, sex, codes[a + i])
-                               for i, (sid, _, rel, sex) in enumerate(zip(*cols))])
+    (family,) = shard_families(t.slice(a, b - a), codes[a:b])
+    return family
 
 
 @lru_cache(maxsize=64)
@@ -85,11 +84,7 @@ def _family_spans(shards_dir: str, settings_json: str, ref_index: int, stamp: tu
 @lru_cache(maxsize=64)
 def _families_at(shards_dir: str, settings_json: str, ref_index: int, stamp: tuple) -> list[Family]:
     t, codes, _ = _family_spans(shards_dir, settings_json, ref_index, stamp)
-    fams: dict[str, Family] = {}
-    for i, (sid, fid, rel, sex) in enumerate(zip(*(t.column(c).to_pylist() for c in
-                                                   ("sample_id", "family_id", "relation", "sex")))):
-        fams.setdefault(fid, Family(fid, [])).members.append(Member(sid, rel, sex, codes[i]))
-    return list(fams.values())
+    return shard_families(t, codes)
 
 
 

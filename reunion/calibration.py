@@ -580,13 +580,14 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
     run.json. Raises :class:`CalibrationError` for a theta > 0 run."""
     import pyarrow.parquet as pq
 
-    from reunion.genetics.family import Family, FamilyScorer, Member
+    from reunion.genetics.family import FamilyScorer
     from reunion.genetics.mutation import MutationModels
     from reunion.ingest import (
         load_encoding,
         load_manifest,
         read_shard,
         shard_codes,
+        shard_families,
         shards_of,
     )
 
@@ -616,16 +617,10 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
     scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc), theta,
                           pedigree=settings.scoring.pedigree)     # the run's hypotheses
     for rec in shards_of(manifest, "reference"):
-        t = read_shard(shards_dir, rec)
-        c = shard_codes(t)
-        fams: dict[str, Family] = {}
-        for i, (sid, fid, rel, sex) in enumerate(zip(*(t.column(k).to_pylist() for k in
-                                                       ("sample_id", "family_id", "relation", "sex")))):
-            fams.setdefault(fid, Family(fid, [])).members.append(Member(sid, rel, sex, c[i]))
-        for fid, fam in fams.items():
+        for fam in shard_families(read_shard(shards_dir, rec)):
             h = scorer.hypothesis(fam)
             if h is not None:
-                hypotheses[fid] = str(getattr(h[0], "value", h[0]))
+                hypotheses[fam.family_id] = str(getattr(h[0], "value", h[0]))
     candidates = pq.read_table(run_dir / "candidates.parquet")
     compared: dict[tuple[str, str], np.ndarray] = {}
     pl_path = run_dir / "per_locus.parquet"

@@ -40,6 +40,7 @@ from reunion.contracts.records import (
 from reunion.encoding import Encoding, genotype_index
 from reunion.errors import InputError
 from reunion.frequencies import FrequencyTable, file_sha256, load_frequency_table
+from reunion.genetics.family import Family, Member
 from reunion.genetics.roles import Relation
 from reunion.io import atomic
 from reunion.io.readers import (
@@ -451,3 +452,15 @@ def shard_codes(t: pa.Table) -> np.ndarray:
     col = t.column("codes").combine_chunks()
     L = col.type.list_size
     return col.values.to_numpy(zero_copy_only=False).reshape(-1, L).astype(np.uint16, copy=False)
+
+
+def shard_families(t: pa.Table, codes: np.ndarray | None = None) -> list[Family]:
+    """The families of a reference shard table, in shard order, each with its members
+    (sample id, relation, sex, uint16 codes [L]); ``codes`` is :func:`shard_codes` of ``t``
+    when the caller already has it."""
+    codes = shard_codes(t) if codes is None else codes
+    fams: dict[str, Family] = {}
+    for i, (sid, fid, rel, sex) in enumerate(zip(*(t.column(c).to_pylist() for c in
+                                                   ("sample_id", "family_id", "relation", "sex")))):
+        fams.setdefault(fid, Family(fid, [])).members.append(Member(sid, rel, sex, codes[i]))
+    return list(fams.values())
