@@ -268,11 +268,8 @@ def report(run_dir: PathLike, previous: PathLike | None = None, settings: Settin
     or ``one_over_families`` instead of ``review.prior``."""
     from reunion.report import write_report
 
-    review = resolve_settings(settings, overrides).review
-    if prior is not None:
-        if prior not in ("half", "one_over_families"):
-            raise SettingsError(f"prior {prior!r}: use half or one_over_families")
-        review = review.model_copy(update={"prior": prior})
+    given = [*(overrides or []), *([f"review.prior={prior}"] if prior is not None else [])]
+    review = resolve_settings(settings, given).review      # prior: a shorthand, validated as a setting
     run_dir = Path(run_dir)
     require_file(run_dir / "candidates.parquet", "run's candidates")
     return ReportResult(Path(write_report(run_dir, Path(previous) if previous else None, review)))

@@ -323,13 +323,9 @@ def report(
     set_: SetOpt = None,
 ) -> None:
     """(Re)build the reviewers' report of a run: review.parquet/.csv and report.html."""
-    from reunion.report import write_report
+    from reunion import api
 
-    if prior not in (None, "half", "one_over_families"):
-        raise typer.BadParameter("--prior must be half or one_over_families")
-    review = load_settings(config, set_).review
-    path = write_report(run, previous, review if prior is None else review.model_copy(update={"prior": prior}))
-    console.print(f"report: {path}")
+    console.print(f"report: {api.report(run, previous, config, overrides=set_, prior=prior).html}")
 
 
 @app.command()
