@@ -103,7 +103,8 @@ def main() -> None:
     import adbc_driver_postgresql.dbapi as pg
 
     from reunion.frequencies import load_frequency_table
-    from reunion.io.postgres import SourceSettings, read_source
+    from reunion.io.postgres import read_source
+    from reunion.settings import SourceSettings
     from reunion.io.readers import read_genotypes, read_samples
     from reunion.loci import LocusNormaliser
     from reunion.settings import load_settings

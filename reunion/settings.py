@@ -7,6 +7,7 @@ paths in a YAML file are resolved against that file's folder.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import math
@@ -25,9 +26,9 @@ from pydantic import (
     model_validator,
 )
 
+from reunion.contracts import GENOTYPES, SAMPLES
 from reunion.errors import SettingsError
 from reunion.genetics.theta import THETA_CONFIGURABLE
-from reunion.io.postgres import SourceSettings
 
 # reunion/configs is a symlink to the checkout's configs/ (copied into a built install), so the
 # shipped YAML and frequency tables are found wherever the package is; resolved so that a
@@ -302,6 +303,72 @@ class SimulationSettings(_Model):
             raise ValueError(f"siblings_only_fraction + grandparents_fraction + descendants_fraction = "
                              f"{total:g} exceeds 1: they are shares of the families")
         return self
+
+
+#: the genotypes contract's fields (a PostgreSQL source maps its columns onto them)
+GENOTYPE_FIELDS = tuple(f.name for f in GENOTYPES)
+
+
+class SourceSettings(_Model):
+    """Where the samples and genotypes live in a PostgreSQL registry (``--source``)."""
+
+    #: the source says which rows are read; the inputs are recorded by content in the
+    #: manifest, so none keys a result
+    AFFECTS = {f: Affects.NOTHING for f in (
+        "samples_table", "genotypes_table", "samples_columns", "genotypes_columns",
+        "watermark_column", "genotypes_watermark_column", "since", "samples_row_column",
+        "genotypes_row_column", "password_file", "batch_size_hint_bytes")}
+
+    samples_table: str = Field("samples", min_length=1, description="Samples table or view, "
+                               "optionally schema-qualified ('registry.samples').")
+    genotypes_table: str = Field("genotypes", min_length=1, description="Genotypes table or view "
+                                 "(long form: one row per sample and locus).")
+    samples_columns: dict[str, str] = Field(default_factory=dict, description="Column of each "
+                                            "samples field where the table names it otherwise, "
+                                            "e.g. {sample_id: barcode, family_id: case_no}; a field "
+                                            "not given is the column of its own name; optional fields "
+                                            "the table lacks are empty.")
+    genotypes_columns: dict[str, str] = Field(default_factory=dict, description="Column of each "
+                                              "genotypes field (sample_id, locus, allele1, allele2) "
+                                              "where the table names it otherwise.")
+    watermark_column: str = Field("collected_on", min_length=1, description="Samples column that "
+                                  "'since' compares with (a date, a timestamp, or ISO text).")
+    genotypes_watermark_column: str | None = Field(None, description="Genotypes column for 'since'; "
+                                                   "None: the genotypes of the samples selected.")
+    since: str | None = Field(None, description="Read only rows whose watermark is later than this "
+                              "ISO date or date-time (a rerun's standing run); None reads every row.")
+    samples_row_column: str | None = Field(None, description="Integer column (a key) that orders "
+                                           "the samples rows and numbers them in rejects; None: "
+                                           "ordered by sample id, numbered 1, 2, ...")
+    genotypes_row_column: str | None = Field(None, description="Integer column that orders and "
+                                             "numbers the genotype rows; None: by sample id and locus.")
+    password_file: Path | None = Field(None, description="File whose first line is the password "
+                                       "(when neither the URL nor PGPASSWORD/PGPASSFILE gives it).")
+    batch_size_hint_bytes: int = Field(16 << 20, ge=1 << 16, le=1 << 31, description="Size of the "
+                                       "Arrow record batches the driver streams.")
+
+    @field_validator("samples_columns", "genotypes_columns")
+    @classmethod
+    def _known_fields(cls, v: dict[str, str], info) -> dict[str, str]:
+        known = [f.name for f in SAMPLES] if info.field_name == "samples_columns" else list(GENOTYPE_FIELDS)
+        unknown = sorted(set(v) - set(known))
+        if unknown:
+            raise ValueError(f"{info.field_name}: unknown field(s) {', '.join(unknown)}; "
+                             f"fields are {', '.join(known)}")
+        return v
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _iso(cls, v: object) -> str | None:
+        if isinstance(v, (datetime.date, datetime.datetime)):   # YAML and --set read 2024-03-01 as a date
+            v = v.isoformat()
+        if v is not None:
+            try:
+                datetime.datetime.fromisoformat(v if isinstance(v, str) else "?")
+            except ValueError:
+                raise ValueError(f"since '{v}' is not an ISO date or date-time (2024-03-01, "
+                                 "2024-03-01T12:00:00)") from None
+        return v
 
 
 class Settings(_Model):

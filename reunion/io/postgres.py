@@ -35,7 +35,6 @@ the table and the column, and what to do.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import re
@@ -43,86 +42,22 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Self
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reunion.contracts import SAMPLES, SAMPLES_REQUIRED
 from reunion.contracts.records import InputRecord
 from reunion.errors import InputError
 from reunion.io import readers
 from reunion.io.readers import ReadResult
+from reunion.settings import GENOTYPE_FIELDS, SourceSettings
 
 log = logging.getLogger(__name__)
 
 SCHEMES = ("postgresql", "postgres")
-GENOTYPE_FIELDS = ("sample_id", "locus", "allele1", "allele2")
 _EXTRA_ALLELE = re.compile(r"^allele(\d+)$")
-
-
-class SourceSettings(BaseModel):
-    """Where the samples and genotypes live in a PostgreSQL registry (``--source``)."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-    #: what each setting changes (reunion.settings.Affects): the source says which rows are
-    #: read; the inputs are recorded by content in the manifest, so none keys a result
-    AFFECTS: ClassVar[dict[str, int]] = {f: 0 for f in (
-        "samples_table", "genotypes_table", "samples_columns", "genotypes_columns",
-        "watermark_column", "genotypes_watermark_column", "since", "samples_row_column",
-        "genotypes_row_column", "password_file", "batch_size_hint_bytes")}
-
-    samples_table: str = Field("samples", min_length=1, description="Samples table or view, "
-                               "optionally schema-qualified ('registry.samples').")
-    genotypes_table: str = Field("genotypes", min_length=1, description="Genotypes table or view "
-                                 "(long form: one row per sample and locus).")
-    samples_columns: dict[str, str] = Field(default_factory=dict, description="Column of each "
-                                            "samples field where the table names it otherwise, "
-                                            "e.g. {sample_id: barcode, family_id: case_no}; a field "
-                                            "not given is the column of its own name; optional fields "
-                                            "the table lacks are empty.")
-    genotypes_columns: dict[str, str] = Field(default_factory=dict, description="Column of each "
-                                              "genotypes field (sample_id, locus, allele1, allele2) "
-                                              "where the table names it otherwise.")
-    watermark_column: str = Field("collected_on", min_length=1, description="Samples column that "
-                                  "'since' compares with (a date, a timestamp, or ISO text).")
-    genotypes_watermark_column: str | None = Field(None, description="Genotypes column for 'since'; "
-                                                   "None: the genotypes of the samples selected.")
-    since: str | None = Field(None, description="Read only rows whose watermark is later than this "
-                              "ISO date or date-time (a rerun's standing run); None reads every row.")
-    samples_row_column: str | None = Field(None, description="Integer column (a key) that orders "
-                                           "the samples rows and numbers them in rejects; None: "
-                                           "ordered by sample id, numbered 1, 2, ...")
-    genotypes_row_column: str | None = Field(None, description="Integer column that orders and "
-                                             "numbers the genotype rows; None: by sample id and locus.")
-    password_file: Path | None = Field(None, description="File whose first line is the password "
-                                       "(when neither the URL nor PGPASSWORD/PGPASSFILE gives it).")
-    batch_size_hint_bytes: int = Field(16 << 20, ge=1 << 16, le=1 << 31, description="Size of the "
-                                       "Arrow record batches the driver streams.")
-
-    @field_validator("samples_columns", "genotypes_columns")
-    @classmethod
-    def _known_fields(cls, v: dict[str, str], info) -> dict[str, str]:
-        known = [f.name for f in SAMPLES] if info.field_name == "samples_columns" else list(GENOTYPE_FIELDS)
-        unknown = sorted(set(v) - set(known))
-        if unknown:
-            raise ValueError(f"{info.field_name}: unknown field(s) {', '.join(unknown)}; "
-                             f"fields are {', '.join(known)}")
-        return v
-
-    @field_validator("since", mode="before")
-    @classmethod
-    def _iso(cls, v: object) -> str | None:
-        if isinstance(v, (dt.date, dt.datetime)):   # YAML and --set read 2024-03-01 as a date
-            v = v.isoformat()
-        if v is not None:
-            try:
-                dt.datetime.fromisoformat(v if isinstance(v, str) else "?")
-            except ValueError:
-                raise ValueError(f"since '{v}' is not an ISO date or date-time (2024-03-01, "
-                                 "2024-03-01T12:00:00)") from None
-        return v
 
 
 @dataclass

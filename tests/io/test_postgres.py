@@ -141,7 +141,7 @@ def normalise(asian_table):
 
 
 def _settings(**kw):
-    from reunion.io.postgres import SourceSettings
+    from reunion.settings import SourceSettings
     return SourceSettings(**kw)
 
 
@@ -318,7 +318,8 @@ def test_settings_are_checked():
     assert _settings(since=dt.date(2024, 3, 1)).since == "2024-03-01"    # as YAML / --set give it
     with pytest.raises(ValidationError, match="unknown field"):
         _settings(genotypes_columns={"allele": "a1"})
-    from reunion.io.postgres import SourceSettings, redact, split_password
+    from reunion.io.postgres import redact, split_password
+    from reunion.settings import SourceSettings
     assert set(SourceSettings.AFFECTS) == set(SourceSettings.model_fields)
     assert redact("postgresql://a:b%40c@h:1/d?sslmode=require&password=x") == \
         "postgresql://a:***@h:1/d?sslmode=require&password=***"
