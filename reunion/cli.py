@@ -458,13 +458,17 @@ def familias(
     ] = None,
 ) -> None:
     """Score every pedigree of a Familias .fam case with reunion's engine: log10 likelihood and LR."""
+    from reunion.io.familias import read_fam, score_case
+
+    _print_scores(score_case(read_fam(file), reference), out)
+
+
+def _print_scores(scores, out: Optional[Path]) -> None:
+    """The ``pedigree, log10_likelihood, log10_lr, lr`` table of a case's pedigrees (and ``out``)."""
     import pyarrow as pa
 
     from reunion.io.atomic import write_table
-    from reunion.io.familias import read_fam, score_case
 
-    case = read_fam(file)
-    scores = score_case(case, reference)
     if out is not None:
         write_table(pa.table({"pedigree": [s.pedigree for s in scores],
                               "log10_likelihood": [s.log10_likelihood for s in scores],
@@ -477,16 +481,31 @@ def familias(
         console.print(f"wrote {out}")
 
 
+@app.command("pedsuite")
+def pedsuite(
+    folder: Annotated[Path, typer.Argument(help="Folder of H1.ped, H2.ped, frequencies.txt, mutation.tsv "
+                                           "(as export-case --format ped writes it).")],
+    out: Annotated[Optional[Path], typer.Option(help="CSV: pedigree, log10_likelihood, log10_lr, lr.")] = None,
+) -> None:
+    """Score the two hypotheses of a pedsuite (pedtools) case folder with reunion's engine: H1 against H2."""
+    from reunion.io.familias import score_case
+    from reunion.io.ped import read_case_folder
+
+    _print_scores(score_case(read_case_folder(folder), "H2"), out)
+
+
 @app.command("export-case")
 def export_case_cmd(
     run: Annotated[Path, typer.Argument(help="Run folder (run.json, candidates.parquet).")],
     missing_id: Annotated[str, typer.Argument(help="The missing person's sample id.")],
     family_id: Annotated[str, typer.Argument(help="The candidate family.")],
-    out: Annotated[Path, typer.Option(help="File to write (.fam).")],
-    format_: Annotated[str, typer.Option("--format", help="familias (the pedsuite reads it too: "
-                                         "pedFamilias::readFam).")] = "familias",
+    out: Annotated[Path, typer.Option(help="File to write (.fam), or with --format ped the folder.")],
+    format_: Annotated[str, typer.Option("--format", help="familias: a Familias 3 .fam case; ped: a folder "
+                                         "for the R pedsuite (H1.ped, H2.ped, frequencies.txt, mutation.tsv, "
+                                         "reproduce.R for forrel::kinshipLR).")] = "familias",
 ) -> None:
-    """Write a candidate's pedigree, genotypes, frequencies and mutation model as a Familias case."""
+    """Write a candidate's pedigree, genotypes, frequencies and mutation model as a Familias case
+    or for the R pedsuite (pedtools / forrel)."""
     from reunion.io.familias import export_case
 
     path = export_case(run, missing_id, family_id, out, format_)
