@@ -215,7 +215,7 @@ def rematch(
 
 @app.command()
 def rerun(
-    new: Annotated[list[Path], typer.Option(help="New batch file(s): samples and/or genotypes.")],
+    new: Annotated[Optional[list[Path]], typer.Option(help="New batch file(s): samples and/or genotypes.")] = None,
     base: Annotated[Optional[Path], typer.Option(
         help="The standing run folder (with run.json and candidates); default: the run "
              "--runs-root's current.json names.")] = None,
@@ -224,15 +224,27 @@ def rerun(
     runs_root: Annotated[Optional[Path], typer.Option(
         help="Runs root of the scheduled re-match: on success its current.json names this run, "
              "so the next scheduled run re-matches its shards.")] = None,
+    source: Annotated[Optional[str], typer.Option(
+        help="Instead of --new: the PostgreSQL registry the standing run was ingested from; reads "
+             "only the rows collected after the standing run (its manifest's watermark of "
+             "source.watermark_column).")] = None,
+    since: Annotated[Optional[str], typer.Option(
+        help="With --source: read the rows collected after this ISO date instead [source.since].")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:
     """Append new collections to the standing shards, score only what is new, merge into the standing lists."""
+    import os
+
     from reunion.errors import InputError
     from reunion.flows.deploy import CURRENT, read_current, run_stamp
     from reunion.flows.rerun import rerun_flow
 
-    s = load_settings(config, set_)
+    new = new or []
+    if (source is None) == (not new) or (since is not None and source is None):
+        raise SettingsError("give the new batch with --new FILE ..., or --source postgresql://... "
+                            "(with --since), not both")
+    s = load_settings(config, [*(set_ or []), *([f"source.since={since}"] if since else [])])
     if runs_root is not None:
         runs_root = runs_root.resolve()
         cur = read_current(runs_root)
@@ -245,7 +257,13 @@ def rerun(
     require_file(base / "run.json", "standing run's run.json", "--base")
     for path in new:
         require_file(path, "new batch", "--new")
-    record = rerun_flow(base, new, _output(out), s, runs_root=runs_root)
+    if source is not None:
+        from reunion.io.postgres import split_password
+
+        source, password = split_password(source)   # never a Prefect flow parameter
+        if password:
+            os.environ["PGPASSWORD"] = password
+    record = rerun_flow(base, new, _output(out), s, runs_root=runs_root, source=source)
     console.print(f"report: {record.report}")
     mode = record.mode
     console.print(f"mode: {mode.get('kind')}" + (f" ({mode['reason']})" if mode.get("reason") else
