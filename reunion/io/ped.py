@@ -25,7 +25,9 @@ reproduces its LR with ``forrel::kinshipLR``, and read such a folder back.
 R is not part of reunion's environment: the folder is checked by reading it back here
 (:func:`read_case_folder`, the same :class:`~reunion.io.familias.FamiliasCase` the Familias
 reader returns) and scoring it with the engine (:func:`reunion.io.familias.score_case`);
-tests/io/test_ped.py gets the run's LR to 1e-9 for every exportable hypothesis.
+tests/io/test_familias.py gets the run's LR to 1e-9 for the trio, duo, nuclear and pedigree
+hypotheses (and sibling pairs where the run has them) of a run under each mutation model;
+tests/io/test_ped.py checks the reader by hand.
 
 Errors: one :class:`InputError` line naming the file, the line and the field.
 """
@@ -169,10 +171,12 @@ set_models <- function(x) {{
   for (m in unique(mut$marker)) {{
     f <- mut[mut$marker == m & mut$sex == "female", ]
     s <- mut[mut$marker == m & mut$sex == "male", ]
-    x <- setMutmod(x, markers = m, model = list(female = f$model, male = s$model),
-                   rate = list(female = f$rate, male = s$rate),
-                   rate2 = list(female = f$rate2, male = s$rate2),
-                   range = list(female = f$range, male = s$range))
+    args <- list(x, markers = m, model = list(female = f$model, male = s$model),
+                 rate = list(female = f$rate, male = s$rate))
+    if (f$model == "stepwise")   # rate2 and range are arguments of pedmut's stepwise model only
+      args <- c(args, list(rate2 = list(female = f$rate2, male = s$rate2),
+                           range = list(female = f$range, male = s$range)))
+    x <- do.call(setMutmod, args)
   }}
   x
 }}
@@ -218,7 +222,7 @@ def read_ped(path: Path | str) -> tuple[list[str], list[PedRow]]:
     ``sex``, optionally ``famid``, then marker columns of ``a/b`` genotypes; tab-separated, or
     white space when there is no tab). ``0`` is no parent; ``-`` / ``0`` / ``NA`` an untyped allele."""
     path = require_file(path, "ped file")
-    lines = [ln for ln in _read_lines(path)]
+    lines = _read_lines(path)
     if not lines:
         raise InputError(f"{path}: empty; a ped file starts with a header line 'id fid mid sex ...'")
     split = (lambda s: s.split("\t")) if "\t" in lines[0] else shlex.split
