@@ -98,31 +98,6 @@ def append_new(base_shards: Path, samples: list[Path], genotypes: list[Path], sh
         return str(e)
 
 
-def source_batch(base: Manifest, base_shards: Path, source: str, settings: Settings) -> Settings:
-    """``settings`` with ``source.since`` the standing run's watermark (the latest
-    ``source.watermark_column`` its manifest records for the source's samples table,
-    :func:`reunion.io.postgres.standing_watermark`), unless ``since`` is set already.
-    InputError when the standing run holds no watermark of that table, or mixes files in
-    (a full re-match could not read them with the source)."""
-    from reunion.io.postgres import PostgresSource, is_source_label, standing_watermark
-
-    s = settings.source
-    label = PostgresSource(source, s).label(s.samples_table)
-    files = [i.path for i in base.inputs if not is_source_label(i.path)]
-    if files:
-        raise InputError(f"{base_shards / 'manifest.json'}: the standing run read files ({Path(files[0]).name}); "
-                         "rerun --source extends a run ingested from the source (reunion ingest --source): "
-                         "give the batch as files with --new")
-    if s.since is not None:
-        return settings
-    since = standing_watermark(base, label, s)
-    if since is None:
-        raise InputError(f"{base_shards / 'manifest.json'}: records no watermark ({s.watermark_column}) of "
-                         f"{label}; give --since ISO-DATE (the standing run's last collection), or set "
-                         "source.watermark_column to the column the standing run was read with")
-    return settings.model_copy(update={"source": s.model_copy(update={"since": since})})
-
-
 @dataclass(frozen=True)
 class IncrementalPlan:
     """What an incremental rerun scores (:func:`plan_incremental`); missing-person ids are
@@ -322,8 +297,9 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
     """Append a new batch to the standing database, score what is new, merge, publish, and
     write the report against the standing run. With ``runs_root``, move its ``current``
     pointer to this run (flows/deploy.py). With ``source`` (a PostgreSQL URL, no password)
-    the batch is its rows collected after the standing run (:func:`source_batch`)."""
-    from reunion.io.postgres import is_source_label
+    the batch is its rows collected after the standing run
+    (:func:`reunion.io.postgres.since_standing_run`)."""
+    from reunion.io.postgres import is_source_label, redact, since_standing_run
 
     logger = get_run_logger()
     t0 = time.perf_counter()
@@ -333,8 +309,8 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
     base_shards = Path(base_run.manifest.path).parent
     base = load_manifest(base_shards)
     if source is not None:
-        settings = source_batch(base, base_shards, source, settings)
-        logger.info("reading the rows of %s collected after %s", source, settings.source.since)
+        settings = since_standing_run(base, base_shards, source, settings)
+        logger.info("reading the rows of %s collected after %s", redact(source), settings.source.since)
     if claim_run_folder(out_dir, rerun_key(base_run_dir, new_files, settings, source), "rerun-new-collections",
                         base_run_dir):
         logger.info("resuming the rerun in %s", out_dir)

@@ -457,6 +457,30 @@ def standing_watermark(manifest, samples_label: str, settings: SourceSettings) -
     return max(values, key=_iso_key) if values else None
 
 
+def since_standing_run(base, base_shards: Path, source: str, settings):
+    """For ``reunion rerun --source``: the settings tree ``settings`` with ``source.since`` the
+    standing run's watermark (the latest ``source.watermark_column`` value that ``base``, the
+    standing :class:`~reunion.contracts.records.Manifest` in ``base_shards``, records for the
+    source's samples table: :func:`standing_watermark`), unless ``since`` is set already.
+    :class:`InputError` when the standing run holds no watermark of that table, or read files
+    (a full re-match could not read them with the source)."""
+    s = settings.source
+    label = PostgresSource(source, s).label(s.samples_table)
+    files = [i.path for i in base.inputs if not is_source_label(i.path)]
+    if files:
+        raise InputError(f"{base_shards / 'manifest.json'}: the standing run read files ({Path(files[0]).name}); "
+                         "rerun --source extends a run ingested from the source (reunion ingest --source): "
+                         "give the batch as files with --new")
+    if s.since is not None:
+        return settings
+    since = standing_watermark(base, label, s)
+    if since is None:
+        raise InputError(f"{base_shards / 'manifest.json'}: records no watermark ({s.watermark_column}) of "
+                         f"{label}; give --since ISO-DATE (the standing run's last collection), or set "
+                         "source.watermark_column to the column the standing run was read with")
+    return settings.model_copy(update={"source": s.model_copy(update={"since": since})})
+
+
 def _iso_key(value: str):
     import datetime as dt
 

@@ -387,14 +387,14 @@ def test_ingest_records_the_watermark_in_the_manifest(db, server, settings, tmp_
 
 def test_source_batch_needs_a_standing_watermark(db, server, settings, tmp_path):
     """A standing run without a watermark of the table, or with file inputs, is refused in one line."""
-    from reunion.flows.rerun import source_batch
+    from reunion.io.postgres import since_standing_run
     from reunion.ingest import ingest, load_manifest
 
     files = tmp_path / "files"
     ingest(db / "samples.csv", [db / "genotypes.csv"], files, settings)
     with pytest.raises(InputError, match=r"the standing run read files \(samples.csv\); rerun --source "
                                          r"extends a run ingested from the source"):
-        source_batch(load_manifest(files), files, _url(server), settings)
+        since_standing_run(load_manifest(files), files, _url(server), settings)
     _nightly(server, "nowm", f"collected_on <= DATE '{CUT}'")
     src = tmp_path / "src"
     s = settings.model_copy(update={"source": _settings(samples_table="nowm_samples",
@@ -403,8 +403,8 @@ def test_source_batch_needs_a_standing_watermark(db, server, settings, tmp_path)
     other = s.model_copy(update={"source": s.source.model_copy(update={"samples_table": "elsewhere"})})
     with pytest.raises(InputError, match=r"records no watermark \(collected_on\) of postgresql://reunion:\*\*\*"
                                          r"@.* table elsewhere; give --since"):
-        source_batch(load_manifest(src), src, _url(server), other)
-    assert source_batch(load_manifest(src), src, _url(server), s).source.since == \
+        since_standing_run(load_manifest(src), src, _url(server), other)
+    assert since_standing_run(load_manifest(src), src, _url(server), s).source.since == \
         max(v for v in _collected(db).values() if v <= CUT)
 
 
