@@ -4,8 +4,9 @@ reproduces its LR with ``forrel::kinshipLR``, and read such a folder back.
 ``reunion export-case RUN MISSING_ID FAMILY_ID --format ped --out FOLDER`` writes:
 
 - ``H1.ped`` and ``H2.ped``: the two hypotheses as pedigree files in the layout
-  ``pedtools::readPed`` reads (pedtools 2.x ``R/readPed.R`` and its ``as.ped`` documentation,
-  github.com/magnusdv/pedtools): a header line ``famid id fid mid sex`` then one column per
+  ``pedtools::readPed`` reads (Vigeland, pedtools, github.com/magnusdv/pedtools, GPL-3:
+  ``R/readPed.R`` at commit e6b1a30, and the reference manual's ``readPed`` / ``as.ped``
+  pages, https://search.r-project.org/CRAN/refmans/pedtools/html/readPed.html): a header line ``famid id fid mid sex`` then one column per
   marker; tab-separated (``colSep = "\\t"``: marker names such as ``Penta D`` hold a space);
   ``fid`` / ``mid`` are ``0`` for a founder; ``sex`` 1 male, 2 female, 0 unknown; a genotype is
   ``a/b`` (``sep = "/"``), an untyped one ``-/-`` (``missing = "-"``). ``famid`` names each
@@ -13,9 +14,13 @@ reproduces its LR with ``forrel::kinshipLR``, and read such a folder back.
   person apart) reads as a list of two pedigrees, as ``kinshipLR`` takes a hypothesis.
 - ``frequencies.txt``: the run's allele frequencies (its encoding: the rare-allele floor
   included, as the run used them) in the "list" format of ``pedtools::readFreqDatabase``
-  (pedtools ``R/marker_database.R`` / ``?freqDatabase``): per marker a line with its name,
-  then one line ``allele frequency`` per allele, a blank line between markers. Names and
-  labels are double-quoted (``read.table``'s default quoting), as a name may hold a space.
+  (pedtools ``?freqDatabase``, ``R/marker_database.R``: the file is read by ``read.table``
+  as two columns, a row without a frequency starting a marker): per marker a line with its
+  name, then one line ``allele frequency`` per allele, a blank line between markers. Names
+  and labels are double-quoted (``read.table``'s default quoting), as a name may hold a
+  space (``Penta D``). A run whose rare-allele floor added alleles holds frequencies summing
+  to slightly more than 1, written as used; pedtools may refuse such a marker
+  (``readFreqDatabase(..., scale1 = TRUE)`` rescales it, which moves the LR slightly).
 - ``mutation.tsv``: per marker and parent sex, the pedmut model (``equal``, ``proportional``,
   ``stepwise``), ``rate``, ``rate2`` and ``range`` (``pedmut::mutationModel``'s arguments; a
   model of rate 0 is the identity).
