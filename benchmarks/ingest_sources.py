@@ -1,6 +1,7 @@
 """Read rate of the ingest inputs: PostgreSQL (reunion.io.postgres) against CSV, same data.
 
     python benchmarks/ingest_sources.py [--families 10000] [--unrelated 5000] [--url postgresql://...]
+        [--machine cpu-2core] [--result benchmarks/results/ingest-sources-cpu-2core-DATE.json]
 
 Simulates a database (reunion simulate), loads its samples.csv and genotypes.csv into
 PostgreSQL tables (ADBC bulk ingest; not timed), then times, best of ``--repeat``:
@@ -98,6 +99,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--url", help="an existing server (its tables samples/genotypes are replaced)")
     ap.add_argument("--out", type=Path, help="folder for the simulated files (default: temporary)")
+    ap.add_argument("--machine", default="unnamed", help="name of the machine, recorded in the result "
+                    "(cpu-2core: the shared 2-core box)")
+    ap.add_argument("--result", type=Path, help="also write the JSON object to this file")
     args = ap.parse_args()
 
     import adbc_driver_postgresql.dbapi as pg
@@ -147,9 +151,13 @@ def main() -> None:
                              "seconds": round(secs, 3), "rows_per_s": round(rows / secs)}
         results["postgresql_vs_csv"] = round(results["postgresql"]["rows_per_s"] / results["csv"]["rows_per_s"], 3)
         results["load_into_postgresql_s"] = round(load_s, 3)
-        results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+        results["machine"] = {"name": args.machine, "cpus": os.cpu_count(), "python": platform.python_version(),
                               "families": args.families, "unrelated": args.unrelated}
-        print(json.dumps(results, indent=2))
+        text = json.dumps(results, indent=2)
+        print(text)
+        if args.result:
+            args.result.parent.mkdir(parents=True, exist_ok=True)
+            args.result.write_text(text + "\n")
 
 
 if __name__ == "__main__":

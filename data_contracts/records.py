@@ -31,6 +31,7 @@ __all__ = [
     "RunManifestRef",
     "RunRecord",
     "ShardRecord",
+    "Watermark",
     "record_error",
 ]
 
@@ -86,12 +87,22 @@ class FrequencyTableRef(_Record):
     sha256: str
 
 
+class Watermark(_Record):
+    """The latest value of a PostgreSQL table's watermark column among the rows a read selected
+    (ISO text: ``2024-03-01``, ``2024-03-01T12:00:00+00:00``): ``reunion rerun --source`` reads
+    only rows later than the standing run's."""
+    column: str
+    value: str
+
+
 class InputRecord(_Record):
     """One input read by ingest: a file (absolute path) or a PostgreSQL table (its redacted label).
 
     read = accepted + rejected (+ skipped: rows of amelogenin and Y-STR loci, when there are any).
+    ``watermark``: for a table read with a watermark column, the latest value read (None for
+    a file, or when no row had one).
     """
-    OMIT_NONE: ClassVar[tuple[str, ...]] = ("skipped",)
+    OMIT_NONE: ClassVar[tuple[str, ...]] = ("skipped", "watermark")
     path: str
     kind: Literal["samples", "genotypes"]
     sha256: str
@@ -99,6 +110,7 @@ class InputRecord(_Record):
     accepted: int
     rejected: int
     skipped: int | None = None
+    watermark: Watermark | None = None
 
 
 class ShardRecord(_Record):

@@ -90,10 +90,10 @@ def settings_changed(base_run: RunRecord, settings: Settings) -> str | None:
 
 @task(name="append-batch", cache_policy=NO_CACHE, persist_result=False)
 def append_new(base_shards: Path, samples: list[Path], genotypes: list[Path], shards: Path,
-               settings: Settings) -> AppendSummary | str:
+               settings: Settings, source: str | None = None) -> AppendSummary | str:
     """Append the batch to the standing shard set; the reason when it cannot be appended."""
     try:
-        return append_batch(base_shards, samples, genotypes, shards, settings)
+        return append_batch(base_shards, samples, genotypes, shards, settings, source)
     except AppendRefused as e:
         return str(e)
 
@@ -250,10 +250,13 @@ def too_few_loci(shards: Path, manifest: Manifest, settings: Settings) -> int:
     return n
 
 
-def rerun_key(base_run_dir: Path, new_files: list[Path], settings: Settings) -> str:
-    """Identifies a rerun (standing run, batch files, scoring settings): only the same rerun
-    may resume in a folder."""
+def rerun_key(base_run_dir: Path, new_files: list[Path], settings: Settings, source: str | None = None) -> str:
+    """Identifies a rerun (standing run, batch files or source and its watermark, scoring
+    settings): only the same rerun may resume in a folder."""
+    from reunion.io.postgres import redact
+
     blob = "".join([file_sha256(Path(base_run_dir) / RUN_JSON), *sorted(map(file_sha256, new_files)),
+                    *([redact(source), str(settings.source.since)] if source else []),
                     settings.affecting_json(Affects.PIECES)])
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -262,7 +265,7 @@ def _rerun_name() -> str:
     from prefect.runtime import flow_run
 
     p = flow_run.parameters
-    files = [Path(f).name for f in p.get("new_files", [])]
+    files = [Path(f).name for f in p.get("new_files", [])] or (["the source"] if p.get("source") else [])
     return (f"rerun {Path(p.get('base_run_dir', '.')).name} + {', '.join(files[:2])}"
             f"{' ...' if len(files) > 2 else ''} -> {Path(p.get('out_dir', '.')).name} "
             f"{dt.date.today().isoformat()}")
@@ -290,22 +293,31 @@ def move_pointer(runs_root: Path | None, out_dir: Path, base: Manifest, base_sha
 
 @flow(name="rerun-new-collections", flow_run_name=_rerun_name)
 def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, settings: Settings,
-               runs_root: Path | None = None) -> RunRecord:
+               runs_root: Path | None = None, source: str | None = None) -> RunRecord:
     """Append a new batch to the standing database, score what is new, merge, publish, and
     write the report against the standing run. With ``runs_root``, move its ``current``
-    pointer to this run (flows/deploy.py)."""
+    pointer to this run (flows/deploy.py). With ``source`` (a PostgreSQL URL, no password)
+    the batch is its rows collected after the standing run
+    (:func:`reunion.io.postgres.since_standing_run`)."""
+    from reunion.io.postgres import is_source_label, redact, since_standing_run
+
     logger = get_run_logger()
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc)
     base_run_dir, out_dir = Path(base_run_dir), Path(out_dir)
-    if claim_run_folder(out_dir, rerun_key(base_run_dir, new_files, settings), "rerun-new-collections",
-                        base_run_dir):
-        logger.info("resuming the rerun in %s", out_dir)
     base_run = RunRecord.load(base_run_dir / RUN_JSON)
     base_shards = Path(base_run.manifest.path).parent
     base = load_manifest(base_shards)
+    if source is not None:
+        settings = since_standing_run(base, base_shards, source, settings)
+        logger.info("reading the rows of %s collected after %s", redact(source), settings.source.since)
+    if claim_run_folder(out_dir, rerun_key(base_run_dir, new_files, settings, source), "rerun-new-collections",
+                        base_run_dir):
+        logger.info("resuming the rerun in %s", out_dir)
     new_samples, new_genos = classify_inputs(new_files)
     for i in base.inputs:
+        if is_source_label(i.path):      # a table: read after its watermark, not re-hashed
+            continue
         if file_sha256(Path(i.path)) != i.sha256:
             raise InputError(f"{i.path}: changed since the standing run (sha256 differs); "
                              "standing inputs are append-only. Run a full 'reunion rematch'.")
@@ -313,13 +325,18 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
     timings = Timings()
     reason = settings_changed(base_run, settings)
     with timings.stage("append"):
-        added = append_new(base_shards, new_samples, new_genos, shards, settings) if reason is None else reason
+        added = append_new(base_shards, new_samples, new_genos, shards, settings, source) \
+            if reason is None else reason
     if isinstance(added, str):
         reason = added
         logger.info("full re-match instead of incremental: %s", reason)
-        old_samples = [Path(i.path) for i in base.inputs if i.kind == "samples"]
-        old_genos = [Path(i.path) for i in base.inputs if i.kind == "genotypes"]
-        ingest(old_samples + new_samples, old_genos + new_genos, shards, settings)
+        if source is not None:           # the whole registry, every collection
+            ingest([], [], shards, settings.model_copy(update={
+                "source": settings.source.model_copy(update={"since": None})}), source=source)
+        else:
+            old_samples = [Path(i.path) for i in base.inputs if i.kind == "samples"]
+            old_genos = [Path(i.path) for i in base.inputs if i.kind == "genotypes"]
+            ingest(old_samples + new_samples, old_genos + new_genos, shards, settings)
         record = rematch_flow(shards, out_dir, settings,
                               mode={"kind": "full", "reason": reason, "base_run": str(base_run_dir)},
                               previous_run=base_run_dir, claim=False)

@@ -74,8 +74,10 @@ def _registry(base_dir: Path, base: Manifest) -> pa.Table:
 
 
 def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list[Path], out_dir: Path,
-                 settings: Settings) -> AppendSummary:
+                 settings: Settings, source: str | None = None) -> AppendSummary:
     """Write into ``out_dir`` the shard set ``base_dir`` + the batch (see the module docstring).
+    With ``source`` (a PostgreSQL URL, :mod:`reunion.io.postgres`) the batch is the rows of its
+    tables that ``settings.source`` selects (``since``: the watermark) instead of files.
 
     Raises :class:`AppendRefused` when only a full ingest of the union can encode the batch.
     """
@@ -95,14 +97,29 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     parents = reg.filter(pc.is_in(reg.column("relation"), pa.array(["father", "mother"])))
     seen_parent = {(f, r): STANDING for f, r in zip(parents.column("family_id").to_pylist(),
                                                     parents.column("relation").to_pylist())}
-    sample_results = _cross_checks([(p, read_samples(p)) for p in samples_paths],
-                                   dict.fromkeys(reg_ids, STANDING), seen_parent)
-    batch_rows = [r for res in sample_results for r in res.table.to_pylist()]
-    roles = {**std_roles, **{r["sample_id"]: r["role"] for r in batch_rows}}
-    genos = [read_genotypes(p, LocusNormaliser(table.locus_names), roles, sample_sexes(sample_results))
-             for p in genotype_paths]
-    s_inputs = [_input_record(p, r, "samples") for p, r in zip(samples_paths, sample_results)]
-    g_inputs = [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
+    if source is not None:                       # a PostgreSQL registry, as ingest reads one
+        from reunion.io.postgres import PostgresSource, input_record
+        with PostgresSource(source, settings.source) as src:
+            samples_paths = [src.label(settings.source.samples_table)]
+            genotype_paths = [src.label(settings.source.genotypes_table)]
+            sample_results = _cross_checks([(samples_paths[0], src.read_samples())],
+                                           dict.fromkeys(reg_ids, STANDING), seen_parent)
+            batch_rows = [r for res in sample_results for r in res.table.to_pylist()]
+            roles = {**std_roles, **{r["sample_id"]: r["role"] for r in batch_rows}}
+            genos = [src.read_genotypes(LocusNormaliser(table.locus_names), roles, sample_sexes(sample_results))]
+        s_inputs = [input_record(samples_paths[0], sample_results[0], "samples", src.sha256["samples"],
+                                 src.watermark.get("samples"))]
+        g_inputs = [input_record(genotype_paths[0], genos[0], "genotypes", src.sha256["genotypes"],
+                                 src.watermark.get("genotypes"))]
+    else:
+        sample_results = _cross_checks([(p, read_samples(p)) for p in samples_paths],
+                                       dict.fromkeys(reg_ids, STANDING), seen_parent)
+        batch_rows = [r for res in sample_results for r in res.table.to_pylist()]
+        roles = {**std_roles, **{r["sample_id"]: r["role"] for r in batch_rows}}
+        genos = [read_genotypes(p, LocusNormaliser(table.locus_names), roles, sample_sexes(sample_results))
+                 for p in genotype_paths]
+        s_inputs = [_input_record(p, r, "samples") for p, r in zip(samples_paths, sample_results)]
+        g_inputs = [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
     notes = input_notes(sample_results, genos, table)
 
     # standing samples the batch types at further loci
@@ -230,7 +247,9 @@ def _nothing_new(paths: list[Path], inputs: list[InputRecord], rejects: list) ->
     read = sum(i.read for i in inputs)
     again = sum(any(k in r.reason for k in _REGISTERED) for r in rejects)
     first = next((r for r in rejects if not any(k in r.reason for k in _REGISTERED)), None)
-    if again == read:
+    if read == 0:
+        what = "no rows were read (a source read after its watermark selects none)"
+    elif again == read:
         what = f"every row is already registered in {STANDING} ({read} rows)"
     else:
         what = (f"every row is already registered in {STANDING} ({again} rows) or cannot be used "

@@ -215,7 +215,7 @@ def rematch(
 
 @app.command()
 def rerun(
-    new: Annotated[list[Path], typer.Option(help="New batch file(s): samples and/or genotypes.")],
+    new: Annotated[Optional[list[Path]], typer.Option(help="New batch file(s): samples and/or genotypes.")] = None,
     base: Annotated[Optional[Path], typer.Option(
         help="The standing run folder (with run.json and candidates); default: the run "
              "--runs-root's current.json names.")] = None,
@@ -224,15 +224,27 @@ def rerun(
     runs_root: Annotated[Optional[Path], typer.Option(
         help="Runs root of the scheduled re-match: on success its current.json names this run, "
              "so the next scheduled run re-matches its shards.")] = None,
+    source: Annotated[Optional[str], typer.Option(
+        help="Instead of --new: the PostgreSQL registry the standing run was ingested from; reads "
+             "only the rows collected after the standing run (its manifest's watermark of "
+             "source.watermark_column).")] = None,
+    since: Annotated[Optional[str], typer.Option(
+        help="With --source: read the rows collected after this ISO date instead [source.since].")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:
     """Append new collections to the standing shards, score only what is new, merge into the standing lists."""
+    import os
+
     from reunion.errors import InputError
     from reunion.flows.deploy import CURRENT, read_current, run_stamp
     from reunion.flows.rerun import rerun_flow
 
-    s = load_settings(config, set_)
+    new = new or []
+    if (source is None) == (not new) or (since is not None and source is None):
+        raise SettingsError("give the new batch with --new FILE ..., or --source postgresql://... "
+                            "(with --since), not both")
+    s = load_settings(config, [*(set_ or []), *([f"source.since={since}"] if since else [])])
     if runs_root is not None:
         runs_root = runs_root.resolve()
         cur = read_current(runs_root)
@@ -245,7 +257,13 @@ def rerun(
     require_file(base / "run.json", "standing run's run.json", "--base")
     for path in new:
         require_file(path, "new batch", "--new")
-    record = rerun_flow(base, new, _output(out), s, runs_root=runs_root)
+    if source is not None:
+        from reunion.io.postgres import split_password
+
+        source, password = split_password(source)   # never a Prefect flow parameter
+        if password:
+            os.environ["PGPASSWORD"] = password
+    record = rerun_flow(base, new, _output(out), s, runs_root=runs_root, source=source)
     console.print(f"report: {record.report}")
     mode = record.mode
     console.print(f"mode: {mode.get('kind')}" + (f" ({mode['reason']})" if mode.get("reason") else
@@ -458,13 +476,17 @@ def familias(
     ] = None,
 ) -> None:
     """Score every pedigree of a Familias .fam case with reunion's engine: log10 likelihood and LR."""
+    from reunion.io.familias import read_fam, score_case
+
+    _print_scores(score_case(read_fam(file), reference), out)
+
+
+def _print_scores(scores, out: Optional[Path]) -> None:
+    """The ``pedigree, log10_likelihood, log10_lr, lr`` table of a case's pedigrees (and ``out``)."""
     import pyarrow as pa
 
     from reunion.io.atomic import write_table
-    from reunion.io.familias import read_fam, score_case
 
-    case = read_fam(file)
-    scores = score_case(case, reference)
     if out is not None:
         write_table(pa.table({"pedigree": [s.pedigree for s in scores],
                               "log10_likelihood": [s.log10_likelihood for s in scores],
@@ -477,16 +499,31 @@ def familias(
         console.print(f"wrote {out}")
 
 
+@app.command("pedsuite")
+def pedsuite(
+    folder: Annotated[Path, typer.Argument(help="Folder of H1.ped, H2.ped, frequencies.txt, mutation.tsv "
+                                           "(as export-case --format ped writes it).")],
+    out: Annotated[Optional[Path], typer.Option(help="CSV: pedigree, log10_likelihood, log10_lr, lr.")] = None,
+) -> None:
+    """Score the two hypotheses of a pedsuite (pedtools) case folder with reunion's engine: H1 against H2."""
+    from reunion.io.familias import score_case
+    from reunion.io.ped import read_case_folder
+
+    _print_scores(score_case(read_case_folder(folder), "H2"), out)
+
+
 @app.command("export-case")
 def export_case_cmd(
     run: Annotated[Path, typer.Argument(help="Run folder (run.json, candidates.parquet).")],
     missing_id: Annotated[str, typer.Argument(help="The missing person's sample id.")],
     family_id: Annotated[str, typer.Argument(help="The candidate family.")],
-    out: Annotated[Path, typer.Option(help="File to write (.fam).")],
-    format_: Annotated[str, typer.Option("--format", help="familias (the pedsuite reads it too: "
-                                         "pedFamilias::readFam).")] = "familias",
+    out: Annotated[Path, typer.Option(help="File to write (.fam), or with --format ped the folder.")],
+    format_: Annotated[str, typer.Option("--format", help="familias: a Familias 3 .fam case; ped: a folder "
+                                         "for the R pedsuite (H1.ped, H2.ped, frequencies.txt, mutation.tsv, "
+                                         "reproduce.R for forrel::kinshipLR).")] = "familias",
 ) -> None:
-    """Write a candidate's pedigree, genotypes, frequencies and mutation model as a Familias case."""
+    """Write a candidate's pedigree, genotypes, frequencies and mutation model as a Familias case
+    or for the R pedsuite (pedtools / forrel)."""
     from reunion.io.familias import export_case
 
     path = export_case(run, missing_id, family_id, out, format_)

@@ -243,8 +243,10 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                                           res.table.column("role").to_pylist())}
             genos = [src.read_genotypes(normalise, roles, sample_sexes(sample_results))]
         genotype_paths = [src.label(settings.source.genotypes_table)]
-        s_inputs = [input_record(s_label, sample_results[0], "samples", src.sha256["samples"])]
-        g_inputs = [input_record(genotype_paths[0], genos[0], "genotypes", src.sha256["genotypes"])]
+        s_inputs = [input_record(s_label, sample_results[0], "samples", src.sha256["samples"],
+                                 src.watermark.get("samples"))]
+        g_inputs = [input_record(genotype_paths[0], genos[0], "genotypes", src.sha256["genotypes"],
+                                 src.watermark.get("genotypes"))]
     else:                                        # files; a CODIS CMF file also registers its specimens
         from reunion.io.cmf import is_cmf, read_cmf, restrict
         s_reads = [(p, read_samples(p)) for p in samples_paths]

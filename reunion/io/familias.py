@@ -481,6 +481,8 @@ def write_fam(persons: Sequence[FamPerson], pedigrees: Sequence[FamPedigree], lo
 
 
 # ------------------------------------------------------------------------ export-case
+#: what ``reunion export-case --format`` writes
+EXPORT_FORMATS = ("familias", "ped")
 #: reunion mutation model -> Familias model code (stepwise with rate2: Extended stepwise, as
 #: pedFamilias' writeFam writes pedmut's stepwise model with rate2)
 _FAMILIAS_CODE = {"none": 0, "equal": 0, "proportional": 1, "stepwise": 4}
@@ -500,7 +502,14 @@ def _relation_of(key: str, hypothesis: str):
 
 def candidate_case(run, candidate: Mapping, missing_codes: np.ndarray, member_codes: Mapping[str, np.ndarray],
                    encoding, sexes: Mapping[str, str], missing_sex: str | None = None) -> str:
-    """The ``.fam`` text of one candidate of a run: H1 (the family's pedigree with the missing
+    """The ``.fam`` text of one candidate of a run (:func:`candidate_hypotheses`)."""
+    case = candidate_hypotheses(run, candidate, missing_codes, member_codes, encoding, sexes, missing_sex)
+    return write_fam(case.persons, case.pedigrees, case.loci)
+
+
+def candidate_hypotheses(run, candidate: Mapping, missing_codes: np.ndarray, member_codes: Mapping[str, np.ndarray],
+                         encoding, sexes: Mapping[str, str], missing_sex: str | None = None) -> FamiliasCase:
+    """One candidate of a run as a case of two pedigrees: H1 (the family's pedigree with the missing
     person as its lost child) and H2 'unrelated' (the same family, the lost child's place
     untyped, the missing person a founder apart), every typed person's genotypes at the run's
     loci, the run's frequencies (its encoding: the rare-allele floor included) and mutation
@@ -593,7 +602,7 @@ def candidate_case(run, candidate: Mapping, missing_codes: np.ndarray, member_co
     h2_extras = h1_extras + ((slot, sex_of(ped.person(mid))),)
     h1 = FamPedigree("H1", h1_extras, links({}))
     h2 = FamPedigree("H2 unrelated", h2_extras, links({mid: slot}))
-    return write_fam(persons, [h1, h2], loci)
+    return FamiliasCase("3.2.8", tuple(persons), (h1, h2), tuple(loci), 0.0, "reunion")
 
 
 def case_codes(shards: Path, missing_id: str, ids: set[str]):
@@ -631,24 +640,30 @@ def case_codes(shards: Path, missing_id: str, ids: set[str]):
 def export_case(run_dir: Path | str, missing_id: str, family_id: str, out: Path | str,
                 fmt: str = "familias") -> Path:
     """Write the candidate (``missing_id``, ``family_id``) of the run folder ``run_dir`` as a
-    Familias case file (:func:`candidate_case`); :class:`InputError` when it is no candidate."""
+    Familias case file (``fmt`` 'familias', :func:`candidate_case`) or as a folder the R
+    pedsuite reads (``fmt`` 'ped', :mod:`reunion.io.ped`); :class:`InputError` when it is no
+    candidate."""
     import pyarrow.parquet as pq
 
     from reunion.io.atomic import write_text
     from reunion.score import registered_sexes, run_configuration
 
-    if fmt != "familias":
-        raise InputError(f"--format {fmt}: only 'familias' is written so far (the pedsuite reads it: "
-                         "pedFamilias::readFam)")
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"--format {fmt}: not one of {', '.join(EXPORT_FORMATS)}")
     run = run_configuration(run_dir)
     cand_path = require_file(Path(run_dir) / "candidates.parquet", "run's candidates.parquet")
-    rows = [r for r in pq.read_table(cand_path, columns=["missing_id", "family_id", "hypothesis", "members"])
+    rows = [r for r in pq.read_table(cand_path, columns=["missing_id", "family_id", "hypothesis", "members",
+                                                         "log10_lr"])
             .to_pylist() if r["missing_id"] == missing_id and r["family_id"] == family_id]
     if not rows:
         raise InputError(f"{cand_path}: no candidate with missing_id {missing_id} and family_id {family_id}")
     cand = rows[0]
     ids = {p.partition(":")[2] for p in cand["members"].split(";") if p}
     enc, codes, missing_sex = case_codes(run.shards, missing_id, ids)
-    text = candidate_case(run, cand, codes[missing_id], {i: codes[i] for i in ids if i in codes}, enc,
-                          registered_sexes(run.shards, ids), missing_sex)
-    return write_text(Path(out), text)
+    case = candidate_hypotheses(run, cand, codes[missing_id], {i: codes[i] for i in ids if i in codes}, enc,
+                                registered_sexes(run.shards, ids), missing_sex)
+    if fmt == "ped":
+        from reunion.io.ped import write_case_folder
+        return write_case_folder(case, out, f"{missing_id} / {family_id} ({cand['hypothesis']})",
+                                 float(cand["log10_lr"]))
+    return write_text(Path(out), write_fam(case.persons, case.pedigrees, case.loci))

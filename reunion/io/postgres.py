@@ -46,9 +46,10 @@ from typing import Self
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reunion.contracts import SAMPLES, SAMPLES_REQUIRED
-from reunion.contracts.records import InputRecord
+from reunion.contracts.records import InputRecord, Watermark
 from reunion.errors import InputError
 from reunion.io import readers
 from reunion.io.readers import ReadResult
@@ -177,6 +178,8 @@ class PostgresSource:
         self._connect_url, self._secrets = _with_password(url, self.settings)
         self._conn = None
         self.sha256: dict[str, str] = {}
+        #: 'samples' / 'genotypes' -> the latest watermark value read (when the table has the column)
+        self.watermark: dict[str, Watermark] = {}
 
     # connection
     def __enter__(self) -> Self:
@@ -274,9 +277,12 @@ class PostgresSource:
         return f"CAST({_col(column)} AS text)"
 
     def _rows(self, table: str, select: list[str], where: str, params: tuple, order: list[str],
-              row_column: str | None, digest) -> Iterator[tuple[int, Sequence[str]]]:
-        """(row number, cells as text) of the query, streamed in Arrow record batches."""
-        cols = select + ([_col(row_column)] if row_column else [])
+              row_column: str | None, digest, mark: tuple[str, str] | None = None
+              ) -> Iterator[tuple[int, Sequence[str]]]:
+        """(row number, cells as text) of the query, streamed in Arrow record batches. With
+        ``mark`` (what, column): the latest value of that column among the rows read is kept in
+        :attr:`watermark` [what] (its own type compared: a date, a timestamp, ISO text)."""
+        cols = select + ([_col(row_column)] if row_column else []) + ([_col(mark[1])] if mark else [])
         sql = (f"SELECT {', '.join(cols)} FROM {_ident(table)}" + (f" WHERE {where}" if where else "")
                + f" ORDER BY {', '.join(order)}")
         n_cells = len(select)
@@ -287,13 +293,20 @@ class PostgresSource:
             cur.execute(sql, parameters=params or None)
             reader = cur.fetch_record_batch()
             ordinal = 0
+            latest = None
             for batch in reader:
                 cells = [c.fill_null("").to_pylist() for c in batch.columns[:n_cells]]
                 keys = batch.column(n_cells).to_pylist() if row_column else None
+                if mark is not None:
+                    top = pc.max(batch.column(batch.num_columns - 1)).as_py()
+                    latest = top if latest is None or (top is not None and top > latest) else latest
                 for i, row in enumerate(zip(*cells)):
                     ordinal += 1
                     digest.update("\x1f".join(row).encode() + b"\x1e")
                     yield (int(keys[i]) if keys else ordinal), row
+            if mark is not None and latest is not None:
+                value = latest if isinstance(latest, str) else latest.isoformat()
+                self.watermark[mark[0]] = Watermark(column=mark[1], value=value)
 
     def _row_column(self, table: str, have: dict[str, pa.DataType], column: str | None, setting: str):
         if column is None:
@@ -324,7 +337,8 @@ class PostgresSource:
         order = [_col(row_col)] if row_col else [_col(pick["sample_id"])]
         digest = hashlib.sha256()
         label = self.label(table)
-        rows = self._rows(table, select, where, params, order, row_col, digest)
+        mark = ("samples", s.watermark_column) if s.watermark_column in have else None
+        rows = self._rows(table, select, where, params, order, row_col, digest, mark)
         res = readers._done(label, readers._samples(label, header, rows))
         self.sha256["samples"] = digest.hexdigest()
         return res
@@ -363,7 +377,9 @@ class PostgresSource:
         order = [_col(row_col)] if row_col else [_col(pick["sample_id"]), _col(pick["locus"])]
         digest = hashlib.sha256()
         label = self.label(table)
-        rows = self._rows(table, select, where, params, order, row_col, digest)
+        g_mark = s.genotypes_watermark_column
+        mark = ("genotypes", g_mark) if g_mark and g_mark in have else None
+        rows = self._rows(table, select, where, params, order, row_col, digest, mark)
         res = readers._done(label, readers._genotypes(label, header, rows, normalise, samples,
                                                       dict(sexes or {}), False))
         self.sha256["genotypes"] = digest.hexdigest()
@@ -416,9 +432,60 @@ class TableLabel(str):
         return self.rpartition(" table ")[2]
 
 
-def input_record(label: str, res: ReadResult, kind: str, sha256: str) -> InputRecord:
+def input_record(label: str, res: ReadResult, kind: str, sha256: str,
+                 watermark: Watermark | None = None) -> InputRecord:
     """The manifest's record of a table read, as ingest's record of a file (``sha256``: that of
-    the rows as read, each row's cells as text; ``skipped`` when rows were set aside)."""
+    the rows as read, each row's cells as text; ``skipped`` when rows were set aside;
+    ``watermark``: :attr:`PostgresSource.watermark` of the read)."""
     return InputRecord(path=str(label), kind=kind, sha256=sha256, read=res.n_read,
                        accepted=res.table.num_rows, rejected=len(res.rejects),
-                       skipped=getattr(res, "n_skipped", 0) or None)
+                       skipped=getattr(res, "n_skipped", 0) or None, watermark=watermark)
+
+
+def is_source_label(path: str) -> bool:
+    """Whether a manifest input's ``path`` is a table's label (:class:`TableLabel`), not a file."""
+    return str(path).split("://", 1)[0] in SCHEMES and " table " in str(path)
+
+
+def standing_watermark(manifest, samples_label: str, settings: SourceSettings) -> str | None:
+    """The watermark a rerun of ``manifest``'s shard set reads after: the latest value the
+    standing reads of the samples table ``samples_label`` recorded on ``watermark_column``
+    (:class:`reunion.contracts.records.InputRecord` ``watermark``), or None when none did."""
+    values = [i.watermark.value for i in manifest.inputs
+              if i.kind == "samples" and i.path == str(samples_label) and i.watermark is not None
+              and i.watermark.column == settings.watermark_column]
+    return max(values, key=_iso_key) if values else None
+
+
+def since_standing_run(base, base_shards: Path, source: str, settings):
+    """For ``reunion rerun --source``: the settings tree ``settings`` with ``source.since`` the
+    standing run's watermark (the latest ``source.watermark_column`` value that ``base``, the
+    standing :class:`~reunion.contracts.records.Manifest` in ``base_shards``, records for the
+    source's samples table: :func:`standing_watermark`), unless ``since`` is set already.
+    :class:`InputError` when the standing run holds no watermark of that table, or read files
+    (a full re-match could not read them with the source)."""
+    s = settings.source
+    label = PostgresSource(source, s).label(s.samples_table)
+    files = [i.path for i in base.inputs if not is_source_label(i.path)]
+    if files:
+        raise InputError(f"{base_shards / 'manifest.json'}: the standing run read files ({Path(files[0]).name}); "
+                         "rerun --source extends a run ingested from the source (reunion ingest --source): "
+                         "give the batch as files with --new")
+    if s.since is not None:
+        return settings
+    since = standing_watermark(base, label, s)
+    if since is None:
+        raise InputError(f"{base_shards / 'manifest.json'}: records no watermark ({s.watermark_column}) of "
+                         f"{label}; give --since ISO-DATE (the standing run's last collection), or set "
+                         "source.watermark_column to the column the standing run was read with")
+    return settings.model_copy(update={"source": s.model_copy(update={"since": since})})
+
+
+def _iso_key(value: str):
+    import datetime as dt
+
+    try:
+        v = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return (0, value, dt.datetime.min)
+    return (1, "", v.replace(tzinfo=None) - (v.utcoffset() or dt.timedelta(0)))

@@ -321,7 +321,35 @@ def test_export_case_read_back_gives_the_runs_lr(run_and_candidates, tmp_path):
     assert worst <= 1e-9
 
 
-def test_export_refuses_a_mixture_and_the_ped_format(run_and_candidates, tmp_path):
+def test_ped_export_read_back_gives_the_runs_lr(run_and_candidates, tmp_path):
+    """The pedsuite folder (reunion/io/ped.py) of each exportable candidate, read back with
+    reunion's ped reader and scored by the engine: H1 against H2 is the run's LR to 1e-9."""
+    from reunion.io.familias import candidate_hypotheses, case_codes
+    from reunion.io.ped import read_case_folder, read_ped, write_case_folder
+    from reunion.score import registered_sexes
+
+    run, cands = run_and_candidates
+    done: dict[str, int] = {}
+    for c in cands:
+        if c["hypothesis"] not in EXPORTABLE or not math.isfinite(c["log10_lr"]) or done.get(c["hypothesis"], 0) >= 8:
+            continue
+        ids = {p.partition(":")[2] for p in c["members"].split(";")}
+        enc, codes, msex = case_codes(run.shards, c["missing_id"], ids)
+        case = candidate_hypotheses(run, c, codes[c["missing_id"]], {i: codes[i] for i in ids}, enc,
+                                    registered_sexes(run.shards, ids), msex)
+        folder = write_case_folder(case, tmp_path / f"{c['missing_id']}_{c['family_id']}", "t", c["log10_lr"])
+        got = {s.pedigree: s.log10_lr for s in score_case(read_case_folder(folder), reference="H2")}
+        assert abs(got["H1"] - c["log10_lr"]) <= 1e-9, (c, got)
+        # H2 is two pedigrees in the pedsuite's sense: the family, and the missing person alone
+        _, h2 = read_ped(folder / "H2.ped")
+        alone = [r for r in h2 if r.id == c["missing_id"]]
+        assert alone[0].father is None and [r.famid for r in h2].count(alone[0].famid) == 1
+        assert f"{10 ** c['log10_lr']:.12g}" in (folder / "reproduce.R").read_text()
+        done[c["hypothesis"]] = done.get(c["hypothesis"], 0) + 1
+    assert all(done.get(h, 0) > 0 for h in ("trio", "duo_father", "nuclear", "pedigree")), done
+
+
+def test_export_refuses_a_mixture_and_an_unknown_format(run_and_candidates, tmp_path):
     from reunion.io.familias import candidate_case, export_case
 
     run, cands = run_and_candidates
@@ -331,8 +359,8 @@ def test_export_refuses_a_mixture_and_the_ped_format(run_and_candidates, tmp_pat
     mixed = dict(c, hypothesis="pedigree", members=f"half_sibling1:{father}")
     with pytest.raises(InputError, match="H1 is a mixture of 2 pedigrees"):
         candidate_case(run, mixed, None, {}, None, {})
-    with pytest.raises(InputError, match="--format ped: only 'familias'"):
-        export_case(tmp_path, c["missing_id"], c["family_id"], tmp_path / "x.ped", "ped")
+    with pytest.raises(InputError, match="--format xlsx: not one of familias, ped"):
+        export_case(tmp_path, c["missing_id"], c["family_id"], tmp_path / "x.xlsx", "xlsx")
 
 
 @pytest.mark.slow
@@ -366,6 +394,14 @@ def test_cli_export_case_then_familias_gives_the_runs_lr(database, normalised_se
                                        "--format", "familias", "--out", str(fam)])
         assert res.exit_code == 0, res.output
         res = CliRunner().invoke(app, ["familias", str(fam), "--reference", "H2 unrelated", "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        rows = {r.split(",")[0].strip('"'): r.split(",") for r in out.read_text().splitlines()[1:]}
+        assert abs(float(rows["H1"][2]) - c["log10_lr"]) <= 1e-9, (c, rows)
+        folder = tmp_path / f"{c['missing_id']}_ped"
+        res = CliRunner().invoke(app, ["export-case", str(run), c["missing_id"], c["family_id"],
+                                       "--format", "ped", "--out", str(folder)])
+        assert res.exit_code == 0, res.output
+        res = CliRunner().invoke(app, ["pedsuite", str(folder), "--out", str(out)])
         assert res.exit_code == 0, res.output
         rows = {r.split(",")[0].strip('"'): r.split(",") for r in out.read_text().splitlines()[1:]}
         assert abs(float(rows["H1"][2]) - c["log10_lr"]) <= 1e-9, (c, rows)

@@ -328,3 +328,134 @@ def test_settings_are_checked():
     with pytest.raises(InputError, match="not a PostgreSQL URL"):
         from reunion.io.postgres import PostgresSource
         PostgresSource("mysql://u:p@h/d")
+
+
+# --------------------------------------------------------------------------- rerun --source: the watermark
+
+CUT = "2022-06-30"
+
+
+def _collected(db: Path) -> dict[str, str]:
+    """sample_id -> collected_on of the simulated samples file (the CSV, not the server)."""
+    with open(db / "samples.csv", newline="") as fh:
+        return {r["sample_id"]: r["collected_on"] for r in csv.DictReader(fh) if r["collected_on"]}
+
+
+def _nightly(server, name: str, where: str) -> None:
+    """Tables {name}_samples / {name}_genotypes: the samples ``where`` selects and their genotype
+    rows (created, or the rows added when they exist), as a registry fills night after night."""
+    import adbc_driver_postgresql.dbapi as pg
+    with pg.connect(_url(server)) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT to_regclass('{name}_samples') IS NOT NULL")
+        exists = cur.fetchone()[0]
+        pick = f"SELECT * FROM samples WHERE {where}"
+        geno = f"SELECT * FROM genotypes WHERE sample_id IN (SELECT sample_id FROM samples WHERE {where})"
+        if exists:
+            cur.execute(f"INSERT INTO {name}_samples {pick}")
+            cur.execute(f"INSERT INTO {name}_genotypes {geno}")
+        else:
+            cur.execute(f"CREATE TABLE {name}_samples AS {pick}")
+            cur.execute(f"CREATE TABLE {name}_genotypes AS {geno}")
+        conn.commit()
+
+
+def _sets(name: str, *extra: str) -> list[str]:
+    return [x for o in [f"source.samples_table={name}_samples", f"source.genotypes_table={name}_genotypes",
+                        "source.samples_row_column=line", "source.genotypes_row_column=line", *extra]
+            for x in ("--set", o)]
+
+
+def test_ingest_records_the_watermark_in_the_manifest(db, server, settings, tmp_path):
+    """The manifest's samples input holds the latest collected_on read (worked out from the CSV)."""
+    from reunion.contracts.records import Manifest
+    from reunion.ingest import ingest
+    from reunion.io.postgres import is_source_label, standing_watermark
+
+    _nightly(server, "wm", f"collected_on <= DATE '{CUT}'")
+    s = settings.model_copy(update={"source": _settings(samples_table="wm_samples", genotypes_table="wm_genotypes")})
+    ingest([], [], tmp_path, s, source=_url(server))
+    m = Manifest.load(tmp_path / "manifest.json")
+    samples, genos = m.inputs
+    expect = max(v for v in _collected(db).values() if v <= CUT)
+    assert samples.watermark.column == "collected_on" and samples.watermark.value == expect
+    assert genos.watermark is None          # genotypes follow their samples: no column of their own
+    assert is_source_label(samples.path) and not is_source_label(str(db / "samples.csv"))
+    assert PASSWORD not in samples.path
+    assert standing_watermark(m, samples.path, s.source) == expect
+    assert standing_watermark(m, samples.path, _settings(watermark_column="entered")) is None
+
+
+def test_source_batch_needs_a_standing_watermark(db, server, settings, tmp_path):
+    """A standing run without a watermark of the table, or with file inputs, is refused in one line."""
+    from reunion.io.postgres import since_standing_run
+    from reunion.ingest import ingest, load_manifest
+
+    files = tmp_path / "files"
+    ingest(db / "samples.csv", [db / "genotypes.csv"], files, settings)
+    with pytest.raises(InputError, match=r"the standing run read files \(samples.csv\); rerun --source "
+                                         r"extends a run ingested from the source"):
+        since_standing_run(load_manifest(files), files, _url(server), settings)
+    _nightly(server, "nowm", f"collected_on <= DATE '{CUT}'")
+    src = tmp_path / "src"
+    s = settings.model_copy(update={"source": _settings(samples_table="nowm_samples",
+                                                        genotypes_table="nowm_genotypes")})
+    ingest([], [], src, s, source=_url(server))
+    other = s.model_copy(update={"source": s.source.model_copy(update={"samples_table": "elsewhere"})})
+    with pytest.raises(InputError, match=r"records no watermark \(collected_on\) of postgresql://reunion:\*\*\*"
+                                         r"@.* table elsewhere; give --since"):
+        since_standing_run(load_manifest(src), src, _url(server), other)
+    assert since_standing_run(load_manifest(src), src, _url(server), s).source.since == \
+        max(v for v in _collected(db).values() if v <= CUT)
+
+
+@pytest.mark.slow
+def test_rerun_source_reads_only_the_new_collections(db, server, settings, tmp_path, monkeypatch):
+    """ingest --source (collections up to CUT), rematch; the later collections arrive in the
+    tables; ``rerun --source`` reads only those (counted from the CSV) and gives the candidates
+    of a full ingest --source + rematch of the filled tables; a second rerun reads nothing new."""
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from reunion.cli import app
+    from reunion.contracts.records import Manifest
+
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    url = _url(server, password=False)
+    run = lambda *a: CliRunner().invoke(app, [str(x) for x in a])
+    cluster = ["--set", "cluster.kind=local-threads"]
+    _nightly(server, "night", f"collected_on <= DATE '{CUT}'")
+    res = run("ingest", "--source", url, "--out", tmp_path / "s0", *_sets("night"))
+    assert res.exit_code == 0, res.output
+    res = run("rematch", "--shards", tmp_path / "s0", "--out", tmp_path / "r0", *_sets("night"), *cluster)
+    assert res.exit_code == 0, res.output
+
+    _nightly(server, "night", f"collected_on > DATE '{CUT}'")
+    res = run("rerun", "--source", url, "--base", tmp_path / "r0", "--out", tmp_path / "r1", *_sets("night"),
+              *cluster)
+    assert res.exit_code == 0, res.output
+    assert "mode: incremental" in res.output
+    m = Manifest.load(tmp_path / "r1" / "shards" / "manifest.json")
+    collected = _collected(db)
+    later = [k for k, v in collected.items() if v > CUT]
+    assert 0 < len(later) < len(collected)
+    new = [i for i in m.inputs[2:] if i.kind == "samples"]
+    assert len(new) == 1 and new[0].read == len(later) and new[0].watermark.value == max(collected.values())
+
+    # the same candidates as a full ingest + rematch of the filled tables
+    res = run("ingest", "--source", url, "--out", tmp_path / "sf", *_sets("night"))
+    assert res.exit_code == 0, res.output
+    res = run("rematch", "--shards", tmp_path / "sf", "--out", tmp_path / "rf", *_sets("night"), *cluster)
+    assert res.exit_code == 0, res.output
+    key = lambda t: sorted(zip(t["missing_id"], t["family_id"], t["hypothesis"], t["log10_lr"]))
+    got = key(pq.read_table(tmp_path / "r1" / "candidates.parquet").to_pydict())
+    want = key(pq.read_table(tmp_path / "rf" / "candidates.parquet").to_pydict())
+    assert [g[:3] for g in got] == [w[:3] for w in want] and len(got) > 0
+    assert all(abs(g[3] - w[3]) <= 1e-9 for g, w in zip(got, want))
+
+    # the next night: nothing collected after the new watermark
+    res = run("rerun", "--source", url, "--base", tmp_path / "r1", "--out", tmp_path / "r2", *_sets("night"),
+              *cluster)
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "nothing new: no rows were read" in " ".join(res.output.split())
+    res = run("rerun", "--base", tmp_path / "r1", "--out", tmp_path / "r3")
+    assert res.exit_code == 2 and "give the new batch with --new FILE" in " ".join(res.output.split())
