@@ -92,6 +92,8 @@ __all__ = [
     "RATES_CSV",
     "YLR",
     "Y_LOCI",
+    "counting_probability",
+    "kappa_probability",
     "DiscreteLaplace",
     "HaplotypeDatabase",
     "PaternalLine",
@@ -889,8 +891,7 @@ class HaplotypeDatabase:
         """(x + 1) / (N + 1): the count of ``h`` in the database augmented by ``h`` itself
         (the evidence haplotype is added before counting, so a type new to the database gets
         1/(N + 1), never 0; SWGDAM Y-STR guidelines 2014, 8.2; Brenner 2010 sec. 2.2)."""
-        x, n = self.count(h, loci)
-        return (x + 1) / (n + 1)
+        return counting_probability(*self.count(h, loci))
 
     def singleton_fraction(self, loci: Sequence[str]) -> float:
         """kappa: the fraction of the N database haplotypes (over ``loci``) whose type occurs
@@ -907,12 +908,30 @@ class HaplotypeDatabase:
         only, so a type seen x >= 1 times gets the augmented count (x + 1) / (N + 1)."""
         x, n = self.count(h, loci)
         if x > 0:
-            return (x + 1) / (n + 1)
-        kap = self.singleton_fraction(loci)
-        if kap >= 1.0:
-            raise ValueError("every database haplotype is a singleton (kappa = 1): the kappa "
-                             "estimate is 0; use counting or the discrete Laplace model")
-        return (1.0 - kap) / n
+            return counting_probability(x, n)
+        counts, _ = self._table(tuple(loci))
+        return kappa_probability(x, n, sum(1 for c in counts.values() if c == 1))
+
+
+def counting_probability(x: int, n: int) -> float:
+    """(x + 1) / (N + 1): a haplotype seen x times among N, the evidence haplotype added
+    (:meth:`HaplotypeDatabase.counting`; also the lineage search's coded counts)."""
+    return (x + 1) / (n + 1)
+
+
+def kappa_probability(x: int, n: int, singletons: int) -> float:
+    """Brenner's kappa estimate from the counts (:meth:`HaplotypeDatabase.kappa`): x seen
+    among N, ``singletons`` the database haplotypes whose type occurs once; (1 - kappa)/N for
+    x = 0 (kappa = singletons / N), else (x + 1)/(N + 1). ValueError where kappa = 1 or N = 0."""
+    if x > 0:
+        return counting_probability(x, n)
+    if n == 0:
+        raise ValueError("empty database over these loci")
+    kap = singletons / n
+    if kap >= 1.0:
+        raise ValueError("every database haplotype is a singleton (kappa = 1): the kappa "
+                         "estimate is 0; use counting or the discrete Laplace model")
+    return (1.0 - kap) / n
 
 
 class DiscreteLaplace:
