@@ -411,10 +411,16 @@ class LineageSimulationSettings(_Model):
     """``reunion simulate-lineages``: paternal lineages with Y haplotypes mutating down the
     generations, a Y village survey and male missing persons (reunion/simulate.py)."""
 
-    AFFECTS = {f: Affects.NOTHING for f in ("n_lineages", "generations", "sons_mean", "coverage",
+    AFFECTS = {f: Affects.NOTHING for f in ("n_lineages", "lineages_per_clan", "clan_generations",
+                                            "generations", "sons_mean", "coverage",
                                             "n_missing", "n_unrelated_missing", "lineages_per_region",
                                             "n_surnames", "partial_fraction", "kit", "seed")}
     n_lineages: int = Field(200, ge=1, le=1_000_000, description="Paternal lineages (founders).")
+    lineages_per_clan: int = Field(20, ge=1, le=1_000_000, description="Lineages descending from "
+                                   "one clan ancestor (they share its surname): lineages of a clan "
+                                   "are near in Y, the hard case of a lineage search.")
+    clan_generations: int = Field(30, ge=0, le=500, description="Generations from a clan ancestor to "
+                                  "the lineage founders (0: founders drawn independently).")
     generations: int = Field(8, ge=1, le=40, description="Generations from each founder to the "
                              "living men (the last two generations are alive).")
     sons_mean: float = Field(1.4, gt=0.0, le=5.0, description="Mean sons per man (Poisson).")
@@ -426,7 +432,8 @@ class LineageSimulationSettings(_Model):
                                      "of lineages absent from the survey.")
     lineages_per_region: int = Field(10, ge=1, le=1_000_000, description="Lineages per region "
                                      "(village).")
-    n_surnames: int = Field(50, ge=1, le=100_000, description="Surnames the lineages share at random.")
+    n_surnames: int = Field(50, ge=1, le=100_000, description="Surnames the clans share at random "
+                            "(every lineage of a clan has its clan's surname).")
     partial_fraction: float = Field(0.05, ge=0.0, le=1.0, description="Fraction of men typed at "
                                     "1-3 fewer loci (partial profiles).")
     kit: list[str] | None = Field(None, min_length=1, description="Y loci typed (canonical names); "

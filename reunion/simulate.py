@@ -57,6 +57,7 @@ import pyarrow as pa
 
 from reunion.contracts import GENOTYPES, SAMPLES, check_table
 from reunion.frequencies import FrequencyTable
+from reunion.errors import SettingsError
 from reunion.io.atomic import ensure_dir, write_table
 from reunion.loci import LocusNormaliser
 from reunion.settings import LineageSimulationSettings, SimulationSettings
@@ -874,8 +875,11 @@ def simulate_lineages(out_dir: Path, config: LineageSimulationSettings) -> Linea
     """Paternal lineages with Y haplotypes mutating down the generations, a Y village survey
     and male missing persons, with ground truth, into ``out_dir``.
 
-    - ``n_lineages`` founders, each with a haplotype drawn around :data:`YFILER_PLUS_MODAL`
-      (per copy a discrete Laplace step, :data:`FOUNDER_DISPERSION`);
+    - ``n_lineages`` founders in clans of ``lineages_per_clan``: each clan ancestor's haplotype
+      drawn around :data:`YFILER_PLUS_MODAL` (per copy a discrete Laplace step,
+      :data:`FOUNDER_DISPERSION`), each founder ``clan_generations`` generations below his
+      clan's ancestor (mutating as below), so the lineages of a clan are near in Y and share
+      the clan's surname (clans share ``n_surnames`` surnames at random);
     - ``generations`` generations of sons (Poisson(``sons_mean``) per man; a lineage may die
       out); each son takes his father's haplotype, every copy of every locus stepping +-1
       (direction at random, never below 1) with the locus' shipped father-son rate
@@ -883,7 +887,7 @@ def simulate_lineages(out_dir: Path, config: LineageSimulationSettings) -> Linea
       :func:`~reunion.genetics.ystr.per_copy_rate` for a multi-copy locus);
     - the last two generations are alive; each living man is in the survey (the Y database)
       with probability ``coverage``; lineages are grouped ``lineages_per_region`` to a region
-      (village) and share ``n_surnames`` surnames at random;
+      (village) at random;
     - ``n_missing`` planted male missing persons: living men not surveyed, of lineages with at
       least one surveyed man; ``n_unrelated_missing`` more from lineages of their own (absent
       from the survey); a ``partial_fraction`` of all men lose 1-3 loci.
@@ -904,7 +908,7 @@ def simulate_lineages(out_dir: Path, config: LineageSimulationSettings) -> Linea
     for locus in kit:
         info = y_locus(locus)[0]
         if info is None or info.name != locus or locus not in rates or locus not in YFILER_PLUS_MODAL:
-            raise ValueError(f"lineage_simulation.kit: '{locus}' is not a Y locus the simulator "
+            raise SettingsError(f"lineage_simulation.kit: '{locus}' is not a Y locus the simulator "
                              f"knows (canonical names with a shipped rate: {', '.join(YFILER_PLUS_MODAL)})")
         for c in YFILER_PLUS_MODAL[locus]:
             cols.append(locus)
@@ -927,7 +931,10 @@ def simulate_lineages(out_dir: Path, config: LineageSimulationSettings) -> Linea
         return np.where(out < 1, h + 1, out)
 
     L = config.n_lineages
-    hap, lin = founders(L), np.arange(L)
+    clan = np.arange(L) // config.lineages_per_clan
+    hap, lin = founders(int(clan.max()) + 1)[clan], np.arange(L)
+    for _ in range(config.clan_generations):          # clan ancestor -> lineage founders
+        hap = descend(hap)
     living_h, living_l = [], []
     for g in range(1, config.generations + 1):
         sons = rng.poisson(config.sons_mean, hap.shape[0])
@@ -949,7 +956,7 @@ def simulate_lineages(out_dir: Path, config: LineageSimulationSettings) -> Linea
     order = rng.permutation(L)                       # lineages to regions, at random
     region_of = np.empty(L, dtype=np.int64)
     region_of[order] = np.arange(L) // config.lineages_per_region
-    surname_of = rng.integers(0, config.n_surnames, L)
+    surname_of = rng.integers(0, config.n_surnames, int(clan.max()) + 1)[clan]
     lineage_name = np.array([f"L{i:06d}" for i in range(L)])
     surname_name = np.array([f"S{i:04d}" for i in range(config.n_surnames)])
     region_name = np.array([f"R{i:05d}" for i in range(int(region_of.max()) + 1)])
@@ -966,7 +973,8 @@ def simulate_lineages(out_dir: Path, config: LineageSimulationSettings) -> Linea
         typed = np.ones((len(ids), len(kit)), dtype=bool)
         partial = np.flatnonzero(rng.random(len(ids)) < config.partial_fraction)
         for i in partial:
-            typed[i, rng.choice(len(kit), rng.integers(1, 4), replace=False)] = False
+            drop = min(int(rng.integers(1, 4)), len(kit) - 1)     # keep at least one locus
+            typed[i, rng.choice(len(kit), drop, replace=False)] = False
         sid, loc, a1, a2 = [], [], [], []
         k = 0
         for j, locus in enumerate(kit):
