@@ -454,7 +454,12 @@ def search(missing: Mapping[str, YHaplotype], men: Mapping[str, YHaplotype],
         key = (int(pq_[p]), keys[p].tobytes())
         got = cache.get(key)
         if got is None:
-            got = cache[key] = _probability(counts.count(Q[pq_[p]], both[p]), settings.frequency)
+            x, n, _ = counts.count(Q[pq_[p]], both[p], singletons=False)
+            if x == 0 and settings.frequency == "kappa":          # kappa needs the singletons
+                x, n, single = counts.count(Q[pq_[p]], both[p])
+            else:
+                single = None
+            got = cache[key] = _probability((x, n, single), settings.frequency)
         prob[p], estimator[p] = got
     sec["frequencies"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -497,41 +502,54 @@ class CodedCounts:
     (x, N, singletons) that :class:`reunion.genetics.ystr.HaplotypeDatabase` counts, for
     100,000s of men. A man counts over loci S when typed at every locus of S; his type there
     is keyed by a 64-bit sum of random per-(locus, code) words (two different types share a
-    key with probability about 2^-64 per pair). Tables are cached per loci pattern.
+    key with probability about 2^-64 per pair). A subset's keys are the full sums less the
+    loci left out (cost N x loci left out), cached per subset; its singletons are counted
+    (a sort) only when asked for (Brenner's kappa of a type not seen).
 
     ``codes``: uint16 [N, L] (:meth:`YPanel.encode`); ``width``: codes per locus (C)."""
 
     def __init__(self, codes: np.ndarray, width: int):
         L = codes.shape[1]
         rng = np.random.default_rng(0x59C0DE)
-        self._words = rng.integers(1, np.iinfo(np.int64).max, size=(L, width), dtype=np.int64
-                                   ).astype(np.uint64) * np.uint64(2) + np.uint64(1)
-        self._hashes = self._words[np.arange(L)[None, :], codes.astype(np.int64)]   # uint64 [N, L]
-        self._typed = codes > 0
-        self._tables: dict[bytes, tuple[np.ndarray, np.ndarray, int, int]] = {}
+        words = rng.integers(1, np.iinfo(np.int64).max, size=(L, width), dtype=np.int64).astype(np.uint64)
+        words[:, 0] = 0                                          # untyped adds nothing
+        self._words = words
+        self._hashes = words[np.arange(L)[None, :], codes.astype(np.int64)]    # uint64 [N, L]
+        self._full = self._hashes.sum(axis=1, dtype=np.uint64)                 # uint64 [N]
+        self._untyped = codes == 0                                             # bool [N, L]
+        self._n_untyped = self._untyped.sum(axis=1)                            # int [N]
+        self._keys: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        self._single: dict[bytes, int] = {}
 
-    def _table(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+    def _subset(self, mask: np.ndarray) -> tuple[bytes, np.ndarray, np.ndarray]:
+        """(cache key, keys uint64 [n] of the men typed at every locus of ``mask``, their rows)."""
         key = np.packbits(mask).tobytes()
-        t = self._tables.get(key)
-        if t is None:
-            sel = self._typed[:, mask].all(axis=1)
-            h = self._hashes[sel][:, mask].sum(axis=1, dtype=np.uint64)
-            u, c = np.unique(h, return_counts=True)
-            t = self._tables[key] = (u, c, int(sel.sum()), int((c == 1).sum()))
-        return t
+        got = self._keys.get(key)
+        if got is None:
+            out = np.flatnonzero(~mask)
+            h = self._full - self._hashes[:, out].sum(axis=1, dtype=np.uint64)
+            sel = (self._n_untyped - self._untyped[:, out].sum(axis=1)) == 0
+            got = self._keys[key] = (h[sel], np.flatnonzero(sel))
+        return key, got[0], got[1]
 
-    def count(self, query: np.ndarray, mask: np.ndarray) -> tuple[int, int, int]:
+    def count(self, query: np.ndarray, mask: np.ndarray, singletons: bool = True
+              ) -> tuple[int, int, int | None]:
         """(x, N, singletons) over the loci of ``mask`` (bool [L]) for the coded haplotype
-        ``query`` (uint16 [L], typed there)."""
-        u, c, n, single = self._table(mask)
+        ``query`` (uint16 [L], typed there); singletons None unless asked for."""
+        key, h, _ = self._subset(mask)
         idx = np.flatnonzero(mask)
-        h = self._words[idx, query[idx].astype(np.int64)].sum(dtype=np.uint64)
-        i = int(np.searchsorted(u, h))
-        x = int(c[i]) if i < u.size and u[i] == h else 0
-        return x, n, single
+        hq = self._words[idx, query[idx].astype(np.int64)].sum(dtype=np.uint64)
+        x = int(np.count_nonzero(h == hq))
+        single = None
+        if singletons:
+            single = self._single.get(key)
+            if single is None:
+                _, c = np.unique(h, return_counts=True)
+                single = self._single[key] = int((c == 1).sum())
+        return x, int(h.size), single
 
 
-def _probability(counted: tuple[int, int, int], estimator: str) -> tuple[float, str]:
+def _probability(counted: tuple[int, int, int | None], estimator: str) -> tuple[float, str]:
     x, n, single = counted
     if estimator == "kappa":
         try:

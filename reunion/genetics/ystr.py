@@ -69,6 +69,7 @@ No genotype or haplotype value appears in a log line or in an error message.
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import math
 from collections import Counter
@@ -250,6 +251,7 @@ class YParse:
     not_y: int = 0
 
 
+@functools.lru_cache(maxsize=4096)
 def _value(label: str) -> tuple[float | None, str | None]:
     if label.upper() == "OL":
         return None, "off-ladder (OL) call: re-analyse or type the sample again"
@@ -278,21 +280,28 @@ def parse_y_rows(rows: Iterable[Sequence[str | None]],
     res = YParse({})
     got: dict[str, dict[str, set[float]]] = {}
     first: dict[tuple[str, str, bool], int] = {}
+    spelt: dict[str, tuple[bool, bool, YLocus | None, bool, str]] = {}   # once per spelling
     for i, cells in enumerate(rows):
         sid, raw = (cells[0] or "").strip(), (cells[1] or "").strip()
         calls = [(c or "").strip() for c in cells[2:]]
-        if locus_kind(raw) != "y" and y_locus(raw)[0] is None:
+        known = spelt.get(raw)
+        if known is None:
+            info, part = y_locus(raw)
+            key = locus_key(raw)
+            known = spelt[raw] = (locus_kind(raw) == "y" or info is not None, key == "YINDEL",
+                                  info, part, key)
+        is_y, indel, info, part, raw_key = known
+        if not is_y:
             res.not_y += 1
             continue
 
         def reject(fld: str, why: str, i=i, sid=sid, raw=raw) -> None:
             res.rejects.append(YReject(i, sid, raw, fld, why))
 
-        if locus_key(raw) == "YINDEL":
+        if indel:
             reject("locus", "the Yindel is a biallelic insertion/deletion, not a repeat: "
                    "it is not scored in the Y LR")
             continue
-        info, part = y_locus(raw)
         if info is None:
             reject("locus", f"Y locus '{raw}' is not one this version knows (copy number "
                    "unknown): it is not scored; add it to Y_LOCI with its copy number")
@@ -303,7 +312,7 @@ def parse_y_rows(rows: Iterable[Sequence[str | None]],
             continue
         key = (sid, info.name, part)
         if part:
-            key = (sid, locus_key(raw), True)
+            key = (sid, raw_key, True)
         dup = first.setdefault(key, i)
         if dup != i:
             reject("locus", f"duplicate Y typing of sample '{sid}' at '{raw}' (first on input "
