@@ -475,9 +475,9 @@ def search(missing: Mapping[str, YHaplotype], men: Mapping[str, YHaplotype],
     att = [attributes.get(r_ids[r], YDatabaseMan(r_ids[r])) for r in pr]
     keep = rank <= settings.top_men
     men_table = pa.table({
-        "missing_id": [q_ids[q] for q in pq_[keep]],
+        "missing_id": pa.array([q_ids[q] for q in pq_[keep]], pa.string()),
         "rank": pa.array(rank[keep], pa.int32()),
-        "man_id": [r_ids[r] for r in pr[keep]],
+        "man_id": pa.array([r_ids[r] for r in pr[keep]], pa.string()),
         "lineage": pa.array([a.lineage for a, k in zip(att, keep) if k], pa.string()),
         "surname": pa.array([a.surname for a, k in zip(att, keep) if k], pa.string()),
         "region": pa.array([a.region for a, k in zip(att, keep) if k], pa.string()),

@@ -116,6 +116,14 @@ def test_one_pair_lr_by_hand():
     assert g[("lineage", "B")]["min_steps"] == 1
 
 
+def test_nothing_to_compare_gives_empty_tables_of_the_contracts():
+    men = {"r": H("r", {"DYS19": 14})}
+    for missing in ({}, {"q": H("q", {"DYS390": 23})}):        # no one; no locus in common
+        found = search(missing, men, {}, LineageSettings(min_loci=1), {"DYS19": 0.002, "DYS390": 0.002})
+        assert found.men.num_rows == found.groups.num_rows == found.n_pairs == 0
+        assert found.men.schema.field("missing_id").type == "string"
+
+
 # ----------------------------------------------------------------------------- (c) steps, screen
 def test_steps_between_values_by_hand():
     assert value_steps(14.0, 16.0, 1) == 2
