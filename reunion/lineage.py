@@ -61,6 +61,7 @@ from reunion.io.atomic import ensure_dir, write_table, write_text
 from reunion.io.readers import Reject, read_samples, write_rejects
 from reunion.kernels import lineage as kernel
 from reunion.loci import locus_kind
+from reunion.report.format import fmt_log10, fmt_pow10
 from reunion.settings import LineageSettings
 
 log = logging.getLogger(__name__)
@@ -695,8 +696,9 @@ def lineage_markdown(summary: LineageSummary, groups: pa.Table, men: pa.Table,
     order = sorted(best, key=lambda m: -best[m]["log10_lr"])
     if order:
         lines += ["| missing person | first lineage (men within / in database) | first surname "
-                  "| first region | best man | log10 LR | most likely meioses | steps |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| first region | best man | LR | log10 LR | most likely meioses | steps "
+                  "| haplotype probability |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for m in order[:rows]:
             f, b = first.get(m, {}), best[m]
 
@@ -705,7 +707,8 @@ def lineage_markdown(summary: LineageSummary, groups: pa.Table, men: pa.Table,
                 return f"{r['value']} ({r['men_within']}/{r['men_in_database']})" if r else "-"
 
             lines.append(f"| {m} | {cell('lineage')} | {cell('surname')} | {cell('region')} | "
-                         f"{b['man_id']} | {b['log10_lr']:.2f} | {b['best_meioses']} | {b['steps']} |")
+                         f"{b['man_id']} | {fmt_pow10(b['log10_lr'])} | {fmt_log10(b['log10_lr'])} | "
+                         f"{b['best_meioses']} | {b['steps']} | {b['haplotype_probability']:.3g} |")
         if len(order) > rows:
             lines.append(f"\n... and {len(order) - rows} more missing persons: see "
                          f"{GROUPS_FILE}.csv and {MEN_FILE}.csv.")
