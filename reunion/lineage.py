@@ -38,9 +38,9 @@ appears in a log line, an error or the report.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import logging
-import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -328,7 +328,6 @@ def _copies(locus: str) -> int:
 
 def _expansions(vals: tuple[float, ...], c: int) -> list[tuple[float, ...]]:
     """The sorted c-copy states whose set of distinct values is ``vals``."""
-    import itertools
     return sorted({tuple(sorted(s)) for s in itertools.product(vals, repeat=c) if set(s) == set(vals)})
 
 
