@@ -205,6 +205,57 @@ FAMILY_CALIBRATION = pa.schema([
 ])
 
 
+# --------------------------------------------------------------------------- lineage search (issue 20)
+#: the Y database's samples file of reunion lineage: men who are not registered relatives
+#: (village surveys); every column but sample_id optional
+Y_DATABASE_SAMPLES = pa.schema([
+    _f("sample_id", pa.string(), "Unique sample identifier of a surveyed man.", False),
+    _f("lineage", pa.string(), "Optional: the paternal lineage (clan, branch) he names."),
+    _f("surname", pa.string(), "Optional: his surname (paternal in most naming systems)."),
+    _f("region", pa.string(), "Optional: village, township or collection region."),
+    _f("sex", pa.string(), "Optional: M or U (a woman carries no Y chromosome: rejected)."),
+])
+Y_DATABASE_REQUIRED = ("sample_id",)
+
+#: lineage_men.parquet / .csv: per male missing person, the Y database men within
+#: lineage.max_steps repeat steps, best first
+LINEAGE_MEN = pa.schema([
+    _f("missing_id", pa.string(), "Male missing person.", False),
+    _f("rank", pa.int32(), "1 = the man with the highest log10_lr for this missing person.", False),
+    _f("man_id", pa.string(), "Y database man.", False),
+    _f("lineage", pa.string(), "His lineage attribute (null if not given)."),
+    _f("surname", pa.string(), "His surname attribute (null if not given)."),
+    _f("region", pa.string(), "His region attribute (null if not given)."),
+    _f("steps", pa.int32(), "Repeat steps between the two haplotypes over the compared loci.", False),
+    _f("loci_compared", pa.int32(), "Y loci typed in both (with a mutation rate).", False),
+    _f("log10_lr", pa.float64(), "log10 of P(haplotypes | paternal relatives 1..max_meioses "
+       "meioses apart, uniform over that number) / P(haplotypes | unrelated).", False),
+    _f("best_meioses", pa.int32(), "Number of meioses (to him through a common paternal "
+       "ancestor) of highest likelihood.", False),
+    _f("log10_lr_best", pa.float64(), "log10 LR at best_meioses.", False),
+    _f("meioses_mean", pa.float64(), "Posterior mean of the meioses (uniform prior on "
+       "1..max_meioses).", False),
+    _f("haplotype_probability", pa.float64(), "Population probability of the missing man's "
+       "haplotype over the compared loci (the denominator).", False),
+    _f("estimator", pa.string(), "How haplotype_probability was estimated (kappa, counting).", False),
+])
+
+#: lineage_groups.parquet / .csv: per male missing person and grouping attribute, the
+#: attribute values (lineages, surnames, regions) of the men within reach, best first
+LINEAGE_GROUPS = pa.schema([
+    _f("missing_id", pa.string(), "Male missing person.", False),
+    _f("attribute", pa.string(), "Grouping attribute: lineage, surname or region.", False),
+    _f("value", pa.string(), "The attribute's value (a lineage, a surname, a region).", False),
+    _f("rank", pa.int32(), "1 = the group whose best man has the highest log10_lr.", False),
+    _f("men_within", pa.int32(), "Men of the group within lineage.max_steps.", False),
+    _f("men_in_database", pa.int32(), "Men of the group in the Y database.", False),
+    _f("best_man_id", pa.string(), "The group's man of highest log10_lr.", False),
+    _f("best_log10_lr", pa.float64(), "His log10_lr (the group's rank key).", False),
+    _f("best_meioses", pa.int32(), "His best_meioses.", False),
+    _f("min_steps", pa.int32(), "Fewest repeat steps to a man of the group.", False),
+])
+
+
 def check_table(table: pa.Table, schema: pa.Schema, what: str) -> pa.Table:
     """Check that ``table`` carries every field of ``schema`` with the declared type.
 

@@ -363,6 +363,59 @@ def calibrate(
 
 
 @app.command()
+def lineage(
+    out: Annotated[Path, typer.Option(help="Folder for lineage_men, lineage_groups (.parquet, .csv), "
+                                      "lineage.md, lineage.json and rejects.csv.")],
+    samples: Annotated[list[Path], typer.Option(help="The missing persons' samples file(s) "
+                                                "(samples contract; role 'missing').")],
+    genotypes: Annotated[list[Path], typer.Option(help="Their genotype file(s) with Y-STR rows "
+                                                  "(other markers are set aside).")],
+    ydb_samples: Annotated[Path, typer.Option(help="The Y database's men: sample_id and optional "
+                                              "lineage, surname, region.")],
+    ydb_genotypes: Annotated[list[Path], typer.Option(help="The Y database's Y genotypes "
+                                                      "(genotypes layout; Y loci only).")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
+) -> None:
+    """Lineage search: for every male missing person, the Y database men and lineages within
+    lineage.max_steps repeat steps, ranked by the likelihood of a paternal relationship."""
+    from reunion.lineage import run_lineage
+
+    s = load_settings(config, set_)
+    summary = run_lineage(samples, genotypes, ydb_samples, ydb_genotypes, _output(out), s.lineage)
+    console.print(f"{summary.n_searched} male missing persons searched against "
+                  f"{summary.n_database_men} men; {summary.n_with_men} have a man within "
+                  f"{s.lineage.max_steps} steps ({summary.n_pairs} pairs) in "
+                  f"{summary.seconds['total']:.1f} s; rejects: {summary.n_rejects} "
+                  f"({summary.rejects_path}); report: {Path(summary.out) / 'lineage.md'}")
+
+
+@app.command("simulate-lineages")
+def simulate_lineages_cmd(
+    out: Annotated[Path, typer.Option(help="Folder for samples.csv, genotypes.csv, y_samples.csv, "
+                                      "y_genotypes.csv, truth.csv.")],
+    lineages: Annotated[Optional[int], typer.Option(
+        help="Paternal lineages [lineage_simulation.n_lineages].")] = None,
+    missing: Annotated[Optional[int], typer.Option(
+        help="Planted male missing persons [lineage_simulation.n_missing].")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed [lineage_simulation.seed].")] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
+) -> None:
+    """Simulate paternal lineages, a Y village survey and male missing persons, with the
+    ground truth (the lineage_simulation section; the options are shorthands for it)."""
+    from reunion.simulate import simulate_lineages
+
+    given = {"n_lineages": lineages, "n_missing": missing, "seed": seed}
+    s = load_settings(config, [*(set_ or []), *(f"lineage_simulation.{k}={v}"
+                                                for k, v in given.items() if v is not None)])
+    summary = simulate_lineages(_output(out), s.lineage_simulation)
+    console.print(f"simulated {summary.n_lineages} lineages ({summary.n_living} living men, "
+                  f"{summary.n_database_men} in the Y survey), {summary.n_planted} planted and "
+                  f"{summary.n_unrelated} unrelated male missing persons; files in {out}")
+
+
+@app.command()
 def score(
     ctx: typer.Context,
     profiles: Annotated[Path, typer.Option(help="Genotypes: sample_id,locus,allele1,allele2.")],

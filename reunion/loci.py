@@ -43,8 +43,9 @@ def locus_key(name: str) -> str:
 LocusKind = Literal["autosomal", "amelogenin", "y"]
 
 _AMELOGENIN_KEYS = frozenset({"AMEL", "AMELOGENIN", "AM"})
-# Y-chromosome markers: DYS###, DYF###S#, Y-GATA-H4 / Y GATA A10, the Yindel (GlobalFiler).
-_Y_KEY_RE = re.compile(r"^(DYS\d|DYF\d|YGATA|YINDEL)")
+# Y-chromosome markers: DYS###, DYF###S#, Y-GATA-H4 / Y GATA A10 (also spelt without the Y:
+# GATA H4, GATA_H4, GATA A10; no autosomal STR is named GATAH4 or GATAA10), the Yindel (GlobalFiler).
+_Y_KEY_RE = re.compile(r"^(DYS\d|DYF\d|YGATA|GATAH4|GATAA10|YINDEL)")
 
 
 def locus_kind(name: str) -> LocusKind:

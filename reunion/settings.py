@@ -371,6 +371,76 @@ class SourceSettings(_Model):
         return v
 
 
+class LineageSettings(_Model):
+    """``reunion lineage``: lineage search of a Y database (issue 20; docs/YSTR.md). None of
+    these change the autosomal re-match (Affects.NOTHING for it): they shape only the
+    lineage search's own outputs."""
+
+    AFFECTS = {f: Affects.NOTHING for f in ("max_steps", "max_meioses", "min_loci", "top_men",
+                                            "top_groups", "group_by", "frequency", "rates",
+                                            "two_step", "reference")}
+    max_steps: int = Field(3, ge=0, le=60, description="A database man is listed for a missing "
+                           "man when their haplotypes are at most this many repeat steps apart, "
+                           "summed over the compared loci (a multi-copy locus by its closest "
+                           "pairing of copies).")
+    max_meioses: int = Field(10, ge=1, le=40, description="Paternal relationships considered: "
+                             "1 to this many meioses through a common paternal ancestor (2 per "
+                             "generation back to him: 10 = a common ancestor 5 generations up). "
+                             "The LR averages over them with equal weight.")
+    min_loci: int = Field(10, ge=1, le=100, description="Fewest Y loci typed in both men (and "
+                          "with a mutation rate) for a pair to be compared.")
+    top_men: int = Field(20, ge=1, le=100_000, description="Men listed per missing man, best first.")
+    top_groups: int = Field(10, ge=1, le=10_000, description="Groups (lineages, surnames, regions) "
+                            "listed per missing man and attribute, best first.")
+    group_by: list[Literal["lineage", "surname", "region"]] = Field(
+        ["lineage", "surname", "region"], min_length=1, max_length=3,
+        description="Y database attributes the men within reach are grouped by.")
+    frequency: Literal["kappa", "counting"] = Field("kappa", description="Estimator of the missing "
+                                                    "man's haplotype probability in the Y database "
+                                                    "(plus lineage.reference): 'kappa' (Brenner 2010) "
+                                                    "or 'counting' ((x+1)/(N+1)).")
+    rates: Path = Field(CONFIG_DIR / "ystr_mutation_rates.csv", description="Per-locus Y-STR "
+                        "mutation rates (locus, rate, source); loci without a rate are not compared.")
+    two_step: float = Field(0.0, ge=0.0, le=0.5, description="Fraction of Y-STR mutations that are "
+                            "two-step (0: single-step only; Ballantyne 2010's ratio is 0.038).")
+    reference: Path | None = Field(None, description="Optional further Y genotypes file (genotypes "
+                                   "layout) counted in the haplotype frequencies with the Y database.")
+
+
+class LineageSimulationSettings(_Model):
+    """``reunion simulate-lineages``: paternal lineages with Y haplotypes mutating down the
+    generations, a Y village survey and male missing persons (reunion/simulate.py)."""
+
+    AFFECTS = {f: Affects.NOTHING for f in ("n_lineages", "lineages_per_clan", "clan_generations",
+                                            "generations", "sons_mean", "coverage",
+                                            "n_missing", "n_unrelated_missing", "lineages_per_region",
+                                            "n_surnames", "partial_fraction", "kit", "seed")}
+    n_lineages: int = Field(200, ge=1, le=1_000_000, description="Paternal lineages (founders).")
+    lineages_per_clan: int = Field(20, ge=1, le=1_000_000, description="Lineages descending from "
+                                   "one clan ancestor (they share its surname): lineages of a clan "
+                                   "are near in Y, the hard case of a lineage search.")
+    clan_generations: int = Field(30, ge=0, le=500, description="Generations from a clan ancestor to "
+                                  "the lineage founders (0: founders drawn independently).")
+    generations: int = Field(8, ge=1, le=40, description="Generations from each founder to the "
+                             "living men (the last two generations are alive).")
+    sons_mean: float = Field(1.4, gt=0.0, le=5.0, description="Mean sons per man (Poisson).")
+    coverage: float = Field(0.5, gt=0.0, le=1.0, description="Fraction of living men typed in the "
+                            "village survey (the Y database).")
+    n_missing: int = Field(100, ge=0, le=1_000_000, description="Male missing persons drawn from "
+                           "the living men of the lineages who are not in the survey (planted).")
+    n_unrelated_missing: int = Field(20, ge=0, le=1_000_000, description="Male missing persons "
+                                     "of lineages absent from the survey.")
+    lineages_per_region: int = Field(10, ge=1, le=1_000_000, description="Lineages per region "
+                                     "(village).")
+    n_surnames: int = Field(50, ge=1, le=100_000, description="Surnames the clans share at random "
+                            "(every lineage of a clan has its clan's surname).")
+    partial_fraction: float = Field(0.05, ge=0.0, le=1.0, description="Fraction of men typed at "
+                                    "1-3 fewer loci (partial profiles).")
+    kit: list[str] | None = Field(None, min_length=1, description="Y loci typed (canonical names); "
+                                  "None: the Yfiler Plus loci.")
+    seed: int = Field(1, ge=0, le=2**63 - 1, description="Seed of the random generator.")
+
+
 class Settings(_Model):
     """A reunion run."""
 
@@ -389,6 +459,11 @@ class Settings(_Model):
     simulation: SimulationSettings = Field(default_factory=SimulationSettings, exclude=True,
                                            description="Shape of a simulated database (reunion "
                                            "simulate, the demo); not part of a run's record.")
+    lineage: LineageSettings = Field(default_factory=LineageSettings, description="Lineage "
+                                     "search of a Y database (reunion lineage).")
+    lineage_simulation: LineageSimulationSettings = Field(
+        default_factory=LineageSimulationSettings, exclude=True, description="Shape of a simulated "
+        "Y village database (reunion simulate-lineages); not part of a run's record.")
 
     @model_validator(mode="after")
     def _theta_without_mutation(self) -> "Settings":
@@ -458,6 +533,10 @@ def load_settings(path: Path | None = None, overrides: list[str] | None = None) 
     table = (data.get("frequencies") or {}).get("table")
     if table is not None and not Path(table).is_absolute():
         data["frequencies"]["table"] = str((path.parent / table).resolve())
+    for key in ("rates", "reference"):        # the lineage section's files, likewise
+        given = (data.get("lineage") or {}).get(key)
+        if given is not None and not Path(given).is_absolute():
+            data["lineage"][key] = str((path.parent / given).resolve())
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

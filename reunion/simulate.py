@@ -57,9 +57,10 @@ import pyarrow as pa
 
 from reunion.contracts import GENOTYPES, SAMPLES, check_table
 from reunion.frequencies import FrequencyTable
+from reunion.errors import SettingsError
 from reunion.io.atomic import ensure_dir, write_table
 from reunion.loci import LocusNormaliser
-from reunion.settings import SimulationSettings
+from reunion.settings import LineageSimulationSettings, SimulationSettings
 
 log = logging.getLogger(__name__)
 
@@ -833,3 +834,196 @@ def simulate_database(out_dir: Path, table: FrequencyTable, config: SimulationSe
 
 __all__ = ["SimulationSettings", "SimulationSummary", "simulate_database", "CODIS_CORE20",
            "IDENTIFILER15", "FAMILY_KINDS"]
+
+
+# --------------------------------------------------------------------------- paternal lineages (issue 20)
+#: the Yfiler Plus loci with a typical (modal) repeat number, the centre the simulated
+#: lineage founders are drawn around (a multi-copy locus: one centre per copy)
+YFILER_PLUS_MODAL: dict[str, tuple[int, ...]] = {
+    "DYS576": (18,), "DYS389I": (13,), "DYS635": (23,), "DYS389II": (29,), "DYS627": (21,),
+    "DYS460": (11,), "DYS458": (17,), "DYS19": (15,), "Y-GATA-H4": (12,), "DYS448": (19,),
+    "DYS391": (10,), "DYS456": (15,), "DYS390": (23,), "DYS438": (10,), "DYS392": (13,),
+    "DYS518": (38,), "DYS570": (18,), "DYS437": (14,), "DYS385a/b": (13, 18), "DYS449": (30,),
+    "DYS393": (13,), "DYS439": (12,), "DYS481": (22,), "DYF387S1a/b": (36, 38), "DYS533": (11,),
+}
+#: dispersion of the founders around the centre: per copy a discrete Laplace step with
+#: parameter p (Andersen et al. 2013's model of a Y-STR population; p = 0.4 puts two
+#: unrelated founders about 1.7 steps apart per locus)
+FOUNDER_DISPERSION = 0.4
+
+
+@dataclass(frozen=True)
+class LineageSimulationSummary:
+    """What :func:`simulate_lineages` wrote: the numbers and the paths."""
+
+    n_lineages: int
+    n_living: int
+    n_database_men: int
+    n_planted: int
+    n_unrelated: int
+    n_mutations: int
+    paths: dict[str, str]
+
+
+def _discrete_laplace(rng: np.random.Generator, p: float, shape: tuple[int, ...]) -> np.ndarray:
+    """int64 draws of the discrete Laplace law P(d) = (1-p)/(1+p) p^|d|: the difference of
+    two geometric(1-p) variables on 0, 1, 2, ..."""
+    return rng.geometric(1.0 - p, shape) - rng.geometric(1.0 - p, shape)
+
+
+def simulate_lineages(out_dir: Path, config: LineageSimulationSettings) -> LineageSimulationSummary:
+    """Paternal lineages with Y haplotypes mutating down the generations, a Y village survey
+    and male missing persons, with ground truth, into ``out_dir``.
+
+    - ``n_lineages`` founders in clans of ``lineages_per_clan``: each clan ancestor's haplotype
+      drawn around :data:`YFILER_PLUS_MODAL` (per copy a discrete Laplace step,
+      :data:`FOUNDER_DISPERSION`), each founder ``clan_generations`` generations below his
+      clan's ancestor (mutating as below), so the lineages of a clan are near in Y and share
+      the clan's surname (clans share ``n_surnames`` surnames at random);
+    - ``generations`` generations of sons (Poisson(``sons_mean``) per man; a lineage may die
+      out); each son takes his father's haplotype, every copy of every locus stepping +-1
+      (direction at random, never below 1) with the locus' shipped father-son rate
+      (:func:`reunion.genetics.ystr.load_ystr_rates`; per copy
+      :func:`~reunion.genetics.ystr.per_copy_rate` for a multi-copy locus);
+    - the last two generations are alive; each living man is in the survey (the Y database)
+      with probability ``coverage``; lineages are grouped ``lineages_per_region`` to a region
+      (village) at random;
+    - ``n_missing`` planted male missing persons: living men not surveyed, of lineages with at
+      least one surveyed man; ``n_unrelated_missing`` more from lineages of their own (absent
+      from the survey); a ``partial_fraction`` of all men lose 1-3 loci.
+
+    Files (atomic writes): ``samples.csv`` and ``genotypes.csv`` (the missing persons, in the
+    samples and genotypes contracts' layout), ``y_samples.csv`` (sample_id, lineage, surname,
+    region) and ``y_genotypes.csv`` (the survey), ``truth.csv`` (per missing person: kind
+    planted or unrelated, lineage, surname, region, the lineage's surveyed men). Deterministic
+    for a seed.
+    """
+    from reunion.genetics.ystr import load_ystr_rates, per_copy_rate, y_locus
+
+    out_dir = ensure_dir(Path(out_dir))
+    rng = np.random.default_rng(config.seed)
+    kit = list(config.kit or YFILER_PLUS_MODAL)
+    rates = load_ystr_rates()
+    cols, centre, mu = [], [], []
+    for locus in kit:
+        info = y_locus(locus)[0]
+        if info is None or info.name != locus or locus not in rates or locus not in YFILER_PLUS_MODAL:
+            raise SettingsError(f"lineage_simulation.kit: '{locus}' is not a Y locus the simulator "
+                             f"knows (canonical names with a shipped rate: {', '.join(YFILER_PLUS_MODAL)})")
+        for c in YFILER_PLUS_MODAL[locus]:
+            cols.append(locus)
+            centre.append(c)
+            mu.append(per_copy_rate(rates[locus], info.copies))
+    centre_a, mu_a = np.array(centre), np.array(mu)
+    K = len(cols)
+
+    def founders(n: int) -> np.ndarray:
+        return np.maximum(1, centre_a + _discrete_laplace(rng, FOUNDER_DISPERSION, (n, K)))
+
+    n_mut = 0
+
+    def descend(h: np.ndarray) -> np.ndarray:
+        nonlocal n_mut
+        hit = rng.random(h.shape) < mu_a
+        n_mut += int(hit.sum())
+        step = np.where(rng.random(h.shape) < 0.5, -1, 1)
+        out = h + np.where(hit, step, 0)
+        return np.where(out < 1, h + 1, out)
+
+    L = config.n_lineages
+    clan = np.arange(L) // config.lineages_per_clan
+    hap, lin = founders(int(clan.max()) + 1)[clan], np.arange(L)
+    for _ in range(config.clan_generations):          # clan ancestor -> lineage founders
+        hap = descend(hap)
+    living_h, living_l = [], []
+    for g in range(1, config.generations + 1):
+        sons = rng.poisson(config.sons_mean, hap.shape[0])
+        hap, lin = descend(np.repeat(hap, sons, axis=0)), np.repeat(lin, sons)
+        if g >= config.generations - 1:
+            living_h.append(hap)
+            living_l.append(lin)
+    hap, lin = np.concatenate(living_h), np.concatenate(living_l)
+    surveyed = rng.random(lin.size) < config.coverage
+    in_survey = np.bincount(lin[surveyed], minlength=L)
+    pool = np.flatnonzero(~surveyed & (in_survey[lin] > 0))
+    n_planted = min(config.n_missing, pool.size)
+    planted = rng.choice(pool, n_planted, replace=False)
+    n_unrel = config.n_unrelated_missing
+    unrel = founders(n_unrel)
+    for _ in range(config.generations):
+        unrel = descend(unrel)
+
+    order = rng.permutation(L)                       # lineages to regions, at random
+    region_of = np.empty(L, dtype=np.int64)
+    region_of[order] = np.arange(L) // config.lineages_per_region
+    surname_of = rng.integers(0, config.n_surnames, int(clan.max()) + 1)[clan]
+    lineage_name = np.array([f"L{i:06d}" for i in range(L)])
+    surname_name = np.array([f"S{i:04d}" for i in range(config.n_surnames)])
+    region_name = np.array([f"R{i:05d}" for i in range(int(region_of.max()) + 1)])
+
+    db = np.flatnonzero(surveyed)
+    db_ids = np.array([f"Y{i:08d}" for i in range(db.size)])
+    n_miss = n_planted + n_unrel
+    miss_ids = np.array([f"M{i:06d}" for i in range(n_miss)])
+    miss_order = rng.permutation(n_miss)             # planted and unrelated interleaved
+    miss_h = np.concatenate([hap[planted], unrel])[miss_order]
+    miss_lin = np.concatenate([lin[planted], np.full(n_unrel, -1)])[miss_order]
+
+    def rows(ids: np.ndarray, h: np.ndarray) -> pa.Table:
+        typed = np.ones((len(ids), len(kit)), dtype=bool)
+        partial = np.flatnonzero(rng.random(len(ids)) < config.partial_fraction)
+        for i in partial:
+            drop = min(int(rng.integers(1, 4)), len(kit) - 1)     # keep at least one locus
+            typed[i, rng.choice(len(kit), drop, replace=False)] = False
+        sid, loc, a1, a2 = [], [], [], []
+        k = 0
+        for j, locus in enumerate(kit):
+            c = len(YFILER_PLUS_MODAL[locus])
+            vals = np.sort(h[:, k:k + c], axis=1)
+            k += c
+            keep = np.flatnonzero(typed[:, j])
+            first = vals[keep, 0].astype(str)
+            second = np.where(vals[keep, -1] != vals[keep, 0], vals[keep, -1].astype(str), "")
+            sid.append(ids[keep])
+            loc.append(np.full(keep.size, locus))
+            a1.append(first)
+            a2.append(second)
+        by = np.argsort(np.concatenate(sid), kind="stable")
+        return check_table(pa.table({
+            "sample_id": np.concatenate(sid)[by], "locus": np.concatenate(loc)[by],
+            "allele1": np.concatenate(a1)[by], "allele2": np.concatenate(a2)[by]}),
+            GENOTYPES, "simulated Y genotypes")
+
+    nothing = pa.nulls(n_miss, pa.string())
+    samples = check_table(pa.table({
+        "sample_id": miss_ids, "role": np.full(n_miss, "missing"), "family_id": nothing,
+        "relation": nothing, "sex": np.full(n_miss, "M"), "kit": np.full(n_miss, "YfilerPlus"),
+        "collected_on": nothing, "region": nothing, "population": nothing}), SAMPLES,
+        "simulated missing persons")
+    y_samples = pa.table({"sample_id": db_ids, "lineage": lineage_name[lin[db]],
+                          "surname": surname_name[surname_of[lin[db]]],
+                          "region": region_name[region_of[lin[db]]]})
+    known = miss_lin >= 0
+    li = np.where(known, miss_lin, 0)
+    truth = pa.table({
+        "sample_id": miss_ids,
+        "kind": np.where(known, "planted", "unrelated"),
+        "lineage": pa.array(np.where(known, lineage_name[li], None), pa.string()),
+        "surname": pa.array(np.where(known, surname_name[surname_of[li]], None), pa.string()),
+        "region": pa.array(np.where(known, region_name[region_of[li]], None), pa.string()),
+        "lineage_men_in_database": pa.array(np.where(known, in_survey[li], 0), pa.int32()),
+    })
+    paths = {
+        "samples": str(write_table(samples, out_dir / "samples.csv")),
+        "genotypes": str(write_table(rows(miss_ids, miss_h), out_dir / "genotypes.csv")),
+        "y_samples": str(write_table(y_samples, out_dir / "y_samples.csv")),
+        "y_genotypes": str(write_table(rows(db_ids, hap[db]), out_dir / "y_genotypes.csv")),
+        "truth": str(write_table(truth, out_dir / "truth.csv")),
+    }
+    summary = LineageSimulationSummary(L, int(lin.size), int(db.size), n_planted, n_unrel, n_mut, paths)
+    log.info("simulated %d lineages, %d living men, %d in the Y survey, %d planted and %d unrelated "
+             "male missing persons into %s", L, lin.size, db.size, n_planted, n_unrel, out_dir)
+    return summary
+
+
+__all__ += ["LineageSimulationSummary", "YFILER_PLUS_MODAL", "simulate_lineages"]

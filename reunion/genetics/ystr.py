@@ -69,6 +69,7 @@ No genotype or haplotype value appears in a log line or in an error message.
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import math
 from collections import Counter
@@ -92,6 +93,8 @@ __all__ = [
     "RATES_CSV",
     "YLR",
     "Y_LOCI",
+    "counting_probability",
+    "kappa_probability",
     "DiscreteLaplace",
     "HaplotypeDatabase",
     "PaternalLine",
@@ -248,6 +251,7 @@ class YParse:
     not_y: int = 0
 
 
+@functools.lru_cache(maxsize=4096)
 def _value(label: str) -> tuple[float | None, str | None]:
     if label.upper() == "OL":
         return None, "off-ladder (OL) call: re-analyse or type the sample again"
@@ -276,21 +280,28 @@ def parse_y_rows(rows: Iterable[Sequence[str | None]],
     res = YParse({})
     got: dict[str, dict[str, set[float]]] = {}
     first: dict[tuple[str, str, bool], int] = {}
+    spelt: dict[str, tuple[bool, bool, YLocus | None, bool, str]] = {}   # once per spelling
     for i, cells in enumerate(rows):
         sid, raw = (cells[0] or "").strip(), (cells[1] or "").strip()
         calls = [(c or "").strip() for c in cells[2:]]
-        if locus_kind(raw) != "y" and y_locus(raw)[0] is None:
+        known = spelt.get(raw)
+        if known is None:
+            info, part = y_locus(raw)
+            key = locus_key(raw)
+            known = spelt[raw] = (locus_kind(raw) == "y" or info is not None, key == "YINDEL",
+                                  info, part, key)
+        is_y, indel, info, part, raw_key = known
+        if not is_y:
             res.not_y += 1
             continue
 
         def reject(fld: str, why: str, i=i, sid=sid, raw=raw) -> None:
             res.rejects.append(YReject(i, sid, raw, fld, why))
 
-        if locus_key(raw) == "YINDEL":
+        if indel:
             reject("locus", "the Yindel is a biallelic insertion/deletion, not a repeat: "
                    "it is not scored in the Y LR")
             continue
-        info, part = y_locus(raw)
         if info is None:
             reject("locus", f"Y locus '{raw}' is not one this version knows (copy number "
                    "unknown): it is not scored; add it to Y_LOCI with its copy number")
@@ -301,7 +312,7 @@ def parse_y_rows(rows: Iterable[Sequence[str | None]],
             continue
         key = (sid, info.name, part)
         if part:
-            key = (sid, locus_key(raw), True)
+            key = (sid, raw_key, True)
         dup = first.setdefault(key, i)
         if dup != i:
             reject("locus", f"duplicate Y typing of sample '{sid}' at '{raw}' (first on input "
@@ -889,8 +900,7 @@ class HaplotypeDatabase:
         """(x + 1) / (N + 1): the count of ``h`` in the database augmented by ``h`` itself
         (the evidence haplotype is added before counting, so a type new to the database gets
         1/(N + 1), never 0; SWGDAM Y-STR guidelines 2014, 8.2; Brenner 2010 sec. 2.2)."""
-        x, n = self.count(h, loci)
-        return (x + 1) / (n + 1)
+        return counting_probability(*self.count(h, loci))
 
     def singleton_fraction(self, loci: Sequence[str]) -> float:
         """kappa: the fraction of the N database haplotypes (over ``loci``) whose type occurs
@@ -907,12 +917,30 @@ class HaplotypeDatabase:
         only, so a type seen x >= 1 times gets the augmented count (x + 1) / (N + 1)."""
         x, n = self.count(h, loci)
         if x > 0:
-            return (x + 1) / (n + 1)
-        kap = self.singleton_fraction(loci)
-        if kap >= 1.0:
-            raise ValueError("every database haplotype is a singleton (kappa = 1): the kappa "
-                             "estimate is 0; use counting or the discrete Laplace model")
-        return (1.0 - kap) / n
+            return counting_probability(x, n)
+        counts, _ = self._table(tuple(loci))
+        return kappa_probability(x, n, sum(1 for c in counts.values() if c == 1))
+
+
+def counting_probability(x: int, n: int) -> float:
+    """(x + 1) / (N + 1): a haplotype seen x times among N, the evidence haplotype added
+    (:meth:`HaplotypeDatabase.counting`; also the lineage search's coded counts)."""
+    return (x + 1) / (n + 1)
+
+
+def kappa_probability(x: int, n: int, singletons: int) -> float:
+    """Brenner's kappa estimate from the counts (:meth:`HaplotypeDatabase.kappa`): x seen
+    among N, ``singletons`` the database haplotypes whose type occurs once; (1 - kappa)/N for
+    x = 0 (kappa = singletons / N), else (x + 1)/(N + 1). ValueError where kappa = 1 or N = 0."""
+    if x > 0:
+        return counting_probability(x, n)
+    if n == 0:
+        raise ValueError("empty database over these loci")
+    kap = singletons / n
+    if kap >= 1.0:
+        raise ValueError("every database haplotype is a singleton (kappa = 1): the kappa "
+                         "estimate is 0; use counting or the discrete Laplace model")
+    return (1.0 - kap) / n
 
 
 class DiscreteLaplace:

@@ -18,6 +18,7 @@ NORM = LocusNormaliser(["vWA", "TH01"])
 @pytest.mark.parametrize("name,kind", [
     ("AMEL", "amelogenin"), ("Amelogenin", "amelogenin"), ("amel", "amelogenin"),
     ("DYS391", "y"), ("DYS385a/b", "y"), ("DYF387S1", "y"), ("Y-GATA-H4", "y"), ("Y GATA H4", "y"),
+    ("GATA H4", "y"), ("GATA_H4", "y"), ("GATA-H4.1", "y"), ("GATA A10", "y"),
     ("Yindel", "y"), ("vWA", "autosomal"), ("D3S1358", "autosomal"), ("Penta D", "autosomal"),
 ])
 def test_locus_kind(name: str, kind: str) -> None:
