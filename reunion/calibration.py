@@ -67,16 +67,17 @@ import numpy as np
 import pyarrow as pa
 
 from reunion.contracts import CALIBRATED_CANDIDATE_FIELDS as CANDIDATE_FIELDS
+from reunion.contracts import CALIBRATED_CANDIDATES, CHANCE_THRESHOLDS, check_table
 from reunion.contracts import FAMILY_CALIBRATION as FAMILIES
 from reunion.contracts.records import Manifest, RunRecord
 from reunion.encoding import Encoding, genotype_pairs
 from reunion.errors import UserError
-from reunion.settings import Settings
+from reunion.settings import CalibrationSettings, Settings
 
-#: default grid width, log10 units
-GRID = 1e-3
+#: default grid width, log10 units (the calibration.grid setting's default: one home)
+GRID = CalibrationSettings().grid
 #: the threshold of the families table (LR 10,000: SF/Z JD0105001-2016 "supports parentage")
-POWER_LOG10_LR = 4.0
+POWER_LOG10_LR = CalibrationSettings().power_log10_lr
 #: log10 LR thresholds of the expected-chance-matches curves (the threshold plot's x axis)
 THRESHOLD_GRID = np.round(np.arange(0.0, 20.0 + 1e-9, 0.25), 10)
 _SLACK = 1e-6   # grid units: a threshold on a grid point (within float error) includes it
@@ -542,7 +543,12 @@ def chance_thresholds(families: pa.Table, by: tuple[str, ...] = ("hypothesis",))
         ok = np.flatnonzero(curve <= 1.0)
         rows.append({**dict(zip(by, k)), "families": count,
                      "log10_lr_threshold": float(THRESHOLD_GRID[ok[0]]) if ok.size else None,
+                     "expected_chance_matches_at_threshold": float(curve[ok[0]]) if ok.size else None,
                      "curve": curve.tolist()})
+    if set(by) <= set(CHANCE_THRESHOLDS.names):
+        schema = pa.schema([f for f in CHANCE_THRESHOLDS if f.name in by or f.name not in
+                            ("hypothesis", "loci_typed")])
+        return pa.Table.from_pylist(rows, schema=schema)
     return pa.Table.from_pylist(rows)
 
 
@@ -557,54 +563,38 @@ class RunInputs:
     compared: dict[tuple[str, str], np.ndarray]
     hypotheses: dict[str, str]
     candidates: pa.Table
-    run: RunRecord
+    run: RunRecord | None
 
 
-def _table_files(run_dir: Path, manifest: Manifest, settings: Settings, tables: Path | None) -> list[Path]:
-    """The saved tables (.npy) of every reference shard of the run, where the run keeps them
-    (flows/tables.py ``tables_dir`` of the run's settings, or ``tables``; ``table_file``)."""
-    from reunion.flows.tables import table_file, tables_dir
-    from reunion.ingest import shards_of
-
-    folder = Path(tables) if tables is not None else tables_dir(Path(run_dir), manifest, settings)
-    files = [table_file(folder, r.sha256) for r in shards_of(manifest, "reference")]
-    if not all(f.exists() for f in files):
-        raise CalibrationError(f"{run_dir}: {folder} does not hold the saved tables of every "
-                               "reference shard; re-run the re-match into this folder, or pass tables=")
-    return files
-
-
-def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
-    """Read a finished run folder: run.json, candidates.parquet, per_locus.parquet, the saved
-    tables under tables/ (or ``tables``), and the shards through the manifest path recorded in
-    run.json. Raises :class:`CalibrationError` for a theta > 0 run."""
-    import pyarrow.parquet as pq
-
-    from reunion.genetics.family import FamilyScorer
-    from reunion.genetics.mutation import MutationModels
-    from reunion.ingest import (
-        load_encoding,
-        load_manifest,
-        read_shard,
-        shard_codes,
-        shard_families,
-        shards_of,
-    )
-
-    run_dir = Path(run_dir)
-    run = RunRecord.load(run_dir / "run.json")
-    config = run.config
-    theta = float(config.get("scoring", {}).get("theta", 0.0) or 0.0)
+def _refuse_theta(theta: float) -> None:
     if theta > 0:
         raise CalibrationError(f"scoring.theta = {theta}: the calibration assumes theta = 0 (a random "
                                "person's genotype drawn from Hardy-Weinberg frequencies); not calibrated")
-    shards_dir = Path(run.manifest.path).parent
-    manifest = load_manifest(shards_dir)
+
+
+def run_inputs(shards_dir: Path, manifest: Manifest, settings: Settings, tables: Path,
+               candidates: pa.Table, per_locus: pa.Table | None, run: RunRecord | None = None) -> RunInputs:
+    """What :func:`annotate` needs, from a run's shard set (``manifest`` of ``shards_dir``),
+    its settings, its saved tables folder ``tables`` (flows/tables.py ``tables_dir``), its
+    candidates (CANDIDATES contract) and per-locus rows (PER_LOCUS; None: each candidate is
+    compared at its family's informative loci). Raises :class:`CalibrationError` for a
+    theta > 0 run."""
+    from reunion.flows.tables import table_file
+    from reunion.genetics.family import FamilyScorer
+    from reunion.genetics.mutation import MutationModels
+    from reunion.ingest import load_encoding, read_shard, shard_codes, shard_families, shards_of
+
+    theta = float(settings.scoring.theta)
+    _refuse_theta(theta)
+    shards_dir = Path(shards_dir)
     enc = load_encoding(shards_dir, manifest)
     layout = Layout.from_encoding(enc)
+    files = [table_file(tables, r.sha256) for r in shards_of(manifest, "reference")]
+    if not all(f.exists() for f in files):
+        raise CalibrationError(f"{tables} does not hold the saved tables of every reference shard; "
+                               "re-run the re-match into this folder, or pass tables=")
     rows: dict[str, np.ndarray] = {}
-    settings = Settings.model_validate(config)
-    for npy in _table_files(run_dir, manifest, settings, tables):
+    for npy in files:
         values = np.load(npy, mmap_mode="r")
         with np.load(npy.with_suffix(".index.npz")) as z:
             for j, fid in enumerate(z["family_ids"].tolist()):
@@ -612,7 +602,7 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
     codes = [shard_codes(read_shard(shards_dir, rec)) for rec in shards_of(manifest, "query")]
     L = len(enc.loci)
     codes = np.vstack(codes) if codes else np.zeros((0, L), np.uint16)
-    searched = SearchedSet.from_codes(codes, int(config.get("scoring", {}).get("min_typed_loci", 1)))
+    searched = SearchedSet.from_codes(codes, settings.scoring.min_typed_loci)
     hypotheses: dict[str, str] = {}
     scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc), theta,
                           pedigree=settings.scoring.pedigree)     # the run's hypotheses
@@ -621,13 +611,10 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
             h = scorer.hypothesis(fam)
             if h is not None:
                 hypotheses[fam.family_id] = str(getattr(h[0], "value", h[0]))
-    candidates = pq.read_table(run_dir / "candidates.parquet")
     compared: dict[tuple[str, str], np.ndarray] = {}
-    pl_path = run_dir / "per_locus.parquet"
-    if pl_path.exists():
-        pl = pq.read_table(pl_path, columns=["missing_id", "family_id", "locus", "compared"])
+    if per_locus is not None:
         index = enc.index
-        for mid, fid, locus, cmp in zip(*(pl.column(k).to_pylist() for k in
+        for mid, fid, locus, cmp in zip(*(per_locus.column(k).to_pylist() for k in
                                          ("missing_id", "family_id", "locus", "compared"))):
             m = compared.get((mid, fid))
             if m is None:
@@ -639,9 +626,36 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
                                candidates.column("loci_compared").to_pylist()):
             m = compared.get((mid, fid))
             if m is not None and int(m.sum()) != int(n):
-                raise CalibrationError(f"per_locus.parquet disagrees with candidates.parquet on the "
+                raise CalibrationError(f"per-locus rows disagree with the candidates on the "
                                        f"loci compared of {mid} / {fid}")
     return RunInputs(layout, rows, searched, compared, hypotheses, candidates, run)
+
+
+def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
+    """Read a finished run folder: run.json, candidates.parquet, per_locus.parquet, the saved
+    tables where the run keeps them (or ``tables``), and the shards through the manifest path
+    recorded in run.json (:func:`run_inputs`). Raises :class:`CalibrationError` for a theta > 0
+    run."""
+    import pyarrow.parquet as pq
+
+    from reunion.contracts import CANDIDATES
+    from reunion.flows.tables import tables_dir
+    from reunion.ingest import load_manifest
+
+    run_dir = Path(run_dir)
+    run = RunRecord.load(run_dir / "run.json")
+    _refuse_theta(float((run.config.get("scoring") or {}).get("theta", 0.0) or 0.0))
+    settings = Settings.model_validate(run.config)
+    shards_dir = Path(run.manifest.path).parent
+    manifest = load_manifest(shards_dir)
+    folder = Path(tables) if tables is not None else tables_dir(run_dir, manifest, settings)
+    # a calibrated run's candidates carry the columns this adds: read the run's own ones only
+    candidates = check_table(pq.read_table(run_dir / "candidates.parquet"), CANDIDATES,
+                             str(run_dir / "candidates.parquet"))
+    pl_path = run_dir / "per_locus.parquet"
+    per_locus = (pq.read_table(pl_path, columns=["missing_id", "family_id", "locus", "compared"])
+                 if pl_path.exists() else None)
+    return run_inputs(shards_dir, manifest, settings, folder, candidates, per_locus, run)
 
 
 def annotate_run(run_dir: Path, *, tables: Path | None = None, delta: float = GRID, power_log10_lr: float = POWER_LOG10_LR,
@@ -654,20 +668,75 @@ def annotate_run(run_dir: Path, *, tables: Path | None = None, delta: float = GR
                     power_log10_lr=power_log10_lr, max_mask_groups=max_mask_groups)
 
 
-def write_calibration(run_dir: Path, *, delta: float = GRID) -> dict[str, Path]:
-    """Calibrate a finished run folder and write, atomically, into ``run_dir/calibration/``:
-    ``candidates.parquet`` / ``.csv`` (the run's candidates with :data:`CANDIDATE_FIELDS`),
-    ``families.parquet`` (:data:`FAMILIES`) and ``thresholds.parquet``
-    (:func:`chance_thresholds` by hypothesis and loci typed). The run's own files are not
-    changed. Returns {name: path}."""
+@dataclass(frozen=True)
+class Calibration:
+    """A run's calibration (:func:`calibrate`): ``candidates`` (:data:`CALIBRATED_CANDIDATES`,
+    the run's candidates in their order with p_h2, expected_chance_matches, p_h1 and the error
+    bound), ``families`` (:data:`FAMILIES`, one row per family with a table), ``thresholds``
+    (:data:`CHANCE_THRESHOLDS`, by hypothesis and loci typed) and ``info`` (run.json's
+    ``calibration``: settings used, persons searched, families, sums, seconds)."""
+
+    candidates: pa.Table
+    families: pa.Table
+    thresholds: pa.Table
+    info: dict
+
+
+def calibrate(inputs: RunInputs, settings: CalibrationSettings) -> Calibration:
+    """The one home of a run's calibration: :func:`annotate` over every family with a table,
+    :func:`chance_thresholds` by hypothesis and loci typed, and the summary for run.json. The
+    re-match and the rerun call it on their fresh candidates (flows/rematch.py
+    ``calibrate_candidates``), ``reunion calibrate`` on a finished run folder."""
+    import time
+
+    t0 = time.perf_counter()
+    cands, fams = annotate(inputs.candidates, inputs.layout, inputs.rows, inputs.searched,
+                           compared=inputs.compared, hypotheses=inputs.hypotheses,
+                           families=sorted(inputs.rows), delta=settings.grid,
+                           power_log10_lr=settings.power_log10_lr,
+                           max_mask_groups=settings.max_mask_groups)
+    cands = check_table(cands, CALIBRATED_CANDIDATES, "calibrated candidates")
+    thresholds = chance_thresholds(fams, by=("hypothesis", "loci_typed"))
+    total = np.zeros(THRESHOLD_GRID.size)
+    for c in fams.column("expected_chance_matches_curve").to_pylist():
+        total += np.asarray(c, dtype=np.float64)
+    ok = np.flatnonzero(total <= 1.0)
+    col = fams.column
+    info = {
+        "grid": settings.grid, "power_log10_lr": settings.power_log10_lr,
+        "max_mask_groups": settings.max_mask_groups,
+        "searched": inputs.searched.searched, "families": fams.num_rows,
+        "candidates": cands.num_rows,
+        "expected_chance_matches_at_power_threshold": float(np.sum(col("expected_chance_matches")
+                                                                   .to_numpy(zero_copy_only=False))),
+        "log10_lr_threshold_one_chance_match": float(THRESHOLD_GRID[ok[0]]) if ok.size else None,
+        "persons_approximated": int(np.sum(col("persons_approximated").to_numpy(zero_copy_only=False))),
+        "error_bound_log10": float(np.max(col("error_bound_log10").to_numpy(zero_copy_only=False)))
+        if fams.num_rows else 0.0,
+        "additional_relative_power": "not computed (not implemented in this version)",
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    return Calibration(cands, fams, thresholds, info)
+
+
+FAMILIES_PARQUET = "families.parquet"
+THRESHOLDS_PARQUET = "thresholds.parquet"
+
+
+def write_calibration(run_dir: Path, settings: CalibrationSettings | None = None) -> dict[str, Path]:
+    """Calibrate a finished run folder made without it (a run before calibration, or with
+    calibration.enabled false) and write, atomically, into ``run_dir/calibration/``:
+    ``candidates.parquet`` / ``.csv`` (:data:`CALIBRATED_CANDIDATES`), ``families.parquet``
+    and ``thresholds.parquet``, as a calibrated re-match writes them into the run folder
+    itself. The run's own files are not changed. Returns {name: path}."""
     from reunion.io.atomic import ensure_dir, write_table
 
-    candidates, families = annotate_run(Path(run_dir), delta=delta)
+    cal = calibrate(read_run(Path(run_dir)), settings or CalibrationSettings())
     out = ensure_dir(Path(run_dir) / "calibration")
     paths = {"candidates": out / "candidates.parquet", "candidates_csv": out / "candidates.csv",
-             "families": out / "families.parquet", "thresholds": out / "thresholds.parquet"}
-    write_table(candidates, paths["candidates"])
-    write_table(candidates, paths["candidates_csv"])
-    write_table(families, paths["families"])
-    write_table(chance_thresholds(families, by=("hypothesis", "loci_typed")), paths["thresholds"])
+             "families": out / FAMILIES_PARQUET, "thresholds": out / THRESHOLDS_PARQUET}
+    write_table(cal.candidates, paths["candidates"])
+    write_table(cal.candidates, paths["candidates_csv"])
+    write_table(cal.families, paths["families"])
+    write_table(cal.thresholds, paths["thresholds"])
     return paths

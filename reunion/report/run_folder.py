@@ -14,7 +14,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
+from reunion.calibration import FAMILIES_PARQUET, THRESHOLDS_PARQUET
+from reunion.contracts import (CALIBRATED_CANDIDATES, CANDIDATES, CHANCE_THRESHOLDS, FAMILY_CALIBRATION,
+                               PER_LOCUS, check_table)
 from reunion.contracts.records import Manifest
 from reunion.frequencies import file_sha256
 from reunion.io import atomic
@@ -28,8 +30,19 @@ REPORT_HTML = "report.html"
 
 
 def _read_candidates(run_dir: Path) -> list[dict]:
+    """The run's candidates, with their calibration columns when the run has them."""
     t = atomic.read_table(run_dir / "candidates.parquet")
-    return check_table(t, CANDIDATES, f"{run_dir / 'candidates.parquet'}").to_pylist()
+    calibrated = all(n in t.column_names for n in CALIBRATED_CANDIDATES.names)
+    return check_table(t, CALIBRATED_CANDIDATES if calibrated else CANDIDATES,
+                       f"{run_dir / 'candidates.parquet'}").to_pylist()
+
+
+def read_calibration(run_dir: Path) -> tuple[pa.Table | None, pa.Table | None]:
+    """The run folder's (families.parquet, thresholds.parquet) of its calibration, each None
+    when absent (an uncalibrated run)."""
+    fam, thr = (Path(run_dir) / n for n in (FAMILIES_PARQUET, THRESHOLDS_PARQUET))
+    return (check_table(atomic.read_table(fam), FAMILY_CALIBRATION, str(fam)) if fam.exists() else None,
+            check_table(atomic.read_table(thr), CHANCE_THRESHOLDS, str(thr)) if thr.exists() else None)
 
 
 def _read_run(run_dir: Path) -> dict:
@@ -104,7 +117,8 @@ def write_report(run_dir: Path, previous_run_dir: Path | None = None,
     s = settings or ReviewSettings()
     run = _read_run(run_dir)
     n_families = (run.get("counts") or {}).get("families")
-    rows = categorise(_read_candidates(run_dir), s, n_families)
+    searched = (run.get("calibration") or {}).get("searched")
+    rows = categorise(_read_candidates(run_dir), s, n_families, searched)
     table = review_table(rows, s)
     atomic.write_table(table, run_dir / REVIEW_PARQUET)
     atomic.write_table(table, run_dir / REVIEW_CSV)
@@ -120,8 +134,11 @@ def write_report(run_dir: Path, previous_run_dir: Path | None = None,
         else:
             prev_run = _read_run(prev_dir)
             prev_n = (prev_run.get("counts") or {}).get("families") or n_families
-            prev_rows = categorise(_read_candidates(prev_dir), s, prev_n)
+            prev_rows = categorise(_read_candidates(prev_dir), s, prev_n,
+                                   (prev_run.get("calibration") or {}).get("searched"))
             changes = compare_runs(rows, prev_rows)
+    families, thresholds = read_calibration(run_dir)
     html_text = render_html(run, rows, per_locus, s, freq, freq_note, changes,
-                            Path(previous_run_dir) if previous_run_dir else None, prev_note)
+                            Path(previous_run_dir) if previous_run_dir else None, prev_note,
+                            families=families, thresholds=thresholds)
     return atomic.write_text(run_dir / REPORT_HTML, html_text)

@@ -16,7 +16,7 @@ from report_cases import INF, by_key, cand
 def test_settings_defaults_descriptions_and_bounds():
     s = ReviewSettings()
     assert (s.strong_lr, s.max_inconsistent_strong, s.inconclusive_low, s.undisputed_factor,
-            s.prior) == (10_000, 2, 2_000, 100, "half")
+            s.prior, s.max_chance_matches_strong) == (10_000, 2, 2_000, 100, "one_over_families", 0.01)
     for name, f in ReviewSettings.model_fields.items():
         assert f.description, f"{name} has no description"
     with pytest.raises(ValidationError):
@@ -127,7 +127,7 @@ def test_missing_persons_are_independent_and_inputs_untouched():
 
 
 def test_posterior_by_hand_with_both_priors():
-    half = categorise([cand("M1", 1, "F1", 4.0)], ReviewSettings(), 400)[0]
+    half = categorise([cand("M1", 1, "F1", 4.0)], ReviewSettings(prior="half"), 400)[0]
     assert half["posterior"] == pytest.approx(10_000 / 10_001, rel=1e-12)
     assert half["prior"] == "half" and half["prior_probability"] == 0.5
     s = ReviewSettings(prior="one_over_families")
@@ -143,6 +143,14 @@ def test_posterior_by_hand_with_both_priors():
     assert posterior(-400.0, 0.5) == pytest.approx(0.0, abs=1e-300)
     with pytest.raises(ValueError, match="number of families"):
         categorise([cand("M1", 1, "F1", 4.0)], s, None)
+    # a configured prior, and the single-case view (prior 0.5) beside every headline posterior
+    fixed = categorise([cand("M1", 1, "F1", 2.0)], ReviewSettings(prior="fixed", prior_value=0.01), 400)[0]
+    assert fixed["posterior"] == pytest.approx(100 * 0.01 / (100 * 0.01 + 0.99), rel=1e-12)
+    assert fixed["prior"] == "fixed" and fixed["prior_probability"] == 0.01
+    assert fixed["posterior_single_case"] == pytest.approx(100 / 101, rel=1e-12)
+    assert one["posterior_single_case"] == pytest.approx(half["posterior"], rel=1e-15)
+    with pytest.raises(ValidationError):
+        ReviewSettings(prior="fixed", prior_value=1.0)
     assert fmt_posterior(10_000 / 10_001) == "99.9900%"
     assert fmt_posterior(1.0) == "> 99.9999%"
     assert fmt_posterior(0.5) == "50.00%"
