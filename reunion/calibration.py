@@ -140,15 +140,23 @@ class Layout:
 
 # --------------------------------------------------------------------------- the kernel
 @numba.njit(cache=True)
-def _convolve(values, probs, offsets, ng, loci, delta, up, k_min):  # pragma: no cover (numba)
+def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min):  # pragma: no cover (numba)
     """Gridded convolution over ``loci`` (int64 [m]) of the per-locus laws: ``values``
     float64 [W] (log10 LR), ``probs`` float64 [W] (masses, normalised here per locus), slots
-    1..ng[l] of each locus l.
+    1..ng[l] of each locus l; the law of the sum over each prefix ``loci[:checks[c]]``
+    (``checks`` int64 [C], ascending, the last = m): nested locus sets in one pass.
 
-    Returns (pmf float64 [n], lo int64: grid index of pmf[0], below: finite mass lumped below
-    grid index k_min, zero: mass of S = -inf, normaliser: max |sum of masses - 1| per locus).
+    Returns (pmfs float64 [sum n_c] (the C laws one after the other), bounds int64 [C + 1]
+    (law c is pmfs[bounds[c]:bounds[c + 1]]), los int64 [C] (grid index of each law's first
+    entry), belows float64 [C] (finite mass lumped below grid index k_min), zeros float64 [C]
+    (mass of S = -inf), normaliser: max |sum of masses - 1| per locus).
+
+    Lumping uses the maxima of every locus still to come in ``loci`` (negative maxima
+    counted as 0), so a path lumped for the longest prefix cannot reach k_min on a shorter
+    one either: each prefix's law is exact as if computed alone.
     """
     m = loci.size
+    C = checks.size
     tot = 0
     for j in range(m):
         tot += ng[loci[j]]
@@ -198,20 +206,47 @@ def _convolve(values, probs, offsets, ng, loci, delta, up, k_min):  # pragma: no
             kmin[j] = ak[starts[j]]
             kmax[j] = ak[pos - 1]
         starts[j + 1] = pos
-    finite = 1.0
+    finite = np.ones(m + 1, np.float64)         # finite[j]: P(no LR-0 atom among loci 0..j-1)
     for j in range(m):
-        finite *= 1.0 - zl[j]
-    zero = 1.0 - finite
+        finite[j + 1] = finite[j] * (1.0 - zl[j])
+    dead = m                                    # first locus whose every genotype is an exclusion
     for j in range(m):
-        if starts[j + 1] == starts[j]:          # every genotype an exclusion: S = -inf surely
-            return np.zeros(0, np.float64), np.int64(k_min), 0.0, 1.0, normaliser
-    rest = np.zeros(m + 1, np.int64)            # rest[j]: sum of the maxima of loci j..m-1
+        if starts[j + 1] == starts[j]:
+            dead = j
+            break
+    rest = np.zeros(m + 1, np.int64)            # rest[j]: sum of the maxima (>= 0) of loci j..m-1
     for j in range(m - 1, -1, -1):
-        rest[j] = rest[j + 1] + kmax[j]
+        rest[j] = rest[j + 1] + max(kmax[j], 0)
+    chunks = []
+    los = np.full(C, np.int64(k_min), np.int64)
+    belows = np.zeros(C, np.float64)
+    zeros = np.ones(C, np.float64)
+    sizes = np.zeros(C, np.int64)
     a = np.ones(1, np.float64)
     lo = np.int64(0)
     below = 0.0
-    for j in range(m):
+    lumped = False                              # every path lumped at some step
+    c = 0
+    j = 0
+    while c < C:
+        if checks[c] == j:                      # the law over loci[:j]
+            if j > dead:
+                zeros[c] = 1.0                  # S = -inf surely
+            else:
+                zeros[c] = 1.0 - finite[j]
+                belows[c] = below
+                if not lumped:
+                    los[c] = lo
+                    sizes[c] = a.size
+                    chunks.append(a.copy())
+            if sizes[c] == 0:
+                chunks.append(np.zeros(0, np.float64))
+            c += 1
+            continue
+        if j >= dead or lumped:
+            below *= 1.0 - zl[j]
+            j += 1
+            continue
         below *= 1.0 - zl[j]                    # lumped paths go on with finite atoms only
         na = a.size
         cut = k_min - rest[j + 1]               # a partial sum below cut can no longer reach k_min
@@ -223,9 +258,9 @@ def _convolve(values, probs, offsets, ng, loci, delta, up, k_min):  # pragma: no
         if new_hi < new_lo:                     # everything lumped
             for t in range(starts[j], starts[j + 1]):
                 below += ap[t] * pre[na]
-            for jj in range(j + 1, m):
-                below *= 1.0 - zl[jj]
-            return np.zeros(0, np.float64), np.int64(k_min), below, zero, normaliser
+            lumped = True
+            j += 1
+            continue
         b = np.zeros(new_hi - new_lo + 1, np.float64)
         for t in range(starts[j], starts[j + 1]):
             k = ak[t]
@@ -246,7 +281,14 @@ def _convolve(values, probs, offsets, ng, loci, delta, up, k_min):  # pragma: no
             last -= 1
         a = b[first:last + 1].copy()
         lo = new_lo + first
-    return a, lo, below, zero, normaliser
+        j += 1
+    bounds = np.zeros(C + 1, np.int64)
+    for q in range(C):
+        bounds[q + 1] = bounds[q] + sizes[q]
+    pmfs = np.empty(bounds[C], np.float64)
+    for q in range(C):
+        pmfs[bounds[q]:bounds[q + 1]] = chunks[q][:sizes[q]]
+    return pmfs, bounds, los, belows, zeros, normaliser
 
 
 # --------------------------------------------------------------------------- distributions
@@ -327,12 +369,22 @@ class ScoreDistribution:
 
 def _distribution(layout: Layout, values: np.ndarray, probs: np.ndarray, loci: np.ndarray,
                   hypothesis: str, up: bool, delta: float, x_min: float) -> ScoreDistribution:
+    return _distributions(layout, values, probs, loci, np.array([loci.size]), hypothesis, up,
+                          delta, x_min)[0]
+
+
+def _distributions(layout: Layout, values: np.ndarray, probs: np.ndarray, loci: np.ndarray,
+                   checks: np.ndarray, hypothesis: str, up: bool, delta: float,
+                   x_min: float) -> list[ScoreDistribution]:
+    """The laws over the nested prefixes ``loci[:checks[c]]`` (one pass, :func:`_convolve`)."""
     k_min = math.floor(x_min / delta) - 1
-    order = loci.astype(np.int64)
-    pmf, lo, below, zero, normaliser = _convolve(values, probs, layout.offsets, layout.n_genotypes,
-                                                 order, float(delta), bool(up), np.int64(k_min))
-    return ScoreDistribution(hypothesis, up, delta, int(lo), pmf, below, zero, x_min,
-                             int(loci.size), float(normaliser))
+    pmfs, bounds, los, belows, zeros, normaliser = _convolve(
+        values, probs, layout.offsets, layout.n_genotypes, loci.astype(np.int64),
+        np.asarray(checks, np.int64), float(delta), bool(up), np.int64(k_min))
+    # a law that loses every path to the lump, or an S = -inf-surely one, keeps lo = k_min
+    return [ScoreDistribution(hypothesis, up, delta, int(los[c]), pmfs[bounds[c]:bounds[c + 1]].copy(),
+                              float(belows[c]), float(zeros[c]), x_min, int(checks[c]), float(normaliser))
+            for c in range(len(checks))]
 
 
 class FamilyLaws:
@@ -404,6 +456,43 @@ class LawCache:
                                                 delta=self.delta, x_min=self.x_min)
         return got
 
+    def prefetch_h2(self, family_id: str, masks: list[np.ndarray]) -> None:
+        """Compute the H2 laws of ``family_id`` over the loci sets ``masks`` (bool [L] each,
+        within the family's informative loci) not yet computed, in one convolution pass per
+        chain of nested sets (the kits: id15 within core20 within the full set): sorted by
+        size, each set joins the first chain whose largest set it contains."""
+        todo: dict[bytes, tuple[np.ndarray, FamilyLaws]] = {}
+        for eff in masks:
+            eff = np.asarray(eff, dtype=bool) & self.informative(family_id)
+            key = np.packbits(eff).tobytes()
+            law = self._laws.get((family_id, key))
+            if law is None:
+                law = self._laws[(family_id, key)] = family_laws(self.layout, self.row(family_id), eff,
+                                                                 delta=self.delta, x_min=self.x_min)
+            if law._h2 is None and key not in todo:
+                todo[key] = (eff, law)
+        chains: list[list[tuple[np.ndarray, FamilyLaws]]] = []
+        for eff, law in sorted(todo.values(), key=lambda e: int(e[0].sum())):
+            for ch in chains:
+                if not np.any(ch[-1][0] & ~eff):
+                    ch.append((eff, law))
+                    break
+            else:
+                chains.append([(eff, law)])
+        row = np.ascontiguousarray(self.row(family_id), dtype=np.float64)
+        for ch in chains:
+            order: list[int] = []
+            checks: list[int] = []
+            seen = np.zeros(self.layout.n_loci, dtype=bool)
+            for eff, _ in ch:
+                order.extend(np.flatnonzero(eff & ~seen).tolist())
+                seen |= eff
+                checks.append(len(order))
+            laws = _distributions(self.layout, row, self.layout.hw_h2, np.asarray(order, np.int64),
+                                  np.asarray(checks, np.int64), "H2", True, self.delta, self.x_min)
+            for (_, law), d in zip(ch, laws):
+                law._h2 = d
+
     def __len__(self) -> int:
         return len(self._laws)
 
@@ -461,6 +550,7 @@ def family_summary(cache: LawCache, family_id: str, searched: SearchedSet, *,
     full_key = np.packbits(inf).tobytes()
     cut = len(ordered) if max_mask_groups is None else max_mask_groups
     exact = ordered[:cut]
+    cache.prefetch_h2(family_id, [inf] + [eff for eff, _ in exact])
     rest = sum(c for _, c in ordered[cut:])
     approximated = sum(c for e, c in ordered[cut:] if np.packbits(e).tobytes() != full_key)
     curve = rest * own.h2.sf(grid)
@@ -502,6 +592,13 @@ def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, 
     cache = LawCache(layout, rows, delta=delta, x_min=x_min)
     mids = candidates.column("missing_id").to_pylist()
     fids = candidates.column("family_id").to_pylist()
+    ids = sorted(set(fids)) if families is None else list(families)
+    fam_rows = []                 # first: their H2 laws over the searched locus sets, chained
+    for fid in ids:
+        r = family_summary(cache, fid, searched, power_log10_lr=power_log10_lr,
+                           max_mask_groups=max_mask_groups)
+        r["hypothesis"] = (hypotheses or {}).get(fid)
+        fam_rows.append(r)
     n = len(mids)
     p_h2, p_h1, err = np.empty(n), np.empty(n), np.empty(n)
     for i, (mid, fid, x) in enumerate(zip(mids, fids, lo10.tolist())):
@@ -514,13 +611,6 @@ def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, 
     for name, values in (("p_h2", p_h2), ("expected_chance_matches", p_h2 * searched.searched),
                          ("p_h1", p_h1), ("error_bound_log10", err)):
         out = out.append_column(CANDIDATE_FIELDS.field(name), pa.array(values, pa.float64()))
-    ids = sorted(set(fids)) if families is None else list(families)
-    fam_rows = []
-    for fid in ids:
-        r = family_summary(cache, fid, searched, power_log10_lr=power_log10_lr,
-                           max_mask_groups=max_mask_groups)
-        r["hypothesis"] = (hypotheses or {}).get(fid)
-        fam_rows.append(r)
     return out, pa.Table.from_pylist(fam_rows, schema=FAMILIES)
 
 

@@ -170,6 +170,41 @@ def test_below_x_min_is_refused_and_lumped_mass_is_exact():
         assert P1[S <= x].sum() <= float(law.h1.cdf(x)) + 1e-15
 
 
+@pytest.mark.parametrize("x_min", [-20.0, 0.5])
+def test_nested_locus_sets_in_one_pass_equal_brute_force(x_min):
+    """LawCache.prefetch_h2 convolves nested locus sets ({0} within {0, 2} within {0, 1, 2},
+    and {1} apart) in one pass per chain: each law equals brute force over its own loci, with
+    LR-0 atoms, mass lumped below x_min, and a locus where every genotype is an exclusion."""
+    rng = np.random.default_rng(11)
+    enc = small_encoding(FREQS3 + [[0.5, 0.5]])
+    lay = Layout.from_encoding(enc)
+    row = np.zeros(enc.width)
+    for l in range(3):
+        o, n = int(lay.offsets[l]), int(lay.n_genotypes[l])
+        v = rng.normal(0.0, 1.5, n)
+        v[rng.random(n) < 0.2] = -np.inf
+        row[o + 1: o + 1 + n] = v
+    o3 = int(lay.offsets[3])
+    row[o3 + 1: o3 + 4] = -np.inf                      # locus 3: LR 0 whatever the genotype
+    sets = [[0], [0, 2], [0, 1, 2], [1], [0, 1, 2, 3]]
+    masks = [np.isin(np.arange(4), s_) for s_ in sets]
+    cache = LawCache(lay, {"F": row}, x_min=x_min)
+    cache.prefetch_h2("F", masks)
+    xs = np.linspace(max(x_min, -8.0), 6.0, 57)
+    for s_, m in zip(sets, masks):
+        law = cache.laws("F", m).h2
+        with np.errstate(invalid="ignore"):          # H1 of the all-exclusion locus: 0 / 0, unused
+            S, P2, _ = brute_force(lay, row, s_)
+        assert law.n_loci == len(s_) and law.total == pytest.approx(1.0, abs=1e-12)
+        assert law.zero == pytest.approx(P2[S == -np.inf].sum(), rel=1e-12)
+        for x in xs:
+            p = float(law.sf(x))
+            assert P2[S >= x].sum() * (1 - 1e-12) <= p <= P2[S >= x - law.error_bound - 1e-12].sum() * (1 + 1e-12) + 1e-300
+        alone = family_laws(lay, row, m, x_min=x_min).h2      # the same law computed by itself
+        assert np.allclose(law.sf(xs), alone.sf(xs), rtol=1e-12, atol=0)
+    assert float(cache.laws("F", masks[4]).h2.zero) == 1.0
+
+
 # --------------------------------------------------------------------------- known values by hand
 def test_duo_exclusion_probability_by_hand():
     """P_H2(LR = 0) for a duo, mutation model none, is the probability that a random person
