@@ -59,6 +59,7 @@ sum plus the remaining loci's maxima falls short: exact, and it bounds the suppo
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,7 +140,7 @@ class Layout:
 
 
 # --------------------------------------------------------------------------- the kernel
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min):  # pragma: no cover (numba)
     """Gridded convolution over ``loci`` (int64 [m]) of the per-locus laws: ``values``
     float64 [W] (log10 LR), ``probs`` float64 [W] (masses, normalised here per locus), slots
@@ -570,7 +571,7 @@ def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, 
              compared: dict[tuple[str, str], np.ndarray] | None = None,
              hypotheses: dict[str, str] | None = None, families: list[str] | None = None,
              delta: float = GRID, power_log10_lr: float = POWER_LOG10_LR,
-             max_mask_groups: int | None = 4) -> tuple[pa.Table, pa.Table]:
+             max_mask_groups: int | None = 4, threads: int = 1) -> tuple[pa.Table, pa.Table]:
     """Calibrate a run's candidates and families.
 
     ``candidates``: the CANDIDATES contract (candidates.parquet). ``rows``: family id ->
@@ -593,12 +594,21 @@ def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, 
     mids = candidates.column("missing_id").to_pylist()
     fids = candidates.column("family_id").to_pylist()
     ids = sorted(set(fids)) if families is None else list(families)
-    fam_rows = []                 # first: their H2 laws over the searched locus sets, chained
-    for fid in ids:
+
+    def summary(fid: str) -> dict:
         r = family_summary(cache, fid, searched, power_log10_lr=power_log10_lr,
                            max_mask_groups=max_mask_groups)
         r["hypothesis"] = (hypotheses or {}).get(fid)
-        fam_rows.append(r)
+        return r
+    # first the families (their H2 laws over the searched locus sets, chained), in ``threads``
+    # threads (the kernel releases the GIL; each family's laws are its own cache entries, so
+    # the result does not depend on the number of threads)
+    if threads > 1 and len(ids) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(threads, thread_name_prefix="calibrate") as pool:
+            fam_rows = list(pool.map(summary, ids))
+    else:
+        fam_rows = [summary(fid) for fid in ids]
     n = len(mids)
     p_h2, p_h1, err = np.empty(n), np.empty(n), np.empty(n)
     for i, (mid, fid, x) in enumerate(zip(mids, fids, lo10.tolist())):
@@ -784,7 +794,8 @@ def calibrate(inputs: RunInputs, settings: CalibrationSettings) -> Calibration:
                            compared=inputs.compared, hypotheses=inputs.hypotheses,
                            families=sorted(inputs.rows), delta=settings.grid,
                            power_log10_lr=settings.power_log10_lr,
-                           max_mask_groups=settings.max_mask_groups)
+                           max_mask_groups=settings.max_mask_groups,
+                           threads=settings.threads or (os.cpu_count() or 1))
     cands = check_table(cands, CALIBRATED_CANDIDATES, "calibrated candidates")
     thresholds = chance_thresholds(fams, by=("hypothesis", "loci_typed"))
     total = np.zeros(THRESHOLD_GRID.size)
@@ -795,6 +806,7 @@ def calibrate(inputs: RunInputs, settings: CalibrationSettings) -> Calibration:
     info = {
         "grid": settings.grid, "power_log10_lr": settings.power_log10_lr,
         "max_mask_groups": settings.max_mask_groups,
+        "threads": settings.threads or (os.cpu_count() or 1),
         "searched": inputs.searched.searched, "families": fams.num_rows,
         "candidates": cands.num_rows,
         "expected_chance_matches_at_power_threshold": float(np.sum(col("expected_chance_matches")

@@ -317,8 +317,9 @@ def demo(
 def report(
     run: Annotated[Path, typer.Argument(help="Run folder (candidates.parquet, per_locus.parquet, run.json).")],
     previous: Annotated[Optional[Path], typer.Option(help="Previous run folder, for what changed.")] = None,
-    prior: Annotated[Optional[str], typer.Option(help="Prior for posteriors: half or one_over_families "
-                                                 "(default: review.prior of the settings).")] = None,
+    prior: Annotated[Optional[str], typer.Option(help="Prior for posteriors: one_over_families, fixed "
+                                                 "(review.prior_value) or half (default: review.prior "
+                                                 "of the settings).")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:

@@ -324,7 +324,10 @@ class CalibrationSettings(_Model):
     from the run's lost-child tables after the re-score; candidates gain p_h2,
     expected_chance_matches and p_h1, the run folder families.parquet and thresholds.parquet."""
 
-    AFFECTS = {f: Affects.NOTHING for f in ("enabled", "grid", "power_log10_lr", "max_mask_groups")}
+    #: the calibration is recomputed by every run and rerun from the tables (it changes no list
+    #: and no table, and no resumable piece holds it)
+    AFFECTS = {f: Affects.NOTHING for f in ("enabled", "grid", "power_log10_lr", "max_mask_groups",
+                                            "threads")}
     enabled: bool = Field(True, description="Calibrate the run's candidates and families in the "
                           "re-match and the rerun (false: candidates carry no calibration columns, "
                           "no families.parquet; 'reunion calibrate RUN' can add them later).")
@@ -341,6 +344,9 @@ class CalibrationSettings(_Model):
                                         "persons with rarer sets are counted as compared at the "
                                         "family's own loci (families.parquet persons_approximated). "
                                         "None: every set exactly.")
+    threads: int = Field(0, ge=0, le=1024, description="Threads computing the families' laws in "
+                         "the run's process (the convolution releases the GIL; results do not "
+                         "depend on it); 0: one per CPU core.")
 
 
 #: the genotypes contract's fields (a PostgreSQL source maps its columns onto them)
