@@ -823,6 +823,9 @@ def calibrate(inputs: RunInputs, settings: CalibrationSettings) -> Calibration:
 
 FAMILIES_PARQUET = "families.parquet"
 THRESHOLDS_PARQUET = "thresholds.parquet"
+#: where ``reunion calibrate`` writes the calibration of a run made without it, and its summary
+CALIBRATION_DIR = "calibration"
+CALIBRATION_JSON = "calibration.json"
 
 
 def write_calibration(run_dir: Path, settings: CalibrationSettings | None = None) -> dict[str, Path]:
@@ -830,15 +833,21 @@ def write_calibration(run_dir: Path, settings: CalibrationSettings | None = None
     calibration.enabled false) and write, atomically, into ``run_dir/calibration/``:
     ``candidates.parquet`` / ``.csv`` (:data:`CALIBRATED_CANDIDATES`), ``families.parquet``
     and ``thresholds.parquet``, as a calibrated re-match writes them into the run folder
-    itself. The run's own files are not changed. Returns {name: path}."""
-    from reunion.io.atomic import ensure_dir, write_table
+    itself, and ``calibration.json`` (:attr:`Calibration.info`, run.json's ``calibration`` of
+    a calibrated run). The run's own files are not changed; ``reunion report RUN`` reads these
+    when the run folder has no calibration of its own. Returns {name: path}."""
+    import json
+
+    from reunion.io.atomic import ensure_dir, write_table, write_text
 
     cal = calibrate(read_run(Path(run_dir)), settings or CalibrationSettings())
-    out = ensure_dir(Path(run_dir) / "calibration")
+    out = ensure_dir(Path(run_dir) / CALIBRATION_DIR)
     paths = {"candidates": out / "candidates.parquet", "candidates_csv": out / "candidates.csv",
-             "families": out / FAMILIES_PARQUET, "thresholds": out / THRESHOLDS_PARQUET}
+             "families": out / FAMILIES_PARQUET, "thresholds": out / THRESHOLDS_PARQUET,
+             "info": out / CALIBRATION_JSON}
     write_table(cal.candidates, paths["candidates"])
     write_table(cal.candidates, paths["candidates_csv"])
     write_table(cal.families, paths["families"])
     write_table(cal.thresholds, paths["thresholds"])
+    write_text(paths["info"], json.dumps(cal.info, indent=2))
     return paths

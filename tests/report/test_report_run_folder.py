@@ -136,11 +136,13 @@ def test_without_per_locus_file(tmp_path):
     assert data["m"]["M1"][0]["cat"] == "undisputed"
 
 
-def test_calibrated_run_report(tmp_path):
+@pytest.mark.parametrize("where", ["run", "calibrate"])
+def test_calibrated_run_report(tmp_path, where):
     """A calibrated run folder (candidates with p_h2 ..., families.parquet, thresholds.parquet,
-    run.json's calibration): the review rows carry the chance words, the page the threshold
-    plot (one line per family kind and the total), the LR threshold per kind and the families
-    of lowest power first."""
+    run.json's calibration), or a run made without calibration that ``reunion calibrate``
+    calibrated afterwards (the same files and calibration.json in RUN/calibration/): the
+    review rows carry the chance words, the page the threshold plot (one line per family kind
+    and the total), the LR threshold per kind and the families of lowest power first."""
     import numpy as np
     import pyarrow as pa
 
@@ -154,7 +156,8 @@ def test_calibrated_run_report(tmp_path):
     rows = [{**c, "p_h2": p.get((c["missing_id"], c["family_id"]), 1e-3),
              "expected_chance_matches": p.get((c["missing_id"], c["family_id"]), 1e-3) * searched,
              "p_h1": 0.4, "error_bound_log10": 0.003} for c in cands]
-    atomic.write_table(pa.Table.from_pylist(rows, schema=CALIBRATED_CANDIDATES), run / "candidates.parquet")
+    cal = run if where == "run" else atomic.ensure_dir(run / "calibration")
+    atomic.write_table(pa.Table.from_pylist(rows, schema=CALIBRATED_CANDIDATES), cal / "candidates.parquet")
     # two trio families and one duo: expected chance matches 10 * 10^-x (trio), 10 * 10^(-x/2) (duo)
     x = THRESHOLD_GRID
     fams = [{"family_id": f, "hypothesis": h, "loci_typed": 3, "searched": searched, "power": pw,
@@ -163,13 +166,16 @@ def test_calibrated_run_report(tmp_path):
              "expected_chance_matches_curve": (searched * 10.0 ** (-x if h == "trio" else -x / 2)).tolist()}
             for f, h, pw in (("F1", "trio", 0.99), ("F8", "trio", 0.95), ("F3", "duo_mother", 0.4))]
     ft = pa.Table.from_pylist(fams, schema=FAMILY_CALIBRATION)
-    atomic.write_table(ft, run / "families.parquet")
-    atomic.write_table(chance_thresholds(ft, by=("hypothesis", "loci_typed")), run / "thresholds.parquet")
-    record = json.loads((run / "run.json").read_text())
-    record["calibration"] = {"searched": searched, "power_log10_lr": 4.0, "error_bound_log10": 0.003,
-                             "expected_chance_matches_at_power_threshold": 0.003,
-                             "log10_lr_threshold_one_chance_match": 2.0}
-    (run / "run.json").write_text(json.dumps(record))
+    atomic.write_table(ft, cal / "families.parquet")
+    atomic.write_table(chance_thresholds(ft, by=("hypothesis", "loci_typed")), cal / "thresholds.parquet")
+    info = {"searched": searched, "power_log10_lr": 4.0, "error_bound_log10": 0.003,
+            "expected_chance_matches_at_power_threshold": 0.003, "log10_lr_threshold_one_chance_match": 2.0}
+    if where == "run":
+        record = json.loads((run / "run.json").read_text())
+        record["calibration"] = info
+        (run / "run.json").write_text(json.dumps(record))
+    else:
+        (cal / "calibration.json").write_text(json.dumps(info))
 
     html_text = write_report(run).read_text()
     review = by_key(pq.read_table(run / "review.parquet").to_pylist())
@@ -188,7 +194,7 @@ def test_calibrated_run_report(tmp_path):
     assert "Chance matches in this database" in text and "10 missing persons searched" in text
     # trio: 2 families x 10 x 10^-x <= 1 from x = log10 20 = 1.30 -> grid 1.5; duo: 10 x 10^(-x/2)
     # <= 1 from x = 2
-    thr = {r["hypothesis"]: r["log10_lr_threshold"] for r in pq.read_table(run / "thresholds.parquet").to_pylist()}
+    thr = {r["hypothesis"]: r["log10_lr_threshold"] for r in pq.read_table(cal / "thresholds.parquet").to_pylist()}
     assert thr == {"trio": 1.5, "duo_mother": 2.0}
     assert float(np.interp(1.5, x, 2 * searched * 10.0 ** -x)) <= 1.0
     # lowest power first: F3 (40.0%), then F8, F1
