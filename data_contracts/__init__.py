@@ -183,7 +183,7 @@ CALIBRATED_CANDIDATE_FIELDS = pa.schema([
 #: candidates.parquet of a calibrated run (calibration.enabled): the candidates, then the calibration
 CALIBRATED_CANDIDATES = pa.schema(list(CANDIDATES) + list(CALIBRATED_CANDIDATE_FIELDS))
 
-#: families.parquet of a run folder: each family's power and chance matches
+#: families.parquet of a run folder (calibration.enabled): each family's power and chance matches
 FAMILY_CALIBRATION = pa.schema([
     pa.field("family_id", pa.string(), nullable=False),
     pa.field("hypothesis", pa.string()),

@@ -54,6 +54,21 @@ up to float64 rounding (relative ~1e-15). ``n delta`` is :attr:`ScoreDistributio
 (0.029 log10 = a factor 1.07 in LR for 29 loci at 1e-3). Mass that can no longer reach
 ``x_min`` (the smallest x a call asks about) is lumped into ``below`` as soon as the partial
 sum plus the remaining loci's maxima falls short: exact, and it bounds the support.
+
+Nested locus sets (the searched persons' kits, id15 within core20 within the full set) are
+convolved in one pass, the smallest set's loci first, the law of each set read off on the way
+(:meth:`LawCache.prefetch_h2`); lumping then uses the maxima of every locus still to come in
+the pass, so each law is the one its set alone would give.
+
+Where it runs
+-------------
+:func:`calibrate` is the one home: the re-match's and the rerun's ``calibrate-candidates``
+stage (flows/rematch.py, after the re-score, from the run's saved tables; families in
+``calibration.threads`` threads) and ``reunion calibrate RUN`` for a run made without it
+(:func:`write_calibration`, into ``RUN/calibration/``). A rerun calibrates every candidate
+again: the searched database, so every expected number of chance matches, has changed; the
+tables it reads are the standing run's where the families did not change. Which additional
+relative would raise a family's power most is not computed (run.json says so).
 """
 
 from __future__ import annotations
