@@ -180,7 +180,10 @@ CALIBRATED_CANDIDATE_FIELDS = pa.schema([
              "Grid error bound: loci compared x grid width (log10 units)."}),
 ])
 
-#: calibration/families.parquet: each family's power and chance matches
+#: candidates.parquet of a calibrated run (calibration.enabled): the candidates, then the calibration
+CALIBRATED_CANDIDATES = pa.schema(list(CANDIDATES) + list(CALIBRATED_CANDIDATE_FIELDS))
+
+#: families.parquet of a run folder (calibration.enabled): each family's power and chance matches
 FAMILY_CALIBRATION = pa.schema([
     pa.field("family_id", pa.string(), nullable=False),
     pa.field("hypothesis", pa.string()),
@@ -253,6 +256,23 @@ LINEAGE_GROUPS = pa.schema([
     _f("best_log10_lr", pa.float64(), "His log10_lr (the group's rank key).", False),
     _f("best_meioses", pa.int32(), "His best_meioses.", False),
     _f("min_steps", pa.int32(), "Fewest repeat steps to a man of the group.", False),
+])
+
+#: thresholds.parquet of a run folder: expected chance matches in the searched database against
+#: the LR threshold, per family kind (hypothesis) and loci typed (calibration.chance_thresholds)
+CHANCE_THRESHOLDS = pa.schema([
+    pa.field("hypothesis", pa.string()),
+    pa.field("loci_typed", pa.int32()),
+    pa.field("families", pa.int64(), nullable=False, metadata={"description":
+             "Families of this kind and loci typed."}),
+    pa.field("log10_lr_threshold", pa.float64(), metadata={"description":
+             "Smallest log10 LR of calibration.THRESHOLD_GRID at which these families expect at most "
+             "one chance match in the searched database (null: none on the grid)."}),
+    pa.field("expected_chance_matches_at_threshold", pa.float64(), metadata={"description":
+             "Their expected chance matches at log10_lr_threshold (upper bound to the grid)."}),
+    pa.field("curve", pa.list_(pa.float64()), nullable=False, metadata={"description":
+             "Expected chance matches at each log10 LR of calibration.THRESHOLD_GRID (the sum of "
+             "the families' expected_chance_matches_curve)."}),
 ])
 
 

@@ -220,10 +220,12 @@ class RunRecord(_Record):
     ``config`` is the settings tree as JSON (``Settings.model_dump(mode="json")``), ``mode``
     says how the run was made (``{"kind": "full"}``, a full re-match with its ``reason``, or
     an incremental rerun's counts), ``cluster`` the Dask cluster it ran on, ``outputs`` the
-    published files (set by the publish stage). ``report`` is not in run.json: the record a
-    flow returns carries the path of the report it wrote after run.json.
+    published files (set by the publish stage), ``calibration`` what the calibration stage
+    computed (reunion/calibration.py ``Calibration.info``; absent when it is off). ``report``
+    is not in run.json: the record a flow returns carries the path of the report it wrote
+    after run.json.
     """
-    OMIT_NONE: ClassVar[tuple[str, ...]] = ("outputs", "report")
+    OMIT_NONE: ClassVar[tuple[str, ...]] = ("outputs", "report", "calibration")
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
     flow: str
     who: str
@@ -239,6 +241,7 @@ class RunRecord(_Record):
     cluster: dict[str, Any]
     counts: RunCounts
     outputs: dict[str, FileRef] | None = None
+    calibration: dict[str, Any] | None = None
     report: str | None = None
 
     def to_json(self) -> str:

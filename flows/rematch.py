@@ -2,7 +2,9 @@
 
     read the manifest  ->  plan (query block x reference shard) pieces
     ->  score the pieces on Dask  ->  merge top-k and re-score exactly
-    ->  publish candidates, per-locus tables and run.json  ->  the reviewers' report
+    ->  calibrate candidates (p_h2, expected chance matches, p_h1; families' power)
+    ->  publish candidates, per-locus tables, families, thresholds and run.json
+    ->  the reviewers' report
 
 A run claims its folder first (``run-key.json``): a folder holding another run's outputs
 is refused, and only the same run (same shard set and scoring settings: :func:`run_key`)
@@ -31,7 +33,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
-from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
+from reunion.calibration import FAMILIES_PARQUET, THRESHOLDS_PARQUET, Calibration
+from reunion.contracts import CALIBRATED_CANDIDATES, CANDIDATES, PER_LOCUS, check_table
 from reunion.contracts.records import (
     FileRef,
     Manifest,
@@ -58,7 +61,7 @@ RUN_KEY_JSON = "run-key.json"
 #: what a run writes into its folder: a folder holding any of these belongs to a run (a
 #: ``shards/`` folder does not: a run folder may hold the shard set it re-matches)
 RUN_OUTPUTS = (CANDIDATES_PARQUET, CANDIDATES_CSV, PER_LOCUS_PARQUET, RUN_JSON, "review.parquet",
-               "review.csv", "report.html", "pieces", "tables")
+               "review.csv", "report.html", "pieces", "tables", FAMILIES_PARQUET, THRESHOLDS_PARQUET)
 #: the settings section fixed when the shards are encoded (reunion ingest); a command that
 #: reads shards cannot apply another value of these
 FIXED_AT_INGEST = "frequencies"
@@ -171,10 +174,37 @@ def results_tables(results: list[dict]) -> tuple[pa.Table, pa.Table]:
                         PER_LOCUS, "per-locus"))
 
 
+@task(name="calibrate-candidates", cache_policy=NO_CACHE, persist_result=False)
+def calibrate_candidates(shards_dir: Path, manifest: Manifest, settings: Settings, tables: Path,
+                         candidates: pa.Table, per_locus: pa.Table) -> Calibration | dict | None:
+    """The run's calibration (reunion/calibration.py :func:`~reunion.calibration.calibrate`)
+    from its saved tables (folder ``tables``), its (candidates, per-locus) rows and its shard
+    set: a :class:`Calibration` for :func:`publish`; None when ``calibration.enabled`` is
+    false; {"skipped": why} for a theta > 0 run (the laws assume theta = 0)."""
+    if not settings.calibration.enabled:
+        return None
+    from reunion.calibration import calibrate, run_inputs
+
+    if settings.scoring.theta > 0:
+        why = f"scoring.theta = {settings.scoring.theta}: the calibration assumes theta = 0"
+        get_run_logger().warning("candidates not calibrated: %s", why)
+        return {"skipped": why}
+    cal = calibrate(run_inputs(shards_dir, manifest, settings, tables, candidates, per_locus),
+                    settings.calibration)
+    get_run_logger().info("calibrated %d candidates and %d families against %d missing persons "
+                          "searched in %.1f s", cal.candidates.num_rows, cal.families.num_rows,
+                          cal.info["searched"], cal.info["seconds"])
+    return cal
+
+
 @task(name="publish", cache_policy=NO_CACHE, persist_result=False,
       retries=2, retry_delay_seconds=2, retry_condition_fn=io_error_only)
-def publish(out_dir: Path, tables: tuple[pa.Table, pa.Table], record: RunRecord) -> RunRecord:
-    """Write candidates (Parquet, CSV), per-locus tables and run.json atomically.
+def publish(out_dir: Path, tables: tuple[pa.Table, pa.Table], record: RunRecord,
+            calibration: Calibration | dict | None = None) -> RunRecord:
+    """Write candidates (Parquet, CSV), per-locus tables and run.json atomically; with a
+    ``calibration`` (:func:`calibrate_candidates`), its candidates (the same rows with the
+    calibration columns) instead of ``tables[0]``, families.parquet, thresholds.parquet and
+    run.json's ``calibration``.
 
     ``tables``: the run's (candidates, per-locus) rows. Candidates are written ordered
     by missing person and rank; per-locus rows are grouped by candidate, each group
@@ -182,7 +212,9 @@ def publish(out_dir: Path, tables: tuple[pa.Table, pa.Table], record: RunRecord)
     """
     t0 = time.perf_counter()
     out_dir = atomic.ensure_dir(out_dir)
-    ct = check_table(tables[0], CANDIDATES, "candidates")
+    calibrated = isinstance(calibration, Calibration)
+    ct = (check_table(calibration.candidates, CALIBRATED_CANDIDATES, "calibrated candidates")
+          if calibrated else check_table(tables[0], CANDIDATES, "candidates"))
     lt = check_table(tables[1], PER_LOCUS, "per-locus")
     ct = ct.sort_by([("missing_id", "ascending"), ("rank", "ascending")])
     paths = {
@@ -190,10 +222,14 @@ def publish(out_dir: Path, tables: tuple[pa.Table, pa.Table], record: RunRecord)
         "candidates_csv": atomic.write_table(ct, out_dir / CANDIDATES_CSV),
         "per_locus_parquet": atomic.write_table(lt, out_dir / PER_LOCUS_PARQUET, statistics=NUMERIC_LOCUS),
     }
+    if calibrated:
+        paths["families_parquet"] = atomic.write_table(calibration.families, out_dir / FAMILIES_PARQUET)
+        paths["thresholds_parquet"] = atomic.write_table(calibration.thresholds, out_dir / THRESHOLDS_PARQUET)
     outputs = {k: FileRef(path=str(v.name), sha256=file_sha256(v)) for k, v in paths.items()}
     spent = time.perf_counter() - t0      # run.json itself is the last write
     record = record.model_copy(update={
         "outputs": outputs,
+        "calibration": calibration.info if calibrated else calibration,
         "counts": record.counts.model_copy(update={"candidates": ct.num_rows}),
         "timings": {**record.timings, "publish": round(spent, 3)},
         "seconds": round(record.seconds + spent, 3)})
@@ -418,8 +454,11 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
         "missing_not_searched_too_few_loci": sum(r["too_few_loci"] for r in results),
         **rescore_counts(results),
     }
+    found = results_tables(results)
+    # quote(): Prefect would otherwise walk every candidate row looking for futures
+    with timings.stage("calibrate"):
+        cal = calibrate_candidates(shards_dir, manifest, settings, tables, quote(found[0]), quote(found[1]))
     record = run_record("national-rematch", started, time.perf_counter() - t0, settings, shards_dir,
                         manifest, cluster, counts, mode or {"kind": "full"}, timings)
-    # quote(): Prefect would otherwise walk every candidate row looking for futures
-    record = publish(out_dir, quote(results_tables(results)), record)
+    record = publish(out_dir, quote(found), record, quote(cal))
     return record.model_copy(update={"report": str(report(out_dir, previous_run, settings))})

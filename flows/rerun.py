@@ -49,6 +49,7 @@ from reunion.flows.rematch import (
     PER_LOCUS_PARQUET,
     RUN_JSON,
     Timings,
+    calibrate_candidates,
     claim_run_folder,
     publish,
     rematch_flow,
@@ -369,9 +370,14 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
             "shards": {"linked": added.linked_shards, "rewritten": added.rewritten_shards,
                        "new": added.new_shards},
             "table_rows_reused": reused}
+    # the families' tables are this rerun's own (reused ones linked in); every candidate is
+    # calibrated again: the searched database, so every expected_chance_matches, has changed
+    with timings.stage("calibrate"):
+        cal = calibrate_candidates(shards, manifest, settings, tables_dir(out_dir, manifest, settings),
+                                   quote(cands), quote(loci))
     record = run_record("rerun-new-collections", started, time.perf_counter() - t0, settings, shards,
                         manifest, cluster, counts, mode, timings)
-    record = publish(out_dir, quote((cands, loci)), record)
+    record = publish(out_dir, quote((cands, loci)), record, quote(cal))
     record = record.model_copy(update={"report": str(report(out_dir, base_run_dir, settings))})
     move_pointer(runs_root, out_dir, base, base_shards)
     return record

@@ -264,8 +264,8 @@ def score(profiles: PathLike, pairs: PathLike, out: PathLike, *, per_locus: Path
 def report(run_dir: PathLike, previous: PathLike | None = None, settings: SettingsLike = None, *,
            overrides: Sequence[str] | None = None, prior: str | None = None) -> ReportResult:
     """(Re)build the reviewers' report of a run folder (``reunion report``): review.parquet,
-    review.csv and report.html, under the settings' review thresholds; ``prior``: ``half``
-    or ``one_over_families`` instead of ``review.prior``."""
+    review.csv and report.html, under the settings' review thresholds; ``prior``: ``one_over_families``,
+    ``fixed`` (``review.prior_value``) or ``half`` instead of ``review.prior``."""
     from reunion.report import write_report
 
     given = [*(overrides or []), *([f"review.prior={prior}"] if prior is not None else [])]

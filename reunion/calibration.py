@@ -54,11 +54,27 @@ up to float64 rounding (relative ~1e-15). ``n delta`` is :attr:`ScoreDistributio
 (0.029 log10 = a factor 1.07 in LR for 29 loci at 1e-3). Mass that can no longer reach
 ``x_min`` (the smallest x a call asks about) is lumped into ``below`` as soon as the partial
 sum plus the remaining loci's maxima falls short: exact, and it bounds the support.
+
+Nested locus sets (the searched persons' kits, id15 within core20 within the full set) are
+convolved in one pass, the smallest set's loci first, the law of each set read off on the way
+(:meth:`LawCache.prefetch_h2`); lumping then uses the maxima of every locus still to come in
+the pass, so each law is the one its set alone would give.
+
+Where it runs
+-------------
+:func:`calibrate` is the one home: the re-match's and the rerun's ``calibrate-candidates``
+stage (flows/rematch.py, after the re-score, from the run's saved tables; families in
+``calibration.threads`` threads) and ``reunion calibrate RUN`` for a run made without it
+(:func:`write_calibration`, into ``RUN/calibration/``). A rerun calibrates every candidate
+again: the searched database, so every expected number of chance matches, has changed; the
+tables it reads are the standing run's where the families did not change. Which additional
+relative would raise a family's power most is not computed (run.json says so).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,16 +83,17 @@ import numpy as np
 import pyarrow as pa
 
 from reunion.contracts import CALIBRATED_CANDIDATE_FIELDS as CANDIDATE_FIELDS
+from reunion.contracts import CALIBRATED_CANDIDATES, CHANCE_THRESHOLDS, check_table
 from reunion.contracts import FAMILY_CALIBRATION as FAMILIES
 from reunion.contracts.records import Manifest, RunRecord
 from reunion.encoding import Encoding, genotype_pairs
 from reunion.errors import UserError
-from reunion.settings import Settings
+from reunion.settings import CalibrationSettings, Settings
 
-#: default grid width, log10 units
-GRID = 1e-3
+#: default grid width, log10 units (the calibration.grid setting's default: one home)
+GRID = CalibrationSettings().grid
 #: the threshold of the families table (LR 10,000: SF/Z JD0105001-2016 "supports parentage")
-POWER_LOG10_LR = 4.0
+POWER_LOG10_LR = CalibrationSettings().power_log10_lr
 #: log10 LR thresholds of the expected-chance-matches curves (the threshold plot's x axis)
 THRESHOLD_GRID = np.round(np.arange(0.0, 20.0 + 1e-9, 0.25), 10)
 _SLACK = 1e-6   # grid units: a threshold on a grid point (within float error) includes it
@@ -138,16 +155,24 @@ class Layout:
 
 
 # --------------------------------------------------------------------------- the kernel
-@numba.njit(cache=True)
-def _convolve(values, probs, offsets, ng, loci, delta, up, k_min):  # pragma: no cover (numba)
+@numba.njit(cache=True, nogil=True)
+def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min):  # pragma: no cover (numba)
     """Gridded convolution over ``loci`` (int64 [m]) of the per-locus laws: ``values``
     float64 [W] (log10 LR), ``probs`` float64 [W] (masses, normalised here per locus), slots
-    1..ng[l] of each locus l.
+    1..ng[l] of each locus l; the law of the sum over each prefix ``loci[:checks[c]]``
+    (``checks`` int64 [C], ascending, the last = m): nested locus sets in one pass.
 
-    Returns (pmf float64 [n], lo int64: grid index of pmf[0], below: finite mass lumped below
-    grid index k_min, zero: mass of S = -inf, normaliser: max |sum of masses - 1| per locus).
+    Returns (pmfs float64 [sum n_c] (the C laws one after the other), bounds int64 [C + 1]
+    (law c is pmfs[bounds[c]:bounds[c + 1]]), los int64 [C] (grid index of each law's first
+    entry), belows float64 [C] (finite mass lumped below grid index k_min), zeros float64 [C]
+    (mass of S = -inf), normaliser: max |sum of masses - 1| per locus).
+
+    Lumping uses the maxima of every locus still to come in ``loci`` (negative maxima
+    counted as 0), so a path lumped for the longest prefix cannot reach k_min on a shorter
+    one either: each prefix's law is exact as if computed alone.
     """
     m = loci.size
+    C = checks.size
     tot = 0
     for j in range(m):
         tot += ng[loci[j]]
@@ -197,20 +222,47 @@ def _convolve(values, probs, offsets, ng, loci, delta, up, k_min):  # pragma: no
             kmin[j] = ak[starts[j]]
             kmax[j] = ak[pos - 1]
         starts[j + 1] = pos
-    finite = 1.0
+    finite = np.ones(m + 1, np.float64)         # finite[j]: P(no LR-0 atom among loci 0..j-1)
     for j in range(m):
-        finite *= 1.0 - zl[j]
-    zero = 1.0 - finite
+        finite[j + 1] = finite[j] * (1.0 - zl[j])
+    dead = m                                    # first locus whose every genotype is an exclusion
     for j in range(m):
-        if starts[j + 1] == starts[j]:          # every genotype an exclusion: S = -inf surely
-            return np.zeros(0, np.float64), np.int64(k_min), 0.0, 1.0, normaliser
-    rest = np.zeros(m + 1, np.int64)            # rest[j]: sum of the maxima of loci j..m-1
+        if starts[j + 1] == starts[j]:
+            dead = j
+            break
+    rest = np.zeros(m + 1, np.int64)            # rest[j]: sum of the maxima (>= 0) of loci j..m-1
     for j in range(m - 1, -1, -1):
-        rest[j] = rest[j + 1] + kmax[j]
+        rest[j] = rest[j + 1] + max(kmax[j], 0)
+    chunks = []
+    los = np.full(C, np.int64(k_min), np.int64)
+    belows = np.zeros(C, np.float64)
+    zeros = np.ones(C, np.float64)
+    sizes = np.zeros(C, np.int64)
     a = np.ones(1, np.float64)
     lo = np.int64(0)
     below = 0.0
-    for j in range(m):
+    lumped = False                              # every path lumped at some step
+    c = 0
+    j = 0
+    while c < C:
+        if checks[c] == j:                      # the law over loci[:j]
+            if j > dead:
+                zeros[c] = 1.0                  # S = -inf surely
+            else:
+                zeros[c] = 1.0 - finite[j]
+                belows[c] = below
+                if not lumped:
+                    los[c] = lo
+                    sizes[c] = a.size
+                    chunks.append(a.copy())
+            if sizes[c] == 0:
+                chunks.append(np.zeros(0, np.float64))
+            c += 1
+            continue
+        if j >= dead or lumped:
+            below *= 1.0 - zl[j]
+            j += 1
+            continue
         below *= 1.0 - zl[j]                    # lumped paths go on with finite atoms only
         na = a.size
         cut = k_min - rest[j + 1]               # a partial sum below cut can no longer reach k_min
@@ -222,9 +274,9 @@ def _convolve(values, probs, offsets, ng, loci, delta, up, k_min):  # pragma: no
         if new_hi < new_lo:                     # everything lumped
             for t in range(starts[j], starts[j + 1]):
                 below += ap[t] * pre[na]
-            for jj in range(j + 1, m):
-                below *= 1.0 - zl[jj]
-            return np.zeros(0, np.float64), np.int64(k_min), below, zero, normaliser
+            lumped = True
+            j += 1
+            continue
         b = np.zeros(new_hi - new_lo + 1, np.float64)
         for t in range(starts[j], starts[j + 1]):
             k = ak[t]
@@ -245,7 +297,14 @@ def _convolve(values, probs, offsets, ng, loci, delta, up, k_min):  # pragma: no
             last -= 1
         a = b[first:last + 1].copy()
         lo = new_lo + first
-    return a, lo, below, zero, normaliser
+        j += 1
+    bounds = np.zeros(C + 1, np.int64)
+    for q in range(C):
+        bounds[q + 1] = bounds[q] + sizes[q]
+    pmfs = np.empty(bounds[C], np.float64)
+    for q in range(C):
+        pmfs[bounds[q]:bounds[q + 1]] = chunks[q][:sizes[q]]
+    return pmfs, bounds, los, belows, zeros, normaliser
 
 
 # --------------------------------------------------------------------------- distributions
@@ -326,12 +385,22 @@ class ScoreDistribution:
 
 def _distribution(layout: Layout, values: np.ndarray, probs: np.ndarray, loci: np.ndarray,
                   hypothesis: str, up: bool, delta: float, x_min: float) -> ScoreDistribution:
+    return _distributions(layout, values, probs, loci, np.array([loci.size]), hypothesis, up,
+                          delta, x_min)[0]
+
+
+def _distributions(layout: Layout, values: np.ndarray, probs: np.ndarray, loci: np.ndarray,
+                   checks: np.ndarray, hypothesis: str, up: bool, delta: float,
+                   x_min: float) -> list[ScoreDistribution]:
+    """The laws over the nested prefixes ``loci[:checks[c]]`` (one pass, :func:`_convolve`)."""
     k_min = math.floor(x_min / delta) - 1
-    order = loci.astype(np.int64)
-    pmf, lo, below, zero, normaliser = _convolve(values, probs, layout.offsets, layout.n_genotypes,
-                                                 order, float(delta), bool(up), np.int64(k_min))
-    return ScoreDistribution(hypothesis, up, delta, int(lo), pmf, below, zero, x_min,
-                             int(loci.size), float(normaliser))
+    pmfs, bounds, los, belows, zeros, normaliser = _convolve(
+        values, probs, layout.offsets, layout.n_genotypes, loci.astype(np.int64),
+        np.asarray(checks, np.int64), float(delta), bool(up), np.int64(k_min))
+    # a law that loses every path to the lump, or an S = -inf-surely one, keeps lo = k_min
+    return [ScoreDistribution(hypothesis, up, delta, int(los[c]), pmfs[bounds[c]:bounds[c + 1]].copy(),
+                              float(belows[c]), float(zeros[c]), x_min, int(checks[c]), float(normaliser))
+            for c in range(len(checks))]
 
 
 class FamilyLaws:
@@ -403,6 +472,43 @@ class LawCache:
                                                 delta=self.delta, x_min=self.x_min)
         return got
 
+    def prefetch_h2(self, family_id: str, masks: list[np.ndarray]) -> None:
+        """Compute the H2 laws of ``family_id`` over the loci sets ``masks`` (bool [L] each,
+        within the family's informative loci) not yet computed, in one convolution pass per
+        chain of nested sets (the kits: id15 within core20 within the full set): sorted by
+        size, each set joins the first chain whose largest set it contains."""
+        todo: dict[bytes, tuple[np.ndarray, FamilyLaws]] = {}
+        for eff in masks:
+            eff = np.asarray(eff, dtype=bool) & self.informative(family_id)
+            key = np.packbits(eff).tobytes()
+            law = self._laws.get((family_id, key))
+            if law is None:
+                law = self._laws[(family_id, key)] = family_laws(self.layout, self.row(family_id), eff,
+                                                                 delta=self.delta, x_min=self.x_min)
+            if law._h2 is None and key not in todo:
+                todo[key] = (eff, law)
+        chains: list[list[tuple[np.ndarray, FamilyLaws]]] = []
+        for eff, law in sorted(todo.values(), key=lambda e: int(e[0].sum())):
+            for ch in chains:
+                if not np.any(ch[-1][0] & ~eff):
+                    ch.append((eff, law))
+                    break
+            else:
+                chains.append([(eff, law)])
+        row = np.ascontiguousarray(self.row(family_id), dtype=np.float64)
+        for ch in chains:
+            order: list[int] = []
+            checks: list[int] = []
+            seen = np.zeros(self.layout.n_loci, dtype=bool)
+            for eff, _ in ch:
+                order.extend(np.flatnonzero(eff & ~seen).tolist())
+                seen |= eff
+                checks.append(len(order))
+            laws = _distributions(self.layout, row, self.layout.hw_h2, np.asarray(order, np.int64),
+                                  np.asarray(checks, np.int64), "H2", True, self.delta, self.x_min)
+            for (_, law), d in zip(ch, laws):
+                law._h2 = d
+
     def __len__(self) -> int:
         return len(self._laws)
 
@@ -460,6 +566,7 @@ def family_summary(cache: LawCache, family_id: str, searched: SearchedSet, *,
     full_key = np.packbits(inf).tobytes()
     cut = len(ordered) if max_mask_groups is None else max_mask_groups
     exact = ordered[:cut]
+    cache.prefetch_h2(family_id, [inf] + [eff for eff, _ in exact])
     rest = sum(c for _, c in ordered[cut:])
     approximated = sum(c for e, c in ordered[cut:] if np.packbits(e).tobytes() != full_key)
     curve = rest * own.h2.sf(grid)
@@ -479,7 +586,7 @@ def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, 
              compared: dict[tuple[str, str], np.ndarray] | None = None,
              hypotheses: dict[str, str] | None = None, families: list[str] | None = None,
              delta: float = GRID, power_log10_lr: float = POWER_LOG10_LR,
-             max_mask_groups: int | None = 4) -> tuple[pa.Table, pa.Table]:
+             max_mask_groups: int | None = 4, threads: int = 1) -> tuple[pa.Table, pa.Table]:
     """Calibrate a run's candidates and families.
 
     ``candidates``: the CANDIDATES contract (candidates.parquet). ``rows``: family id ->
@@ -501,6 +608,22 @@ def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, 
     cache = LawCache(layout, rows, delta=delta, x_min=x_min)
     mids = candidates.column("missing_id").to_pylist()
     fids = candidates.column("family_id").to_pylist()
+    ids = sorted(set(fids)) if families is None else list(families)
+
+    def summary(fid: str) -> dict:
+        r = family_summary(cache, fid, searched, power_log10_lr=power_log10_lr,
+                           max_mask_groups=max_mask_groups)
+        r["hypothesis"] = (hypotheses or {}).get(fid)
+        return r
+    # first the families (their H2 laws over the searched locus sets, chained), in ``threads``
+    # threads (the kernel releases the GIL; each family's laws are its own cache entries, so
+    # the result does not depend on the number of threads)
+    if threads > 1 and len(ids) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(threads, thread_name_prefix="calibrate") as pool:
+            fam_rows = list(pool.map(summary, ids))
+    else:
+        fam_rows = [summary(fid) for fid in ids]
     n = len(mids)
     p_h2, p_h1, err = np.empty(n), np.empty(n), np.empty(n)
     for i, (mid, fid, x) in enumerate(zip(mids, fids, lo10.tolist())):
@@ -513,13 +636,6 @@ def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, 
     for name, values in (("p_h2", p_h2), ("expected_chance_matches", p_h2 * searched.searched),
                          ("p_h1", p_h1), ("error_bound_log10", err)):
         out = out.append_column(CANDIDATE_FIELDS.field(name), pa.array(values, pa.float64()))
-    ids = sorted(set(fids)) if families is None else list(families)
-    fam_rows = []
-    for fid in ids:
-        r = family_summary(cache, fid, searched, power_log10_lr=power_log10_lr,
-                           max_mask_groups=max_mask_groups)
-        r["hypothesis"] = (hypotheses or {}).get(fid)
-        fam_rows.append(r)
     return out, pa.Table.from_pylist(fam_rows, schema=FAMILIES)
 
 
@@ -542,7 +658,12 @@ def chance_thresholds(families: pa.Table, by: tuple[str, ...] = ("hypothesis",))
         ok = np.flatnonzero(curve <= 1.0)
         rows.append({**dict(zip(by, k)), "families": count,
                      "log10_lr_threshold": float(THRESHOLD_GRID[ok[0]]) if ok.size else None,
+                     "expected_chance_matches_at_threshold": float(curve[ok[0]]) if ok.size else None,
                      "curve": curve.tolist()})
+    if set(by) <= set(CHANCE_THRESHOLDS.names):
+        schema = pa.schema([f for f in CHANCE_THRESHOLDS if f.name in by or f.name not in
+                            ("hypothesis", "loci_typed")])
+        return pa.Table.from_pylist(rows, schema=schema)
     return pa.Table.from_pylist(rows)
 
 
@@ -557,54 +678,38 @@ class RunInputs:
     compared: dict[tuple[str, str], np.ndarray]
     hypotheses: dict[str, str]
     candidates: pa.Table
-    run: RunRecord
+    run: RunRecord | None
 
 
-def _table_files(run_dir: Path, manifest: Manifest, settings: Settings, tables: Path | None) -> list[Path]:
-    """The saved tables (.npy) of every reference shard of the run, where the run keeps them
-    (flows/tables.py ``tables_dir`` of the run's settings, or ``tables``; ``table_file``)."""
-    from reunion.flows.tables import table_file, tables_dir
-    from reunion.ingest import shards_of
-
-    folder = Path(tables) if tables is not None else tables_dir(Path(run_dir), manifest, settings)
-    files = [table_file(folder, r.sha256) for r in shards_of(manifest, "reference")]
-    if not all(f.exists() for f in files):
-        raise CalibrationError(f"{run_dir}: {folder} does not hold the saved tables of every "
-                               "reference shard; re-run the re-match into this folder, or pass tables=")
-    return files
-
-
-def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
-    """Read a finished run folder: run.json, candidates.parquet, per_locus.parquet, the saved
-    tables under tables/ (or ``tables``), and the shards through the manifest path recorded in
-    run.json. Raises :class:`CalibrationError` for a theta > 0 run."""
-    import pyarrow.parquet as pq
-
-    from reunion.genetics.family import FamilyScorer
-    from reunion.genetics.mutation import MutationModels
-    from reunion.ingest import (
-        load_encoding,
-        load_manifest,
-        read_shard,
-        shard_codes,
-        shard_families,
-        shards_of,
-    )
-
-    run_dir = Path(run_dir)
-    run = RunRecord.load(run_dir / "run.json")
-    config = run.config
-    theta = float(config.get("scoring", {}).get("theta", 0.0) or 0.0)
+def _refuse_theta(theta: float) -> None:
     if theta > 0:
         raise CalibrationError(f"scoring.theta = {theta}: the calibration assumes theta = 0 (a random "
                                "person's genotype drawn from Hardy-Weinberg frequencies); not calibrated")
-    shards_dir = Path(run.manifest.path).parent
-    manifest = load_manifest(shards_dir)
+
+
+def run_inputs(shards_dir: Path, manifest: Manifest, settings: Settings, tables: Path,
+               candidates: pa.Table, per_locus: pa.Table | None, run: RunRecord | None = None) -> RunInputs:
+    """What :func:`annotate` needs, from a run's shard set (``manifest`` of ``shards_dir``),
+    its settings, its saved tables folder ``tables`` (flows/tables.py ``tables_dir``), its
+    candidates (CANDIDATES contract) and per-locus rows (PER_LOCUS; None: each candidate is
+    compared at its family's informative loci). Raises :class:`CalibrationError` for a
+    theta > 0 run."""
+    from reunion.flows.tables import table_file
+    from reunion.genetics.family import FamilyScorer
+    from reunion.genetics.mutation import MutationModels
+    from reunion.ingest import load_encoding, read_shard, shard_codes, shard_families, shards_of
+
+    theta = float(settings.scoring.theta)
+    _refuse_theta(theta)
+    shards_dir = Path(shards_dir)
     enc = load_encoding(shards_dir, manifest)
     layout = Layout.from_encoding(enc)
+    files = [table_file(tables, r.sha256) for r in shards_of(manifest, "reference")]
+    if not all(f.exists() for f in files):
+        raise CalibrationError(f"{tables} does not hold the saved tables of every reference shard; "
+                               "re-run the re-match into this folder, or pass tables=")
     rows: dict[str, np.ndarray] = {}
-    settings = Settings.model_validate(config)
-    for npy in _table_files(run_dir, manifest, settings, tables):
+    for npy in files:
         values = np.load(npy, mmap_mode="r")
         with np.load(npy.with_suffix(".index.npz")) as z:
             for j, fid in enumerate(z["family_ids"].tolist()):
@@ -612,7 +717,7 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
     codes = [shard_codes(read_shard(shards_dir, rec)) for rec in shards_of(manifest, "query")]
     L = len(enc.loci)
     codes = np.vstack(codes) if codes else np.zeros((0, L), np.uint16)
-    searched = SearchedSet.from_codes(codes, int(config.get("scoring", {}).get("min_typed_loci", 1)))
+    searched = SearchedSet.from_codes(codes, settings.scoring.min_typed_loci)
     hypotheses: dict[str, str] = {}
     scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc), theta,
                           pedigree=settings.scoring.pedigree)     # the run's hypotheses
@@ -621,13 +726,10 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
             h = scorer.hypothesis(fam)
             if h is not None:
                 hypotheses[fam.family_id] = str(getattr(h[0], "value", h[0]))
-    candidates = pq.read_table(run_dir / "candidates.parquet")
     compared: dict[tuple[str, str], np.ndarray] = {}
-    pl_path = run_dir / "per_locus.parquet"
-    if pl_path.exists():
-        pl = pq.read_table(pl_path, columns=["missing_id", "family_id", "locus", "compared"])
+    if per_locus is not None:
         index = enc.index
-        for mid, fid, locus, cmp in zip(*(pl.column(k).to_pylist() for k in
+        for mid, fid, locus, cmp in zip(*(per_locus.column(k).to_pylist() for k in
                                          ("missing_id", "family_id", "locus", "compared"))):
             m = compared.get((mid, fid))
             if m is None:
@@ -639,9 +741,36 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
                                candidates.column("loci_compared").to_pylist()):
             m = compared.get((mid, fid))
             if m is not None and int(m.sum()) != int(n):
-                raise CalibrationError(f"per_locus.parquet disagrees with candidates.parquet on the "
+                raise CalibrationError(f"per-locus rows disagree with the candidates on the "
                                        f"loci compared of {mid} / {fid}")
     return RunInputs(layout, rows, searched, compared, hypotheses, candidates, run)
+
+
+def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
+    """Read a finished run folder: run.json, candidates.parquet, per_locus.parquet, the saved
+    tables where the run keeps them (or ``tables``), and the shards through the manifest path
+    recorded in run.json (:func:`run_inputs`). Raises :class:`CalibrationError` for a theta > 0
+    run."""
+    import pyarrow.parquet as pq
+
+    from reunion.contracts import CANDIDATES
+    from reunion.flows.tables import tables_dir
+    from reunion.ingest import load_manifest
+
+    run_dir = Path(run_dir)
+    run = RunRecord.load(run_dir / "run.json")
+    _refuse_theta(float((run.config.get("scoring") or {}).get("theta", 0.0) or 0.0))
+    settings = Settings.model_validate(run.config)
+    shards_dir = Path(run.manifest.path).parent
+    manifest = load_manifest(shards_dir)
+    folder = Path(tables) if tables is not None else tables_dir(run_dir, manifest, settings)
+    # a calibrated run's candidates carry the columns this adds: read the run's own ones only
+    candidates = check_table(pq.read_table(run_dir / "candidates.parquet"), CANDIDATES,
+                             str(run_dir / "candidates.parquet"))
+    pl_path = run_dir / "per_locus.parquet"
+    per_locus = (pq.read_table(pl_path, columns=["missing_id", "family_id", "locus", "compared"])
+                 if pl_path.exists() else None)
+    return run_inputs(shards_dir, manifest, settings, folder, candidates, per_locus, run)
 
 
 def annotate_run(run_dir: Path, *, tables: Path | None = None, delta: float = GRID, power_log10_lr: float = POWER_LOG10_LR,
@@ -654,20 +783,86 @@ def annotate_run(run_dir: Path, *, tables: Path | None = None, delta: float = GR
                     power_log10_lr=power_log10_lr, max_mask_groups=max_mask_groups)
 
 
-def write_calibration(run_dir: Path, *, delta: float = GRID) -> dict[str, Path]:
-    """Calibrate a finished run folder and write, atomically, into ``run_dir/calibration/``:
-    ``candidates.parquet`` / ``.csv`` (the run's candidates with :data:`CANDIDATE_FIELDS`),
-    ``families.parquet`` (:data:`FAMILIES`) and ``thresholds.parquet``
-    (:func:`chance_thresholds` by hypothesis and loci typed). The run's own files are not
-    changed. Returns {name: path}."""
-    from reunion.io.atomic import ensure_dir, write_table
+@dataclass(frozen=True)
+class Calibration:
+    """A run's calibration (:func:`calibrate`): ``candidates`` (:data:`CALIBRATED_CANDIDATES`,
+    the run's candidates in their order with p_h2, expected_chance_matches, p_h1 and the error
+    bound), ``families`` (:data:`FAMILIES`, one row per family with a table), ``thresholds``
+    (:data:`CHANCE_THRESHOLDS`, by hypothesis and loci typed) and ``info`` (run.json's
+    ``calibration``: settings used, persons searched, families, sums, seconds)."""
 
-    candidates, families = annotate_run(Path(run_dir), delta=delta)
-    out = ensure_dir(Path(run_dir) / "calibration")
+    candidates: pa.Table
+    families: pa.Table
+    thresholds: pa.Table
+    info: dict
+
+
+def calibrate(inputs: RunInputs, settings: CalibrationSettings) -> Calibration:
+    """The one home of a run's calibration: :func:`annotate` over every family with a table,
+    :func:`chance_thresholds` by hypothesis and loci typed, and the summary for run.json. The
+    re-match and the rerun call it on their fresh candidates (flows/rematch.py
+    ``calibrate_candidates``), ``reunion calibrate`` on a finished run folder."""
+    import time
+
+    t0 = time.perf_counter()
+    cands, fams = annotate(inputs.candidates, inputs.layout, inputs.rows, inputs.searched,
+                           compared=inputs.compared, hypotheses=inputs.hypotheses,
+                           families=sorted(inputs.rows), delta=settings.grid,
+                           power_log10_lr=settings.power_log10_lr,
+                           max_mask_groups=settings.max_mask_groups,
+                           threads=settings.threads or (os.cpu_count() or 1))
+    cands = check_table(cands, CALIBRATED_CANDIDATES, "calibrated candidates")
+    thresholds = chance_thresholds(fams, by=("hypothesis", "loci_typed"))
+    total = np.zeros(THRESHOLD_GRID.size)
+    for c in fams.column("expected_chance_matches_curve").to_pylist():
+        total += np.asarray(c, dtype=np.float64)
+    ok = np.flatnonzero(total <= 1.0)
+    col = fams.column
+    info = {
+        "grid": settings.grid, "power_log10_lr": settings.power_log10_lr,
+        "max_mask_groups": settings.max_mask_groups,
+        "threads": settings.threads or (os.cpu_count() or 1),
+        "searched": inputs.searched.searched, "families": fams.num_rows,
+        "candidates": cands.num_rows,
+        "expected_chance_matches_at_power_threshold": float(np.sum(col("expected_chance_matches")
+                                                                   .to_numpy(zero_copy_only=False))),
+        "log10_lr_threshold_one_chance_match": float(THRESHOLD_GRID[ok[0]]) if ok.size else None,
+        "persons_approximated": int(np.sum(col("persons_approximated").to_numpy(zero_copy_only=False))),
+        "error_bound_log10": float(np.max(col("error_bound_log10").to_numpy(zero_copy_only=False)))
+        if fams.num_rows else 0.0,
+        "additional_relative_power": "not computed (not implemented in this version)",
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    return Calibration(cands, fams, thresholds, info)
+
+
+FAMILIES_PARQUET = "families.parquet"
+THRESHOLDS_PARQUET = "thresholds.parquet"
+#: where ``reunion calibrate`` writes the calibration of a run made without it, and its summary
+CALIBRATION_DIR = "calibration"
+CALIBRATION_JSON = "calibration.json"
+
+
+def write_calibration(run_dir: Path, settings: CalibrationSettings | None = None) -> dict[str, Path]:
+    """Calibrate a finished run folder made without it (a run before calibration, or with
+    calibration.enabled false) and write, atomically, into ``run_dir/calibration/``:
+    ``candidates.parquet`` / ``.csv`` (:data:`CALIBRATED_CANDIDATES`), ``families.parquet``
+    and ``thresholds.parquet``, as a calibrated re-match writes them into the run folder
+    itself, and ``calibration.json`` (:attr:`Calibration.info`, run.json's ``calibration`` of
+    a calibrated run). The run's own files are not changed; ``reunion report RUN`` reads these
+    when the run folder has no calibration of its own. Returns {name: path}."""
+    import json
+
+    from reunion.io.atomic import ensure_dir, write_table, write_text
+
+    cal = calibrate(read_run(Path(run_dir)), settings or CalibrationSettings())
+    out = ensure_dir(Path(run_dir) / CALIBRATION_DIR)
     paths = {"candidates": out / "candidates.parquet", "candidates_csv": out / "candidates.csv",
-             "families": out / "families.parquet", "thresholds": out / "thresholds.parquet"}
-    write_table(candidates, paths["candidates"])
-    write_table(candidates, paths["candidates_csv"])
-    write_table(families, paths["families"])
-    write_table(chance_thresholds(families, by=("hypothesis", "loci_typed")), paths["thresholds"])
+             "families": out / FAMILIES_PARQUET, "thresholds": out / THRESHOLDS_PARQUET,
+             "info": out / CALIBRATION_JSON}
+    write_table(cal.candidates, paths["candidates"])
+    write_table(cal.candidates, paths["candidates_csv"])
+    write_table(cal.families, paths["families"])
+    write_table(cal.thresholds, paths["thresholds"])
+    write_text(paths["info"], json.dumps(cal.info, indent=2))
     return paths

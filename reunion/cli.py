@@ -335,8 +335,9 @@ def demo(
 def report(
     run: Annotated[Path, typer.Argument(help="Run folder (candidates.parquet, per_locus.parquet, run.json).")],
     previous: Annotated[Optional[Path], typer.Option(help="Previous run folder, for what changed.")] = None,
-    prior: Annotated[Optional[str], typer.Option(help="Prior for posteriors: half or one_over_families "
-                                                 "(default: review.prior of the settings).")] = None,
+    prior: Annotated[Optional[str], typer.Option(help="Prior for posteriors: one_over_families, fixed "
+                                                 "(review.prior_value) or half (default: review.prior "
+                                                 "of the settings).")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:
@@ -349,15 +350,17 @@ def report(
 @app.command()
 def calibrate(
     run: Annotated[Path, typer.Argument(help="Finished run folder (candidates, per_locus, run.json, tables/).")],
-    grid: Annotated[float, typer.Option(min=1e-4, max=0.1, help="Grid width in log10 units "
-                                        "(error bound: loci compared x grid).")] = 1e-3,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
 ) -> None:
-    """How often an unrelated person (p_h2) or the true lost child (p_h1) would score as high
-    against each candidate's family, exactly from its tables; writes RUN/calibration/."""
+    """Calibrate a run made without it (before calibration, or calibration.enabled false): how
+    often an unrelated person (p_h2) or the true lost child (p_h1) would score as high against
+    each candidate's family, exactly from its tables, under the calibration settings (the
+    run's own settings for everything else); writes RUN/calibration/."""
     from reunion.calibration import write_calibration
 
     require_file(run / "run.json", "run's run.json", "RUN")
-    paths = write_calibration(run, delta=grid)
+    paths = write_calibration(run, load_settings(config, set_).calibration)
     console.print(f"calibrated candidates: {paths['candidates']} (and .csv); families' power: "
                   f"{paths['families']}; chance-match thresholds: {paths['thresholds']}")
 

@@ -188,7 +188,8 @@ class ReviewSettings(_Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     AFFECTS = {f: Affects.NOTHING for f in ("strong_lr", "max_inconsistent_strong", "inconclusive_low",
-                                            "undisputed_factor", "prior", "detail_ranks")}
+                                            "undisputed_factor", "prior", "prior_value", "detail_ranks",
+                                            "max_chance_matches_strong")}
 
     strong_lr: float = Field(
         STRONG_LR, gt=1, le=1e300,
@@ -206,10 +207,22 @@ class ReviewSettings(_Model):
         100, ge=1, le=1e300,
         description="A rank-1 strong candidate is undisputed when its LR is at least this factor "
                     "above the rank-2 candidate's (as the R package dvir does), or it has no rival.")
-    prior: Literal["half", "one_over_families"] = Field(
-        "half",
-        description="Prior probability of H1 behind the posterior: 'half' (0.5, paternity-report "
-                    "convention) or 'one_over_families' (1 / number of families searched).")
+    prior: Literal["one_over_families", "fixed", "half"] = Field(
+        "one_over_families",
+        description="Prior probability of H1 behind the headline posterior of a database search: "
+                    "'one_over_families' (1 / number of families searched), 'fixed' (prior_value), "
+                    "or 'half' (0.5: the single-case paternity convention, which overstates a "
+                    "database search's posterior; the evidence view always shows it beside).")
+    prior_value: float = Field(
+        1e-3, gt=0.0, lt=1.0,
+        description="Prior probability of H1 when prior is 'fixed' (e.g. the share of registered "
+                    "families whose lost child is expected among the missing persons searched).")
+    max_chance_matches_strong: float = Field(
+        0.01, gt=0.0, le=1e6,
+        description="A candidate is strong only if its expected_chance_matches (the unrelated "
+                    "missing persons expected to reach its LR against its family in this database, "
+                    "from the run's calibration) is below this; a calibrated candidate at or above it "
+                    "is inconclusive. Candidates of an uncalibrated run are categorised without it.")
     detail_ranks: int = Field(
         3, ge=1, le=100,
         description="Candidates of rank up to this get a per-locus detail view in report.html.")
@@ -303,6 +316,37 @@ class SimulationSettings(_Model):
             raise ValueError(f"siblings_only_fraction + grandparents_fraction + descendants_fraction = "
                              f"{total:g} exceeds 1: they are shares of the families")
         return self
+
+
+class CalibrationSettings(_Model):
+    """Calibrated evidence of a run (reunion/calibration.py, issue 19): the exact laws of each
+    family's log10 LR for an unrelated person (H2) and for its true lost child (H1), computed
+    from the run's lost-child tables after the re-score; candidates gain p_h2,
+    expected_chance_matches and p_h1, the run folder families.parquet and thresholds.parquet."""
+
+    #: the calibration is recomputed by every run and rerun from the tables (it changes no list
+    #: and no table, and no resumable piece holds it)
+    AFFECTS = {f: Affects.NOTHING for f in ("enabled", "grid", "power_log10_lr", "max_mask_groups",
+                                            "threads")}
+    enabled: bool = Field(True, description="Calibrate the run's candidates and families in the "
+                          "re-match and the rerun (false: candidates carry no calibration columns, "
+                          "no families.parquet; 'reunion calibrate RUN' can add them later).")
+    grid: float = Field(1e-3, ge=1e-4, le=0.1, description="Grid width of the laws, log10 units; "
+                        "the error bound of p_h2, p_h1 and power is loci compared x grid (29 loci x "
+                        "1e-3 = 0.029 log10, a factor 1.07 in LR).")
+    power_log10_lr: float = Field(math.log10(STRONG_LR), ge=0.0, le=50.0, description="log10 LR "
+                                  "threshold of a family's power (P(its true lost child reaches it)) "
+                                  "and of its expected chance matches in families.parquet (4 = LR "
+                                  "10,000, the CPI at which parentage is supported).")
+    max_mask_groups: int | None = Field(4, ge=1, le=10_000, description="Per family, the most "
+                                        "frequent typed-locus sets of the searched persons whose "
+                                        "chance matches are computed exactly (one H2 law each); "
+                                        "persons with rarer sets are counted as compared at the "
+                                        "family's own loci (families.parquet persons_approximated). "
+                                        "None: every set exactly.")
+    threads: int = Field(0, ge=0, le=1024, description="Threads computing the families' laws in "
+                         "the run's process (the convolution releases the GIL; results do not "
+                         "depend on it); 0: one per CPU core.")
 
 
 #: the genotypes contract's fields (a PostgreSQL source maps its columns onto them)
@@ -454,6 +498,9 @@ class Settings(_Model):
     cluster: ClusterSettings = Field(default_factory=ClusterSettings, description="Dask cluster.")
     review: ReviewSettings = Field(default_factory=ReviewSettings,
                                    description="Review categories and posteriors of the report.")
+    calibration: CalibrationSettings = Field(default_factory=CalibrationSettings,
+                                             description="Calibrated evidence: chance matches, "
+                                             "power, thresholds by database size.")
     source: SourceSettings = Field(default_factory=SourceSettings, description="PostgreSQL "
                                    "registry read by --source: tables, columns, watermark.")
     simulation: SimulationSettings = Field(default_factory=SimulationSettings, exclude=True,

@@ -170,6 +170,41 @@ def test_below_x_min_is_refused_and_lumped_mass_is_exact():
         assert P1[S <= x].sum() <= float(law.h1.cdf(x)) + 1e-15
 
 
+@pytest.mark.parametrize("x_min", [-20.0, 0.5])
+def test_nested_locus_sets_in_one_pass_equal_brute_force(x_min):
+    """LawCache.prefetch_h2 convolves nested locus sets ({0} within {0, 2} within {0, 1, 2},
+    and {1} apart) in one pass per chain: each law equals brute force over its own loci, with
+    LR-0 atoms, mass lumped below x_min, and a locus where every genotype is an exclusion."""
+    rng = np.random.default_rng(11)
+    enc = small_encoding(FREQS3 + [[0.5, 0.5]])
+    lay = Layout.from_encoding(enc)
+    row = np.zeros(enc.width)
+    for l in range(3):
+        o, n = int(lay.offsets[l]), int(lay.n_genotypes[l])
+        v = rng.normal(0.0, 1.5, n)
+        v[rng.random(n) < 0.2] = -np.inf
+        row[o + 1: o + 1 + n] = v
+    o3 = int(lay.offsets[3])
+    row[o3 + 1: o3 + 4] = -np.inf                      # locus 3: LR 0 whatever the genotype
+    sets = [[0], [0, 2], [0, 1, 2], [1], [0, 1, 2, 3]]
+    masks = [np.isin(np.arange(4), s_) for s_ in sets]
+    cache = LawCache(lay, {"F": row}, x_min=x_min)
+    cache.prefetch_h2("F", masks)
+    xs = np.linspace(max(x_min, -8.0), 6.0, 57)
+    for s_, m in zip(sets, masks):
+        law = cache.laws("F", m).h2
+        with np.errstate(invalid="ignore"):          # H1 of the all-exclusion locus: 0 / 0, unused
+            S, P2, _ = brute_force(lay, row, s_)
+        assert law.n_loci == len(s_) and law.total == pytest.approx(1.0, abs=1e-12)
+        assert law.zero == pytest.approx(P2[S == -np.inf].sum(), rel=1e-12)
+        for x in xs:
+            p = float(law.sf(x))
+            assert P2[S >= x].sum() * (1 - 1e-12) <= p <= P2[S >= x - law.error_bound - 1e-12].sum() * (1 + 1e-12) + 1e-300
+        alone = family_laws(lay, row, m, x_min=x_min).h2      # the same law computed by itself
+        assert np.allclose(law.sf(xs), alone.sf(xs), rtol=1e-12, atol=0)
+    assert float(cache.laws("F", masks[4]).h2.zero) == 1.0
+
+
 # --------------------------------------------------------------------------- known values by hand
 def test_duo_exclusion_probability_by_hand():
     """P_H2(LR = 0) for a duo, mutation model none, is the probability that a random person
@@ -363,14 +398,17 @@ def test_cache_and_annotate_columns(national):
 
 # --------------------------------------------------------------------------- a simulated database
 @pytest.mark.slow
-def test_chance_matches_of_a_simulated_database(asian_table, settings, tmp_path):
+@pytest.mark.parametrize("seed", [19, 7, 3])
+def test_chance_matches_of_a_simulated_database(asian_table, settings, tmp_path, seed):
     """Unrelated missing persons whose rank-1 candidate reaches LR 10 (and 100), counted in a
     re-matched simulated database (300 one-parent families, 300 unrelated missing persons,
     everyone typed on the 15 Identifiler loci, so every person is compared at its family's
     loci: duo searches on few loci are where chance matches happen), against the
     expectation from the calibrated laws: E = sum_q [1 - prod_f (1 - p_h2(f, t))] with spread
     sqrt(sum_q P_q (1 - P_q)) (independent unrelated persons given the families); the
-    count must lie within 4 spreads of [E(t + n delta), E(t)] (the grid bracket)."""
+    count must lie within 4 spreads of [E(t + n delta), E(t)] (the grid bracket), on each of
+    three seeds (printed: count, expectation, spread). The run's own calibrate stage wrote the
+    same columns and families table as the standalone calibration of the finished folder."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
@@ -382,14 +420,18 @@ def test_chance_matches_of_a_simulated_database(asian_table, settings, tmp_path)
     inp, shards, run = tmp_path / "input", tmp_path / "shards", tmp_path / "run"
     simulate_database(inp, asian_table, SimulationSettings(
         n_families=300, n_unrelated_missing=300, corrupt_rows=0, dropout_fraction=0.0,
-        one_parent_fraction=1.0, sibling_fraction=0.0, kit_weights={"id15": 1.0}, seed=19))
+        one_parent_fraction=1.0, sibling_fraction=0.0, kit_weights={"id15": 1.0}, seed=seed))
     ingest(inp / "samples.csv", [inp / "genotypes.csv"], shards, settings)
     rematch_flow(shards, run, settings)
     truth = pacsv.read_csv(inp / "truth.csv").to_pylist()
     unrelated = {r["missing_id"] for r in truth if r["kind"] == "unrelated"}
     cands, fams = annotate_run(run)
     r = read_run(run)
-    assert cands.num_rows == pq.read_table(run / "candidates.parquet").num_rows
+    in_run = pq.read_table(run / "candidates.parquet")
+    assert in_run.num_rows == cands.num_rows
+    for name in ("p_h2", "expected_chance_matches", "p_h1", "error_bound_log10"):
+        assert in_run.column(name).to_pylist() == cands.column(name).to_pylist(), name
+    assert pq.read_table(run / "families.parquet").to_pylist() == fams.to_pylist()
     cache = LawCache(r.layout, r.rows)
     best = {c["missing_id"]: c["log10_lr"] for c in cands.to_pylist() if c["rank"] == 1}
     for x in (1.0, 2.0):
@@ -400,7 +442,7 @@ def test_chance_matches_of_a_simulated_database(asian_table, settings, tmp_path)
             P = 1.0 - np.prod(1.0 - p)
             bounds.append((len(unrelated) * P, math.sqrt(len(unrelated) * P * (1 - P))))
         (hi, sd_hi), (lo, sd_lo) = bounds
-        print(f"LR >= 10^{x:g}: {count} unrelated persons; expected {lo:.1f} .. {hi:.1f} "
+        print(f"seed {seed}: LR >= 10^{x:g}: {count} unrelated persons; expected {lo:.1f} .. {hi:.1f} "
               f"(spread {sd_hi:.1f})")
         assert lo - 4 * sd_lo <= count <= hi + 4 * sd_hi
     f = fams.to_pylist()
@@ -417,7 +459,7 @@ def test_chance_matches_of_a_simulated_database(asian_table, settings, tmp_path)
     from reunion.calibration import write_calibration
     before = pq.read_table(run / "candidates.parquet")
     paths = write_calibration(run)
-    assert pq.read_table(paths["candidates"]).equals(cands)
+    assert pq.read_table(paths["candidates"]).to_pylist() == in_run.to_pylist()
     assert pq.read_table(paths["families"]).equals(fams)
     assert pq.read_table(run / "candidates.parquet").equals(before)
 
@@ -437,3 +479,21 @@ def test_theta_runs_are_refused(tmp_path):
     res = CliRunner().invoke(app, ["calibrate", str(tmp_path)])
     assert res.exit_code == 2 and "theta" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "calibration").exists()
+    # the calibration settings are a section of the one tree: --set is validated as everywhere
+    res = CliRunner().invoke(app, ["calibrate", str(tmp_path), "--set", "calibration.grid=0"])
+    assert res.exit_code == 2 and "calibration.grid = 0" in res.output and "Traceback" not in res.output
+
+
+def test_calibration_settings_are_a_bounded_section():
+    """calibration.* in the one settings tree: described, bounded, overridable by --set."""
+    from reunion.errors import SettingsError
+    from reunion.settings import CalibrationSettings, load_settings
+
+    c = load_settings(None).calibration
+    assert (c.enabled, c.grid, c.power_log10_lr, c.max_mask_groups, c.threads) == (True, 1e-3, 4.0, 4, 0)
+    assert all(f.description for f in CalibrationSettings.model_fields.values())
+    assert load_settings(None, ["calibration.grid=0.01", "calibration.max_mask_groups=null"]).calibration.grid == 0.01
+    for bad in ("calibration.grid=0", "calibration.grid=0.5", "calibration.power_log10_lr=-1",
+                "calibration.max_mask_groups=0", "calibration.threads=-1"):
+        with pytest.raises(SettingsError, match=bad.split("=")[0].replace(".", r"\.")):
+            load_settings(None, [bad])

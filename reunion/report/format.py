@@ -67,6 +67,28 @@ def fmt_posterior(p: float) -> str:
     return f"{pct:.4f}%" if pct >= 99 else f"{pct:.2f}%"
 
 
+def chance_words(p_h2: float | None, expected: float | None, searched: int | None) -> str | None:
+    """A calibrated candidate's chance matches in words: 'about 1 in N unrelated people reach
+    this LR against this family; in this database of M, expect K such chance matches' (N =
+    1 / p_h2, M = missing persons searched, K = expected_chance_matches); None when the
+    candidate is not calibrated."""
+    if p_h2 is None or expected is None:
+        return None
+    if p_h2 <= 0:
+        one_in = "no unrelated person can reach this LR against this family"
+    else:
+        n = 1.0 / p_h2
+        one_in = (f"about 1 in {fmt_count_of(n)} unrelated people reach this LR against this family")
+    k = "0" if expected <= 0 else fmt_pow10(math.log10(expected))
+    m = "—" if searched is None else f"{searched:,}"
+    return f"{one_in}; in this database of {m}, expect {k} such chance matches"
+
+
+def fmt_count_of(n: float) -> str:
+    """'1 in N': N >= 1 rounded to a whole number below a million, 1.23 × 10⁸ above."""
+    return f"{max(n, 1.0):,.0f}" if n < 1e6 else fmt_pow10(math.log10(n))
+
+
 def fmt_count(x) -> str:
     """A run.json value for a table cell: ints with thousands separators, floats to 3 places."""
     if x is None:

@@ -14,6 +14,7 @@ post, loci, inc, n; ``q=<text>`` (filter on ids); ``cat=<category>``;
 from __future__ import annotations
 
 import json
+import math
 from html import escape
 from importlib.resources import files
 from pathlib import Path
@@ -24,7 +25,7 @@ from reunion.report.format import (fmt_count, fmt_log10, fmt_posterior, fmt_pow1
                                    hypotheses, json_num, key_words, lr_text, members, num_attr)
 from reunion.report.review import (CATEGORIES, CATEGORY_COLORS, CATEGORY_RANK, ReviewSettings,
                                    log10_of, posterior, prior_label)
-from reunion.report.svg import histogram_svg
+from reunion.report.svg import chance_curve_svg, histogram_svg
 
 _MAX_CHANGES_LISTED = 200
 
@@ -57,8 +58,8 @@ def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
     alt = None          # the other prior, shown beside the stated one in the evidence view
     if settings.prior == "half" and n_families:
         alt = (1.0 / n_families, f"prior 1/{n_families:,}")
-    elif settings.prior == "one_over_families":
-        alt = (0.5, "prior 0.5")
+    elif settings.prior != "half":
+        alt = (0.5, "prior 0.5 (single-case view)")
     loci: list[str] = []
     whys: dict[str, int] = {}           # category reasons repeat: stored once, referenced by index
     lidx: dict[str, int] = {}
@@ -74,7 +75,9 @@ def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
              "lc": c["loci_compared"],
              "inc": c["inconsistent_loci"], "flo": c["floored_alleles"],
              "df": json_num(c.get("log10_lr_duo_father"), 2),
-             "dm": json_num(c.get("log10_lr_duo_mother"), 2)}
+             "dm": json_num(c.get("log10_lr_duo_mother"), 2),
+             "cw": c.get("chance_words"),
+             "p1": None if c.get("p_h1") is None else f"{c['p_h1']:.3g}"}
         if c["rank"] <= settings.detail_ranks:
             d["h1"], d["h2"] = hypotheses(c, population)
             extra = _member_columns(d)
@@ -218,10 +221,68 @@ def _overview_rows(rows: list[dict]) -> tuple[str, int]:
     return "".join(out), len(by)
 
 
+def _calibration_html(run: dict, families, thresholds, settings: ReviewSettings, listed: int = 20) -> str:
+    """The page's calibration section: the database's chance matches in words, the plot of
+    expected chance matches against the LR threshold, the threshold per family kind and loci
+    typed (``thresholds``, CHANCE_THRESHOLDS) and the ``listed`` families of lowest power
+    (``families``, FAMILY_CALIBRATION): whom to sample next."""
+    from reunion.calibration import THRESHOLD_GRID
+
+    info = run.get("calibration") or {}
+    if families is None or thresholds is None:
+        why = f" ({info['skipped']})" if info.get("skipped") else ""
+        return (f'<p class="muted">This run is not calibrated{escape(why)}: no chance matches or '
+                'power; <code>reunion calibrate RUN</code> adds them.</p>')
+    curves: dict[str, list[float]] = {}
+    for h, c in zip(thresholds.column("hypothesis").to_pylist(), thresholds.column("curve").to_pylist()):
+        k = h or "no hypothesis"
+        curves[k] = [a + b for a, b in zip(curves.get(k, [0.0] * len(c)), c)]
+    pw = info.get("power_log10_lr", families.column("power_log10_lr")[0].as_py() if families.num_rows else 4.0)
+    one = info.get("log10_lr_threshold_one_chance_match")
+    ecm = info.get("expected_chance_matches_at_power_threshold")
+    words = (f"{fmt_count(info.get('searched'))} missing persons searched against "
+             f"{fmt_count(families.num_rows)} families. At LR {lr_text(10 ** pw)}, expect "
+             f"{'—' if ecm is None else fmt_pow10(math.log10(ecm)) if ecm > 0 else '0'} chance matches "
+             "(unrelated missing persons reaching it against some family) in this database; "
+             + (f"at most one expected from LR {fmt_pow10(one)} (log10 {one:g}) up." if one is not None
+                else "more than one at every threshold of the grid.")
+             + f" Upper bounds, exact to the grid (error at most {info.get('error_bound_log10', 0):.3f} log10)"
+             + (f"; {info['persons_approximated']:,} person-family pairs with a rarer locus set counted "
+                "at the family's loci" if info.get("persons_approximated") else "") + ".")
+    trows = []
+    for r in thresholds.to_pylist():
+        t = r["log10_lr_threshold"]
+        trows.append(f"<tr><td>{escape(r['hypothesis'] or '—')}</td><td class=\"r\">{r['loci_typed']}</td>"
+                     f"<td class=\"r\">{r['families']:,}</td>"
+                     f"<td class=\"r\">{'—' if t is None else escape(fmt_pow10(t))}</td>"
+                     f"<td class=\"r\">{'—' if t is None else f'{t:g}'}</td></tr>")
+    fam = sorted(families.to_pylist(), key=lambda r: (r["power"], r["family_id"]))[:listed]
+    frows = "".join(
+        f"<tr><td>{escape(r['family_id'])}</td><td>{escape(r['hypothesis'] or '—')}</td>"
+        f"<td class=\"r\">{r['loci_typed']}</td><td class=\"r\">{r['power']:.1%}</td>"
+        f"<td class=\"r\">{escape(fmt_pow10(math.log10(r['expected_chance_matches'])) if r['expected_chance_matches'] > 0 else '0')}</td></tr>"
+        for r in fam)
+    return (f"<p>{escape(words)}</p>"
+            + chance_curve_svg(THRESHOLD_GRID.tolist(), curves, settings.strong_lr)
+            + '<div class="row"><div><h3>LR giving at most one chance match</h3>'
+            '<table class="grid"><thead><tr><th>Hypothesis</th><th class="r">Loci typed</th>'
+            '<th class="r">Families</th><th class="r">LR</th><th class="r">log10 LR</th></tr></thead>'
+            f'<tbody>{"".join(trows)}</tbody></table></div>'
+            f'<div><h3>Families of lowest power</h3><table class="grid"><thead><tr><th>Family</th>'
+            f'<th>Hypothesis</th><th class="r">Loci</th><th class="r">Power at LR {escape(lr_text(10 ** pw))}</th>'
+            f'<th class="r">Chance matches there</th></tr></thead><tbody>{frows}</tbody></table>'
+            '<p class="muted small">Power: the probability that the family\'s true lost child, typed '
+            'at its loci, reaches the LR (a lower bound); families.parquet lists every family. Which '
+            'additional relative would raise a family\'s power most is not computed in this version.'
+            '</p></div></div>')
+
+
 def render_html(run: dict, rows: list[dict], per_locus: dict, settings: ReviewSettings,
                 freq: dict | None, freq_note: str, changes: dict | None,
-                previous_run_dir: Path | None = None, prev_note: str = "") -> str:
-    """The report page (a string); see :func:`write_report`."""
+                previous_run_dir: Path | None = None, prev_note: str = "",
+                families=None, thresholds=None) -> str:
+    """The report page (a string); see :func:`write_report`. ``families`` and ``thresholds``:
+    the run's calibration tables (families.parquet, thresholds.parquet), None when absent."""
     counts = run.get("counts") or {}
     n_families = counts.get("families")
     population = ((run.get("config") or {}).get("frequencies") or {}).get("population")
@@ -315,7 +376,9 @@ def render_html(run: dict, rows: list[dict], per_locus: dict, settings: ReviewSe
         rules=rules_html, prior=escape(plabel),
         prior_note=(" (the single-case paternity convention; it overstates the posterior of a "
                     "database search, so the evidence view also gives it at prior 1/number of "
-                    "families)" if settings.prior == "half" else ""),
+                    "families)" if settings.prior == "half" else
+                    "; the evidence view also gives the single-case view at prior 0.5"),
+        calibration=_calibration_html(run, families, thresholds, settings),
         changes=_changes_html(changes, previous_run_dir, prev_note),
         options=options, overview=overview, n_listed=f"{n_missing_listed:,}",
         n_listed_raw=n_missing_listed,

@@ -4,7 +4,10 @@ Categories (thresholds in :class:`ReviewSettings`; SF/Z JD0105001-2016 as
 labs summarise it, and the "undisputed" rule of the R package dvir):
 
 - ``strong``: LR >= ``strong_lr`` and at most ``max_inconsistent_strong``
-  inconsistent loci;
+  inconsistent loci, and, for a calibrated candidate (a run with the calibration
+  columns), ``expected_chance_matches`` below ``max_chance_matches_strong``: fewer than
+  that many unrelated missing persons of this database are expected to reach its LR
+  against its family (else ``inconclusive``, its reason says why);
 - ``undisputed``: a strong candidate at rank 1 whose LR beats the rank-2
   candidate's by ``undisputed_factor`` or more, or that has no rival;
 - ``inconclusive``: ``inconclusive_low`` < LR < ``strong_lr``;
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import math
 
-from reunion.report.format import lr_text
+from reunion.report.format import chance_words, fmt_pow10, lr_text
 from reunion.settings import STRONG_LR, ReviewSettings  # noqa: F401  (the settings tree is their home)
 
 CATEGORIES = ("undisputed", "strong", "inconclusive", "weak")
@@ -77,9 +80,12 @@ def log10_ratio(a: float, b: float) -> float:
 
 
 def prior_probability(settings: ReviewSettings, n_families: int | None) -> float:
-    """Prior probability of H1: 0.5, or 1/n_families (which must then be >= 1)."""
+    """Prior probability of H1: 1/n_families (which must then be >= 1), the configured
+    ``prior_value`` ('fixed'), or 0.5 ('half')."""
     if settings.prior == "half":
         return 0.5
+    if settings.prior == "fixed":
+        return settings.prior_value
     if not n_families or n_families < 1:
         raise ValueError("prior 'one_over_families' needs the number of families searched (>= 1)")
     return 1.0 / n_families
@@ -100,13 +106,16 @@ def posterior(log10_lr: float, prior: float) -> float:
 
 # --------------------------------------------------------------------------- categories
 def categorise(candidates: list[dict], settings: ReviewSettings | None = None,
-               n_families: int | None = None) -> list[dict]:
+               n_families: int | None = None, searched: int | None = None) -> list[dict]:
     """Candidates with review columns added, grouped by missing person, in rank order.
 
     Adds ``rival_ratio``, ``log10_rival_ratio``, ``category``, ``category_reason``,
-    ``posterior``, ``prior`` and ``prior_probability`` (see the module docstring).
-    ``n_families`` (families searched) is needed for the 'one_over_families' prior.
-    Input dicts are not modified.
+    ``posterior``, ``prior``, ``prior_probability``, ``posterior_single_case`` (at prior
+    0.5) and ``chance_words`` (see the module docstring and :func:`chance_words`).
+    ``n_families`` (families searched) is needed for the 'one_over_families' prior,
+    ``searched`` (missing persons searched, run.json's calibration) for the words. A candidate
+    with ``expected_chance_matches`` (a calibrated run) is strong only below
+    ``max_chance_matches_strong``. Input dicts are not modified.
     """
     s = settings or ReviewSettings()
     pi = prior_probability(s, n_families)
@@ -123,7 +132,15 @@ def categorise(candidates: list[dict], settings: ReviewSettings | None = None,
             l = logs[i]
             lrr = log10_ratio(l, logs[i + 1]) if i + 1 < len(lst) else None
             inc = int(c.get("inconsistent_loci") or 0)
-            if l >= log_strong and inc <= s.max_inconsistent_strong:
+            ecm = c.get("expected_chance_matches")
+            if (l >= log_strong and inc <= s.max_inconsistent_strong and ecm is not None
+                    and ecm >= s.max_chance_matches_strong):
+                cat = "inconclusive"
+                why = (f"LR >= {lr_text(s.strong_lr)} with {inc} inconsistent loci, but "
+                       f"{fmt_pow10(math.log10(ecm)) if ecm > 0 else '0'} chance matches expected "
+                       f"in this database (strong needs fewer than {s.max_chance_matches_strong:g}): "
+                       "type more loci or another relative")
+            elif l >= log_strong and inc <= s.max_inconsistent_strong:
                 cat = "strong"
                 why = (f"LR >= {lr_text(s.strong_lr)} with {inc} inconsistent loci "
                        f"(at most {s.max_inconsistent_strong})")
@@ -153,7 +170,9 @@ def categorise(candidates: list[dict], settings: ReviewSettings | None = None,
                         "log10_rival_ratio": lrr,
                         "category": cat, "category_reason": why,
                         "posterior": posterior(l, pi),
-                        "prior": s.prior, "prior_probability": pi})
+                        "prior": s.prior, "prior_probability": pi,
+                        "posterior_single_case": posterior(l, 0.5),
+                        "chance_words": chance_words(c.get("p_h2"), ecm, searched)})
     return out
 
 
@@ -199,5 +218,10 @@ def compare_runs(current: list[dict], previous: list[dict]) -> dict[str, list[di
 
 
 def prior_label(settings: ReviewSettings, n_families: int | None) -> str:
-    """The prior in words for the page: 'prior 0.5' or 'prior 1/N (one over families)'."""
-    return "prior 0.5" if settings.prior == "half" else f"prior 1/{n_families:,} (one over families)"
+    """The prior in words for the page: 'prior 1/N (one over the families searched)', 'prior
+    0.001 (configured)' or 'prior 0.5 (single case)'."""
+    if settings.prior == "half":
+        return "prior 0.5 (single case)"
+    if settings.prior == "fixed":
+        return f"prior {settings.prior_value:g} (configured)"
+    return f"prior 1/{n_families:,} (one over the families searched)"

@@ -14,7 +14,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
+from reunion.calibration import CALIBRATION_DIR, CALIBRATION_JSON, FAMILIES_PARQUET, THRESHOLDS_PARQUET
+from reunion.contracts import (CALIBRATED_CANDIDATES, CANDIDATES, CHANCE_THRESHOLDS, FAMILY_CALIBRATION,
+                               PER_LOCUS, check_table)
 from reunion.contracts.records import Manifest
 from reunion.frequencies import file_sha256
 from reunion.io import atomic
@@ -27,16 +29,42 @@ REVIEW_CSV = "review.csv"
 REPORT_HTML = "report.html"
 
 
+def calibration_folder(run_dir: Path) -> Path:
+    """Where a run folder's calibration lies: the folder itself (a calibrated run), or its
+    ``calibration/`` (``reunion calibrate`` of a run made without it) when only that has one."""
+    run_dir = Path(run_dir)
+    later = run_dir / CALIBRATION_DIR
+    if not (run_dir / FAMILIES_PARQUET).exists() and (later / FAMILIES_PARQUET).exists():
+        return later
+    return run_dir
+
+
 def _read_candidates(run_dir: Path) -> list[dict]:
-    t = atomic.read_table(run_dir / "candidates.parquet")
-    return check_table(t, CANDIDATES, f"{run_dir / 'candidates.parquet'}").to_pylist()
+    """The run's candidates, with their calibration columns when the run has them (or
+    ``reunion calibrate`` added them: :func:`calibration_folder`)."""
+    t = atomic.read_table(calibration_folder(run_dir) / "candidates.parquet")
+    calibrated = all(n in t.column_names for n in CALIBRATED_CANDIDATES.names)
+    return check_table(t, CALIBRATED_CANDIDATES if calibrated else CANDIDATES,
+                       f"{run_dir / 'candidates.parquet'}").to_pylist()
+
+
+def read_calibration(run_dir: Path) -> tuple[pa.Table | None, pa.Table | None]:
+    """The run folder's (families.parquet, thresholds.parquet) of its calibration, each None
+    when absent (an uncalibrated run)."""
+    fam, thr = (calibration_folder(run_dir) / n for n in (FAMILIES_PARQUET, THRESHOLDS_PARQUET))
+    return (check_table(atomic.read_table(fam), FAMILY_CALIBRATION, str(fam)) if fam.exists() else None,
+            check_table(atomic.read_table(thr), CHANCE_THRESHOLDS, str(thr)) if thr.exists() else None)
 
 
 def _read_run(run_dir: Path) -> dict:
     """run.json as the page reads it: any fields it holds (a run of an older version, or a
     folder without run.json, still gets its report; the page shows what is there)."""
     p = run_dir / "run.json"
-    return json.loads(p.read_text()) if p.exists() else {}
+    run = json.loads(p.read_text()) if p.exists() else {}
+    info = run_dir / CALIBRATION_DIR / CALIBRATION_JSON       # reunion calibrate's, if the run had none
+    if not run.get("calibration") and calibration_folder(run_dir) != run_dir and info.exists():
+        run["calibration"] = json.loads(info.read_text())
+    return run
 
 
 def _resolve(path: str, run_dir: Path) -> Path | None:
@@ -104,7 +132,8 @@ def write_report(run_dir: Path, previous_run_dir: Path | None = None,
     s = settings or ReviewSettings()
     run = _read_run(run_dir)
     n_families = (run.get("counts") or {}).get("families")
-    rows = categorise(_read_candidates(run_dir), s, n_families)
+    searched = (run.get("calibration") or {}).get("searched")
+    rows = categorise(_read_candidates(run_dir), s, n_families, searched)
     table = review_table(rows, s)
     atomic.write_table(table, run_dir / REVIEW_PARQUET)
     atomic.write_table(table, run_dir / REVIEW_CSV)
@@ -120,8 +149,11 @@ def write_report(run_dir: Path, previous_run_dir: Path | None = None,
         else:
             prev_run = _read_run(prev_dir)
             prev_n = (prev_run.get("counts") or {}).get("families") or n_families
-            prev_rows = categorise(_read_candidates(prev_dir), s, prev_n)
+            prev_rows = categorise(_read_candidates(prev_dir), s, prev_n,
+                                   (prev_run.get("calibration") or {}).get("searched"))
             changes = compare_runs(rows, prev_rows)
+    families, thresholds = read_calibration(run_dir)
     html_text = render_html(run, rows, per_locus, s, freq, freq_note, changes,
-                            Path(previous_run_dir) if previous_run_dir else None, prev_note)
+                            Path(previous_run_dir) if previous_run_dir else None, prev_note,
+                            families=families, thresholds=thresholds)
     return atomic.write_text(run_dir / REPORT_HTML, html_text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from reunion.contracts import CANDIDATES, check_table
+from reunion.contracts import CALIBRATED_CANDIDATE_FIELDS, CANDIDATES, check_table
 from reunion.report.review import ReviewSettings
 
 
@@ -21,11 +21,19 @@ REVIEW_FIELDS = [
     _f("category_reason", pa.string(), "Why the candidate got its category, in words.", False),
     _f("posterior", pa.float64(), "Posterior probability of H1 from the LR and the stated prior.",
        False),
-    _f("prior", pa.string(), "Prior behind the posterior: 'half' or 'one_over_families'.", False),
-    _f("prior_probability", pa.float64(), "Prior probability of H1 used (0.5 or 1/families).",
-       False),
+    _f("prior", pa.string(), "Prior behind the posterior: 'one_over_families', 'fixed' "
+       "(review.prior_value) or 'half'.", False),
+    _f("prior_probability", pa.float64(), "Prior probability of H1 used (1/families, the "
+       "configured value, or 0.5).", False),
+    _f("posterior_single_case", pa.float64(), "Posterior at prior 0.5: the single-case view "
+       "(a paternity report's convention), not the database search's.", False),
+    _f("chance_words", pa.string(), "The candidate's calibrated chance matches in words ('about "
+       "1 in N unrelated people reach this LR against this family; in this database of M, expect "
+       "K such chance matches'); null for an uncalibrated run."),
 ]
-REVIEW = pa.schema(list(CANDIDATES) + REVIEW_FIELDS)
+#: the review table: the candidates, their calibration (null for an uncalibrated run), the review
+REVIEW = pa.schema(list(CANDIDATES) + [f.with_nullable(True) for f in CALIBRATED_CANDIDATE_FIELDS]
+                   + REVIEW_FIELDS)
 
 
 def review_table(rows: list[dict], settings: ReviewSettings | None = None) -> pa.Table:

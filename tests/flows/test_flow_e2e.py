@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from reunion.contracts import CANDIDATES
+from reunion.contracts import CALIBRATED_CANDIDATES
 from reunion.contracts.records import RunRecord
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,8 +36,10 @@ def test_demo_end_to_end(tmp_path):
     assert planted == 30 and found >= 28
     res = out / "results"
     cands = pq.read_table(res / "candidates.parquet")
-    assert cands.schema.names == CANDIDATES.names
+    assert cands.schema.names == CALIBRATED_CANDIDATES.names       # the run calibrates (calibration.enabled)
     run = json.loads((res / "run.json").read_text())
+    assert run["calibration"]["searched"] == 60 and run["calibration"]["families"] == 60
+    assert (res / "families.parquet").exists() and (res / "thresholds.parquet").exists()
     assert RunRecord.load(res / "run.json").to_json() == (res / "run.json").read_text()   # typed, byte for byte
     assert run["counts"]["pieces"] == 3 * 3  # (30 planted + 30 unrelated) / 20 per block x 60 families / 25 per shard
     assert run["counts"]["candidates"] == cands.num_rows

@@ -16,7 +16,7 @@ from report_cases import INF, by_key, cand
 def test_settings_defaults_descriptions_and_bounds():
     s = ReviewSettings()
     assert (s.strong_lr, s.max_inconsistent_strong, s.inconclusive_low, s.undisputed_factor,
-            s.prior) == (10_000, 2, 2_000, 100, "half")
+            s.prior, s.max_chance_matches_strong) == (10_000, 2, 2_000, 100, "one_over_families", 0.01)
     for name, f in ReviewSettings.model_fields.items():
         assert f.description, f"{name} has no description"
     with pytest.raises(ValidationError):
@@ -127,7 +127,7 @@ def test_missing_persons_are_independent_and_inputs_untouched():
 
 
 def test_posterior_by_hand_with_both_priors():
-    half = categorise([cand("M1", 1, "F1", 4.0)], ReviewSettings(), 400)[0]
+    half = categorise([cand("M1", 1, "F1", 4.0)], ReviewSettings(prior="half"), 400)[0]
     assert half["posterior"] == pytest.approx(10_000 / 10_001, rel=1e-12)
     assert half["prior"] == "half" and half["prior_probability"] == 0.5
     s = ReviewSettings(prior="one_over_families")
@@ -143,6 +143,14 @@ def test_posterior_by_hand_with_both_priors():
     assert posterior(-400.0, 0.5) == pytest.approx(0.0, abs=1e-300)
     with pytest.raises(ValueError, match="number of families"):
         categorise([cand("M1", 1, "F1", 4.0)], s, None)
+    # a configured prior, and the single-case view (prior 0.5) beside every headline posterior
+    fixed = categorise([cand("M1", 1, "F1", 2.0)], ReviewSettings(prior="fixed", prior_value=0.01), 400)[0]
+    assert fixed["posterior"] == pytest.approx(100 * 0.01 / (100 * 0.01 + 0.99), rel=1e-12)
+    assert fixed["prior"] == "fixed" and fixed["prior_probability"] == 0.01
+    assert fixed["posterior_single_case"] == pytest.approx(100 / 101, rel=1e-12)
+    assert one["posterior_single_case"] == pytest.approx(half["posterior"], rel=1e-15)
+    with pytest.raises(ValidationError):
+        ReviewSettings(prior="fixed", prior_value=1.0)
     assert fmt_posterior(10_000 / 10_001) == "99.9900%"
     assert fmt_posterior(1.0) == "> 99.9999%"
     assert fmt_posterior(0.5) == "50.00%"
@@ -164,3 +172,49 @@ def test_compare_runs():
     assert {e["now"]["family_id"] for e in ch["worsened"]} == {"F2", "F3"}     # lower LR; lost "undisputed"
     assert [e["now"]["missing_id"] for e in ch["best_changed"]] == ["M3"]
     assert all(not v for v in compare_runs(cur, cur).values())
+
+
+# --------------------------------------------------------------------------- calibrated candidates
+def calibrated(c: dict, p_h2: float, searched: int) -> dict:
+    """A candidate of a calibrated run: p_h2 and expected_chance_matches = p_h2 x searched."""
+    return {**c, "p_h2": p_h2, "expected_chance_matches": p_h2 * searched, "p_h1": 0.5,
+            "error_bound_log10": 0.02}
+
+
+def test_strong_needs_few_expected_chance_matches():
+    """Strong (and so undisputed) only with expected_chance_matches below the bound (0.01 by
+    default): with 400 persons searched, p_h2 2e-5 expects 0.008 (strong), 2.5e-5 exactly 0.01
+    and 1e-4 0.04 (both inconclusive: the bound is strict); an uncalibrated candidate is
+    categorised as before."""
+    s = ReviewSettings()
+    rows = categorise([calibrated(cand("M1", 1, "F1", 5.0), 2e-5, 400),
+                       calibrated(cand("M2", 1, "F2", 5.0), 2.5e-5, 400),
+                       calibrated(cand("M3", 1, "F3", 5.0), 1e-4, 400),
+                       cand("M4", 1, "F4", 5.0)], s, 400, searched=400)
+    k = by_key(rows)
+    assert k[("M1", "F1")]["category"] == "undisputed"
+    assert k[("M2", "F2")]["category"] == "inconclusive"
+    assert k[("M3", "F3")]["category"] == "inconclusive"
+    assert "0.04 chance matches expected" in k[("M3", "F3")]["category_reason"]
+    assert "fewer than 0.01" in k[("M3", "F3")]["category_reason"]
+    assert k[("M4", "F4")]["category"] == "undisputed" and k[("M4", "F4")]["chance_words"] is None
+    # a looser bound makes M3 strong again; weak and inconclusive LRs are not raised by it
+    loose = by_key(categorise([calibrated(cand("M3", 1, "F3", 5.0), 1e-4, 400),
+                               calibrated(cand("M5", 1, "F5", 3.5), 1e-9, 400)],
+                              ReviewSettings(max_chance_matches_strong=0.05), 400, searched=400))
+    assert loose[("M3", "F3")]["category"] == "undisputed"
+    assert loose[("M5", "F5")]["category"] == "inconclusive"
+
+
+def test_chance_words_by_hand():
+    """'about 1 in N ...; in this database of M, expect K ...': N = 1 / p_h2, K = p_h2 x M."""
+    [r] = categorise([calibrated(cand("M1", 1, "F1", 5.0), 1 / 2500, 400)], ReviewSettings(), 400,
+                     searched=400)
+    assert r["chance_words"] == ("about 1 in 2,500 unrelated people reach this LR against this family; "
+                                 "in this database of 400, expect 0.16 such chance matches")
+    [r] = categorise([calibrated(cand("M1", 1, "F1", 9.0), 1 / 3.2e8, 2_000_000)], ReviewSettings(),
+                     400, searched=2_000_000)
+    # 2e6 / 3.2e8 = 0.00625
+    assert r["chance_words"] == ("about 1 in 3.20 × 10⁸ unrelated people reach this LR against this "
+                                 "family; in this database of 2,000,000, expect 6.25 × 10⁻³ such "
+                                 "chance matches")

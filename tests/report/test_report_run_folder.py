@@ -134,3 +134,70 @@ def test_without_per_locus_file(tmp_path):
     data = embedded_data((run / "report.html").read_text())
     assert data["m"]["M1"][0]["L"] == []
     assert data["m"]["M1"][0]["cat"] == "undisputed"
+
+
+@pytest.mark.parametrize("where", ["run", "calibrate"])
+def test_calibrated_run_report(tmp_path, where):
+    """A calibrated run folder (candidates with p_h2 ..., families.parquet, thresholds.parquet,
+    run.json's calibration), or a run made without calibration that ``reunion calibrate``
+    calibrated afterwards (the same files and calibration.json in RUN/calibration/): the
+    review rows carry the chance words, the page the threshold plot (one line per family kind
+    and the total), the LR threshold per kind and the families of lowest power first."""
+    import numpy as np
+    import pyarrow as pa
+
+    from reunion.calibration import THRESHOLD_GRID, chance_thresholds
+    from reunion.contracts import CALIBRATED_CANDIDATES, FAMILY_CALIBRATION
+
+    cands = hand_made_candidates()
+    run = make_run(tmp_path / "results", cands, make_shards(tmp_path / "shards"))
+    searched = 10
+    p = {("M1", "F1"): 1e-9, ("M2", "F3"): 0.002}          # M2's best: 0.02 expected: not strong
+    rows = [{**c, "p_h2": p.get((c["missing_id"], c["family_id"]), 1e-3),
+             "expected_chance_matches": p.get((c["missing_id"], c["family_id"]), 1e-3) * searched,
+             "p_h1": 0.4, "error_bound_log10": 0.003} for c in cands]
+    cal = run if where == "run" else atomic.ensure_dir(run / "calibration")
+    atomic.write_table(pa.Table.from_pylist(rows, schema=CALIBRATED_CANDIDATES), cal / "candidates.parquet")
+    # two trio families and one duo: expected chance matches 10 * 10^-x (trio), 10 * 10^(-x/2) (duo)
+    x = THRESHOLD_GRID
+    fams = [{"family_id": f, "hypothesis": h, "loci_typed": 3, "searched": searched, "power": pw,
+             "power_log10_lr": 4.0, "p_h2_at_threshold": 1e-4, "expected_chance_matches": 1e-3,
+             "persons_approximated": 0, "error_bound_log10": 0.003,
+             "expected_chance_matches_curve": (searched * 10.0 ** (-x if h == "trio" else -x / 2)).tolist()}
+            for f, h, pw in (("F1", "trio", 0.99), ("F8", "trio", 0.95), ("F3", "duo_mother", 0.4))]
+    ft = pa.Table.from_pylist(fams, schema=FAMILY_CALIBRATION)
+    atomic.write_table(ft, cal / "families.parquet")
+    atomic.write_table(chance_thresholds(ft, by=("hypothesis", "loci_typed")), cal / "thresholds.parquet")
+    info = {"searched": searched, "power_log10_lr": 4.0, "error_bound_log10": 0.003,
+            "expected_chance_matches_at_power_threshold": 0.003, "log10_lr_threshold_one_chance_match": 2.0}
+    if where == "run":
+        record = json.loads((run / "run.json").read_text())
+        record["calibration"] = info
+        (run / "run.json").write_text(json.dumps(record))
+    else:
+        (cal / "calibration.json").write_text(json.dumps(info))
+
+    html_text = write_report(run).read_text()
+    review = by_key(pq.read_table(run / "review.parquet").to_pylist())
+    assert review[("M1", "F1")]["category"] == "undisputed"
+    assert review[("M1", "F1")]["chance_words"] == (
+        "about 1 in 1.00 × 10⁹ unrelated people reach this LR against this family; in this "
+        "database of 10, expect 1.00 × 10⁻⁸ such chance matches")
+    assert review[("M2", "F3")]["category"] == "inconclusive"       # LR 10^6 but 0.02 expected
+    assert review[("M2", "F3")]["expected_chance_matches"] == pytest.approx(0.02)
+    data = embedded_data(html_text)
+    assert data["m"]["M1"][0]["cw"] == review[("M1", "F1")]["chance_words"]
+    dom = Dom(html_text)
+    svg = dom.find("svg", class_="chance")
+    assert [t.text() for t in svg.find_all("title")] == ["duo_mother", "trio", "all families"]
+    text = dom.text()
+    assert "Chance matches in this database" in text and "10 missing persons searched" in text
+    # trio: 2 families x 10 x 10^-x <= 1 from x = log10 20 = 1.30 -> grid 1.5; duo: 10 x 10^(-x/2)
+    # <= 1 from x = 2
+    thr = {r["hypothesis"]: r["log10_lr_threshold"] for r in pq.read_table(cal / "thresholds.parquet").to_pylist()}
+    assert thr == {"trio": 1.5, "duo_mother": 2.0}
+    assert float(np.interp(1.5, x, 2 * searched * 10.0 ** -x)) <= 1.0
+    # lowest power first: F3 (40.0%), then F8, F1
+    lowest = dom.text().split("Families of lowest power")[1]
+    assert lowest.index("F3") < lowest.index("F8") < lowest.index("F1")
+    assert "40.0%" in lowest

@@ -169,6 +169,7 @@ function candBlock(mid, c, open) {
     h("p", null, "LR = P(genotypes | H1) / P(genotypes | H2) = ", h("strong", null, c.lr),
       " (log10 " + fmtLog(c.l) + "); posterior " + c.post + " at " + DATA.prior + (c.post2 ? " (" + c.post2 + ")" : "") + "; rival ratio " + c.rv +
       (duo.length ? "; " + duo.join(", ") : "") + "."),
+    c.cw ? h("p", null, "Chance matches: " + c.cw + "." + (c.p1 !== null ? " A true lost child of this family scores at most this LR with probability " + c.p1 + "." : "")) : null,
     h("p", {"class": "muted"}, DATA.whys[c.why] + "."),
     c.L && c.L.length ? [h("div", {"class": "plot"}, barPlot(c.L)),
            h("p", {"class": "legend small muted"}, "Bars: log10 LR per compared locus. ",
