@@ -182,6 +182,15 @@ class ClusterSettings(_Model):
         return self
 
 
+class RunsSettings(_Model):
+    """How runs that overlap share folders (reunion/io/locks.py)."""
+    AFFECTS = {"lock_wait_seconds": Affects.NOTHING}
+    lock_wait_seconds: float = Field(0.0, ge=0.0, le=7 * 24 * 3600, description="Seconds a run "
+                                     "waits for a run folder or shard set that another run is "
+                                     "writing (a scheduled re-match and a rerun overlapping) "
+                                     "before it refuses with one line; 0 refuses at once.")
+
+
 class ReviewSettings(_Model):
     """Thresholds that sort candidates into review categories (the report only: ``reunion
     report`` rebuilds it from a finished run under other values)."""
@@ -382,6 +391,8 @@ class Settings(_Model):
     scoring: ScoringSettings = Field(default_factory=ScoringSettings,
                                      description="Screening device, top-k, floor, block size.")
     cluster: ClusterSettings = Field(default_factory=ClusterSettings, description="Dask cluster.")
+    runs: RunsSettings = Field(default_factory=RunsSettings, description="Overlapping runs: how "
+                               "long one waits for a folder another is writing.")
     review: ReviewSettings = Field(default_factory=ReviewSettings,
                                    description="Review categories and posteriors of the report.")
     source: SourceSettings = Field(default_factory=SourceSettings, description="PostgreSQL "
