@@ -204,6 +204,7 @@ def _measure(n: int, out_dir: Path, table, settings: Settings, rerun_fraction: f
     row["workload"] = {"missing": sim.n_missing, "families": sim.n_families,
                        "genotype_rows": genotype_rows, "candidates": rec_full.counts.candidates}
     row["stages"] = stages
+    row["load_average"] = [round(x, 2) for x in os.getloadavg()]    # a shared machine's other work
     logger.info("%d families x %d missing: full %.1f s%s; stages on one core %s", row["families"],
                 row["missing"], t_full,
                 f", rerun {t_rerun:.1f} s ({100 * row['rerun_fraction_of_full']:.1f}%)" if repeats else "",
@@ -367,7 +368,8 @@ def capacity_markdown(report: dict) -> str:
             n = r["workload"][f["unit"]] if f["unit"] != "pairs" else r["pairs"]
             t = r["stages"]["seconds"][stage]
             m = at["one_core"][stage]
-            lines.append(f"| {r['families']} | {stage} | {n:,} {UNIT_LABEL[f['unit']]} | {_secs(t)} | "
+            more = f" ({r['stages']['rescored']:,} re-scored)" if stage == "rescore" else ""
+            lines.append(f"| {r['families']} | {stage} | {n:,} {UNIT_LABEL[f['unit']]}{more} | {_secs(t)} | "
                          f"{_rate(n / t) if t > 0 else 'free'} | {_secs(m)} | "
                          f"{m / t if t > 0 else float('nan'):.2f} |")
     lines += ["", "## The model: seconds = fixed + size / rate, per stage, on one core "
@@ -383,16 +385,18 @@ def capacity_markdown(report: dict) -> str:
     lines += ["", f"## Whole runs on this machine: measured and predicted ({here['nodes']} node, "
               f"{here['cores']} cores: the cluster's threads)", "",
               "The prediction is the sum of the stages (the pipeline overlaps tables and screen of different "
-              "shards, and the cluster adds scheduling, the plan and the report; the difference is in the last "
-              "column).", "",
+              "shards, and the cluster adds scheduling, the plan and the report: the measured - model "
+              "column). On a machine shared with other work (load average above its cores) every "
+              "measured time includes waiting for a core.", "",
               "| families | ingest measured (s) | ingest model (s) | re-match measured (s) | re-match model (s) "
-              "| model / measured | measured - model (s) |", "|---|---|---|---|---|---|---|"]
+              "| model / measured | measured - model (s) | load average (1, 5, 15 min) after |",
+              "|---|---|---|---|---|---|---|---|"]
     for r, at in zip(rows, model["at_measured"]):
         p = at["this_machine"]
         rm = p["total"] - p["ingest"]
         lines.append(f"| {r['families']} | {r['ingest_seconds']:.1f} | {p['ingest']:.1f} | "
                      f"{r['rematch_seconds']:.1f} | {rm:.1f} | {rm / r['rematch_seconds']:.2f} | "
-                     f"{r['rematch_seconds'] - rm:.1f} |")
+                     f"{r['rematch_seconds'] - rm:.1f} | {', '.join(map(str, r.get('load_average', [])))} |")
     nat = model["national"]
     w, a = nat["workload"], nat["assumptions"]
     lines += ["", "## National run predicted", "",
