@@ -5,9 +5,10 @@
     ->  publish candidates, per-locus tables and run.json  ->  the reviewers' report
 
 A run holds its folder's lock for its whole length (reunion/io/locks.py: a second run
-there waits ``runs.lock_wait_seconds``, then refuses) and claims it (``run-key.json``): a folder holding another run's outputs
-is refused, and only the same run (same shard set and scoring settings: :func:`run_key`)
-resumes there, so no folder mixes a new candidate list with an old report. Settings
+there waits ``runs.lock_wait_seconds``, then refuses) and claims it (``run-key.json``): a
+folder holding another run's outputs is refused, and only the same run (same shard set and
+scoring settings: :func:`run_key`) resumes there, so no folder mixes a new candidate list
+with an old report. Settings
 fixed when the shards were encoded (``frequencies.*``) must equal the shard set's.
 """
 

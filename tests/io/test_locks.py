@@ -179,3 +179,19 @@ def test_the_wait_is_a_bounded_setting():
         load_settings(None, ["runs.lock_wait_seconds=-1"])
     with pytest.raises(SettingsError, match=r"runs.lock_wait_seconds = 1000000: Input should be less"):
         load_settings(None, ["runs.lock_wait_seconds=1000000"])
+
+
+def test_ingest_into_a_shard_set_being_written_is_refused_and_writes_nothing(small_db, settings, tmp_path):
+    from reunion.ingest import ingest
+
+    shards = tmp_path / "shards"
+    holder = hold(shards, tmp_path / "ready", "append")
+    try:
+        with pytest.raises(locks.FolderBusy, match=rf"^{re.escape(str(shards))}: in use by append \(pid "
+                                                   rf"{holder.pid} .*choose another --out"):
+            ingest([small_db / "samples.csv"], [small_db / "genotypes.csv"], shards, settings)
+        assert not shards.exists()
+    finally:
+        kill(holder)
+    summary = ingest([small_db / "samples.csv"], [small_db / "genotypes.csv"], shards, settings)
+    assert summary.manifest_path == shards / "manifest.json" and summary.manifest_path.exists()
