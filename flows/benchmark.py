@@ -182,6 +182,9 @@ def _measure(n: int, out_dir: Path, table, settings: Settings, rerun_fraction: f
            "full_flow_seconds": rec_full.seconds,
            "pairs_per_second": pairs / rec_full.seconds,
            "ingest_seconds": round(t_ingest, 3), "rematch_seconds": round(t_rematch, 3),
+           # the flow's own stages (run.json) and what follows them: the reviewers' report
+           "rematch_timings": rec_full.timings,
+           "report_seconds": round(t_rematch - rec_full.seconds, 3),
            "cluster": rec_full.cluster}
     if repeats:
         keys = [(c, "ascending") for c in ("missing_id", "family_id", "locus")]
@@ -284,7 +287,10 @@ def capacity_model(rows: list[dict], settings: Settings) -> dict:
     cap = settings.capacity
     last = rows[-1]["workload"]
     rows_per_profile = last["genotype_rows"] / (rows[-1]["missing"] + rows[-1]["relatives"])
-    candidates_per_missing = last["candidates"] / last["missing"]
+    # candidates grow with the families (more unrelated ones reach the floor) up to top_k
+    # per missing person: the measured candidates per pair, times the families, capped there
+    per_pair = last["candidates"] / (last["missing"] * last["families"])
+    candidates_per_missing = min(float(settings.scoring.top_k), per_pair * cap.families)
     national = Workload(missing=cap.missing, families=cap.families,
                         genotype_rows=round((cap.missing + cap.relatives) * rows_per_profile),
                         candidates=round(cap.missing * candidates_per_missing))
@@ -304,6 +310,8 @@ def capacity_model(rows: list[dict], settings: Settings) -> dict:
         "national": {
             "workload": {**national.__dict__, "pairs": national.pairs, "relatives": cap.relatives},
             "assumptions": {"genotype_rows_per_profile": rows_per_profile,
+                            "candidates_per_pair_measured": per_pair,
+                            "top_k": settings.scoring.top_k,
                             "candidates_per_missing": candidates_per_missing,
                             "gpu_pairs_per_second": cap.gpu_pairs_per_second,
                             "from_size": rows[-1]["families"]},
@@ -389,22 +397,25 @@ def capacity_markdown(report: dict) -> str:
               "column). On a machine shared with other work (load average above its cores) every "
               "measured time includes waiting for a core.", "",
               "| families | ingest measured (s) | ingest model (s) | re-match measured (s) | re-match model (s) "
-              "| model / measured | measured - model (s) | load average (1, 5, 15 min) after |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| model / measured | measured - model (s) | of which the report (s) "
+              "| load average (1, 5, 15 min) after |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r, at in zip(rows, model["at_measured"]):
         p = at["this_machine"]
         rm = p["total"] - p["ingest"]
         lines.append(f"| {r['families']} | {r['ingest_seconds']:.1f} | {p['ingest']:.1f} | "
                      f"{r['rematch_seconds']:.1f} | {rm:.1f} | {rm / r['rematch_seconds']:.2f} | "
-                     f"{r['rematch_seconds'] - rm:.1f} | {', '.join(map(str, r.get('load_average', [])))} |")
+                     f"{r['rematch_seconds'] - rm:.1f} | {r.get('report_seconds', float('nan')):.1f} | "
+                     f"{', '.join(map(str, r.get('load_average', [])))} |")
     nat = model["national"]
     w, a = nat["workload"], nat["assumptions"]
     lines += ["", "## National run predicted", "",
               f"{w['missing']:,} missing persons x {w['families']:,} families ({w['relatives']:,} relatives) = "
               f"{w['pairs']:,} pairs; {w['genotype_rows']:,} genotype rows "
               f"({a['genotype_rows_per_profile']:.1f} per profile, as measured at {a['from_size']:,} families); "
-              f"{w['candidates']:,} candidates ({a['candidates_per_missing']:.2f} per missing person, as "
-              f"measured); GPU screen {a['gpu_pairs_per_second']:.2g} pairs/s per GPU (a stated default "
+              f"{w['candidates']:,} candidates ({a['candidates_per_missing']:.2f} per missing person: "
+              f"{a['candidates_per_pair_measured']:.3g} per pair as measured, times the families, at most "
+              f"top_k = {a['top_k']}); GPU screen {a['gpu_pairs_per_second']:.2g} pairs/s per GPU (a stated default "
               "until measured: 'reunion bench kernel --device gpu'). Extrapolated far past the measured "
               "sizes: the fixed costs and the rates are this machine's; ingest is today's one-process "
               "ingest (streaming ingest would spread it).", "",
