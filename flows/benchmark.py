@@ -182,9 +182,7 @@ def _measure(n: int, out_dir: Path, table, settings: Settings, rerun_fraction: f
            "full_flow_seconds": rec_full.seconds,
            "pairs_per_second": pairs / rec_full.seconds,
            "ingest_seconds": round(t_ingest, 3), "rematch_seconds": round(t_rematch, 3),
-           # the flow's own stages (run.json) and what follows them: the reviewers' report
-           "rematch_timings": rec_full.timings,
-           "report_seconds": round(t_rematch - rec_full.seconds, 3),
+           "rematch_timings": rec_full.timings,          # the flow's own stages (run.json)
            "cluster": rec_full.cluster}
     if repeats:
         keys = [(c, "ascending") for c in ("missing_id", "family_id", "locus")]
@@ -202,6 +200,7 @@ def _measure(n: int, out_dir: Path, table, settings: Settings, rerun_fraction: f
     stages = measure_stages(work / "full" / "shards", settings, work / "stages")
     stages["seconds"]["ingest"] = round(t_ingest, 3)
     stages["seconds"]["publish"] = rec_full.timings["publish"]
+    stages["seconds"]["report"] = round(t_rematch - rec_full.seconds, 3)   # after run.json: the report
     genotype_rows = sum(i.read for i in load_manifest(work / "full" / "shards").inputs
                         if i.kind == "genotypes")
     row["workload"] = {"missing": sim.n_missing, "families": sim.n_families,
@@ -223,8 +222,9 @@ def measure_stages(shards_dir: Path, settings: Settings, scratch: Path) -> dict:
     of every (query block, reference shard), :func:`pieces.merge_and_rescore` of every block
     (``rescore``: the shard lists merged, the shortlist re-scored exactly, rows built) and
     :func:`results_tables` (``merge``: the blocks' rows concatenated and checked). The
-    screening kernel runs on one numba thread. Ingest and publish are timed where the
-    benchmark runs them (the ingest call, the flow's publish task). Returns ``{"seconds":
+    screening kernel runs on one numba thread. Ingest, publish and the report are timed
+    where the benchmark runs them (the ingest call, the flow's publish task, the flow after
+    run.json). Returns ``{"seconds":
     {stage: s}, "rescored", "memory": {...}}``.
     """
     import numba  # noqa: PLC0415 (the kernel's threads)
@@ -364,7 +364,8 @@ def capacity_markdown(report: dict) -> str:
     lines += ["", "## Stages, measured on one core, and the model beside them", "",
               "Each re-match run again stage by stage in one process on one core (numba on one thread; "
               "ingest is the benchmark's ingest call, which pyarrow's CSV reader may spread over the cores; "
-              "publish is the cluster run's publish task). tables: lost-child tables of every reference "
+              "publish is the cluster run's publish task, report what the cluster run spends after run.json: the "
+              "reviewers' report). tables: lost-child tables of every reference "
               "shard, saved; screen: every (query block, reference shard) piece; rescore: per block, the "
               "shard top-k lists merged, the shortlist re-scored exactly and the rows built; merge: the "
               "blocks' rows concatenated and checked; publish: candidates, per-locus rows and run.json "
@@ -393,20 +394,18 @@ def capacity_markdown(report: dict) -> str:
     lines += ["", f"## Whole runs on this machine: measured and predicted ({here['nodes']} node, "
               f"{here['cores']} cores: the cluster's threads)", "",
               "The prediction is the sum of the stages (the pipeline overlaps tables and screen of different "
-              "shards, and the cluster adds scheduling, the plan and the report: the measured - model "
+              "shards, and the cluster adds scheduling and the plan: the measured - model "
               "column). On a machine shared with other work (load average above its cores) every "
               "measured time includes waiting for a core.", "",
               "| families | ingest measured (s) | ingest model (s) | re-match measured (s) | re-match model (s) "
-              "| model / measured | measured - model (s) | of which the report (s) "
-              "| load average (1, 5, 15 min) after |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| model / measured | measured - model (s) | load average (1, 5, 15 min) after |",
+              "|---|---|---|---|---|---|---|---|"]
     for r, at in zip(rows, model["at_measured"]):
         p = at["this_machine"]
         rm = p["total"] - p["ingest"]
         lines.append(f"| {r['families']} | {r['ingest_seconds']:.1f} | {p['ingest']:.1f} | "
                      f"{r['rematch_seconds']:.1f} | {rm:.1f} | {rm / r['rematch_seconds']:.2f} | "
-                     f"{r['rematch_seconds'] - rm:.1f} | {r.get('report_seconds', float('nan')):.1f} | "
-                     f"{', '.join(map(str, r.get('load_average', [])))} |")
+                     f"{r['rematch_seconds'] - rm:.1f} | {', '.join(map(str, r.get('load_average', [])))} |")
     nat = model["national"]
     w, a = nat["workload"], nat["assumptions"]
     lines += ["", "## National run predicted", "",
@@ -477,7 +476,7 @@ def plot_stages(report: dict, path: Path) -> Path:
 
     rows, model = report["results"], report["model"]
     fits = model["fits"]
-    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
+    fig, axes = plt.subplots(3, 3, figsize=(14, 11))
     axes = axes.ravel()
     for ax, (stage, f) in zip(axes, fits.items()):
         n = [r["pairs"] if f["unit"] == "pairs" else r["workload"][f["unit"]] for r in rows]

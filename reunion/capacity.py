@@ -1,6 +1,6 @@
 """Capacity model: stage costs fitted to measured runs, and a national run predicted from them.
 
-A re-match is six stages, each with a natural size (the unit its work grows with)::
+A re-match is seven stages, each with a natural size (the unit its work grows with)::
 
     ingest    genotype rows    validate, encode and shard the export (one process today)
     tables    families         lost-child tables of the reference shards
@@ -9,6 +9,7 @@ A re-match is six stages, each with a natural size (the unit its work grows with
     rescore   candidates       per block: the shard top-k lists merged, the shortlist re-scored
                                exactly (float64, per locus), ranked and made into rows
     publish   candidates       candidates (Parquet, CSV), per-locus rows and run.json written
+    report    candidates       the reviewers' report (review.parquet/.csv, report.html)
 
 The benchmark times each stage on one core (flows/benchmark.py :func:`measure_stages`). Per
 stage the model is ``seconds = fixed + per_unit * size`` on one core, fitted by least squares
@@ -18,7 +19,7 @@ refitted through the origin, so no stage is predicted to take less than nothing)
 A run on ``nodes`` x ``cores`` with ``gpus`` per node (:func:`predict`) spreads the stages
 that the pipeline runs as Dask tasks (tables, screen, rescore) over every core of every node,
 or the screen over every GPU at ``gpu_pairs_per_second`` each; the stages the flow process runs
-(ingest, merge, publish) stay on one core. A stage's fixed cost is paid once, not per core.
+(ingest, merge, publish, report) stay on one core. A stage's fixed cost is paid once, not per core.
 The stages run one after another, so a run's seconds are their sum (an upper bound where the
 pipeline overlaps them: tables and screen of different shards run at once on Dask).
 """
@@ -41,11 +42,13 @@ class Stage(str, Enum):
     MERGE = "merge"
     RESCORE = "rescore"
     PUBLISH = "publish"
+    REPORT = "report"
 
 
 #: the natural size of each stage: the :class:`Workload` field its work grows with
 UNIT = {Stage.INGEST: "genotype_rows", Stage.TABLES: "families", Stage.SCREEN: "pairs",
-        Stage.MERGE: "candidates", Stage.RESCORE: "candidates", Stage.PUBLISH: "candidates"}
+        Stage.MERGE: "candidates", Stage.RESCORE: "candidates", Stage.PUBLISH: "candidates",
+        Stage.REPORT: "candidates"}
 #: stages the pipeline spreads over every core of every node (Dask tasks); the rest run in
 #: the flow process, on one core
 PARALLEL = frozenset({Stage.TABLES, Stage.SCREEN, Stage.RESCORE})

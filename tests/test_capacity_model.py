@@ -12,7 +12,8 @@ from reunion.capacity import Cluster, Stage, Workload
 
 #: made-up stage costs on one core: (fixed seconds, seconds per unit of the natural size)
 TRUE = {Stage.INGEST: (2.0, 1 / 1.5e5), Stage.TABLES: (0.5, 1 / 2400), Stage.SCREEN: (0.25, 1 / 4.9e8),
-        Stage.MERGE: (0.1, 1 / 2e6), Stage.RESCORE: (0.3, 1 / 3000), Stage.PUBLISH: (0.2, 1 / 1e5)}
+        Stage.MERGE: (0.1, 1 / 2e6), Stage.RESCORE: (0.3, 1 / 3000), Stage.PUBLISH: (0.2, 1 / 1e5),
+        Stage.REPORT: (1.0, 1 / 1000)}
 
 
 def workload(n: int) -> Workload:
@@ -76,6 +77,7 @@ def test_the_national_prediction_by_hand():
         "merge": 0.1 + 10_000_000 / 2e6,                     # flow process: 5.1 s
         "rescore": 0.3 + 10_000_000 / 3000 / (2 * 16),       # 104.47 s
         "publish": 0.2 + 10_000_000 / 1e5,                   # 100.2 s
+        "report": 1.0 + 10_000_000 / 1000,                   # flow process: 10,001 s
     }
     for k, v in hand.items():
         assert p[k] == pytest.approx(v, rel=1e-9), k

@@ -39,7 +39,7 @@ def test_capacity_benchmark_times_the_stages_and_fits_the_model(settings, tmp_pa
     row = report["results"][0]
     assert "rerun_seconds" not in row and not (tmp_path / "size-60" / "rerun").exists()
     sec = row["stages"]["seconds"]
-    assert set(sec) == {"ingest", "tables", "screen", "merge", "rescore", "publish"}
+    assert set(sec) == {"ingest", "tables", "screen", "merge", "rescore", "publish", "report"}
     assert all(v > 0 for v in sec.values()), sec
     # the natural sizes, counted independently of the pipeline
     with open(tmp_path / "size-60" / "input" / "genotypes.csv") as fh:
