@@ -484,7 +484,8 @@ def plot_stages(report: dict, path: Path) -> Path:
         ax.plot(n, t, "o", label="measured")
         grid = [min(n) * (max(n) / min(n)) ** (i / 40) for i in range(41)] if min(n) > 0 else n
         ax.plot(grid, [f["fixed_s"] + f["per_unit_s"] * x for x in grid], "-", label="model")
-        ax.set(xscale="log", xlabel=UNIT_LABEL[f["unit"]], ylabel="seconds (one core)", title=stage)
+        ax.set(xscale="log", yscale="log", xlabel=UNIT_LABEL[f["unit"]], ylabel="seconds (one core)",
+               title=stage)
         ax.legend(fontsize=8)
     ax = axes[len(fits)]
     fam = [r["families"] for r in rows]
