@@ -23,13 +23,9 @@ whatever the worker's working folder.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import json
-import os
 from pathlib import Path
-from typing import Iterator
 
 from prefect import flow, get_run_logger, tags
 from prefect.runtime import flow_run
@@ -38,7 +34,7 @@ from reunion.contracts.records import RunRecord
 from reunion.errors import InputError
 from reunion.flows.rematch import rematch_flow
 from reunion.frequencies import file_sha256
-from reunion.io import atomic
+from reunion.io import atomic, locks
 from reunion.settings import CONFIG_DIR, WEEKLY_CRON, load_settings
 
 DEFAULT_CRON = WEEKLY_CRON
@@ -77,15 +73,9 @@ def read_current(runs_root: Path) -> dict | None:
                          "standing run with 'reunion rerun --runs-root'") from None
 
 
-@contextlib.contextmanager
-def _locked(runs_root: Path) -> Iterator[None]:
-    atomic.ensure_dir(runs_root)
-    fd = os.open(Path(runs_root) / ".current.lock", os.O_CREAT | os.O_RDWR, 0o640)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+def _locked(runs_root: Path):
+    """The pointer's lock (held for a read and a replace: moments, so waited for without bound)."""
+    return locks.file_lock(Path(runs_root) / ".current.lock", "moving current.json", None)
 
 
 def move_current(runs_root: Path, run_dir: Path, shards_dir: Path, by: str,

@@ -6,9 +6,11 @@
     ->  publish candidates, per-locus tables, families, thresholds and run.json
     ->  the reviewers' report
 
-A run claims its folder first (``run-key.json``): a folder holding another run's outputs
-is refused, and only the same run (same shard set and scoring settings: :func:`run_key`)
-resumes there, so no folder mixes a new candidate list with an old report. Settings
+A run holds its folder's lock for its whole length (reunion/io/locks.py: a second run
+there waits ``runs.lock_wait_seconds``, then refuses) and claims it (``run-key.json``): a
+folder holding another run's outputs is refused, and only the same run (same shard set and
+scoring settings: :func:`run_key`) resumes there, so no folder mixes a new candidate list
+with an old report. Settings
 fixed when the shards were encoded (``frequencies.*``) must equal the shard set's.
 """
 
@@ -49,7 +51,7 @@ from reunion.flows.cluster import dask_client, describe
 from reunion.flows.retry import io_error_only
 from reunion.frequencies import file_sha256, load_frequency_table
 from reunion.ingest import load_manifest
-from reunion.io import atomic
+from reunion.io import atomic, locks
 from reunion.settings import Affects, Settings
 
 CANDIDATES_PARQUET = "candidates.parquet"
@@ -422,6 +424,7 @@ def run_name() -> str:
 
 
 @flow(name="national-rematch", log_prints=False, flow_run_name=run_name)
+@locks.holding(writes="out_dir", reads="shards_dir", what="national-rematch", when="claim")
 def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict | None = None,
                  previous_run: Path | None = None, claim: bool = True) -> RunRecord:
     """Score every missing person against every family, publish ranked candidate lists and
@@ -429,8 +432,9 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
     Returns the run.json record with ``report`` (the report's path) set.
 
     ``mode`` is recorded in run.json (a rerun that falls back to a full re-match says why).
-    ``claim``: claim ``out_dir`` for this run (:func:`claim_run_folder`); False when the
-    caller (a rerun) has claimed it.
+    ``claim``: claim ``out_dir`` for this run (:func:`claim_run_folder`), holding its lock
+    and the shard set's (reunion/io/locks.py) for the whole run; False when the caller (a
+    rerun) has claimed it and holds them.
     """
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc)

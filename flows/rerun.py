@@ -60,7 +60,7 @@ from reunion.flows.rematch import (
 )
 from reunion.frequencies import file_sha256
 from reunion.ingest import ingest, load_manifest, read_shard, shard_codes, shards_of
-from reunion.io import atomic
+from reunion.io import atomic, locks
 from reunion.settings import Affects, Settings
 
 SHARDS = "shards"
@@ -293,6 +293,7 @@ def move_pointer(runs_root: Path | None, out_dir: Path, base: Manifest, base_sha
 
 
 @flow(name="rerun-new-collections", flow_run_name=_rerun_name)
+@locks.holding(writes="out_dir", what="rerun-new-collections")
 def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, settings: Settings,
                runs_root: Path | None = None, source: str | None = None) -> RunRecord:
     """Append a new batch to the standing database, score what is new, merge, publish, and

@@ -39,7 +39,7 @@ from reunion.ingest import (ALLELES_FILE, ALREADY_REGISTERED, ALREADY_TYPED, MAN
                             assemble_profiles, input_notes, load_encoding, load_manifest, member_order,
                             read_shard, reference_table, registry_rows, sample_sexes, shard_codes, shards_of,
                             verify_file, write_query_shards, write_reference_shards, write_registry)
-from reunion.io import atomic
+from reunion.io import atomic, locks
 from reunion.io.readers import read_genotypes, read_samples, rejects_table
 from reunion.loci import LocusNormaliser
 from reunion.settings import Settings
@@ -73,6 +73,7 @@ def _registry(base_dir: Path, base: Manifest) -> pa.Table:
     return check_table(atomic.read_table(path), REGISTRY, "registry")
 
 
+@locks.holding(writes="out_dir", reads="base_dir", what="append")
 def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list[Path], out_dir: Path,
                  settings: Settings, source: str | None = None) -> AppendSummary:
     """Write into ``out_dir`` the shard set ``base_dir`` + the batch (see the module docstring).

@@ -42,7 +42,7 @@ from reunion.errors import InputError
 from reunion.frequencies import FrequencyTable, file_sha256, load_frequency_table
 from reunion.genetics.family import Family, Member
 from reunion.genetics.roles import Relation
-from reunion.io import atomic
+from reunion.io import atomic, locks
 from reunion.io.readers import (
     ReadResult,
     Reject,
@@ -216,6 +216,7 @@ def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[
     return profiles, rejects
 
 
+@locks.holding(writes="out_dir", what="ingest")
 def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir: Path,
            settings: Settings, table: FrequencyTable | None = None,
            source: str | None = None) -> IngestSummary:

@@ -182,6 +182,33 @@ class ClusterSettings(_Model):
         return self
 
 
+class RunsSettings(_Model):
+    """How runs that overlap share folders (reunion/io/locks.py)."""
+    AFFECTS = {"lock_wait_seconds": Affects.NOTHING}
+    lock_wait_seconds: float = Field(0.0, ge=0.0, le=7 * 24 * 3600, description="Seconds a run "
+                                     "waits for a run folder or shard set that another run is "
+                                     "writing (a scheduled re-match and a rerun overlapping) "
+                                     "before it refuses with one line; 0 refuses at once.")
+
+
+class CapacitySettings(_Model):
+    """The run ``reunion benchmark`` predicts from its measured stages (reunion/capacity.py)."""
+    AFFECTS = {f: Affects.NOTHING for f in ("missing", "relatives", "families", "nodes",
+                                            "cores_per_node", "gpus_per_node", "gpu_pairs_per_second")}
+    missing: int = Field(1_000_000, ge=1, le=10**9, description="Missing persons of the predicted run.")
+    relatives: int = Field(10_000_000, ge=1, le=10**10, description="Registered relatives' profiles "
+                           "of the predicted run (with the missing persons' profiles they set the "
+                           "genotype rows ingested, at the measured rows per profile).")
+    families: int = Field(5_000_000, ge=1, le=10**10, description="Families of the predicted run.")
+    nodes: int = Field(1, ge=1, le=100_000, description="Nodes of the predicted cluster.")
+    cores_per_node: int = Field(16, ge=1, le=4096, description="CPU cores per node.")
+    gpus_per_node: int = Field(1, ge=0, le=64, description="GPUs per node (0: the screen runs on "
+                               "the cores at the measured rate).")
+    gpu_pairs_per_second: float = Field(5e10, gt=0, le=1e14, description="Screen rate of one GPU in "
+                                        "pairs/s (default: the goal for an H100/H200-class card; "
+                                        "replace with a measured rate, 'reunion bench kernel --device gpu').")
+
+
 class ReviewSettings(_Model):
     """Thresholds that sort candidates into review categories (the report only: ``reunion
     report`` rebuilds it from a finished run under other values)."""
@@ -496,6 +523,8 @@ class Settings(_Model):
     scoring: ScoringSettings = Field(default_factory=ScoringSettings,
                                      description="Screening device, top-k, floor, block size.")
     cluster: ClusterSettings = Field(default_factory=ClusterSettings, description="Dask cluster.")
+    runs: RunsSettings = Field(default_factory=RunsSettings, description="Overlapping runs: how "
+                               "long one waits for a folder another is writing.")
     review: ReviewSettings = Field(default_factory=ReviewSettings,
                                    description="Review categories and posteriors of the report.")
     calibration: CalibrationSettings = Field(default_factory=CalibrationSettings,
@@ -503,6 +532,9 @@ class Settings(_Model):
                                              "power, thresholds by database size.")
     source: SourceSettings = Field(default_factory=SourceSettings, description="PostgreSQL "
                                    "registry read by --source: tables, columns, watermark.")
+    capacity: CapacitySettings = Field(default_factory=CapacitySettings, exclude=True,
+                                       description="The national run 'reunion benchmark' predicts "
+                                       "(sizes, nodes, cores, GPUs); not part of a run's record.")
     simulation: SimulationSettings = Field(default_factory=SimulationSettings, exclude=True,
                                            description="Shape of a simulated database (reunion "
                                            "simulate, the demo); not part of a run's record.")
