@@ -185,7 +185,9 @@ def _cycle(rows: list[Mapping], at: Mapping[str, int]) -> list[str] | None:
 
 def explicit_pedigree(members: Sequence[_Registered]) -> Pedigree:
     """The :class:`Pedigree` of a family registered in the explicit form: one person per member
-    (id = sample id, links as registered, sex 'M' / 'F' or None, the relation as label); the
+    in sample_id order, whatever order the members come in (the shards' or a samples file's:
+    the same elimination, the same bits), with id = sample id, links as registered, sex 'M' /
+    'F' or None, the relation as label; the
     member with relation ``lost_child`` is the lost child. Raises
     :class:`reunion.genetics.engine.PedigreeError` for a registration that
     :func:`registration_problems` would reject (no lost child or two, links outside the
@@ -195,5 +197,5 @@ def explicit_pedigree(members: Sequence[_Registered]) -> Pedigree:
         raise PedigreeError(f"an explicit pedigree needs exactly one member with relation lost_child, "
                             f"not {len(lost)}")
     persons = tuple(Person(m.sample_id, m.father or None, m.mother or None, _sex(m.sex), str(m.relation))
-                    for m in members)
+                    for m in sorted(members, key=lambda m: m.sample_id))   # one order: bit-identical LRs
     return Pedigree(persons, lost[0])

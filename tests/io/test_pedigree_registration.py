@@ -156,3 +156,97 @@ def test_the_rematch_scores_the_explicit_family_as_its_relation_codes(ingested):
     assert c1["loci_compared"] == 3 and np.isfinite(c1["log10_lr"])
     per = [x for r in results for x in r["per_locus"].to_pylist()]
     assert pa.Table.from_pylist(per).num_rows == 6
+
+
+# ------------------------------------------------------------------ reunion score family:FAMILY_ID
+CLEAN = "\n".join(line for line in SAMPLES.splitlines() if line.split(",")[2] in ("family_id", "F1", "F2", "")) + "\n"
+
+
+def _scores(path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_score_family_rows_reproduce_the_rematch(ingested, tmp_path):
+    import subprocess
+    import sys
+
+    from reunion.score import RunConfiguration, score_pairs
+    d, shards, s = ingested["dir"], ingested["shards"], ingested["settings"]
+    work = pieces.plan_work(load_manifest(shards), s)
+    results = dask.compute(*pieces.rematch_graph(str(shards), s, work), scheduler="synchronous")
+    cands = {c["family_id"]: c for r in results for c in r["candidates"].to_pylist()}
+    samples = tmp_path / "samples.csv"
+    samples.write_text(CLEAN)
+    geno = tmp_path / "genotypes.csv"               # the profiles without the lost child's row
+    geno.write_text("".join(line for line in (d / "genotypes.csv").read_text().splitlines(keepends=True)
+                            if not line.startswith("X,")))
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("query_id,relationship\nQ,family:F1\nQ,Family:F2\n")
+    enc = load_encoding(shards, load_manifest(shards))
+    run = RunConfiguration(shards / "run.json", s, {lc.locus: frozenset(lc.alleles) for lc in enc.loci},
+                           load_manifest(shards).frequency_table.sha256, shards)
+    score_pairs(geno, None, pairs, tmp_path / "scores.csv", tmp_path / "loci.csv", run=run, samples=samples)
+    r1, r2 = _scores(tmp_path / "scores.csv")
+    assert (r1["relationship"], r2["relationship"]) == ("family:F1", "family:F2")
+    assert float(r1["log10_lr"]) == cands["F1"]["log10_lr"] and r1["members"] == cands["F1"]["members"]
+    assert float(r2["log10_lr"]) == cands["F2"]["log10_lr"] and r2["members"] == cands["F2"]["members"]
+    assert len(_scores(tmp_path / "loci.csv")) == 6
+    # the candidate list's members of an explicit family do not place anyone: refused, pointing here
+    pairs.write_text("query_id,relationship,members\nQ,pedigree,other1:GM;paternal_uncle_aunt1:U\n")
+    from reunion.score import ScoreInputError
+    with pytest.raises(ScoreInputError, match="row 2, field 'members'.*family:FAMILY_ID with --samples"):
+        score_pairs(geno, None, pairs, tmp_path / "s.csv", None, run=run)
+
+    # --config / --set: the sex-specific rates apply to the family's transmissions (the grandmother
+    # to the father: female; the father to the lost child: male), through the CLI
+    pairs.write_text("query_id,relationship\nQ,family:F1\n")
+    lrs = {}
+    for male, female in ((0.004, 0.001), (0.001, 0.004), (0.004, 0.001)):
+        out = tmp_path / f"cli_{male}_{female}.csv"
+        res = subprocess.run([sys.executable, "-m", "reunion.cli", "score", "--profiles", str(geno), "--pairs",
+                              str(pairs), "--out", str(out), "--samples", str(samples), "--frequencies",
+                              str(d / "freq.csv"), "--set", "frequencies.population=Test", "--set",
+                              "mutation.model=stepwise", "--set", f"mutation.rate_male={male}", "--set",
+                              f"mutation.rate_female={female}"], capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        lrs[(male, female)] = float(_scores(out)[0]["log10_lr"])
+    assert lrs[(0.004, 0.001)] == pytest.approx(cands["F1"]["log10_lr"], rel=1e-9)
+    assert lrs[(0.001, 0.004)] != pytest.approx(lrs[(0.004, 0.001)], rel=1e-9)
+
+
+def test_score_family_rows_refuse_bad_registrations(ingested, tmp_path):
+    from reunion.score import ScoreInputError, score_pairs
+    d, s = ingested["dir"], ingested["settings"]
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("query_id,relationship\nQ,family:F1\n")
+    with pytest.raises(ScoreInputError, match="row 2, field 'relationship'.*give the samples file registering it "
+                                              "with --samples"):
+        score_pairs(d / "genotypes.csv", d / "freq.csv", pairs, tmp_path / "s.csv", None, s)
+    # the whole samples file, with its inconsistent pedigrees: the first bad row is named
+    with pytest.raises(ScoreInputError, match=rf"samples.csv: row {LINE['C1']}, field 'father_id': a cycle"):
+        score_pairs(d / "genotypes.csv", d / "freq.csv", pairs, tmp_path / "s.csv", None, s,
+                    samples=d / "samples.csv")
+    clean = tmp_path / "samples.csv"
+    clean.write_text(CLEAN)
+    # the lost child X has a genotype row in these profiles
+    with pytest.raises(ScoreInputError, match=rf"samples.csv: row {LINE['X']}, field 'sample_id': sample X is "
+                                              "family F1's lost_child"):
+        score_pairs(d / "genotypes.csv", d / "freq.csv", pairs, tmp_path / "s.csv", None, s, samples=clean)
+    geno = tmp_path / "g.csv"
+    geno.write_text("".join(line for line in (d / "genotypes.csv").read_text().splitlines(keepends=True)
+                            if not line.startswith("X,")))
+    for row, match in (("Q,family:F9,", "'relationship': family 'F9' is not registered"),
+                       ("GM,family:F1,", "'query_id': sample 'GM' is a registered member of family F1"),
+                       ("Q,family:F1,U", "'reference_id': a family:F1 row takes its people from .*: "
+                                         "empty reference_id")):
+        pairs.write_text(f"query_id,relationship,reference_id\n{row}\n")
+        with pytest.raises(ScoreInputError, match=f"row 2, field {match}"):
+            score_pairs(geno, d / "freq.csv", pairs, tmp_path / "s.csv", None, s, samples=clean)
+    # theta: an explicit pedigree has no closed form
+    st = load_settings(None, [f"frequencies.table={d / 'freq.csv'}", "frequencies.population=Test",
+                              "mutation.model=none", "scoring.theta=0.01"])
+    pairs.write_text("query_id,relationship\nQ,family:F1\n")
+    with pytest.raises(ScoreInputError, match="family F1 has no hypothesis: it is registered as an explicit "
+                                              "pedigree, scored by the pedigree engine only"):
+        score_pairs(geno, d / "freq.csv", pairs, tmp_path / "s.csv", None, st, samples=clean)
