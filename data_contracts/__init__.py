@@ -128,6 +128,9 @@ def shard_schema(side: str, n_loci: int) -> pa.Schema:
         _f("sample_id", pa.string(), "Sample identifier.", False),
         _f("codes", pa.list_(pa.uint16(), n_loci), "Genotype index per locus (0 = untyped).", False),
     ]
+    if side == "query":
+        fields.insert(1, _f("sex", pa.string(), "M or F: the samples' sex, else the sex an amelogenin call "
+                            "shows; null when unknown (and in shards written before this column).", True))
     if side == "reference":
         fields[1:1] = [
             _f("family_id", pa.string(), "Family identifier; rows of one family are contiguous.", False),

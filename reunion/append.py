@@ -38,9 +38,8 @@ from reunion.genetics.registration import lost_child_ids
 from reunion.ingest import (ALLELES_FILE, ALREADY_REGISTERED, ALREADY_TYPED, MANIFEST, REGISTRY_FILE,
                             REJECTS_FILE, _codes_array, _cross_checks, _input_record, _write_shard,
                             assemble_profiles, input_notes, load_encoding, load_manifest, lost_child_genotypes,
-                            member_order, read_shard, reference_table, registry_rows, sample_sexes, shard_codes,
-                            shards_of,
-                            verify_file, write_query_shards, write_reference_shards, write_registry)
+                            member_order, missing_sexes, read_shard, reference_table, registry_rows,
+                            sample_sexes, shard_codes, shards_of, verify_file, write_query_shards, write_reference_shards, write_registry)
 from reunion.io import atomic
 from reunion.io.readers import read_genotypes, read_samples, rejects_table
 from reunion.loci import LocusNormaliser
@@ -187,7 +186,8 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
         return 1 + max((s.shard_id for s in shards_of(base, side)), default=-1)
 
     added = write_query_shards(new_missing_rows, _stack([codes(r["sample_id"]) for r in new_missing_rows], L),
-                               out_dir, settings, L, first=next_id("query"))
+                               out_dir, settings, L, first=next_id("query"),
+                               sexes=missing_sexes(new_missing_rows, genos))
     added += write_reference_shards(fresh_rel, _stack([codes(r["sample_id"]) for r in fresh_rel], L),
                                     out_dir, settings, L, first=next_id("reference"))
     # positional order: standing query shards, new query shards, standing reference shards, new ones

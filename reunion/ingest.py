@@ -371,7 +371,8 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                 out[i, li] = genotype_index(alleles[a1][0], alleles[a2][0])
         return out
 
-    shards = write_query_shards(missing, codes_of(missing), out_dir, settings, L)
+    shards = write_query_shards(missing, codes_of(missing), out_dir, settings, L,
+                                sexes=missing_sexes(missing, genos))
     families = sorted({r["family_id"] for r in relatives})
     shards += write_reference_shards(relatives, codes_of(relatives), out_dir, settings, L)
     registry_path = write_registry(registry_rows(out_dir, shards), out_dir)
@@ -401,14 +402,33 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                          floored_uses, manifest.floor.alleles, rejects_path, notes)
 
 
+def missing_sexes(rows: list[dict], genos: list[ReadResult]) -> dict[str, str]:
+    """sample_id -> 'M' / 'F' of the missing persons in ``rows`` whose sex is known: the samples'
+    sex, else the one their amelogenin rows show (the genotype reads' ``observed_sex``; where both
+    are given and differ, the amelogenin row is a reject and the samples' sex stands)."""
+    seen: dict[str, str] = {}
+    for g in genos:
+        seen.update(g.observed_sex)
+    out = {}
+    for r in rows:
+        sex = r.get("sex") if r.get("sex") in ("M", "F") else seen.get(r["sample_id"])
+        if sex in ("M", "F"):
+            out[r["sample_id"]] = sex
+    return out
+
+
 def write_query_shards(rows: list[dict], codes: np.ndarray, out_dir: Path, settings: Settings, L: int,
-                       first: int = 0) -> list[ShardRecord]:
-    """Missing persons (in the order given) into query shards numbered from ``first``."""
+                       first: int = 0, sexes: dict[str, str] | None = None) -> list[ShardRecord]:
+    """Missing persons (in the order given) into query shards numbered from ``first``, with
+    their known sex (``sexes``, :func:`missing_sexes`; null where absent)."""
     shards, qs, fmt = [], settings.ingest.queries_per_shard, settings.ingest.format
+    sexes = sexes or {}
     for s, start in enumerate(range(0, len(rows), qs), start=first):
         part = rows[start:start + qs]
         t = pa.Table.from_arrays(
-            [pa.array([r["sample_id"] for r in part]), _codes_array(codes[start:start + qs], L)],
+            [pa.array([r["sample_id"] for r in part]),
+             pa.array([sexes.get(r["sample_id"]) for r in part], pa.string()),
+             _codes_array(codes[start:start + qs], L)],
             schema=shard_schema("query", L))
         shards.append(_write_shard(t, out_dir / "shards" / f"query-{s:05d}.{fmt}", "query", s, out_dir))
     return shards
