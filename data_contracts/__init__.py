@@ -55,6 +55,13 @@ SAMPLES = pa.schema([
        + ", ".join(RELATIONS) + " (child, child_other_parent, grandchild: the lost person's own "
        "children, their other parent and grandchildren; half_sibling, grandparent and avuncular "
        "without a side are scored as either side with prior 1/2); empty for missing persons."),
+    _f("sex", pa.string(), "Optional: M, F or U; an amelogenin call showing the other sex is a reject "
+       "of that genotype row (the profile is kept)."),
+    _f("kit", pa.string(), "Optional: typing kit (locus set) used."),
+    _f("collected_on", pa.string(), "Optional: collection date, ISO 8601 (YYYY-MM-DD)."),
+    _f("region", pa.string(), "Optional: collecting region or blood-collection point."),
+    _f("population", pa.string(), "Optional: self-reported population group; samples of another "
+       "population than the run's frequency table are counted in the ingest notes."),
     _f("father_id", pa.string(), "Optional, the explicit pedigree form: sample_id of this member's "
        "father, a member of the same family (a row with no genotype rows is an untyped person); empty "
        "for a founder. A family giving any father_id / mother_id, or a lost_child row, is registered "
@@ -66,13 +73,6 @@ SAMPLES = pa.schema([
        "relation codes, on any of its rows (rows giving it must agree); in the explicit form it is the "
        "lost_child row's sex. A missing person of the other sex (sex column or amelogenin) is not a "
        "candidate of the family (scoring.sex_mismatch)."),
-    _f("sex", pa.string(), "Optional: M, F or U; an amelogenin call showing the other sex is a reject "
-       "of that genotype row (the profile is kept)."),
-    _f("kit", pa.string(), "Optional: typing kit (locus set) used."),
-    _f("collected_on", pa.string(), "Optional: collection date, ISO 8601 (YYYY-MM-DD)."),
-    _f("region", pa.string(), "Optional: collecting region or blood-collection point."),
-    _f("population", pa.string(), "Optional: self-reported population group; samples of another "
-       "population than the run's frequency table are counted in the ingest notes."),
 ])
 SAMPLES_REQUIRED = ("sample_id", "role")
 #: the samples' columns of the explicit pedigree form and the lost child's sex, carried by
