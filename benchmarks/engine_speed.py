@@ -116,6 +116,8 @@ def _explicit(kind: list, fams: list[Family]) -> list[Family] | None:
 
 def _rate(scorer: FamilyScorer, fams: list[Family]) -> tuple[str, float]:
     hyps = [scorer.hypothesis(f) for f in fams]
+    if any(h is None for h in hyps):    # no hypothesis without the engine (a missing adult's children)
+        raise ValueError("not scored")
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()
@@ -126,7 +128,10 @@ def _rate(scorer: FamilyScorer, fams: list[Family]) -> tuple[str, float]:
 
 def _rank1(scorer: FamilyScorer, fams: list[Family], lost: list[np.ndarray], enc: Encoding) -> float:
     """Share of lost children whose own family scores highest among ``fams`` (gather-sum)."""
-    rows = scorer.table_rows([scorer.hypothesis(f) for f in fams])          # [F, W]
+    hyps = [scorer.hypothesis(f) for f in fams]
+    if any(h is None for h in hyps):
+        raise ValueError("not scored")
+    rows = scorer.table_rows(hyps)                                          # [F, W]
     q = np.array(lost, dtype=np.int64) + enc.offsets[None, :].astype(np.int64)   # [Q, L]
     scores = rows[:, q].sum(axis=2)                                         # [F, Q]
     return float(np.mean(np.argmax(scores, axis=0) == np.arange(len(fams))))

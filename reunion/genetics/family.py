@@ -16,6 +16,10 @@ A registered family is scored by its strongest available hypothesis
   :func:`reunion.genetics.engine.relatives_pedigree`);
 - otherwise (one typed ``grandparent`` or ``avuncular``) ``pair_<relation>``
   (pairwise IBD formula, equal to the engine without mutation).
+A family registered as an explicit pedigree (the samples' ``father_id`` / ``mother_id``, a
+``lost_child`` member; :mod:`reunion.genetics.registration`) is always ``pedigree``, over its
+links, with every typed member; without the engine (theta > 0, ``scoring.pedigree`` false) it
+has no hypothesis and is not scored.
 With theta > 0 (the engine is theta-free) the ``pedigree`` hypothesis is not used:
 families are scored as before, by the relative typed at the most loci.
 
@@ -120,7 +124,8 @@ class Family:
         families beyond the nuclear menu get the ``pedigree`` hypothesis (module docstring);
         with ``pedigree=False`` (``scoring.pedigree: false``; theta runs) they are scored by the relative
         typed at the most loci (a sided relation as its side-less pairwise one; ValueError
-        naming the pedigree engine where there is none, e.g. a first cousin).
+        naming the pedigree engine where there is none, e.g. a first cousin). A family registered
+        as an explicit pedigree: :meth:`_explicit_hypothesis`.
         """
         def typed(rel: Relation) -> list[Member]:
             return sorted((m for m in self.members if m.relation == rel and m.n_typed),

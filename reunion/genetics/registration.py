@@ -24,7 +24,7 @@ from typing import Protocol
 from reunion.genetics.engine import Pedigree, PedigreeError, Person
 from reunion.genetics.roles import Relation
 
-__all__ = ["EXPLICIT_RELATIONS", "explicit_family_ids", "explicit_pedigree", "is_explicit",
+__all__ = ["EXPLICIT_RELATIONS", "explicit_pedigree", "is_explicit",
            "lost_child_ids", "registration_problems"]
 
 #: relations only the explicit form uses (either makes a family explicit)
@@ -47,11 +47,6 @@ def is_explicit(row: Mapping) -> bool:
     return bool(row.get("father_id") or row.get("mother_id")) or row.get("relation") in EXPLICIT_RELATIONS
 
 
-def explicit_family_ids(rows: Iterable[Mapping]) -> set[str]:
-    """The family ids of relatives' rows that register their family as an explicit pedigree."""
-    return {r["family_id"] for r in rows if r.get("role") == "relative" and is_explicit(r)}
-
-
 def lost_child_ids(rows: Iterable[Mapping]) -> set[str]:
     """Sample ids of the ``lost_child`` rows (the person searched for: no genotype rows)."""
     return {r["sample_id"] for r in rows if r.get("relation") == Relation.LOST_CHILD.value}
@@ -72,7 +67,7 @@ def registration_problems(rows: Sequence[Mapping], where: Sequence[str]) -> dict
     no half pedigree is scored).
     """
     family_of = {r["sample_id"]: r["family_id"] for r in rows}
-    explicit = explicit_family_ids([{**r, "role": "relative"} for r in rows])
+    explicit = {r["family_id"] for r in rows if is_explicit(r)}
     by_family: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
         if r["family_id"] in explicit:
