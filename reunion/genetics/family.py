@@ -170,7 +170,6 @@ class Family:
                              "does not combine with theta")
         return Hypothesis.pair(rel), {_OTHER: best}
 
-
     def _explicit_hypothesis(self, pedigree: bool) -> tuple[Hypothesis, Used] | None:
         """A family registered as an explicit pedigree: ``pedigree`` over its links, every typed
         member used (keyed as :meth:`hypothesis` says, by its relation label), each carrying the

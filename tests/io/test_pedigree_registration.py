@@ -95,7 +95,8 @@ def test_inconsistent_pedigrees_are_rejected_row_by_row(ingested):
     assert by[(s, LINE["S1"])] == ("sex", "S1 is the father of S2 (father_id) but registered F: correct the sex "
                                           "or the link")
     # F5: a link into family F1
-    assert by[(s, LINE["L1"])][0] == "father_id" and "'GM' is a member of family F1, not of F5" in by[(s, LINE["L1"])][1]
+    field, why = by[(s, LINE["L1"])]
+    assert field == "father_id" and "'GM' is a member of family F1, not of F5" in why
     # F6: two lost children
     assert by[(s, LINE["D2"])][0] == "relation" and f"already has its lost child D1 (samples.csv row {LINE['D1']})" \
         in by[(s, LINE["D2"])][1]
@@ -250,3 +251,33 @@ def test_score_family_rows_refuse_bad_registrations(ingested, tmp_path):
     with pytest.raises(ScoreInputError, match="family F1 has no hypothesis: it is registered as an explicit "
                                               "pedigree, scored by the pedigree engine only"):
         score_pairs(geno, d / "freq.csv", pairs, tmp_path / "s.csv", None, st, samples=clean)
+
+
+# ------------------------------------------------------------------ a batch appended to the shard set
+def test_a_batch_cannot_extend_an_explicit_pedigree_and_keeps_its_links(ingested, tmp_path):
+    from reunion.append import append_batch
+    d, shards, s = ingested["dir"], ingested["shards"], ingested["settings"]
+    batch = tmp_path / "batch.csv"
+    batch.write_text("sample_id,role,family_id,relation,sex,father_id,mother_id\n"
+                     "AU,relative,F1,paternal_uncle_aunt,F,PGF,GM\n"      # joins explicit F1: refused
+                     "GM3,relative,F2,paternal_grandfather,M,,\n"          # joins F2 (relation codes): fine
+                     "Q2,missing,,,F,,\n")
+    geno = tmp_path / "batch_g.csv"
+    geno.write_text("sample_id,locus,allele1,allele2\nQ2,TH01,7,8\nX,FGA,20,21\nGM3,TH01,6,7\n")
+    out = tmp_path / "appended"
+    summary = append_batch(shards, [batch], [geno], out, s)
+    assert summary.rows_rejected == 2
+    with open(out / REJECTS_FILE, newline="") as fh:
+        new = [r for r in csv.DictReader(fh) if r["file"].endswith(("batch.csv", "batch_g.csv"))]
+    got = {(r["file"].rsplit("/", 1)[-1], int(r["row"]), r["field"]): r["reason"] for r in new}
+    assert set(got) == {("batch.csv", 2, "family_id"), ("batch_g.csv", 3, "sample_id")}
+    assert "family F1 is registered as a pedigree" in got[("batch.csv", 2, "family_id")]
+    assert "X is a family's lost_child" in got[("batch_g.csv", 3, "sample_id")]
+    # the rewritten reference shard keeps F1's links
+    m = load_manifest(out)
+    t = pa.concat_tables([read_shard(out, rec) for rec in shards_of(m, "reference")])
+    links = {sid: (f, mo) for sid, f, mo in zip(*(t.column(c).to_pylist() for c in ("sample_id", "father_id",
+                                                                                     "mother_id")))}
+    assert links["X"] == ("FA", "MO") and links["U"] == ("PGF", "GM") and "GM3" in links and "AU" not in links
+    (q,) = [read_shard(out, rec) for rec in shards_of(m, "query")][-1:]
+    assert dict(zip(q.column("sample_id").to_pylist(), q.column("sex").to_pylist()))["Q2"] == "F"
