@@ -281,3 +281,30 @@ def test_a_batch_cannot_extend_an_explicit_pedigree_and_keeps_its_links(ingested
     assert links["X"] == ("FA", "MO") and links["U"] == ("PGF", "GM") and "GM3" in links and "AU" not in links
     (q,) = [read_shard(out, rec) for rec in shards_of(m, "query")][-1:]
     assert dict(zip(q.column("sample_id").to_pylist(), q.column("sex").to_pylist()))["Q2"] == "F"
+
+
+def test_familias_export_refuses_an_explicit_pedigree(ingested, tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from reunion.errors import InputError
+    from reunion.frequencies import file_sha256
+    from reunion.io.familias import export_case
+    shards, s = ingested["shards"], ingested["settings"]
+    run = tmp_path / "run"
+    run.mkdir()
+    m = load_manifest(shards)
+    (run / "run.json").write_text(json.dumps({
+        "config": json.loads(s.model_dump_json()),
+        "manifest": {"path": str(shards / "manifest.json"), "sha256": file_sha256(shards / "manifest.json")},
+        "frequency_table": {"sha256": m.frequency_table.sha256}}))
+    pq.write_table(pa.Table.from_pylist([
+        {"missing_id": "Q", "family_id": "F1", "hypothesis": "pedigree",
+         "members": "paternal_grandmother1:GM;paternal_uncle_aunt1:U"},
+        {"missing_id": "Q", "family_id": "F2", "hypothesis": "pedigree",
+         "members": "paternal_grandmother1:GM2;paternal_uncle_aunt1:U2"}]), run / "candidates.parquet")
+    # F1's labels happen to be relation codes, but its links define it: refused, pointing to reunion score
+    with pytest.raises(InputError, match="family F1 is registered as an explicit pedigree.*Q,family:F1"):
+        export_case(run, "Q", "F1", tmp_path / "f1.fam")
+    assert export_case(run, "Q", "F2", tmp_path / "f2.fam").read_text().strip()     # relation codes: written
