@@ -146,7 +146,8 @@ def _cross_checks(results: list[tuple[Path, ReadResult]], seen_ids: dict[str, st
 
 
 def _pedigree_checks(paths: list[Path], results: list[ReadResult]) -> list[ReadResult]:
-    """``results`` with the rows of inconsistent explicit pedigrees moved to their rejects."""
+    """``results`` with the rows of inconsistent registrations (explicit pedigrees; a relation-code
+    family's conflicting lost_sex: :func:`registration_problems`) moved to their rejects."""
     rows, at = [], []
     for k, res in enumerate(results):
         for j, (r, rowno) in enumerate(zip(res.table.to_pylist(), res.lines)):

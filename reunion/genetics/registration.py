@@ -53,12 +53,13 @@ def lost_child_ids(rows: Iterable[Mapping]) -> set[str]:
 
 
 def registration_problems(rows: Sequence[Mapping], where: Sequence[str]) -> dict[int, tuple[str, str]]:
-    """The rows of explicit-form families that cannot be registered: {row index: (field, reason)}.
+    """The relatives' rows that cannot be registered as given: {row index: (field, reason)}.
 
     ``rows``: the accepted relatives' rows (SAMPLES contract dicts: sample_id, family_id,
     relation, sex, father_id, mother_id, lost_sex), of every input file together; ``where``:
-    each row's place for messages ('samples.csv line 7'). Families given by relation codes
-    alone are not looked at. Checked, family by family: a link to an id of another family or
+    each row's place for messages ('samples.csv line 7'). In a family given by relation codes
+    alone, a row whose ``lost_sex`` (M / F) differs from the family's first one is rejected
+    alone. An explicit-form family is checked whole: a link to an id of another family or
     to no registered sample; no ``lost_child`` or a second one; a parent without sex (M or F),
     a father registered F, a mother registered M, one person both a father and a mother; a
     cycle of parenthood; a ``lost_sex`` that differs from the lost_child row's sex. A family
@@ -69,10 +70,17 @@ def registration_problems(rows: Sequence[Mapping], where: Sequence[str]) -> dict
     family_of = {r["sample_id"]: r["family_id"] for r in rows}
     explicit = {r["family_id"] for r in rows if is_explicit(r)}
     by_family: dict[str, list[int]] = {}
+    out: dict[int, tuple[str, str]] = {}
+    first_sex: dict[str, int] = {}                         # relation-code family -> its first lost_sex row
     for i, r in enumerate(rows):
         if r["family_id"] in explicit:
             by_family.setdefault(r["family_id"], []).append(i)
-    out: dict[int, tuple[str, str]] = {}
+        elif _sex(r.get("lost_sex")):
+            k = first_sex.setdefault(r["family_id"], i)
+            if _sex(rows[k]["lost_sex"]) != _sex(r["lost_sex"]):
+                out[i] = ("lost_sex", f"lost_sex {r['lost_sex']} differs from the lost_sex {rows[k]['lost_sex']} "
+                                      f"family {r['family_id']} gives on {where[k]}: a family searches for one "
+                                      "person; correct one of them")
     for fid, idx in by_family.items():
         bad = _family_problems(fid, [rows[i] for i in idx], [where[i] for i in idx], family_of)
         if not bad:

@@ -225,3 +225,12 @@ def test_without_the_engine_an_explicit_family_is_not_scored():
     assert sc0.hypothesis(_explicit_family()) is None
     with pytest.raises(ValueError, match="explicit pedigree: it is scored by the pedigree engine only"):
         _explicit_family().hypothesis(pedigree=False)
+
+
+def test_a_relation_code_family_gives_one_lost_sex():
+    rows = _rows(("g", "F2", "grandparent", "F", None, None, "F"), ("u", "F2", "avuncular", "M", None, None, None),
+                 ("a", "F2", "avuncular", "F", None, None, "M"), ("b", "F2", "avuncular", "M", None, None, "F"),
+                 ("c", "F3", "father", "M", None, None, "M"))
+    got = _problems(rows)
+    assert got == {2: ("lost_sex", "lost_sex M differs from the lost_sex F family F2 gives on s.csv row 2: a "
+                                   "family searches for one person; correct one of them")}
