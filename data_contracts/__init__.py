@@ -41,6 +41,9 @@ RELATIONS = ("father", "mother", "full_sibling", "half_sibling", "grandparent", 
              "paternal_grandmother", "maternal_grandfather", "maternal_grandmother",
              "paternal_uncle_aunt", "maternal_uncle_aunt", "paternal_first_cousin",
              "maternal_first_cousin", "child", "child_other_parent", "grandchild")
+#: relations only a family registered as an explicit pedigree (father_id / mother_id) uses: the
+#: person searched for (one per family, no genotype rows) and a member labelled by no code
+PEDIGREE_RELATIONS = ("lost_child", "other")
 SEXES = ("M", "F", "U")
 
 SAMPLES = pa.schema([
@@ -59,8 +62,22 @@ SAMPLES = pa.schema([
     _f("region", pa.string(), "Optional: collecting region or blood-collection point."),
     _f("population", pa.string(), "Optional: self-reported population group; samples of another "
        "population than the run's frequency table are counted in the ingest notes."),
+    _f("father_id", pa.string(), "Optional, the explicit pedigree form: sample_id of this member's "
+       "father, a member of the same family (a row with no genotype rows is an untyped person); empty "
+       "for a founder. A family giving any father_id / mother_id, or a lost_child row, is registered "
+       "by its links: exactly one member with relation lost_child (no genotype rows), every parent "
+       "with its sex, and every other relation (a code above, or other) a label for reviewers."),
+    _f("mother_id", pa.string(), "Optional, the explicit pedigree form: sample_id of this member's "
+       "mother (see father_id)."),
+    _f("lost_sex", pa.string(), "Optional: the lost child's sex (M, F or U) for a family registered by "
+       "relation codes, on any of its rows (rows giving it must agree); in the explicit form it is the "
+       "lost_child row's sex. A missing person of the other sex (sex column or amelogenin) is not a "
+       "candidate of the family (scoring.sex_mismatch)."),
 ])
 SAMPLES_REQUIRED = ("sample_id", "role")
+#: the samples' columns of the explicit pedigree form and the lost child's sex, carried by
+#: reference shards (absent from shards written before them: read as null)
+PEDIGREE_COLUMNS = ("father_id", "mother_id", "lost_sex")
 
 # --------------------------------------------------------------------------- genotypes
 GENOTYPES = pa.schema([
@@ -111,11 +128,16 @@ def shard_schema(side: str, n_loci: int) -> pa.Schema:
         _f("sample_id", pa.string(), "Sample identifier.", False),
         _f("codes", pa.list_(pa.uint16(), n_loci), "Genotype index per locus (0 = untyped).", False),
     ]
+    if side == "query":
+        fields.insert(1, _f("sex", pa.string(), "M or F: the samples' sex, else the sex an amelogenin call "
+                            "shows; null when unknown (and in shards written before this column).", True))
     if side == "reference":
         fields[1:1] = [
             _f("family_id", pa.string(), "Family identifier; rows of one family are contiguous.", False),
             _f("relation", pa.string(), "Relation to the lost child.", False),
             _f("sex", pa.string(), "M, F or U.", True),
+            *(_f(c, pa.string(), SAMPLES.field(c).metadata[b"description"].decode(), True)
+              for c in PEDIGREE_COLUMNS),
         ]
     elif side != "query":
         raise ValueError(f"shard side must be 'query' or 'reference', got {side!r}")

@@ -89,6 +89,51 @@ def _families_at(shards_dir: str, settings_json: str, ref_index: int, stamp: tup
 
 
 
+def lost_sexes(shards_dir: str, settings_json: str, ref_index: int) -> np.ndarray | None:
+    """str [F] the lost child's registered sex ('M', 'F', '' unknown) of each family of a
+    reference shard, in shard order (:attr:`reunion.genetics.family.Family.lost_sex`); None
+    when no family of the shard registers one (then no pair is a sex mismatch)."""
+    return _lost_sexes_at(shards_dir, settings_json, ref_index, manifest_stamp(shards_dir))
+
+
+@lru_cache(maxsize=64)
+def _lost_sexes_at(shards_dir: str, settings_json: str, ref_index: int, stamp: tuple) -> np.ndarray | None:
+    t, _, _ = _family_spans(shards_dir, settings_json, ref_index, stamp)
+    if "lost_sex" not in t.column_names:         # shards written before the column register none
+        return None
+    given = t.column("lost_sex").null_count < t.num_rows or "lost_child" in set(t.column("relation").to_pylist())
+    if not given:
+        return None
+    sexes = np.array([f.lost_sex or "" for f in _families_at(shards_dir, settings_json, ref_index, stamp)],
+                     dtype="<U1")
+    return sexes if (sexes != "").any() else None
+
+
+def query_sexes(shards_dir: str, settings_json: str, q: int | list[str], start: int, stop: int) -> np.ndarray:
+    """str [n] the known sex ('M', 'F', '' unknown) of the missing persons of :func:`query_rows`
+    (the query shards' ``sex``; all unknown in shards written before that column)."""
+    _, manifest, _, _ = context(shards_dir, settings_json)
+    if isinstance(q, int):
+        rec = shards_of(manifest, "query")[q]
+        t = shard_table(shards_dir, rec.path, rec.sha256).slice(start, stop - start)
+        vals = t.column("sex").to_pylist() if "sex" in t.column_names else [None] * t.num_rows
+    else:
+        known = _query_sexes_at(shards_dir, settings_json, manifest_stamp(shards_dir))
+        vals = [known.get(x) for x in q]
+    return np.array([v or "" for v in vals], dtype="<U1")
+
+
+@lru_cache(maxsize=4)
+def _query_sexes_at(shards_dir: str, settings_json: str, stamp: tuple) -> dict[str, str]:
+    _, manifest, _, _ = context(shards_dir, settings_json)
+    out: dict[str, str] = {}
+    for rec in shards_of(manifest, "query"):
+        t = shard_table(shards_dir, rec.path, rec.sha256)
+        if "sex" in t.column_names:
+            out.update((x, v) for x, v in zip(t.column("sample_id").to_pylist(), t.column("sex").to_pylist()) if v)
+    return out
+
+
 def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int):
     """(sample ids, uint16 codes [n, L]) of rows [start, stop) of query shard q_index."""
     _, manifest, _, _ = context(shards_dir, settings_json)

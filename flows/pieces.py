@@ -19,7 +19,7 @@ import pyarrow as pa
 from reunion import ranking
 from reunion.contracts import CANDIDATES, PER_LOCUS
 from reunion.contracts.records import Manifest
-from reunion.flows.context import context, family_at, query_rows
+from reunion.flows.context import context, family_at, lost_sexes, query_rows, query_sexes
 from reunion.flows.tables import TableHandle, shard_tables, table_values
 from reunion.genetics.family import Family
 from reunion.genetics.roles import Role, parse_role
@@ -38,7 +38,9 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     """Top-k families of one reference shard for each missing person of one query block.
 
     Returns ``{"ref_index", "position": int64 [n, k] (-1 = none), "score": float64 [n, k]}``.
-    Missing persons typed at fewer than ``scoring.min_typed_loci`` loci get no candidates.
+    Missing persons typed at fewer than ``scoring.min_typed_loci`` loci get no candidates; with
+    ``scoring.sex_mismatch: exclude`` a family whose lost child's registered sex differs from
+    the missing person's known sex is not among them (:func:`screen_by_sex`).
     ``q_index`` may instead be a list of missing-person ids (start/stop ignored). With ``save_to``, the result is also persisted there (atomically) so that a
     crashed or cancelled run resumes without redoing this piece.
     """
@@ -48,8 +50,14 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     # a saved table file is named by its content (shard sha256, table settings): a GPU keeps it
     kernel = get_kernel(sc.device, cache_key=tables.file if tables.file is not None and tables.rows is None
                         else None)
-    idx, score = screen_with_strong(kernel, table_values(tables), enc.offsets, codes,
+    values = table_values(tables)
+    idx, score = screen_with_strong(kernel, values, enc.offsets, codes,
                                     sc.top_k, sc.log10_lr_floor, sc.keep_all_log10_lr)
+    fam_sex = lost_sexes(shards_dir, settings_json, tables.ref_index) if sc.sex_mismatch == "exclude" else None
+    if fam_sex is not None and len(tables.positions):
+        idx, score = screen_by_sex(get_kernel(sc.device), values, enc.offsets, codes, idx, score,
+                                   query_sexes(shards_dir, settings_json, q_index, start, stop),
+                                   fam_sex[tables.positions], sc)
     too_few = np.count_nonzero(codes, axis=1) < sc.min_typed_loci
     idx[too_few] = -1
     score[too_few] = -np.inf
@@ -91,6 +99,40 @@ def screen_with_strong(kernel, tables: np.ndarray, offsets: np.ndarray, codes: n
         idx, score = wide_i, wide_s
         more = more[ms[:, -1] >= bar] if kk < T else more[:0]
     return idx, score
+
+
+def screen_by_sex(kernel, tables: np.ndarray, offsets: np.ndarray, codes: np.ndarray, idx: np.ndarray,
+                  score: np.ndarray, query_sex: np.ndarray, table_sex: np.ndarray, sc) -> tuple[np.ndarray,
+                                                                                                np.ndarray]:
+    """The screen's (``idx`` int32 [n, K], ``score`` [n, K]) with every sex mismatch screened out:
+    the missing persons of known sex (``query_sex`` str [n]: 'M', 'F', '') are screened again
+    against only the tables (``table_sex`` str [T]: each table's lost-child sex, '' unknown) that
+    are not of the other sex, so their top_k (and keep-all widening, :func:`screen_with_strong`)
+    holds no mismatch and loses no match to one. Returns arrays padded to a common width."""
+    parts = []
+    for sex, other in (("M", "F"), ("F", "M")):
+        rows = np.flatnonzero(query_sex == sex)
+        bad = table_sex == other
+        if rows.size and bad.any():
+            keep = np.flatnonzero(~bad)
+            if keep.size:
+                i2, s2 = screen_with_strong(kernel, tables[keep], offsets, codes[rows], sc.top_k,
+                                            sc.log10_lr_floor, sc.keep_all_log10_lr)
+                i2 = np.where(i2 >= 0, keep[np.maximum(i2, 0)], -1).astype(idx.dtype)
+            else:
+                i2 = np.full((rows.size, 1), -1, dtype=idx.dtype)
+                s2 = np.full((rows.size, 1), -np.inf, dtype=score.dtype)
+            parts.append((rows, i2, s2))
+    if not parts:
+        return idx, score
+    width = max([idx.shape[1]] + [i2.shape[1] for _, i2, _ in parts])
+    out_i = np.full((len(idx), width), -1, dtype=idx.dtype)
+    out_s = np.full((len(idx), width), -np.inf, dtype=score.dtype)
+    out_i[:, :idx.shape[1]], out_s[:, :score.shape[1]] = idx, score
+    for rows, i2, s2 in parts:
+        out_i[rows], out_s[rows] = -1, -np.inf
+        out_i[rows, :i2.shape[1]], out_s[rows, :s2.shape[1]] = i2, s2
+    return out_i, out_s
 
 
 def load_piece(path: str) -> dict:

@@ -29,16 +29,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from reunion.contracts import REJECTS, REGISTRY, check_table
+from reunion.contracts import PEDIGREE_COLUMNS, REJECTS, REGISTRY, check_table
 from reunion.contracts.records import FileRef, InputRecord, Manifest, ManifestCounts, RejectsRef
 from reunion.encoding import genotype_index
 from reunion.errors import InputError
 from reunion.frequencies import file_sha256, load_frequency_table
+from reunion.genetics.registration import lost_child_ids
 from reunion.ingest import (ALLELES_FILE, ALREADY_REGISTERED, ALREADY_TYPED, MANIFEST, REGISTRY_FILE,
                             REJECTS_FILE, _codes_array, _cross_checks, _input_record, _write_shard,
-                            assemble_profiles, input_notes, load_encoding, load_manifest, member_order,
-                            read_shard, reference_table, registry_rows, sample_sexes, shard_codes, shards_of,
-                            verify_file, write_query_shards, write_reference_shards, write_registry)
+                            assemble_profiles, input_notes, load_encoding, load_manifest, lost_child_genotypes,
+                            member_order, missing_sexes, read_shard, reference_table, registry_rows,
+                            sample_sexes, shard_codes, shards_of, verify_file, write_query_shards, write_reference_shards, write_registry)
 from reunion.io import atomic, locks
 from reunion.io.readers import read_genotypes, read_samples, rejects_table
 from reunion.loci import LocusNormaliser
@@ -98,27 +99,32 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     parents = reg.filter(pc.is_in(reg.column("relation"), pa.array(["father", "mother"])))
     seen_parent = {(f, r): STANDING for f, r in zip(parents.column("family_id").to_pylist(),
                                                     parents.column("relation").to_pylist())}
+    std_lost = {sid for sid, rel in zip(reg_ids, reg.column("relation").to_pylist()) if rel == "lost_child"}
+    closed = {f for f, rel in zip(reg.column("family_id").to_pylist(), reg.column("relation").to_pylist())
+              if rel == "lost_child"}                     # standing explicit pedigrees
     if source is not None:                       # a PostgreSQL registry, as ingest reads one
         from reunion.io.postgres import PostgresSource, input_record
         with PostgresSource(source, settings.source) as src:
             samples_paths = [src.label(settings.source.samples_table)]
             genotype_paths = [src.label(settings.source.genotypes_table)]
             sample_results = _cross_checks([(samples_paths[0], src.read_samples())],
-                                           dict.fromkeys(reg_ids, STANDING), seen_parent)
+                                           dict.fromkeys(reg_ids, STANDING), seen_parent, closed)
             batch_rows = [r for res in sample_results for r in res.table.to_pylist()]
             roles = {**std_roles, **{r["sample_id"]: r["role"] for r in batch_rows}}
             genos = [src.read_genotypes(LocusNormaliser(table.locus_names), roles, sample_sexes(sample_results))]
+        genos = lost_child_genotypes(genotype_paths, genos, std_lost | lost_child_ids(batch_rows))
         s_inputs = [input_record(samples_paths[0], sample_results[0], "samples", src.sha256["samples"],
                                  src.watermark.get("samples"))]
         g_inputs = [input_record(genotype_paths[0], genos[0], "genotypes", src.sha256["genotypes"],
                                  src.watermark.get("genotypes"))]
     else:
         sample_results = _cross_checks([(p, read_samples(p)) for p in samples_paths],
-                                       dict.fromkeys(reg_ids, STANDING), seen_parent)
+                                       dict.fromkeys(reg_ids, STANDING), seen_parent, closed)
         batch_rows = [r for res in sample_results for r in res.table.to_pylist()]
         roles = {**std_roles, **{r["sample_id"]: r["role"] for r in batch_rows}}
         genos = [read_genotypes(p, LocusNormaliser(table.locus_names), roles, sample_sexes(sample_results))
                  for p in genotype_paths]
+        genos = lost_child_genotypes(genotype_paths, genos, std_lost | lost_child_ids(batch_rows))
         s_inputs = [_input_record(p, r, "samples") for p, r in zip(samples_paths, sample_results)]
         g_inputs = [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
     notes = input_notes(sample_results, genos, table)
@@ -199,7 +205,8 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
         return 1 + max((s.shard_id for s in shards_of(base, side)), default=-1)
 
     added = write_query_shards(new_missing_rows, _stack([codes(r["sample_id"]) for r in new_missing_rows], L),
-                               out_dir, settings, L, first=next_id("query"))
+                               out_dir, settings, L, first=next_id("query"),
+                               sexes=missing_sexes(new_missing_rows, genos))
     added += write_reference_shards(fresh_rel, _stack([codes(r["sample_id"]) for r in fresh_rel], L),
                                     out_dir, settings, L, first=next_id("reference"))
     # positional order: standing query shards, new query shards, standing reference shards, new ones
@@ -281,7 +288,8 @@ def _rewrite_reference(t: pa.Table, joining: dict[str, list[dict]], updated: dic
     Families keep their order in the shard; members of a changed family are
     ordered as ingest orders them (relation, then sample id).
     """
-    rows = t.select(["sample_id", "family_id", "relation", "sex"]).to_pylist()
+    rows = t.select(["sample_id", "family_id", "relation", "sex",
+                     *(c for c in PEDIGREE_COLUMNS if c in t.column_names)]).to_pylist()
     old = shard_codes(t)
     by_id = {r["sample_id"]: old[i] for i, r in enumerate(rows)}
     fams: dict[str, list[dict]] = {}
@@ -290,7 +298,8 @@ def _rewrite_reference(t: pa.Table, joining: dict[str, list[dict]], updated: dic
     out_rows = []
     for fid, members in fams.items():
         if fid in joining:
-            members = sorted(members + [{k: j[k] for k in ("sample_id", "family_id", "relation", "sex")}
+            members = sorted(members + [{k: j.get(k) for k in ("sample_id", "family_id", "relation", "sex",
+                                                                *PEDIGREE_COLUMNS)}
                                         for j in joining[fid]], key=member_order)
         out_rows.extend(members)
     zero = np.zeros(L, dtype=np.uint16)

@@ -432,6 +432,9 @@ def score(
     run: Annotated[Optional[Path], typer.Option(
         help="Run folder: score with the configuration and allele list its run.json records, "
              "reproducing its LRs (instead of --config/--set).")] = None,
+    samples: Annotated[Optional[Path], typer.Option(
+        help="Samples file registering the families of family:FAMILY_ID pairs rows (relation codes "
+             "or father_id/mother_id); their genotypes in --profiles.")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:
@@ -445,10 +448,11 @@ def score(
             raise SettingsError("--run takes the configuration the run recorded: drop --config and "
                                 "--set, or drop --run to score with settings of your own")
         rc = run_configuration(run)
-        counts = score_pairs(profiles, frequencies, pairs, out, per_locus, run=rc)
+        counts = score_pairs(profiles, frequencies, pairs, out, per_locus, run=rc, samples=samples)
         used = f"the configuration of {rc.run_json}"
     else:
-        counts = score_pairs(profiles, frequencies, pairs, out, per_locus, load_settings(config, set_))
+        counts = score_pairs(profiles, frequencies, pairs, out, per_locus, load_settings(config, set_),
+                             samples=samples)
         used = f"{config}" + (f" with --set {' --set '.join(set_)}" if set_ else "")
     console.print(f"scored {counts['pairs']} pairs into {out}" +
                   (f" (per locus: {per_locus})" if per_locus else "") + f", with {used}")

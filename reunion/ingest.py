@@ -16,6 +16,7 @@ another population than the frequency table's) is one line each in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections import Counter
@@ -26,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from reunion import code_version
-from reunion.contracts import CONTRACT_VERSION, REGISTRY, check_table, shard_schema
+from reunion.contracts import CONTRACT_VERSION, PEDIGREE_COLUMNS, REGISTRY, check_table, shard_schema
 from reunion.contracts.records import (
     FileRef,
     FloorCounts,
@@ -41,6 +42,7 @@ from reunion.encoding import Encoding, genotype_index
 from reunion.errors import InputError
 from reunion.frequencies import FrequencyTable, file_sha256, load_frequency_table
 from reunion.genetics.family import Family, Member
+from reunion.genetics.registration import lost_child_ids, registration_problems
 from reunion.genetics.roles import Relation
 from reunion.io import atomic, locks
 from reunion.io.readers import (
@@ -94,20 +96,31 @@ def member_order(r: dict) -> tuple:
 
 
 def _cross_checks(results: list[tuple[Path, ReadResult]], seen_ids: dict[str, str] | None = None,
-                  seen_parent: dict[tuple[str, str], str] | None = None) -> list[ReadResult]:
+                  seen_parent: dict[tuple[str, str], str] | None = None,
+                  closed: set[str] | None = None) -> list[ReadResult]:
     """Checks across rows and files of samples: a sample id registered in an earlier
-    file, and a second father or mother in one family (a lost child has one of each).
+    file, a second father or mother in one family (a lost child has one of each), and
+    the families registered as explicit pedigrees (father_id / mother_id:
+    :func:`reunion.genetics.registration.registration_problems`, over every file together).
 
     ``seen_ids`` / ``seen_parent`` hold registrations made before these files
-    (a standing shard set that a batch is appended to).
+    (a standing shard set that a batch is appended to); ``closed``: its families
+    registered as explicit pedigrees, which a batch cannot extend.
     """
     seen_ids = dict(seen_ids or {})
     seen_parent = dict(seen_parent or {})
+    closed = closed or set()
     out = []
     for path, res in results:
         keep, lines, rejects = [], [], list(res.rejects)
         for r, rowno in zip(res.table.to_pylist(), res.lines):
             where = f"{path.name} row {rowno}"
+            if r["role"] == "relative" and r["family_id"] in closed:
+                rejects.append(Reject(str(path), rowno, "family_id",
+                                      f"family {r['family_id']} is registered as a pedigree (father_id / "
+                                      "mother_id) in the standing shard set: a batch cannot extend it; "
+                                      "ingest the whole family again with this member"))
+                continue
             if r["sample_id"] in seen_ids:
                 rejects.append(Reject(str(path), rowno, "sample_id",
                                       f"sample {r['sample_id']} {ALREADY_REGISTERED} "
@@ -129,7 +142,65 @@ def _cross_checks(results: list[tuple[Path, ReadResult]], seen_ids: dict[str, st
         rejects.sort(key=lambda j: j.row)
         out.append(ReadResult(table=pa.Table.from_pylist(keep, schema=res.table.schema),
                               rejects=rejects, n_read=res.n_read, lines=lines))
+    return _pedigree_checks([p for p, _ in results], out)
+
+
+def _pedigree_checks(paths: list[Path], results: list[ReadResult]) -> list[ReadResult]:
+    """``results`` with the rows of inconsistent registrations (explicit pedigrees; a relation-code
+    family's conflicting lost_sex: :func:`registration_problems`) moved to their rejects."""
+    rows, at = [], []
+    for k, res in enumerate(results):
+        for j, (r, rowno) in enumerate(zip(res.table.to_pylist(), res.lines)):
+            if r["role"] == "relative":
+                rows.append(r)
+                at.append((k, j, rowno))
+    problems = registration_problems(rows, [f"{paths[k].name} row {rowno}" for k, _, rowno in at])
+    if not problems:
+        return results
+    drop: dict[int, dict[int, Reject]] = {}
+    for i, (fld, reason) in problems.items():
+        k, j, rowno = at[i]
+        drop.setdefault(k, {})[j] = Reject(str(paths[k]), rowno, fld, reason)
+    out = []
+    for k, res in enumerate(results):
+        gone = drop.get(k)
+        if not gone:
+            out.append(res)
+            continue
+        keep = [j for j in range(res.table.num_rows) if j not in gone]
+        rejects = sorted(res.rejects + list(gone.values()), key=lambda j: j.row)
+        out.append(dataclasses.replace(res, table=res.table.take(keep), rejects=rejects,
+                                       lines=[res.lines[j] for j in keep]))
     return out
+
+
+def lost_child_genotypes(paths: list[Path | str], genos: list[ReadResult], lost: set[str]) -> list[ReadResult]:
+    """``genos`` with the genotype rows of lost children (relation lost_child: the person
+    searched for) moved to their rejects: the lost child of an explicit pedigree has no genotype."""
+    if not lost:
+        return genos
+    out = []
+    for p, g in zip(paths, genos):
+        sids = g.table.column("sample_id").to_pylist()
+        bad = [j for j, sid in enumerate(sids) if sid in lost]
+        if not bad:
+            out.append(g)
+            continue
+        gone = set(bad)
+        keep = [j for j in range(len(sids)) if j not in gone]
+        rejects = g.rejects + [Reject(str(p), g.lines[j], "sample_id",
+                                      f"sample {sids[j]} is a family's lost_child (the person searched for), "
+                                      "who has no genotype rows: a typed person is registered as a missing "
+                                      "person (role missing) or a relative with another relation; correct "
+                                      "the samples file or remove this row") for j in bad]
+        out.append(dataclasses.replace(g, table=g.table.take(keep), rejects=sorted(rejects, key=lambda j: j.row),
+                                       lines=[g.lines[j] for j in keep]))
+    return out
+
+
+def _lost(results: list[ReadResult]) -> set[str]:
+    """Sample ids of the accepted lost_child rows."""
+    return lost_child_ids(r for res in results for r in res.table.select(["sample_id", "relation"]).to_pylist())
 
 
 def sample_sexes(results: list[ReadResult]) -> dict[str, str]:
@@ -244,6 +315,7 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                                           res.table.column("role").to_pylist())}
             genos = [src.read_genotypes(normalise, roles, sample_sexes(sample_results))]
         genotype_paths = [src.label(settings.source.genotypes_table)]
+        genos = lost_child_genotypes(genotype_paths, genos, _lost(sample_results))
         s_inputs = [input_record(s_label, sample_results[0], "samples", src.sha256["samples"],
                                  src.watermark.get("samples"))]
         g_inputs = [input_record(genotype_paths[0], genos[0], "genotypes", src.sha256["genotypes"],
@@ -263,6 +335,7 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                                       res.table.column("role").to_pylist())}
         genos = [restrict(cmf[p].genotypes, roles, str(p)) if p in cmf
                  else read_genotypes(p, normalise, roles, sample_sexes(sample_results)) for p in genotype_paths]
+        genos = lost_child_genotypes(genotype_paths, genos, _lost(sample_results))
         s_inputs = [_input_record(p, r, "samples") for p, r in zip(sample_inputs, sample_results)]
         g_inputs = [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
     notes = input_notes(sample_results, genos, table)
@@ -302,7 +375,8 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                 out[i, li] = genotype_index(alleles[a1][0], alleles[a2][0])
         return out
 
-    shards = write_query_shards(missing, codes_of(missing), out_dir, settings, L)
+    shards = write_query_shards(missing, codes_of(missing), out_dir, settings, L,
+                                sexes=missing_sexes(missing, genos))
     families = sorted({r["family_id"] for r in relatives})
     shards += write_reference_shards(relatives, codes_of(relatives), out_dir, settings, L)
     registry_path = write_registry(registry_rows(out_dir, shards), out_dir)
@@ -332,24 +406,45 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                          floored_uses, manifest.floor.alleles, rejects_path, notes)
 
 
+def missing_sexes(rows: list[dict], genos: list[ReadResult]) -> dict[str, str]:
+    """sample_id -> 'M' / 'F' of the missing persons in ``rows`` whose sex is known: the samples'
+    sex, else the one their amelogenin rows show (the genotype reads' ``observed_sex``; where both
+    are given and differ, the amelogenin row is a reject and the samples' sex stands)."""
+    seen: dict[str, str] = {}
+    for g in genos:
+        seen.update(g.observed_sex)
+    out = {}
+    for r in rows:
+        sex = r.get("sex") if r.get("sex") in ("M", "F") else seen.get(r["sample_id"])
+        if sex in ("M", "F"):
+            out[r["sample_id"]] = sex
+    return out
+
+
 def write_query_shards(rows: list[dict], codes: np.ndarray, out_dir: Path, settings: Settings, L: int,
-                       first: int = 0) -> list[ShardRecord]:
-    """Missing persons (in the order given) into query shards numbered from ``first``."""
+                       first: int = 0, sexes: dict[str, str] | None = None) -> list[ShardRecord]:
+    """Missing persons (in the order given) into query shards numbered from ``first``, with
+    their known sex (``sexes``, :func:`missing_sexes`; null where absent)."""
     shards, qs, fmt = [], settings.ingest.queries_per_shard, settings.ingest.format
+    sexes = sexes or {}
     for s, start in enumerate(range(0, len(rows), qs), start=first):
         part = rows[start:start + qs]
         t = pa.Table.from_arrays(
-            [pa.array([r["sample_id"] for r in part]), _codes_array(codes[start:start + qs], L)],
+            [pa.array([r["sample_id"] for r in part]),
+             pa.array([sexes.get(r["sample_id"]) for r in part], pa.string()),
+             _codes_array(codes[start:start + qs], L)],
             schema=shard_schema("query", L))
         shards.append(_write_shard(t, out_dir / "shards" / f"query-{s:05d}.{fmt}", "query", s, out_dir))
     return shards
 
 
 def reference_table(rows: list[dict], codes: np.ndarray, L: int) -> pa.Table:
-    """Relatives (grouped by family, in the order given) as a reference-shard table."""
+    """Relatives (grouped by family, in the order given) as a reference-shard table (the
+    pedigree columns father_id, mother_id, lost_sex null where a row lacks them)."""
     return pa.Table.from_arrays(
         [pa.array([r["sample_id"] for r in rows]), pa.array([r["family_id"] for r in rows]),
          pa.array([r["relation"] for r in rows]), pa.array([r["sex"] for r in rows], pa.string()),
+         *(pa.array([r.get(c) or None for r in rows], pa.string()) for c in PEDIGREE_COLUMNS),
          _codes_array(codes, L)],
         schema=shard_schema("reference", L))
 
@@ -463,7 +558,9 @@ def shard_families(t: pa.Table, codes: np.ndarray | None = None) -> list[Family]
     when the caller already has it."""
     codes = shard_codes(t) if codes is None else codes
     fams: dict[str, Family] = {}
-    for i, (sid, fid, rel, sex) in enumerate(zip(*(t.column(c).to_pylist() for c in
-                                                   ("sample_id", "family_id", "relation", "sex")))):
-        fams.setdefault(fid, Family(fid, [])).members.append(Member(sid, rel, sex, codes[i]))
+    cols = [t.column(c).to_pylist() for c in ("sample_id", "family_id", "relation", "sex")]
+    # shards written before the pedigree columns (issue 16) have none: no explicit pedigree
+    links = [t.column(c).to_pylist() if c in t.column_names else [None] * t.num_rows for c in PEDIGREE_COLUMNS]
+    for i, (sid, fid, rel, sex, fa, mo, lost_sex) in enumerate(zip(*cols, *links)):
+        fams.setdefault(fid, Family(fid, [])).members.append(Member(sid, rel, sex, codes[i], fa, mo, lost_sex))
     return list(fams.values())

@@ -1,7 +1,8 @@
 """Exact scoring of stated pairs, trios and families: the engine behind ``reunion score``.
 
     reunion score --profiles P.csv --pairs PAIRS.csv --out SCORES.csv [--per-locus PER_LOCUS.csv]
-                  [--frequencies F.csv] [--run RUN | --config C.yaml --set section.field=value ...]
+                  [--frequencies F.csv] [--samples S.csv]
+                  [--run RUN | --config C.yaml --set section.field=value ...]
 
 Configuration
 -------------
@@ -56,6 +57,14 @@ pairwise ones with its ``pair_*`` formula:
   mixture over both).
 - ``pair-full-sibling``, ``pair-half-sibling``, ``pair-grandparent``,
   ``pair-avuncular``: the pairwise kappa formula, the relative first (as the re-match).
+- ``family:FAMILY_ID``: the query as the lost child of a family registered in the samples file
+  ``--samples`` (the samples contract: relation codes, or an explicit pedigree with father_id /
+  mother_id and a lost_child row; its members' genotypes in ``P.csv``, a member without genotype
+  rows untyped), scored by the hypothesis the re-match gives that family
+  (:meth:`reunion.genetics.family.FamilyScorer.rescore`); reference_id and members stay empty.
+  The only way to score an explicit pedigree's candidate, whose member keys (``other1``) do not
+  place anyone. A bad samples row, or a family registration the ingest would reject, is refused
+  naming the samples file, row and field.
 
 The reviewers' other relationships go through the same per-locus dispatch
 (:func:`reunion.genetics.hypotheses.locus_lr`) and the same mutation cache
@@ -133,7 +142,9 @@ RUN_HYPOTHESES = {h.value.replace("_", "-"): h for h in (
 RESCORED = ("trio", "duo-father", "duo-mother", "nuclear", "pedigree")
 #: Relationships a pair may state.
 RELATIONSHIPS = ("parent-child", "full-sibling", "half-sibling", "grandparent", "avuncular",
-                 "first-cousin", "trio-known-mother", "kappa:K0/K1/K2", *RUN_HYPOTHESES)
+                 "first-cousin", "trio-known-mother", "kappa:K0/K1/K2", *RUN_HYPOTHESES, "family:FAMILY_ID")
+#: a registered family's lost child (``--samples``): ``family:`` and the family id as registered
+FAMILY_PREFIX = "family:"
 #: Two-reference relationships: reference_id = alleged father, reference2_id = the (alleged
 #: or, for trio-known-mother, undisputed) mother.
 TRIOS = ("trio", "trio-known-mother")
@@ -178,6 +189,7 @@ class _Pair:
     reference2: str
     relationship: str
     roles: tuple[tuple[str, str], ...]  # (role key, sample id) of every reference
+    family: str | None = None           # a family:FAMILY_ID row: the registered family's id
 
     @property
     def members(self) -> str:
@@ -272,19 +284,24 @@ def _relationship(raw: str) -> str:
     return "-".join(raw.strip().lower().replace("_", " ").replace("-", " ").split())
 
 
-def _load_pairs(path: Path, known: set[str], profiles: Path) -> list[_Pair]:
+def _load_pairs(path: Path, known: set[str], profiles: Path,
+                families: dict[str, Family] | None = None, samples: Path | None = None) -> list[_Pair]:
     try:
         with _open_rows(path) as (header, rows):
             wanted = {_key(c): c for c in ("query_id", "reference_id", "relationship", "reference2_id",
                                            "members")}
             wanted.update(_CANDIDATE_COLUMNS)    # a candidate list is a pairs file as it is
             col = _columns(path, header, wanted)
-            for c in ("query_id", "relationship") + (() if "members" in col else ("reference_id",)):
+
+            def lacking(c: str) -> ScoreInputError:
+                return ScoreInputError(
+                    f"{path}: missing required column '{c}' in the pairs file; the header must "
+                    "hold query_id,reference_id,relationship[,reference2_id] (or "
+                    "query_id,relationship,members, or a candidate list's missing_id,hypothesis,members; "
+                    "family:FAMILY_ID rows need only query_id,relationship)")
+            for c in ("query_id", "relationship"):
                 if c not in col:
-                    raise ScoreInputError(
-                        f"{path}: missing required column '{c}' in the pairs file; the header must "
-                        "hold query_id,reference_id,relationship[,reference2_id] (or "
-                        "query_id,relationship,members, or a candidate list's missing_id,hypothesis,members)")
+                    raise lacking(c)
             name = {c: header[i] for c, i in col.items()}
             out: list[_Pair] = []
             for row, cells in rows:
@@ -292,9 +309,12 @@ def _load_pairs(path: Path, known: set[str], profiles: Path) -> list[_Pair]:
                     raise _row_error(path, row, "*", f"row does not have the header's {len(header)} "
                                      "columns; fix the delimiters or quoting of this row")
                 v = {c: cells[i].strip() for c, i in col.items()}
+                if "members" not in col and "reference_id" not in col and \
+                        not v["relationship"].lower().startswith(FAMILY_PREFIX):
+                    raise lacking("reference_id")
                 for c in ("reference_id", "reference2_id", "members"):
                     v.setdefault(c, "")
-                out.append(_check_pair(path, row, v, name, known, profiles))
+                out.append(_check_pair(path, row, v, name, known, profiles, families, samples))
             return out
     except ScoreInputError:
         raise
@@ -303,10 +323,12 @@ def _load_pairs(path: Path, known: set[str], profiles: Path) -> list[_Pair]:
 
 
 def _check_pair(path: Path, row: int, v: dict[str, str], name: dict[str, str], known: set[str],
-                profiles: Path) -> _Pair:
+                profiles: Path, families: dict[str, Family] | None = None, samples: Path | None = None) -> _Pair:
     def err(field: str, reason: str) -> ScoreInputError:
         return _row_error(path, row, name.get(field, field), reason)
 
+    if v["relationship"].strip().lower().startswith(FAMILY_PREFIX):
+        return _family_pair(row, v, err, known, profiles, families, samples)
     rel = _relationship(v["relationship"])
     if rel.startswith("kappa:"):
         try:
@@ -364,6 +386,69 @@ def _check_pair(path: Path, row: int, v: dict[str, str], name: dict[str, str], k
     return _Pair(row, v["query_id"], v["reference_id"], v["reference2_id"] if trio else "", rel, roles)
 
 
+def _family_pair(row: int, v: dict[str, str], err, known: set[str], profiles: Path,
+                 families: dict[str, Family] | None, samples: Path | None) -> _Pair:
+    """A ``family:FAMILY_ID`` row, checked against the families of ``--samples``."""
+    fid = v["relationship"].strip()[len(FAMILY_PREFIX):].strip()
+    if families is None:
+        raise err("relationship", f"'{v['relationship']}' scores the lost child of a registered family: "
+                  "give the samples file registering it with --samples")
+    if not fid or fid not in families:
+        raise err("relationship", f"family '{fid}' is not registered in {samples}: check the family_id "
+                  "(as the samples file spells it)")
+    for c in ("reference_id", "reference2_id", "members"):
+        if v[c]:
+            raise err(c, f"a family:{fid} row takes its people from {samples}: empty {c}")
+    if not v["query_id"]:
+        raise err("query_id", "empty query_id: give the sample's id as in the profiles file")
+    if v["query_id"] not in known:
+        raise err("query_id", f"sample '{v['query_id']}' has no genotype rows in {profiles}: check the id, "
+                  "or add the sample's profile")
+    if any(m.sample_id == v["query_id"] for m in families[fid].members):
+        raise err("query_id", f"sample '{v['query_id']}' is a registered member of family {fid}, not a "
+                  "candidate for its lost child: give another query")
+    return _Pair(row, v["query_id"], "", "", FAMILY_PREFIX + fid, (), fid)
+
+
+def _load_families(path: Path, vectors: dict[str, np.ndarray], L: int) -> dict[str, Family]:
+    """The families a samples file registers ({family_id: Family}), members' codes from the
+    profiles (``vectors``; zeros for a member without genotype rows). Raises
+    :class:`ScoreInputError` naming the file, row and field of the first bad row, of the first
+    row of a family registration the ingest would reject
+    (:func:`reunion.genetics.registration.registration_problems`), or of a lost child with a
+    profile."""
+    from reunion.genetics.registration import registration_problems
+    from reunion.io.readers import read_samples
+
+    path = require_file(Path(path), "samples file", "--samples")
+    try:
+        res = read_samples(path)
+    except ScoreInputError:
+        raise
+    except ValueError as exc:
+        raise ScoreInputError(str(exc)) from exc
+    if res.rejects:
+        r = res.rejects[0]
+        more = f" ({len(res.rejects)} bad rows in all; this is the first)" if len(res.rejects) > 1 else ""
+        raise _row_error(r.file, r.row, r.field, r.reason + more)
+    rows = [(r, line) for r, line in zip(res.table.to_pylist(), res.lines) if r["role"] == "relative"]
+    bad = registration_problems([r for r, _ in rows], [f"{path.name} row {line}" for _, line in rows])
+    if bad:
+        i = min(bad, key=lambda i: (bad[i][0] == "*", rows[i][1]))
+        raise _row_error(path, rows[i][1], bad[i][0], bad[i][1])
+    zero = np.zeros(L, dtype=np.uint16)
+    out: dict[str, Family] = {}
+    for r, line in rows:
+        if r["relation"] == Relation.LOST_CHILD.value and r["sample_id"] in vectors:
+            raise _row_error(path, line, "sample_id", f"sample {r['sample_id']} is family {r['family_id']}'s "
+                             "lost_child (the person searched for), who has no genotype rows: remove its "
+                             "rows from the profiles, or give the typed person another relation")
+        out.setdefault(r["family_id"], Family(r["family_id"], [])).members.append(
+            Member(r["sample_id"], r["relation"], r["sex"], vectors.get(r["sample_id"], zero),
+                   r["father_id"], r["mother_id"], r["lost_sex"]))
+    return out
+
+
 def _parse_members(raw: str, err) -> tuple[tuple[str, str], ...]:
     out: dict[str, str] = {}
     for piece in (p.strip() for p in raw.split(";")):
@@ -391,6 +476,10 @@ def _check_roles(rel: str, roles: tuple[tuple[str, str], ...], err) -> None:
     keys = [k for k, _ in roles]
     if rel == "pedigree":
         rels = [key_relation(k) for k in keys]
+        if any(r in (Relation.OTHER, Relation.LOST_CHILD) for r in rels):
+            raise err("members", "members keyed other1.. or lost_child1.. belong to a family registered as "
+                      "an explicit pedigree, which its relations do not place: score it as "
+                      "relationship family:FAMILY_ID with --samples (the samples file registering it)")
         if any(r is None for r in rels) or any(parse_role(k)[0] in (Role.SIBLING, Role.HALF_SIBLING)
                                                for k in keys):
             raise err("members", "a pedigree's members are father, mother and relation-numbered "
@@ -460,13 +549,14 @@ def _family(pr: _Pair, codes: dict[str, np.ndarray], sexes: dict[str, str] | Non
 # --------------------------------------------------------------------------- engine
 def score_pairs(profiles: Path, frequencies: Path | None, pairs: Path, out: Path,
                 per_locus: Path | None = None, settings: Settings | None = None, *,
-                run: RunConfiguration | None = None) -> dict[str, int]:
+                run: RunConfiguration | None = None, samples: Path | None = None) -> dict[str, int]:
     """Score every pair of ``pairs``; write SCORES to ``out`` (and PER_LOCUS); return counts.
 
     ``settings``: the configuration (default: :data:`reunion.settings.DEFAULT_CONFIG`);
     ``run``: a finished run's (:func:`run_configuration`) instead, with its allele list.
     ``frequencies`` None scores against ``frequencies.table`` of the configuration (with
-    ``run``: checked to be the table the run used). Returns {'pairs', 'profiles',
+    ``run``: checked to be the table the run used); ``samples``: the samples file registering
+    the families of ``family:FAMILY_ID`` rows. Returns {'pairs', 'profiles',
     'loci', 'excluded' (pairs with LR 0), 'inconsistent_pairs' (pairs with an
     inconsistent locus), 'floored_alleles' (floored alleles at compared loci, over all
     pairs), 'per_locus_rows'}. Raises :class:`ScoreInputError` for bad inputs (see the
@@ -495,7 +585,14 @@ def score_pairs(profiles: Path, frequencies: Path | None, pairs: Path, out: Path
                               "--frequencies to score against another table")
     normalise = LocusNormaliser(table.locus_names)
     prof = _load_profiles(profiles, normalise)
-    plist = _load_pairs(pairs, set(prof), profiles)
+    observed: dict[str, set[str]] = {k: set(v) for k, v in (run.alleles if run is not None else {}).items()}
+    for geno in prof.values():
+        for locus, (a1, a2) in geno.items():
+            observed.setdefault(locus, set()).update((a1, a2))
+    enc = Encoding.build(table, observed, fs.floor)
+    vectors: dict[str, np.ndarray] = {sid: enc.encode_profile(geno) for sid, geno in prof.items()}
+    families = _load_families(samples, vectors, len(enc.loci)) if samples is not None else None
+    plist = _load_pairs(pairs, set(prof), profiles, families, samples)
 
     if theta > 0.0:
         for rel, why in (("trio-known-mother", "is not supported yet"),
@@ -507,13 +604,7 @@ def score_pairs(profiles: Path, frequencies: Path | None, pairs: Path, out: Path
                 raise _row_error(pairs, bad.row, "relationship", f"{rel} with scoring.theta = {theta} "
                                  f"{why}; to score it, set scoring.theta=0 (--set scoring.theta=0)")
 
-    observed: dict[str, set[str]] = {k: set(v) for k, v in (run.alleles if run is not None else {}).items()}
-    for geno in prof.values():
-        for locus, (a1, a2) in geno.items():
-            observed.setdefault(locus, set()).update((a1, a2))
-    enc = Encoding.build(table, observed, fs.floor)
     codes: dict[str, dict[int, tuple[int, int]]] = {}
-    vectors: dict[str, np.ndarray] = {}
     for sid, geno in prof.items():
         c: dict[int, tuple[int, int]] = {}
         for locus, (a1, a2) in geno.items():
@@ -522,7 +613,6 @@ def score_pairs(profiles: Path, frequencies: Path | None, pairs: Path, out: Path
             x, y = lc.code(a1), lc.code(a2)
             c[l] = (min(x, y), max(x, y))
         codes[sid] = c
-        vectors[sid] = enc.encode_profile(geno)
     models = MutationModels(settings.mutation, enc)        # the one cache, shared with the re-score
     scorer = FamilyScorer(enc, models, theta, pedigree=settings.scoring.pedigree)
     pedigree_ids = {sid for pr in plist if pr.relationship == "pedigree" for _, sid in pr.roles}
@@ -533,7 +623,10 @@ def score_pairs(profiles: Path, frequencies: Path | None, pairs: Path, out: Path
     counts = {"pairs": 0, "profiles": len(prof), "loci": len(enc.loci), "excluded": 0,
               "inconsistent_pairs": 0, "floored_alleles": 0, "per_locus_rows": 0}
     for pr in plist:
-        if pr.relationship in RESCORED:
+        if pr.family is not None:
+            loci, members, total, compared, inconsistent = _rescore(pr, scorer, vectors, pairs,
+                                                                    family=families[pr.family])
+        elif pr.relationship in RESCORED:
             loci, members, total, compared, inconsistent = _rescore(pr, scorer, vectors, pairs, sexes)
         else:
             loci, total, compared, inconsistent = _loop(pr, enc, codes, models, theta, pairs)
@@ -571,9 +664,27 @@ def score_pairs(profiles: Path, frequencies: Path | None, pairs: Path, out: Path
 
 
 def _rescore(pr: _Pair, scorer: FamilyScorer, vectors: dict[str, np.ndarray], pairs: Path,
-             sexes: dict[str, str] | None = None):
+             sexes: dict[str, str] | None = None, family: Family | None = None):
     """A re-match hypothesis, by the re-match's exact re-score: (per-locus rows, members as
-    used, log10 LR, loci compared, inconsistent loci)."""
+    used, log10 LR, loci compared, inconsistent loci). ``family``: a registered family
+    (a ``family:FAMILY_ID`` row), scored by whichever hypothesis the re-match gives it."""
+    if family is not None:
+        try:
+            cs = scorer.rescore(family, vectors[pr.query])
+        except ValueError as exc:            # an explicit pedigree's links the engine refuses
+            raise _row_error(pairs, pr.row, "relationship", f"family {family.family_id}: {exc}") from None
+        if cs is None:
+            why = ("it is registered as an explicit pedigree, scored by the pedigree engine only (theta 0, "
+                   "scoring.pedigree true)" if family.explicit and not scorer.use_pedigree
+                   else "none of its members has a profile here")
+            raise _row_error(pairs, pr.row, "relationship", f"family {family.family_id} has no hypothesis: "
+                             f"{why}")
+        typed = vectors[pr.query] != 0
+        for m in family.members:
+            typed |= m.codes != 0
+        loci = [(l, r.lr, r.floored, r.compared, r.inconsistent) for l, r in enumerate(cs.loci) if typed[l]]
+        members = ";".join(f"{k}:{v}" for k, v in cs.members.items())
+        return loci, members, cs.log10_lr, cs.loci_compared, cs.inconsistent_loci
     cs = scorer.rescore(_family(pr, vectors, sexes), vectors[pr.query])
     want = RUN_HYPOTHESES[pr.relationship]
     if cs is None or cs.hypothesis != want:      # the row's checks make this unreachable but for a pedigree

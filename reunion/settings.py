@@ -119,7 +119,7 @@ class ScoringSettings(_Model):
     AFFECTS = {"device": Affects.NOTHING, "query_block": Affects.PIECES, "top_k": Affects.LISTS,
                "log10_lr_floor": Affects.LISTS, "keep_all_log10_lr": Affects.LISTS,
                "min_typed_loci": Affects.LISTS, "theta": Affects.TABLES,
-               "pedigree": Affects.TABLES}
+               "pedigree": Affects.TABLES, "sex_mismatch": Affects.LISTS}
     device: Device = Field("cpu", description="Screening kernel: cpu (numba), gpu (CuPy), "
                            "auto (gpu when a usable GPU is present).")
     top_k: int = Field(10, ge=1, le=1000, description="Candidates kept per missing person.")
@@ -148,6 +148,12 @@ class ScoringSettings(_Model):
                            "the most loci (pairwise), and a family with only cousins or "
                            "descendants typed (no pairwise formula) is not scored. Not used with "
                            "theta > 0 (the engine is theta-free): families are then scored as with false.")
+    sex_mismatch: Literal["exclude", "keep"] = Field("exclude", description="A missing person whose sex "
+                                                     "(the samples' sex, else amelogenin) is known and differs "
+                                                     "from the sex registered for a family's lost child "
+                                                     "(lost_child row, or lost_sex): exclude = that family is "
+                                                     "not a candidate (screened out before the top_k); keep = "
+                                                     "listed as any other.")
 
     @model_validator(mode="after")
     def _keep_all_above_floor(self) -> "ScoringSettings":

@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from reunion.contracts import GENOTYPES, SAMPLES, check_table
+from reunion.contracts import GENOTYPES, PEDIGREE_COLUMNS, SAMPLES, check_table
 from reunion.frequencies import FrequencyTable
 from reunion.errors import SettingsError
 from reunion.io.atomic import ensure_dir, write_table
@@ -565,6 +565,7 @@ def _samples_table(table: FrequencyTable, registry: _Registry, profiles: _Profil
         "role": _dict_strings(np.r_[np.zeros(n_rel, int), np.ones(n_miss, int)], ["relative", "missing"]),
         "family_id": _strings([ids.family[f] for f in registry.rel_family] + [None] * n_miss),
         "relation": _strings(list(np.array(RELATION_NAMES)[registry.rel_relation]) + [None] * n_miss),
+        **{c: pa.nulls(n_rel + n_miss, pa.string()) for c in PEDIGREE_COLUMNS},   # relation codes only
         "sex": _strings(sex.tolist()),
         "kit": _dict_strings(profiles.kit, kits.names),
         "collected_on": _strings(np.datetime_as_string(profiles.collected_on, unit="D").tolist()),

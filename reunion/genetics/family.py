@@ -16,6 +16,10 @@ A registered family is scored by its strongest available hypothesis
   :func:`reunion.genetics.engine.relatives_pedigree`);
 - otherwise (one typed ``grandparent`` or ``avuncular``) ``pair_<relation>``
   (pairwise IBD formula, equal to the engine without mutation).
+A family registered as an explicit pedigree (the samples' ``father_id`` / ``mother_id``, a
+``lost_child`` member; :mod:`reunion.genetics.registration`) is always ``pedigree``, over its
+links, with every typed member; without the engine (theta > 0, ``scoring.pedigree`` false) it
+has no hypothesis and is not scored.
 With theta > 0 (the engine is theta-free) the ``pedigree`` hypothesis is not used:
 families are scored as before, by the relative typed at the most loci.
 
@@ -28,7 +32,7 @@ allele with a true full sibling).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -38,6 +42,7 @@ from reunion.genetics.hypotheses import (Hypothesis, JointCache, LocusGenotypes,
                                          parent_lrs, parent_tables)
 from reunion.genetics.mutation import LocusModel, MutationModels
 from reunion.genetics.pedigree import InconsistentFamilyError
+from reunion.genetics.registration import explicit_pedigree
 from reunion.genetics.roles import Relation, Role, member_key, parse_role, role_key
 
 PARENT_HYPOTHESES = (Hypothesis.TRIO, Hypothesis.DUO_FATHER, Hypothesis.DUO_MOTHER)
@@ -59,10 +64,20 @@ _MISSING, _FATHER, _MOTHER, _OTHER = (role_key(r) for r in (Role.MISSING, Role.F
 
 @dataclass
 class Member:
+    """A registered member. ``father`` / ``mother``: sample ids of its parents in a family
+    registered as an explicit pedigree (:mod:`reunion.genetics.registration`), else None;
+    ``lost_sex``: the lost child's sex as this row registers it (the samples' ``lost_sex``);
+    ``pedigree``: set on the members a ``pedigree`` hypothesis of an explicit family uses (its
+    H1, :meth:`Family.hypothesis`)."""
+
     sample_id: str
     relation: Relation    # a plain string is checked and converted
     sex: str | None
     codes: np.ndarray     # uint16 [L] genotype indices
+    father: str | None = None
+    mother: str | None = None
+    lost_sex: str | None = None
+    pedigree: engine.Pedigree | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         self.relation = Relation(self.relation)
@@ -81,6 +96,21 @@ class Family:
     family_id: str
     members: list[Member]
 
+    @property
+    def explicit(self) -> bool:
+        """Registered as an explicit pedigree (links, a ``lost_child`` or an ``other`` member)."""
+        return any(m.father or m.mother or m.relation in (Relation.LOST_CHILD, Relation.OTHER)
+                   for m in self.members)
+
+    @property
+    def lost_sex(self) -> str | None:
+        """The lost child's sex, 'M' / 'F', where registered (the ``lost_child`` row's sex, or a
+        ``lost_sex`` value), else None."""
+        for m in self.members:
+            if m.relation is Relation.LOST_CHILD and m.sex in ("M", "F"):
+                return m.sex
+        return next((m.lost_sex for m in self.members if m.lost_sex in ("M", "F")), None)
+
     def hypothesis(self, siblings: bool = True, pedigree: bool = False) -> tuple[Hypothesis, Used] | None:
         """(hypothesis, members used by role key) or None when nobody is typed.
 
@@ -94,11 +124,14 @@ class Family:
         families beyond the nuclear menu get the ``pedigree`` hypothesis (module docstring);
         with ``pedigree=False`` (``scoring.pedigree: false``; theta runs) they are scored by the relative
         typed at the most loci (a sided relation as its side-less pairwise one; ValueError
-        naming the pedigree engine where there is none, e.g. a first cousin).
+        naming the pedigree engine where there is none, e.g. a first cousin). A family registered
+        as an explicit pedigree: :meth:`_explicit_hypothesis`.
         """
         def typed(rel: Relation) -> list[Member]:
             return sorted((m for m in self.members if m.relation == rel and m.n_typed),
                           key=lambda m: m.sample_id)
+        if self.explicit:
+            return self._explicit_hypothesis(pedigree)
         fathers, mothers = typed(Relation.FATHER), typed(Relation.MOTHER)
         father, mother = (fathers or [None])[0], (mothers or [None])[0]
         sibs, halfs = typed(Relation.FULL_SIBLING), typed(Relation.HALF_SIBLING)
@@ -107,13 +140,10 @@ class Family:
         typed_all = sorted((m for m in self.members if m.n_typed), key=lambda m: m.sample_id)
         extended = [m for m in typed_all if m.relation not in NUCLEAR_RELATIONS]
         if pedigree and extended and (len(typed_all) > 1 or extended[0].relation not in PAIR_RELATIONS):
-            used = dict(parents)
-            rest = [m for m in typed_all if m is not father and m is not mother
-                    and m.relation not in (Relation.FATHER, Relation.MOTHER)]
-            count: dict[Relation, int] = {}
-            for m in rest:
-                count[m.relation] = count.get(m.relation, 0) + 1
-                used[member_key(m.relation, count[m.relation])] = m
+            used = _pedigree_used(typed_all, parents)
+            lost_sex = self.lost_sex                  # registered on any row: each member used carries it
+            if lost_sex is not None:
+                used = {k: replace(m, lost_sex=lost_sex) for k, m in used.items()}
             return Hypothesis.PEDIGREE, used
         if (sibs or halfs) and siblings:
             used: Used = dict(parents)
@@ -139,6 +169,41 @@ class Family:
                              "needs the pedigree engine (theta = 0, FamilyScorer(pedigree=True)); the engine "
                              "does not combine with theta")
         return Hypothesis.pair(rel), {_OTHER: best}
+
+    def _explicit_hypothesis(self, pedigree: bool) -> tuple[Hypothesis, Used] | None:
+        """A family registered as an explicit pedigree: ``pedigree`` over its links, every typed
+        member used (keyed as :meth:`hypothesis` says, by its relation label), each carrying the
+        family's :class:`reunion.genetics.engine.Pedigree`; None when nobody is typed.
+        ValueError without the engine (``pedigree=False``: theta runs), as the links have no
+        closed form; :class:`reunion.genetics.engine.PedigreeError` for inconsistent links."""
+        if not pedigree:
+            raise ValueError(f"family {self.family_id} is registered as an explicit pedigree: it is "
+                             "scored by the pedigree engine only (theta = 0, scoring.pedigree true)")
+        typed_all = sorted((m for m in self.members if m.n_typed), key=lambda m: m.sample_id)
+        if not typed_all:
+            return None
+        ped = explicit_pedigree(self.members)
+        parents = {}
+        for key, rel in ((_FATHER, Relation.FATHER), (_MOTHER, Relation.MOTHER)):
+            m = next((m for m in typed_all if m.relation is rel), None)
+            if m is not None:
+                parents[key] = m
+        used = _pedigree_used(typed_all, parents)
+        return Hypothesis.PEDIGREE, {k: replace(m, pedigree=ped) for k, m in used.items()}
+
+
+def _pedigree_used(typed_all: list[Member], parents: dict[str, Member]) -> Used:
+    """A ``pedigree`` hypothesis' members by role key: ``parents`` (``father`` / ``mother``),
+    then every other typed member keyed by relation and number (``typed_all`` in sample_id order)."""
+    used = dict(parents)
+    chosen = {id(m) for m in parents.values()}
+    count: dict[Relation, int] = {}
+    for m in typed_all:
+        if id(m) in chosen or m.relation in (Relation.FATHER, Relation.MOTHER):
+            continue
+        count[m.relation] = count.get(m.relation, 0) + 1
+        used[member_key(m.relation, count[m.relation])] = m
+    return used
 
 
 @dataclass
@@ -203,7 +268,7 @@ class FamilyScorer:
         self._floored = [lc.floored.tolist() for lc in encoding.loci]   # per locus: code -> bool
         self._joints = JointCache()
         self._joints0 = JointCache()       # the same without mutation (inconsistent loci of a pedigree)
-        self._pedigrees: dict[tuple, engine.Mixture] = {}
+        self._pedigrees: dict[tuple, engine.Mixture] = {}   # relation-code families' H1
         self._models: dict[bool, list[LocusModel | None]] = {m: [None] * len(encoding.loci) for m in (True, False)}
 
     def hypothesis(self, family: Family) -> tuple[Hypothesis, Used] | None:
@@ -238,11 +303,17 @@ class FamilyScorer:
         """The members of ``used`` as (role, their codes [L] as a list, sample id) in role order."""
         return [(parse_role(k)[0], m.codes.tolist(), m.sample_id) for k, m in used.items()]
 
-    def pedigree(self, used: Used) -> engine.Mixture:
-        """H1 of a ``pedigree`` hypothesis: the members of ``used`` placed by their relation
+    def pedigree(self, used: Used) -> engine.Mixture | engine.Pedigree:
+        """H1 of a ``pedigree`` hypothesis: an explicit family's pedigree (carried by its members,
+        :meth:`Family.hypothesis`), else the members of ``used`` placed by their relation
         codes (:func:`reunion.genetics.engine.relatives_pedigree`; a sex is passed only where
-        the relation does not imply it). Kept per set of (sample id, relation, sex)."""
-        key = tuple((m.sample_id, m.relation, m.sex) for m in used.values())
+        the relation does not imply it), with the lost child's sex where registered. Kept per
+        set of (sample id, relation, sex, lost sex)."""
+        for m in used.values():
+            if m.pedigree is not None:
+                return m.pedigree
+        lost_sex = next((m.lost_sex for m in used.values() if m.lost_sex in ("M", "F")), None)
+        key = tuple((m.sample_id, m.relation, m.sex) for m in used.values()) + (lost_sex,)
         mix = self._pedigrees.get(key)
         if mix is None:
             if len(self._pedigrees) >= JOINT_CACHE_PEDIGREES:
@@ -250,7 +321,7 @@ class FamilyScorer:
             rels = [engine.Relative(m.sample_id, m.relation,
                                     m.sex if m.sex in ("M", "F") and m.relation not in engine.SLOT_RELATIONS
                                     else None) for m in used.values()]
-            mix = self._pedigrees[key] = engine.relatives_pedigree(rels, lost_id=LOST_ID)
+            mix = self._pedigrees[key] = engine.relatives_pedigree(rels, lost_id=LOST_ID, lost_sex=lost_sex)
         return mix
 
     def _typed(self, layout: list, l: int, pedigree: engine.Mixture | None = None

@@ -38,6 +38,10 @@ class Relation(StrEnum):
     CHILD = "child"                      # a child of the lost person
     CHILD_OTHER_PARENT = "child_other_parent"   # the other parent of those children
     GRANDCHILD = "grandchild"            # a grandchild of the lost person
+    # the explicit pedigree form (samples' father_id / mother_id; reunion.genetics.registration):
+    # the person searched for, and a member whose relation is only a label for reviewers
+    LOST_CHILD = "lost_child"
+    OTHER = "other"
 
 
 class Role(StrEnum):

@@ -494,7 +494,7 @@ def read_cmf(path: Path | str, normalise: Callable[[str], str | None],
             observed[sid] = sex
         if why is None and require_role and not registered:
             s_cols.add(sp.line, sid, role, family if role == "relative" else None, relation, sex,
-                       kit or None, None, None, None)
+                       kit or None, None, None, None, None, None, None)   # no pedigree links in CMF
 
     def _locus(lc: _Locus):
         """(name, kind, canonical values) or a Reject for a LOCUS element."""

@@ -492,6 +492,8 @@ def _relation_of(key: str, hypothesis: str):
     from reunion.genetics.roles import Relation, key_relation
 
     rel = key_relation(key)
+    if rel in (Relation.OTHER, Relation.LOST_CHILD):     # an explicit pedigree's label: placed by links
+        return None
     if rel is None and hypothesis.startswith("pair_"):
         try:
             rel = Relation(hypothesis.removeprefix("pair_"))
@@ -645,6 +647,7 @@ def export_case(run_dir: Path | str, missing_id: str, family_id: str, out: Path 
     candidate."""
     import pyarrow.parquet as pq
 
+    from reunion.ingest import load_manifest, read_shard
     from reunion.io.atomic import write_text
     from reunion.score import registered_sexes, run_configuration
 
@@ -658,6 +661,12 @@ def export_case(run_dir: Path | str, missing_id: str, family_id: str, out: Path 
     if not rows:
         raise InputError(f"{cand_path}: no candidate with missing_id {missing_id} and family_id {family_id}")
     cand = rows[0]
+    reg = load_manifest(run.shards).registry
+    registry = read_shard(run.shards, reg).select(["family_id", "relation"]).to_pylist() if reg else []
+    if {"family_id": family_id, "relation": "lost_child"} in registry:     # an explicit pedigree's lost child
+        raise InputError(f"family {family_id} is registered as an explicit pedigree (father_id / mother_id): "
+                         "its Familias case is not written yet (its members' relations are labels); score "
+                         f"it with reunion score --samples and a pairs row {missing_id},family:{family_id}")
     ids = {p.partition(":")[2] for p in cand["members"].split(";") if p}
     enc, codes, missing_sex = case_codes(run.shards, missing_id, ids)
     case = candidate_hypotheses(run, cand, codes[missing_id], {i: codes[i] for i in ids if i in codes}, enc,

@@ -51,7 +51,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reunion.errors import InputError, require_file
-from reunion.contracts import GENOTYPES, REJECTS, RELATIONS, ROLES, SAMPLES, SAMPLES_REQUIRED, SEXES
+from reunion.contracts import (GENOTYPES, PEDIGREE_RELATIONS, REJECTS, RELATIONS, ROLES, SAMPLES, SAMPLES_REQUIRED,
+                              SEXES)
 from reunion.io.atomic import write_table
 from reunion.loci import canonical_allele, locus_kind, valid_allele
 
@@ -420,21 +421,36 @@ def _samples(path: Path, header: list[str], rows: Iterator[tuple[int, Sequence[s
         if role == "relative" and not family:
             reject(row, "family_id", "a relative needs a family_id: give the family (case) identifier")
             continue
-        if role == "relative" and relation not in RELATIONS:
+        if role == "relative" and relation not in RELATIONS + PEDIGREE_RELATIONS:
             reject(row, "relation", f"relation '{v.get('relation', '')}' of a relative must be one of "
-                   f"{', '.join(RELATIONS)}")
+                   f"{', '.join(RELATIONS)} (or, in a family registered with father_id / mother_id, "
+                   f"{' or '.join(PEDIGREE_RELATIONS)})")
             continue
         if role == "missing" and relation:
             reject(row, "relation", "missing persons carry no relation: empty the relation "
                    "or set role to 'relative'")
             continue
+        links = [c for c in ("father_id", "mother_id", "lost_sex") if v.get(c)]
+        if role == "missing" and links:
+            reject(row, links[0], f"missing persons carry no {links[0]}: it belongs to a registered "
+                   "family's rows; empty it or set role to 'relative'")
+            continue
+        own = next((c for c in ("father_id", "mother_id") if v.get(c) == sid), None)
+        if own:
+            reject(row, own, f"{own} names the sample itself ({sid}): give the id of its parent, "
+                   "another member of the family, or leave it empty for a founder")
+            continue
         if sex and sex not in SEXES:
             reject(row, "sex", f"sex '{v['sex']}' is not one of {', '.join(SEXES)} (or empty)")
+            continue
+        lost_sex = v.get("lost_sex", "").upper()
+        if lost_sex and lost_sex not in SEXES:
+            reject(row, "lost_sex", f"lost_sex '{v['lost_sex']}' is not one of {', '.join(SEXES)} (or empty)")
             continue
         if date and not _iso_date(date):
             reject(row, "collected_on", f"collected_on '{date}' is not an ISO date YYYY-MM-DD")
             continue
-        v.update(sample_id=sid, role=role, relation=relation, sex=sex)
+        v.update(sample_id=sid, role=role, relation=relation, sex=sex, lost_sex=lost_sex)
         out["sample_id"].append(sid)
         out["role"].append(role)
         for c in optional:

@@ -142,7 +142,8 @@ RELATION_WORDS = {Relation.FULL_SIBLING: "full sibling", Relation.HALF_SIBLING: 
                   Relation.MATERNAL_UNCLE_AUNT: "maternal uncle or aunt",
                   Relation.CHILD: "child of the lost person",
                   Relation.CHILD_OTHER_PARENT: "other parent of the lost person's children",
-                  Relation.GRANDCHILD: "grandchild of the lost person"}
+                  Relation.GRANDCHILD: "grandchild of the lost person",
+                  Relation.OTHER: "pedigree member"}      # an explicit pedigree's member: placed by its links
 #: plurals that are not the singular + 's'
 _PLURAL = {"paternal uncle or aunt": "paternal uncles or aunts", "maternal uncle or aunt": "maternal uncles or aunts",
            "uncle or aunt": "uncles or aunts", "child of the lost person": "children of the lost person",

@@ -799,11 +799,12 @@ def test_rescore_many_equals_rescore_one_by_one(model, monkeypatch):
 
 # ============================================================== roles, hypotheses, transmission, mutation cache
 def test_relation_values_are_the_contract_relations():
-    from reunion.contracts import RELATIONS
+    from reunion.contracts import PEDIGREE_RELATIONS, RELATIONS
     from reunion.genetics.roles import Relation
     # the samples contract accepts every relation the engine places (issue 16), in the enum's
-    # order (the six original codes first: shards store members in this order)
-    assert tuple(r.value for r in Relation) == RELATIONS
+    # order (the six original codes first: shards store members in this order), then the two
+    # labels of the explicit pedigree form (lost_child, other)
+    assert tuple(r.value for r in Relation) == RELATIONS + PEDIGREE_RELATIONS == RELATIONS + ("lost_child", "other")
     assert len(RELATIONS) == 19 and RELATIONS[:6] == ("father", "mother", "full_sibling", "half_sibling",
                                                        "grandparent", "avuncular")
     assert {"half_sibling_paternal", "paternal_grandmother", "maternal_uncle_aunt", "child",

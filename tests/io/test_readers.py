@@ -60,7 +60,8 @@ def test_read_samples_csv(tmp_path: Path) -> None:
     _check_invariant(res)
     assert res.n_read == 13  # the blank line is not a data row
     assert res.table.schema == SAMPLES
-    assert res.table.to_pylist() == [
+    none = dict(father_id=None, mother_id=None, lost_sex=None)     # the pedigree columns, absent here
+    assert [{k: v for k, v in r.items() if k not in none} for r in res.table.to_pylist()] == [
         dict(sample_id="M1", role="missing", family_id=None, relation=None, sex="M",
              kit="GlobalFiler", collected_on="2024-03-01", region="North", population=None),
         dict(sample_id="R1", role="relative", family_id="F1", relation="father", sex="M",
@@ -76,6 +77,7 @@ def test_read_samples_csv(tmp_path: Path) -> None:
         (10, "relation"), (11, "relation"), (12, "sex"), (13, "collected_on"),
     ]
     assert res.lines == [2, 3, 4, 15]
+    assert all(r[k] is None for r in res.table.to_pylist() for k in none)
     assert all(r.file == str(path) for r in res.rejects)
     reasons = {r.row: r.reason for r in res.rejects}
     assert "line 3" in reasons[6]                     # duplicate names the first row's line
@@ -281,3 +283,32 @@ def test_rejects_table_and_write(tmp_path: Path) -> None:
     assert stat.S_IMODE(out.stat().st_mode) == 0o640
     back = pacsv.read_csv(out)
     assert back.to_pylist() == table.to_pylist()
+
+
+def test_read_samples_pedigree_columns(tmp_path: Path) -> None:
+    # the explicit pedigree form's columns: kept as given on relatives' rows; a missing person
+    # with a link or a lost_sex, a link to the row itself and an unknown lost_sex are rejected
+    path = _write(tmp_path / "samples.csv", (
+        "sample_id,role,family_id,relation,sex,father_id,mother_id,lost_sex\n"
+        "F,relative,F1,father,M,,,\n"
+        "X,relative,F1,lost_child,f,F,,\n"
+        "O,relative,F1,other,,,,\n"
+        "K,relative,F2,child,F,,,m\n"
+        "M1,missing,,,M,F,,\n"
+        "M2,missing,,,M,,,F\n"
+        "S,relative,F1,full_sibling,M,S,,\n"
+        "T,relative,F2,child,F,,,boy\n"
+        "Y,relative,F1,cousin,M,F,,\n"))
+    res = read_samples(path)
+    _check_invariant(res)
+    got = {r["sample_id"]: (r["relation"], r["sex"], r["father_id"], r["mother_id"], r["lost_sex"])
+           for r in res.table.to_pylist()}
+    assert got == {"F": ("father", "M", None, None, None), "X": ("lost_child", "F", "F", None, None),
+                   "O": ("other", None, None, None, None), "K": ("child", "F", None, None, "M")}
+    rej = {r.row: (r.field, r.reason) for r in res.rejects}
+    assert rej[6][0] == "father_id" and "missing persons carry no father_id" in rej[6][1]
+    assert rej[7][0] == "lost_sex" and "missing persons carry no lost_sex" in rej[7][1]
+    assert rej[8] == ("father_id", "father_id names the sample itself (S): give the id of its parent, "
+                                   "another member of the family, or leave it empty for a founder")
+    assert rej[9] == ("lost_sex", "lost_sex 'boy' is not one of M, F, U (or empty)")
+    assert rej[10][0] == "relation" and "lost_child or other" in rej[10][1]
