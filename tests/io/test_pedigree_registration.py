@@ -301,9 +301,10 @@ def test_familias_export_refuses_an_explicit_pedigree(ingested, tmp_path):
         "frequency_table": {"sha256": m.frequency_table.sha256}}))
     pq.write_table(pa.Table.from_pylist([
         {"missing_id": "Q", "family_id": "F1", "hypothesis": "pedigree",
-         "members": "paternal_grandmother1:GM;paternal_uncle_aunt1:U"},
+         "members": "paternal_grandmother1:GM;paternal_uncle_aunt1:U", "log10_lr": 1.0},
         {"missing_id": "Q", "family_id": "F2", "hypothesis": "pedigree",
-         "members": "paternal_grandmother1:GM2;paternal_uncle_aunt1:U2"}]), run / "candidates.parquet")
+         "members": "paternal_grandmother1:GM2;paternal_uncle_aunt1:U2", "log10_lr": 1.0}]),
+        run / "candidates.parquet")
     # F1's labels happen to be relation codes, but its links define it: refused, pointing to reunion score
     with pytest.raises(InputError, match="family F1 is registered as an explicit pedigree.*Q,family:F1"):
         export_case(run, "Q", "F1", tmp_path / "f1.fam")
