@@ -53,7 +53,19 @@ hence
 up to float64 rounding (relative ~1e-15). ``n delta`` is :attr:`ScoreDistribution.error_bound`
 (0.029 log10 = a factor 1.07 in LR for 29 loci at 1e-3). Mass that can no longer reach
 ``x_min`` (the smallest x a call asks about) is lumped into ``below`` as soon as the partial
-sum plus the remaining loci's maxima falls short: exact, and it bounds the support.
+sum plus the remaining loci's maxima falls short; symmetrically, mass that can no longer fall
+below ``x_max`` (the largest x asked) is lumped into ``above`` as soon as the partial sum plus
+the remaining loci's minima stays at or above it (added from suffix sums, so it keeps float64
+relative precision). Both are exact: every answer in [x_min, x_max] equals the unlumped law's
+(up to float64 rounding of the order of summation, ~1e-14 relative), and asking outside is
+refused. The thresholds are known before any convolution (:func:`spans`): per family, H2 is
+asked along :data:`THRESHOLD_GRID`, at the power threshold and at its candidates' scores, H1
+only at the power threshold and its candidates' scores (a family without candidates: the one
+point x = power threshold). The lumps bound the work less than one might hope: with a
+mutation model a locus's minimum is -6 to -23 log10 (one mutated transmission), so the upper
+lump acts only at the last few loci, and the support stays about the sum of the loci's maxima
+wide (about 35 log10, 35,000 grid points at 1e-3); see
+benchmarks/results/calibration-cpu-2core-2026-12-03-speed/.
 
 Nested locus sets (the searched persons' kits, id15 within core20 within the full set) are
 convolved in one pass, the smallest set's loci first, the law of each set read off on the way
