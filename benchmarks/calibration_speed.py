@@ -1,12 +1,18 @@
 """Families per second: the calibrated laws (reunion/calibration.py) against building the
 lost-child tables they come from (FamilyScorer.table_rows), on a shard set.
 
-    python benchmarks/calibration_speed.py [SHARDS] [--families N] [--grid 1e-3 1e-2]
+    python benchmarks/calibration_speed.py [SHARDS] [--families N] [--grid 1e-3 1e-2] [--repeat 3]
 
 SHARDS defaults to demo-run/shards (``make demo``). Reads the settings of configs/demo.yaml;
 prints one JSON line per measurement (no genotypes). Single thread, after a warm-up call
 (numba compiles once, cached in NUMBA_CACHE_DIR); CPU seconds of this process are reported
-beside wall seconds (a shared machine's wall clock says little).
+beside wall seconds (a shared machine's wall clock says little). Each timing is the median of
+``--repeat`` runs (fresh caches each time).
+
+"families table" is what a run's calibrate stage pays per family without candidates: H1 at
+the power threshold only and the H2 laws over [0, 20] (calibration.annotate's spans: mass
+that cannot reach 0 lumped below, mass that cannot fall below 20 lumped above); "unlumped
+above" is the same with no upper lump (the code before the spans).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reunion.calibration import LawCache, Layout, SearchedSet, family_laws, family_summary
+from reunion.calibration import LawCache, Layout, SearchedSet, family_laws, family_summary, spans
 from reunion.genetics.family import Family, FamilyScorer
 from reunion.genetics.mutation import MutationModels
 from reunion.ingest import (
@@ -43,12 +49,24 @@ def families_of(shards: Path, manifest: dict, limit: int) -> list[Family]:
     return out[:limit]
 
 
+def timed(fn, repeat: int) -> tuple[float, float]:
+    """Median (wall s, CPU s) of ``repeat`` calls of ``fn``."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return float(np.median(walls)), float(np.median(cpus))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("shards", nargs="?", default=str(ROOT / "demo-run" / "shards"))
     ap.add_argument("--families", type=int, default=200)
     ap.add_argument("--grid", type=float, nargs="+", default=[1e-3, 1e-2])
     ap.add_argument("--config", default=str(ROOT / "configs" / "demo.yaml"))
+    ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     shards = Path(a.shards)
     settings = load_settings(Path(a.config))
@@ -58,9 +76,8 @@ def main() -> None:
     fams = families_of(shards, manifest, a.families)
     hyps = [h for h in (scorer.hypothesis(f) for f in fams) if h is not None]
     scorer.table_rows(hyps[:4])                                  # warm-up (mutation matrices)
-    t0, c0 = time.perf_counter(), time.process_time()
     rows = scorer.table_rows(hyps)
-    t_tables, c_tables = time.perf_counter() - t0, time.process_time() - c0
+    t_tables, c_tables = timed(lambda: scorer.table_rows(hyps), a.repeat)
     kinds: dict[str, int] = {}
     for h, _ in hyps:
         kinds[str(h.value)] = kinds.get(str(h.value), 0) + 1
@@ -70,12 +87,15 @@ def main() -> None:
     layout = Layout.from_encoding(enc)
     for grid in a.grid:
         family_laws(layout, rows[0], delta=grid).h1                # warm-up (numba compiles)
-        t0, c0 = time.perf_counter(), time.process_time()
         sizes = []
-        for r in rows:
-            law = family_laws(layout, r, delta=grid)
-            sizes.append(law.h2.pmf.size)
-        t, c = time.perf_counter() - t0, time.process_time() - c0
+
+        def own_laws():
+            sizes.clear()
+            for r in rows:
+                law = family_laws(layout, r, delta=grid)
+                law.h1
+                sizes.append(law.h2.pmf.size)
+        t, c = timed(own_laws, a.repeat)
         print(json.dumps({"what": "laws H2+H1", "grid": grid, "families": len(rows),
                           "wall_s": round(t, 3), "cpu_s": round(c, 3),
                           "families_per_cpu_s": round(len(rows) / c, 1),
@@ -88,20 +108,26 @@ def main() -> None:
     searched = SearchedSet.from_codes(codes, settings.scoring.min_typed_loci)
     byid = {f"f{i}": r for i, r in enumerate(rows)}
     for grid in a.grid:
-        cache = LawCache(layout, byid, delta=grid, x_min=0.0)
-        family_summary(cache, "f0", searched, max_mask_groups=settings.calibration.max_mask_groups)
-        cache = LawCache(layout, byid, delta=grid, x_min=0.0)
-        t0, c0 = time.perf_counter(), time.process_time()
-        for fid in byid:
-            family_summary(cache, fid, searched, max_mask_groups=settings.calibration.max_mask_groups)
-        t, c = time.perf_counter() - t0, time.process_time() - c0
-        print(json.dumps({"what": "families table (power, chance matches by locus set)", "grid": grid,
-                          "families": len(rows), "searched": searched.searched,
-                          "locus_sets": int(len(searched.counts)),
-                          "max_mask_groups": settings.calibration.max_mask_groups,
-                          "wall_s": round(t, 3), "cpu_s": round(c, 3),
-                          "families_per_cpu_s": round(len(rows) / c, 1),
-                          "cpu_vs_tables": round(c / c_tables, 1)}))
+        span = spans([], np.zeros(0), list(byid), grid, settings.calibration.power_log10_lr)
+        for label, kw in (("families table (power, chance matches by locus set)", {"spans": span}),
+                          ("families table, unlumped above", {"x_min": 0.0})):
+            cache = LawCache(layout, byid, delta=grid, **kw)
+            family_summary(cache, "f0", searched, max_mask_groups=settings.calibration.max_mask_groups,
+                           power_log10_lr=settings.calibration.power_log10_lr)
+
+            def table(kw=kw):
+                cache = LawCache(layout, byid, delta=grid, **kw)
+                for fid in byid:
+                    family_summary(cache, fid, searched, max_mask_groups=settings.calibration.max_mask_groups,
+                                   power_log10_lr=settings.calibration.power_log10_lr)
+            t, c = timed(table, a.repeat)
+            print(json.dumps({"what": label, "grid": grid,
+                              "families": len(rows), "searched": searched.searched,
+                              "locus_sets": int(len(searched.counts)),
+                              "max_mask_groups": settings.calibration.max_mask_groups,
+                              "wall_s": round(t, 3), "cpu_s": round(c, 3),
+                              "families_per_cpu_s": round(len(rows) / c, 1),
+                              "cpu_vs_tables": round(c / c_tables, 1)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,19 @@ hence
 up to float64 rounding (relative ~1e-15). ``n delta`` is :attr:`ScoreDistribution.error_bound`
 (0.029 log10 = a factor 1.07 in LR for 29 loci at 1e-3). Mass that can no longer reach
 ``x_min`` (the smallest x a call asks about) is lumped into ``below`` as soon as the partial
-sum plus the remaining loci's maxima falls short: exact, and it bounds the support.
+sum plus the remaining loci's maxima falls short; symmetrically, mass that can no longer fall
+below ``x_max`` (the largest x asked) is lumped into ``above`` as soon as the partial sum plus
+the remaining loci's minima stays at or above it (added from suffix sums, so it keeps float64
+relative precision). Both are exact: every answer in [x_min, x_max] equals the unlumped law's
+(up to float64 rounding of the order of summation, ~1e-14 relative), and asking outside is
+refused. The thresholds are known before any convolution (:func:`spans`): per family, H2 is
+asked along :data:`THRESHOLD_GRID`, at the power threshold and at its candidates' scores, H1
+only at the power threshold and its candidates' scores (a family without candidates: the one
+point x = power threshold). The lumps bound the work less than one might hope: with a
+mutation model a locus's minimum is -6 to -23 log10 (one mutated transmission), so the upper
+lump acts only at the last few loci, and the support stays about the sum of the loci's maxima
+wide (about 35 log10, 35,000 grid points at 1e-3); see
+benchmarks/results/calibration-cpu-2core-2026-12-03-speed/.
 
 Nested locus sets (the searched persons' kits, id15 within core20 within the full set) are
 convolved in one pass, the smallest set's loci first, the law of each set read off on the way
@@ -155,8 +167,12 @@ class Layout:
 
 
 # --------------------------------------------------------------------------- the kernel
+#: k_max meaning "no lumping above" (far above any grid index, far below int64 overflow)
+_NO_K_MAX = np.int64(2) ** 61
+
+
 @numba.njit(cache=True, nogil=True)
-def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min):  # pragma: no cover (numba)
+def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min, k_max):  # pragma: no cover (numba)
     """Gridded convolution over ``loci`` (int64 [m]) of the per-locus laws: ``values``
     float64 [W] (log10 LR), ``probs`` float64 [W] (masses, normalised here per locus), slots
     1..ng[l] of each locus l; the law of the sum over each prefix ``loci[:checks[c]]``
@@ -164,12 +180,17 @@ def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min):  # pr
 
     Returns (pmfs float64 [sum n_c] (the C laws one after the other), bounds int64 [C + 1]
     (law c is pmfs[bounds[c]:bounds[c + 1]]), los int64 [C] (grid index of each law's first
-    entry), belows float64 [C] (finite mass lumped below grid index k_min), zeros float64 [C]
-    (mass of S = -inf), normaliser: max |sum of masses - 1| per locus).
+    entry), belows float64 [C] (finite mass lumped below grid index k_min), aboves float64
+    [C] (mass lumped at or above grid index k_max), zeros float64 [C] (mass of S = -inf),
+    normaliser: max |sum of masses - 1| per locus).
 
-    Lumping uses the maxima of every locus still to come in ``loci`` (negative maxima
-    counted as 0), so a path lumped for the longest prefix cannot reach k_min on a shorter
-    one either: each prefix's law is exact as if computed alone.
+    A partial sum that cannot reach k_min even with the maxima of every locus still to come
+    (negative maxima counted as 0) is lumped below; one that stays >= k_max even with their
+    minima (positive minima counted as 0) is lumped above. So a path lumped for the longest
+    prefix is lumped on every shorter one too: each prefix's law is exact as if computed
+    alone, and equal to the unlumped law at every grid index in [k_min, k_max). Above-lumped
+    mass is added from suffix sums (small terms first), so it keeps float64 relative
+    precision however small it is.
     """
     m = loci.size
     C = checks.size
@@ -231,16 +252,20 @@ def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min):  # pr
             dead = j
             break
     rest = np.zeros(m + 1, np.int64)            # rest[j]: sum of the maxima (>= 0) of loci j..m-1
+    rmin = np.zeros(m + 1, np.int64)            # rmin[j]: sum of the minima (<= 0) of loci j..m-1
     for j in range(m - 1, -1, -1):
         rest[j] = rest[j + 1] + max(kmax[j], 0)
+        rmin[j] = rmin[j + 1] + min(kmin[j], 0)
     chunks = []
     los = np.full(C, np.int64(k_min), np.int64)
     belows = np.zeros(C, np.float64)
+    aboves = np.zeros(C, np.float64)
     zeros = np.ones(C, np.float64)
     sizes = np.zeros(C, np.int64)
     a = np.ones(1, np.float64)
     lo = np.int64(0)
     below = 0.0
+    above = 0.0
     lumped = False                              # every path lumped at some step
     c = 0
     j = 0
@@ -251,6 +276,7 @@ def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min):  # pr
             else:
                 zeros[c] = 1.0 - finite[j]
                 belows[c] = below
+                aboves[c] = above
                 if not lumped:
                     los[c] = lo
                     sizes[c] = a.size
@@ -261,34 +287,40 @@ def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min):  # pr
             continue
         if j >= dead or lumped:
             below *= 1.0 - zl[j]
+            above *= 1.0 - zl[j]
             j += 1
             continue
         below *= 1.0 - zl[j]                    # lumped paths go on with finite atoms only
+        above *= 1.0 - zl[j]
         na = a.size
         cut = k_min - rest[j + 1]               # a partial sum below cut can no longer reach k_min
+        cut_hi = k_max - rmin[j + 1]            # one at or above cut_hi stays >= k_max
         new_lo = max(lo + kmin[j], cut)
-        new_hi = lo + na - 1 + kmax[j]
-        pre = np.zeros(na + 1, np.float64)
+        new_hi = min(lo + na - 1 + kmax[j], cut_hi - 1)
+        pre = np.zeros(na + 1, np.float64)      # pre[i] = a[:i].sum(), suf[i] = a[i:].sum()
+        suf = np.zeros(na + 1, np.float64)
         for i in range(na):
             pre[i + 1] = pre[i] + a[i]
-        if new_hi < new_lo:                     # everything lumped
-            for t in range(starts[j], starts[j + 1]):
-                below += ap[t] * pre[na]
-            lumped = True
-            j += 1
-            continue
-        b = np.zeros(new_hi - new_lo + 1, np.float64)
+        for i in range(na - 1, -1, -1):
+            suf[i] = suf[i + 1] + a[i]
+        nb = max(new_hi - new_lo + 1, 0)
+        b = np.zeros(nb, np.float64)
         for t in range(starts[j], starts[j + 1]):
             k = ak[t]
             p = ap[t]
-            i0 = new_lo - lo - k                # a[i] with i < i0 lands below new_lo
+            i0 = min(max(new_lo - lo - k, 0), na)       # a[i] with i < i0 lands below new_lo
+            i1 = min(max(new_hi - lo - k + 1, i0), na)  # a[i] with i >= i1 lands above new_hi
             if i0 > 0:
-                below += p * pre[min(i0, na)]
-            else:
-                i0 = 0
+                below += p * pre[i0]
+            if i1 < na:
+                above += p * suf[i1]
             base = lo + k - new_lo
-            for i in range(i0, na):
+            for i in range(i0, i1):
                 b[base + i] += p * a[i]
+        if nb == 0:                             # everything lumped
+            lumped = True
+            j += 1
+            continue
         first = 0                               # trim exact zeros at the ends
         while first < b.size - 1 and b[first] == 0.0:
             first += 1
@@ -304,7 +336,7 @@ def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min):  # pr
     pmfs = np.empty(bounds[C], np.float64)
     for q in range(C):
         pmfs[bounds[q]:bounds[q + 1]] = chunks[q][:sizes[q]]
-    return pmfs, bounds, los, belows, zeros, normaliser
+    return pmfs, bounds, los, belows, aboves, zeros, normaliser
 
 
 # --------------------------------------------------------------------------- distributions
@@ -314,8 +346,10 @@ class ScoreDistribution:
 
     ``pmf`` float64 [n]: P(S' = (lo + i) * delta) for the gridded sum S' (rounded ``up``
     for H2, down for H1); ``below``: P(-inf < S' < x_min) (lumped, see the module
-    docstring); ``zero``: P(LR = 0) = P(S = -inf) (an exclusion at some locus, mutation
-    model none); ``n_loci``: loci convolved (compared and informative), so
+    docstring); ``above``: P(S' > x_max) (lumped; 0 when ``x_max`` is inf); ``zero``: P(LR =
+    0) = P(S = -inf) (an exclusion at some locus, mutation model none); ``sf`` and ``cdf``
+    answer for x in [x_min, x_max] (or +-inf) and equal the unlumped law's there (the lumps
+    hold no mass in between); ``n_loci``: loci convolved (compared and informative), so
     ``error_bound = n_loci * delta``; ``normaliser``: max over loci of |sum of the masses
     - 1| before normalising (see the module docstring).
     """
@@ -330,13 +364,15 @@ class ScoreDistribution:
     x_min: float
     n_loci: int
     normaliser: float
+    above: float = 0.0
+    x_max: float = math.inf
     _sf: np.ndarray = field(init=False, repr=False)
     _cdf: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
         # suffix sums from the top (small terms first: relative precision in the upper tail),
         # prefix sums from the bottom starting at the lumped and LR-0 mass
-        self._sf = np.cumsum(self.pmf[::-1])[::-1] if self.pmf.size else np.zeros(0)
+        self._sf = self.above + np.cumsum(self.pmf[::-1])[::-1] if self.pmf.size else np.zeros(0)
         self._cdf = (self.zero + self.below) + np.cumsum(self.pmf) if self.pmf.size else np.zeros(0)
 
     @property
@@ -347,29 +383,32 @@ class ScoreDistribution:
     @property
     def total(self) -> float:
         """Total mass (1 up to float64 rounding)."""
-        return float(self.pmf.sum() + self.below + self.zero)
+        return float(self.pmf.sum() + self.below + self.above + self.zero)
 
     def _check(self, x: np.ndarray):
         finite = np.isfinite(x)
         if np.any(x[finite] < self.x_min - 1e-12):
             raise CalibrationError(f"threshold {float(np.min(x[finite]))} below x_min = {self.x_min}: "
                                    "build the distribution with a lower x_min")
+        if np.any(x[finite] > self.x_max + 1e-12):
+            raise CalibrationError(f"threshold {float(np.max(x[finite]))} above x_max = {self.x_max}: "
+                                   "build the distribution with a higher x_max")
 
     def sf(self, x) -> np.ndarray:
-        """P(S' >= x), float64 like ``x`` (x >= x_min, or +-inf). For H2 (rounded up) an
+        """P(S' >= x), float64 like ``x`` (x_min <= x <= x_max, or +-inf). For H2 (rounded up) an
         upper bound of P_H2(S >= x); for H1 (rounded down) a lower bound of P_H1(S >= x)."""
         x = np.asarray(x, dtype=np.float64)
         self._check(x)
         k = np.ceil(np.where(np.isfinite(x), x, 0.0) / self.delta - _SLACK).astype(np.int64)
         i = k - self.lo
         n = self.pmf.size
-        out = np.where(i <= 0, self._sf[0] if n else 0.0,
-                       np.where(i >= n, 0.0, self._sf[np.clip(i, 0, max(n - 1, 0))] if n else 0.0))
+        out = np.where(i <= 0, self._sf[0] if n else self.above,
+                       np.where(i >= n, self.above, self._sf[np.clip(i, 0, max(n - 1, 0))] if n else 0.0))
         out = np.where(x == -np.inf, 1.0, np.where(x == np.inf, 0.0, out))
         return out
 
     def cdf(self, x) -> np.ndarray:
-        """P(S' <= x), float64 like ``x`` (x >= x_min, or -inf: P(LR = 0)). For H1 (rounded
+        """P(S' <= x), float64 like ``x`` (x_min <= x <= x_max, or -inf: P(LR = 0)). For H1 (rounded
         down) an upper bound of P_H1(S <= x)."""
         x = np.asarray(x, dtype=np.float64)
         self._check(x)
@@ -377,86 +416,130 @@ class ScoreDistribution:
         i = k - self.lo
         n = self.pmf.size
         low = self.zero + self.below
-        out = np.where(i < 0, low, np.where(i >= n, 1.0, self._cdf[np.clip(i, 0, max(n - 1, 0))]
-                                            if n else low))
+        out = np.where(i < 0, low, np.where(i >= n, (self._cdf[-1] if self.above > 0 else 1.0) if n else low,
+                                            self._cdf[np.clip(i, 0, max(n - 1, 0))] if n else low))
         out = np.where(x == -np.inf, self.zero, np.where(x == np.inf, 1.0, out))
         return np.minimum(out, 1.0)
 
 
 def _distribution(layout: Layout, values: np.ndarray, probs: np.ndarray, loci: np.ndarray,
-                  hypothesis: str, up: bool, delta: float, x_min: float) -> ScoreDistribution:
+                  hypothesis: str, up: bool, delta: float, x_min: float,
+                  x_max: float = math.inf) -> ScoreDistribution:
     return _distributions(layout, values, probs, loci, np.array([loci.size]), hypothesis, up,
-                          delta, x_min)[0]
+                          delta, x_min, x_max)[0]
+
+
+def _k_range(delta: float, x_min: float, x_max: float) -> tuple[int, int]:
+    """Grid indices (k_min, k_max) of the lumps for thresholds in [x_min, x_max]: every
+    index ``sf``/``cdf`` reads for such x (ceil(x/delta - slack), floor(x/delta + slack) + 1)
+    lies in [k_min, k_max], with a margin of one index each side."""
+    k_min = math.floor(x_min / delta) - 1
+    k_max = int(_NO_K_MAX) if math.isinf(x_max) else math.floor(x_max / delta) + 2
+    return k_min, k_max
 
 
 def _distributions(layout: Layout, values: np.ndarray, probs: np.ndarray, loci: np.ndarray,
                    checks: np.ndarray, hypothesis: str, up: bool, delta: float,
-                   x_min: float) -> list[ScoreDistribution]:
-    """The laws over the nested prefixes ``loci[:checks[c]]`` (one pass, :func:`_convolve`)."""
-    k_min = math.floor(x_min / delta) - 1
-    pmfs, bounds, los, belows, zeros, normaliser = _convolve(
+                   x_min: float, x_max: float = math.inf) -> list[ScoreDistribution]:
+    """The laws over the nested prefixes ``loci[:checks[c]]`` (one pass, :func:`_convolve`),
+    each answering thresholds in [x_min, x_max] (mass outside lumped)."""
+    if x_max < x_min:
+        raise CalibrationError(f"x_max = {x_max} below x_min = {x_min}")
+    k_min, k_max = _k_range(delta, x_min, x_max)
+    pmfs, bounds, los, belows, aboves, zeros, normaliser = _convolve(
         values, probs, layout.offsets, layout.n_genotypes, loci.astype(np.int64),
-        np.asarray(checks, np.int64), float(delta), bool(up), np.int64(k_min))
-    # a law that loses every path to the lump, or an S = -inf-surely one, keeps lo = k_min
+        np.asarray(checks, np.int64), float(delta), bool(up), np.int64(k_min), np.int64(k_max))
+    # a law that loses every path to the lumps, or an S = -inf-surely one, keeps lo = k_min
     return [ScoreDistribution(hypothesis, up, delta, int(los[c]), pmfs[bounds[c]:bounds[c + 1]].copy(),
-                              float(belows[c]), float(zeros[c]), x_min, int(checks[c]), float(normaliser))
+                              float(belows[c]), float(zeros[c]), x_min, int(checks[c]), float(normaliser),
+                              float(aboves[c]), x_max)
             for c in range(len(checks))]
+
+
+@dataclass(frozen=True)
+class Span:
+    """The thresholds a family's laws must answer: H2 ``sf`` for x in [h2_min, h2_max], H1
+    ``sf``/``cdf`` for x in [h1_min, h1_max] (log10 units; +-inf x always answered). Mass
+    outside is lumped (exact inside; a call outside raises :class:`CalibrationError`)."""
+
+    h2_min: float = 0.0
+    h2_max: float = math.inf
+    h1_min: float = 0.0
+    h1_max: float = math.inf
+
+    @classmethod
+    def of(cls, x_min: float = 0.0, x_max: float = math.inf) -> Span:
+        return cls(x_min, x_max, x_min, x_max)
 
 
 class FamilyLaws:
     """H2 (unrelated, rounded up) and H1 (true lost child, rounded down) laws of one family
-    over one set of compared loci (``loci`` int64 [n], indices into the encoding); each is
-    computed on first use (a chance-match sum needs only H2)."""
+    over one set of compared loci (``loci`` int64 [n], indices into the encoding), each for
+    the thresholds of ``span``; each is computed on first use (a chance-match sum needs only
+    H2)."""
 
-    def __init__(self, layout: Layout, row: np.ndarray, loci: np.ndarray, delta: float, x_min: float):
+    def __init__(self, layout: Layout, row: np.ndarray, loci: np.ndarray, delta: float, span: Span):
         self.loci = loci
-        self._args = (layout, row, delta, x_min)
+        self.span = span
+        self._args = (layout, row, delta)
         self._h2: ScoreDistribution | None = None
         self._h1: ScoreDistribution | None = None
 
     @property
     def h2(self) -> ScoreDistribution:
         if self._h2 is None:
-            layout, row, delta, x_min = self._args
-            self._h2 = _distribution(layout, row, layout.hw_h2, self.loci, "H2", True, delta, x_min)
+            layout, row, delta = self._args
+            self._h2 = _distribution(layout, row, layout.hw_h2, self.loci, "H2", True, delta,
+                                     self.span.h2_min, self.span.h2_max)
         return self._h2
 
     @property
     def h1(self) -> ScoreDistribution:
         if self._h1 is None:
-            layout, row, delta, x_min = self._args
+            layout, row, delta = self._args
             with np.errstate(over="ignore", invalid="ignore"):
                 w = np.where(np.isfinite(row), np.power(10.0, row), 0.0) * layout.hw_raw
-            self._h1 = _distribution(layout, row, w, self.loci, "H1", False, delta, x_min)
+            self._h1 = _distribution(layout, row, w, self.loci, "H1", False, delta,
+                                     self.span.h1_min, self.span.h1_max)
         return self._h1
 
 
 def family_laws(layout: Layout, row: np.ndarray, mask: np.ndarray | None = None, *,
-                delta: float = GRID, x_min: float = 0.0) -> FamilyLaws:
+                delta: float = GRID, x_min: float = 0.0, x_max: float = math.inf,
+                span: Span | None = None) -> FamilyLaws:
     """The H2 and H1 laws of the summed log10 LR of a family's table ``row`` (float64 [W])
     over the loci in ``mask`` (bool [L]; None: every locus) where the family is informative.
 
-    Valid for thresholds x >= ``x_min`` (mass that cannot reach it is lumped).
+    Valid for thresholds x in [``x_min``, ``x_max``] (mass that cannot reach x_min, and mass
+    that cannot fall below x_max, is lumped), or those of ``span`` where given.
     """
     row = np.ascontiguousarray(row, dtype=np.float64)
     use = layout.informative(row)
     if mask is not None:
         use &= np.asarray(mask, dtype=bool)
-    return FamilyLaws(layout, row, np.flatnonzero(use).astype(np.int64), delta, x_min)
+    return FamilyLaws(layout, row, np.flatnonzero(use).astype(np.int64), delta,
+                      span if span is not None else Span.of(x_min, x_max))
 
 
 class LawCache:
     """:func:`family_laws` memoised per (family id, compared loci) within one call."""
 
-    def __init__(self, layout: Layout, rows, *, delta: float = GRID, x_min: float = 0.0):
-        """``rows``: family id -> table row float64 [W] (a dict or a callable)."""
-        self.layout, self.delta, self.x_min = layout, delta, x_min
+    def __init__(self, layout: Layout, rows, *, delta: float = GRID, x_min: float = 0.0,
+                 x_max: float = math.inf, spans: dict[str, Span] | None = None):
+        """``rows``: family id -> table row float64 [W] (a dict or a callable); ``spans``:
+        family id -> the thresholds its laws answer (default ``Span.of(x_min, x_max)``)."""
+        self.layout, self.delta, self.x_min, self.x_max = layout, delta, x_min, x_max
+        self._spans = spans or {}
+        self._default = Span.of(x_min, x_max)
         self._rows = rows
         self._laws: dict[tuple[str, bytes], FamilyLaws] = {}
         self._informative: dict[str, np.ndarray] = {}
 
     def row(self, family_id: str) -> np.ndarray:
         return self._rows(family_id) if callable(self._rows) else self._rows[family_id]
+
+    def span(self, family_id: str) -> Span:
+        return self._spans.get(family_id, self._default)
 
     def informative(self, family_id: str) -> np.ndarray:
         if family_id not in self._informative:
@@ -469,7 +552,7 @@ class LawCache:
         got = self._laws.get(key)
         if got is None:
             got = self._laws[key] = family_laws(self.layout, self.row(family_id), eff,
-                                                delta=self.delta, x_min=self.x_min)
+                                                delta=self.delta, span=self.span(family_id))
         return got
 
     def prefetch_h2(self, family_id: str, masks: list[np.ndarray]) -> None:
@@ -484,7 +567,7 @@ class LawCache:
             law = self._laws.get((family_id, key))
             if law is None:
                 law = self._laws[(family_id, key)] = family_laws(self.layout, self.row(family_id), eff,
-                                                                 delta=self.delta, x_min=self.x_min)
+                                                                 delta=self.delta, span=self.span(family_id))
             if law._h2 is None and key not in todo:
                 todo[key] = (eff, law)
         chains: list[list[tuple[np.ndarray, FamilyLaws]]] = []
@@ -496,6 +579,7 @@ class LawCache:
             else:
                 chains.append([(eff, law)])
         row = np.ascontiguousarray(self.row(family_id), dtype=np.float64)
+        span = self.span(family_id)
         for ch in chains:
             order: list[int] = []
             checks: list[int] = []
@@ -505,7 +589,8 @@ class LawCache:
                 seen |= eff
                 checks.append(len(order))
             laws = _distributions(self.layout, row, self.layout.hw_h2, np.asarray(order, np.int64),
-                                  np.asarray(checks, np.int64), "H2", True, self.delta, self.x_min)
+                                  np.asarray(checks, np.int64), "H2", True, self.delta,
+                                  span.h2_min, span.h2_max)
             for (_, law), d in zip(ch, laws):
                 law._h2 = d
 
@@ -582,6 +667,25 @@ def family_summary(cache: LawCache, family_id: str, searched: SearchedSet, *,
             "error_bound_log10": float(err), "expected_chance_matches_curve": curve[1:].tolist()}
 
 
+def spans(fids: list[str], log10_lr: np.ndarray, families: list[str], delta: float,
+          power_log10_lr: float = POWER_LOG10_LR) -> dict[str, Span]:
+    """The thresholds each family's laws must answer in :func:`annotate` (known before any
+    convolution): H2 ``sf`` at the power threshold, along :data:`THRESHOLD_GRID` and at its
+    candidates' log10 LRs; H1 ``sf`` at the power threshold and ``cdf`` at its candidates'
+    log10 LRs. ``fids`` / ``log10_lr`` float64 [n]: the candidates' family ids and scores
+    (non-finite ones need no law). The lower ends are floored to the grid ``delta``."""
+    xs: dict[str, list[float]] = {f: [] for f in families}
+    for fid, x in zip(fids, log10_lr.tolist()):
+        if math.isfinite(x):
+            xs.setdefault(fid, []).append(x)
+    out = {}
+    for fid, v in xs.items():
+        lo, hi = min(v + [power_log10_lr]), max(v + [power_log10_lr])
+        out[fid] = Span(math.floor(min(lo, float(THRESHOLD_GRID[0])) / delta) * delta,
+                        max(hi, float(THRESHOLD_GRID[-1])), math.floor(lo / delta) * delta, hi)
+    return out
+
+
 def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, *,
              compared: dict[tuple[str, str], np.ndarray] | None = None,
              hypotheses: dict[str, str] | None = None, families: list[str] | None = None,
@@ -602,13 +706,10 @@ def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, 
     loci); the families table sums over the searched persons' own locus sets.
     """
     lo10 = candidates.column("log10_lr").to_numpy(zero_copy_only=False).astype(np.float64)
-    finite = lo10[np.isfinite(lo10)]
-    x_min = float(min(0.0, finite.min() if finite.size else 0.0, power_log10_lr))
-    x_min = math.floor(x_min / delta) * delta
-    cache = LawCache(layout, rows, delta=delta, x_min=x_min)
     mids = candidates.column("missing_id").to_pylist()
     fids = candidates.column("family_id").to_pylist()
     ids = sorted(set(fids)) if families is None else list(families)
+    cache = LawCache(layout, rows, delta=delta, spans=spans(fids, lo10, ids, delta, power_log10_lr))
 
     def summary(fid: str) -> dict:
         r = family_summary(cache, fid, searched, power_log10_lr=power_log10_lr,

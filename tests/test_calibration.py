@@ -22,9 +22,11 @@ from reunion.calibration import (
     LawCache,
     Layout,
     SearchedSet,
+    Span,
     annotate,
     chance_thresholds,
     family_laws,
+    spans,
 )
 from reunion.encoding import Encoding, LocusCoding, genotype_index, genotype_pairs
 from reunion.genetics.family import FamilyScorer, Member
@@ -203,6 +205,137 @@ def test_nested_locus_sets_in_one_pass_equal_brute_force(x_min):
         alone = family_laws(lay, row, m, x_min=x_min).h2      # the same law computed by itself
         assert np.allclose(law.sf(xs), alone.sf(xs), rtol=1e-12, atol=0)
     assert float(cache.laws("F", masks[4]).h2.zero) == 1.0
+
+
+# --------------------------------------------------------------------------- lumping above x_max
+def gridded_brute_force(layout: Layout, row: np.ndarray, loci: list[int], delta: float):
+    """Every genotype combination over ``loci`` with each locus value put on the grid as the
+    module docstring states (H2 rounded up, H1 down): (K2 int [C], K1 int [C], P_H2 [C],
+    P_H1 [C]); an LR-0 genotype gives K = None (excluded from both integer sums)."""
+    segs = []
+    for l in loci:
+        o, n = int(layout.offsets[l]), int(layout.n_genotypes[l])
+        v = row[o + 1: o + 1 + n]
+        h2 = layout.hw_h2[o + 1: o + 1 + n]
+        w = np.where(np.isfinite(v), 10.0 ** np.where(np.isfinite(v), v, 0.0), 0.0) * layout.hw_raw[o + 1: o + 1 + n]
+        segs.append((v, h2 / h2.sum(), w / w.sum()))
+    K2, K1, P2, P1 = [], [], [], []
+    for combo in itertools.product(*(range(len(s_[0])) for s_ in segs)):
+        vs = [s_[0][g] for s_, g in zip(segs, combo)]
+        dead = any(v == -np.inf for v in vs)
+        K2.append(None if dead else sum(math.ceil(v / delta) for v in vs))
+        K1.append(None if dead else sum(math.floor(v / delta) for v in vs))
+        P2.append(math.prod(s_[1][g] for s_, g in zip(segs, combo)))
+        P1.append(math.prod(s_[2][g] for s_, g in zip(segs, combo)))
+    return K2, K1, np.array(P2), np.array(P1)
+
+
+def _ge(K, P, k):
+    return float(sum(p for kk, p in zip(K, P) if kk is not None and kk >= k))
+
+
+def _le(K, P, k, zero):
+    return zero + float(sum(p for kk, p in zip(K, P) if kk is not None and kk <= k))
+
+
+def _random_row(lay: Layout, seed: int, n_loci: int, scale: float = 1.5) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    row = np.zeros(int(lay.offsets[-1]) + 1 + int(lay.n_genotypes[-1]))
+    for l in range(n_loci):
+        o, n = int(lay.offsets[l]), int(lay.n_genotypes[l])
+        v = rng.normal(0.5, scale, n)
+        v[rng.random(n) < 0.15] = -np.inf
+        row[o + 1: o + 1 + n] = v
+    return row
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("window", [(-2.0, 1.5), (0.0, 0.0), (0.5, 4.0), (-30.0, -1.0), (3.0, 3.0)])
+def test_laws_lumped_above_x_max_equal_unlumped_and_brute_force(seed, window):
+    """Lumping the mass that can no longer fall below x_max (issue 19, speed) changes no
+    answer in [x_min, x_max]: H2 sf, H1 sf and cdf equal the law lumped at neither end
+    (rtol 1e-12) and the gridded brute force (every genotype combination's integer grid sum,
+    rounded up for H2 and down for H1) at every x asked, including x exactly at x_min and at
+    x_max, at grid points next to them, and at +-inf; a threshold above x_max is refused."""
+    x_min, x_max = window
+    enc = small_encoding(FREQS3)
+    lay = Layout.from_encoding(enc)
+    row = _random_row(lay, seed, 3)
+    full = family_laws(lay, row, x_min=-60.0)
+    cut = family_laws(lay, row, x_min=x_min, x_max=x_max)
+    K2, K1, P2, P1 = gridded_brute_force(lay, row, [0, 1, 2], GRID)
+    zero1 = float(sum(p for k, p in zip(K1, P1) if k is None))
+    xs = np.unique(np.concatenate([[x_min, x_max, x_min + GRID, x_max - GRID],
+                                   np.linspace(x_min, x_max, 23)]))
+    xs = xs[(xs >= x_min) & (xs <= x_max)]
+    for law_h, h in ((cut.h2, full.h2), (cut.h1, full.h1)):
+        assert law_h.total == pytest.approx(1.0, abs=1e-12)
+        for f in ("sf", "cdf"):
+            got, want = getattr(law_h, f)(xs), getattr(h, f)(xs)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
+        for inf in (-np.inf, np.inf):
+            assert float(law_h.sf(inf)) == float(h.sf(inf)) and float(law_h.cdf(inf)) == pytest.approx(float(h.cdf(inf)), rel=1e-12)
+    for x in xs:
+        k_up = math.ceil(x / GRID - 1e-6)             # the grid index a threshold x reads
+        k_dn = math.floor(x / GRID + 1e-6)
+        assert float(cut.h2.sf(x)) == pytest.approx(_ge(K2, P2, k_up), rel=1e-12, abs=1e-300)
+        assert float(cut.h1.sf(x)) == pytest.approx(_ge(K1, P1, k_up), rel=1e-12, abs=1e-300)
+        assert float(cut.h1.cdf(x)) == pytest.approx(_le(K1, P1, k_dn, zero1), rel=1e-12, abs=1e-300)
+    with pytest.raises(CalibrationError, match="above x_max"):
+        cut.h2.sf(x_max + 0.01)
+    with pytest.raises(CalibrationError, match="above x_max"):
+        cut.h1.cdf(x_max + 0.01)
+
+
+def test_lumping_above_prunes_the_support():
+    """An H1 law asked only at the power threshold keeps a few grid points, not the whole
+    support, and still gives the unlumped power (a 3-locus duo, stepwise mutation)."""
+    enc = small_encoding(FREQS3)
+    lay = Layout.from_encoding(enc)
+    row = duo_row(enc, [(0, 2), (1, 1), (3, 4)], "stepwise")
+    full = family_laws(lay, row, x_min=-60.0).h1
+    one = family_laws(lay, row, x_min=0.5, x_max=0.5).h1
+    assert one.pmf.size < full.pmf.size
+    assert one.above > 0.0 and one.below > 0.0
+    assert float(one.sf(0.5)) == pytest.approx(float(full.sf(0.5)), rel=1e-12)
+    assert float(one.cdf(0.5)) == pytest.approx(float(full.cdf(0.5)), rel=1e-12)
+
+
+@pytest.mark.parametrize("x_max", [0.0, 2.5])
+def test_nested_locus_sets_lumped_above_equal_alone(x_max):
+    """LawCache.prefetch_h2 with a family's span [x_min, x_max]: each nested set's H2 law,
+    lumped at both ends in one pass, equals the unlumped law of that set computed alone
+    (rtol 1e-12) at every x in the span, the ends included."""
+    enc = small_encoding(FREQS3 + [[0.3, 0.7]])
+    lay = Layout.from_encoding(enc)
+    row = _random_row(lay, 5, 4)
+    sets = [[0], [0, 2], [0, 1, 2], [1], [0, 1, 2, 3]]
+    masks = [np.isin(np.arange(4), s_) for s_ in sets]
+    cache = LawCache(lay, {"F": row}, spans={"F": Span(-1.0, x_max, -1.0, x_max)})
+    cache.prefetch_h2("F", masks)
+    xs = np.unique(np.concatenate([[-1.0, x_max], np.linspace(-1.0, x_max, 31)]))
+    for m in masks:
+        law = cache.laws("F", m).h2
+        alone = family_laws(lay, row, m, x_min=-60.0).h2
+        np.testing.assert_allclose(law.sf(xs), alone.sf(xs), rtol=1e-12, atol=1e-300)
+        h1 = cache.laws("F", m).h1
+        np.testing.assert_allclose(h1.cdf(xs), family_laws(lay, row, m, x_min=-60.0).h1.cdf(xs),
+                                   rtol=1e-12, atol=1e-300)
+
+
+def test_spans_cover_every_threshold_asked():
+    """annotate's per-family spans: H2 from min(0, power, candidates) floored to the grid up
+    to max(20, power, candidates); H1 from min(power, candidates) to max(power, candidates);
+    a family without candidates asks H1 only at the power threshold; non-finite scores ask
+    nothing."""
+    got = spans(["A", "A", "B", "A"], np.array([7.25, -1.5004, np.inf, 23.0]), ["A", "B", "C"],
+                1e-3, power_log10_lr=4.0)
+    a = got["A"]                               # -1.5004 floored to the 1e-3 grid: -1501 x 1e-3
+    assert (a.h2_min, a.h2_max, a.h1_min, a.h1_max) == pytest.approx((-1.501, 23.0, -1.501, 23.0),
+                                                                     rel=1e-15)
+    assert a.h2_min <= -1.5004 and a.h1_min <= -1.5004
+    assert got["B"] == Span(0.0, 20.0, 4.0, 4.0)
+    assert got["C"] == Span(0.0, 20.0, 4.0, 4.0)
 
 
 # --------------------------------------------------------------------------- known values by hand
