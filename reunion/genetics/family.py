@@ -35,7 +35,7 @@ import numpy as np
 from reunion.encoding import PAIR_HI, PAIR_LO, UNTYPED, Encoding
 from reunion.genetics import engine
 from reunion.genetics.hypotheses import (Hypothesis, JointCache, LocusGenotypes, locus_lr, locus_table,
-                                         parent_lrs, parent_tables)
+                                         parent_lrs)
 from reunion.genetics.mutation import LocusModel, MutationModels
 from reunion.genetics.pedigree import InconsistentFamilyError
 from reunion.genetics.roles import Relation, Role, member_key, parse_role, role_key
@@ -300,30 +300,12 @@ class FamilyScorer:
         return row
 
     def table_rows(self, hyps: list[tuple[Hypothesis | str, Used]]) -> np.ndarray:
-        """:meth:`table_row` of many families, float64 [F, W] (bit-identical).
-
-        Trio and duo families are built together, locus by locus, as arrays over
-        families (:func:`reunion.genetics.hypotheses.parent_tables`, the
-        national-scale path); other hypotheses row by row.
-        """
-        rows = np.zeros((len(hyps), self.enc.width), dtype=np.float64)
-        fast = [i for i, (h, _) in enumerate(hyps) if h in PARENT_HYPOTHESES and self.theta == 0.0]
-        fast_set = set(fast)
-        for i, (h, used) in enumerate(hyps):
-            if i not in fast_set:
-                rows[i] = self.table_row(h, used)
-        if not fast:
-            return rows
-        idx = np.asarray(fast)
-        L = len(self.enc.loci)
-        F = _parent_codes([hyps[i][1] for i in fast], _FATHER, L)
-        Mo = _parent_codes([hyps[i][1] for i in fast], _MOTHER, L)
-        for l in range(L):
-            off = int(self.enc.offsets[l])
-            for sel, lr in parent_tables(F[:, l].astype(np.int64), Mo[:, l].astype(np.int64),
-                                         self._locus_model(l)):
-                rows[idx[sel], off + 1: off + 1 + lr.shape[1]] = _log10(lr)
-        return rows
+        """:meth:`table_row` of many families, float64 [F, W] (equal to it, rtol 1e-12;
+        trio / duo rows bit-identical): built as arrays over the families of one
+        hypothesis and shape (:func:`reunion.genetics.batch_tables.table_rows`, the
+        national-scale path); :meth:`table_row` is its reference."""
+        from reunion.genetics import batch_tables
+        return batch_tables.table_rows(self, hyps)
 
     # ------------------------------------------------------------------ exact re-score
     def _score(self, hyp: Hypothesis, used: Used, child_codes: np.ndarray, detail: bool):
