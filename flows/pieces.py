@@ -132,6 +132,104 @@ def candidate_rows(missing_id: str, family_id: str, cs) -> tuple[dict, list[dict
     return cand, loci
 
 
+@dataclass(frozen=True)
+class _Exact:
+    """A re-scored candidate as :func:`reunion.ranking.rank_scored` orders it: its exact log10
+    LR and its row ``j`` of the :class:`reunion.genetics.batch_rescore.Rescored` arrays."""
+    log10_lr: float
+    j: int
+
+
+_LABELS: dict[int, tuple[object, pa.Array]] = {}
+
+
+def _labels(enc) -> pa.Array:
+    """string [W]: the genotype label of every table slot of ``enc`` ('' for slot 0), as
+    :meth:`reunion.encoding.Encoding.genotype_label` writes it; built once per encoding."""
+    hit = _LABELS.get(id(enc))
+    if hit is None or hit[0] is not enc:
+        offsets = enc.offsets.tolist() + [enc.width]
+        labels = [enc.genotype_label(l, g) for l in range(len(enc.loci)) for g in range(offsets[l + 1] - offsets[l])]
+        if len(_LABELS) >= 8:
+            _LABELS.clear()
+        hit = _LABELS[id(enc)] = (enc, pa.array(labels, pa.string()))
+    return hit[1]
+
+
+def _other_labels(enc, used) -> list[str]:
+    """The ``other_genotype`` of each locus of one family's members (per-locus rows' field,
+    as :func:`candidate_rows` writes it): 'key: a/b; ...' of the members other than the
+    parents where their keys are numbered (siblings, pedigree members), else the pairwise
+    relative's label."""
+    keys = [k for k in used if k not in (Role.FATHER, Role.MOTHER)]
+    if any(parse_role(k)[1] is not None for k in used):
+        return ["; ".join(f"{k}: {lab}" for k in keys
+                          if (lab := enc.genotype_label(l, int(used[k].codes[l]))))
+                for l in range(len(enc.loci))]
+    if Role.OTHER in used:
+        return [enc.genotype_label(l, int(used[Role.OTHER].codes[l])) for l in range(len(enc.loci))]
+    return [""] * len(enc.loci)
+
+
+def candidate_tables(scorer, ids: list[str], families: list[Family], out: list[tuple[int, int, str, int]],
+                     res) -> tuple[pa.Table, pa.Table]:
+    """The candidates (CANDIDATES) and per-locus rows (PER_LOCUS) of ``out`` (row of the
+    missing person in ``ids``, rank, family id, row of ``res``) in that order, built as
+    columns from the re-score arrays ``res``; the same values as :func:`candidate_rows`."""
+    enc = scorer.enc
+    L = len(enc.loci)
+    n = len(out)
+    r_of = np.array([o[0] for o in out], np.int64)
+    j_of = np.array([o[3] for o in out], np.int64)
+    fam_ids = [o[2] for o in out]
+    miss = [ids[r] for r in r_of.tolist()]
+    members, others = {}, {}
+    member_col, other_idx, other_vals = [], [], []
+    for fam, j in zip(families, j_of.tolist()):
+        used = res.used[j]
+        k = id(fam)
+        if k not in members:
+            members[k] = ";".join(f"{key}:{m.sample_id}" for key, m in used.items())
+            others[k] = len(other_vals)
+            other_vals.extend(_other_labels(enc, used))
+        member_col.append(members[k])
+        other_idx.append(others[k])
+    lg = res.log10_lr[j_of]
+    duo_f, duo_m = res.duo_father[j_of], res.duo_mother[j_of]
+    cand = pa.Table.from_arrays([
+        pa.array(miss, pa.string()), pa.array([o[1] for o in out], pa.int32()), pa.array(fam_ids, pa.string()),
+        pa.array([res.hypothesis[j].value for j in j_of.tolist()], pa.string()), pa.array(member_col, pa.string()),
+        pa.array(lg, pa.float64()), pa.array([10.0 ** x for x in lg.tolist()], pa.float64()),  # C pow, as before
+        pa.array(res.loci_compared[j_of].astype(np.int32)), pa.array(res.inconsistent_loci[j_of].astype(np.int32)),
+        pa.array(duo_f, pa.float64(), mask=np.isnan(duo_f)), pa.array(duo_m, pa.float64(), mask=np.isnan(duo_m)),
+        pa.array(res.floored_alleles[j_of].astype(np.int32)),
+    ], names=["missing_id", "rank", "family_id", "hypothesis", "members", "log10_lr", "lr", "loci_compared",
+              "inconsistent_loci", "log10_lr_duo_father", "log10_lr_duo_mother", "floored_alleles"])
+    cand = cand.select(CANDIDATES.names).cast(CANDIDATES)
+    labels = _labels(enc)
+    offsets = enc.offsets.astype(np.int64)[None, :]
+    child = res.child[j_of].astype(np.int64)
+    fa, mo = np.zeros((n, L), np.int64), np.zeros((n, L), np.int64)
+    for i, j in enumerate(j_of.tolist()):
+        used = res.used[j]
+        if Role.FATHER in used:
+            fa[i] = used[Role.FATHER].codes
+        if Role.MOTHER in used:
+            mo[i] = used[Role.MOTHER].codes
+    rep = np.repeat(np.arange(n), L)
+    other = (np.array(other_idx, np.int64)[:, None] + np.arange(L)[None, :]).ravel()
+    take = lambda a: labels.take(pa.array((offsets + a).ravel()))    # noqa: E731
+    locus_t = pa.Table.from_arrays([
+        pa.array(miss, pa.string()).take(pa.array(rep)), pa.array(fam_ids, pa.string()).take(pa.array(rep)),
+        pa.array(enc.locus_names, pa.string()).take(pa.array(np.tile(np.arange(L), n))),
+        take(child), take(fa), take(mo), pa.array(other_vals, pa.string()).take(pa.array(other)),
+        pa.array(res.locus_lr[j_of].ravel()), pa.array(res.locus_log10[j_of].ravel()),
+        pa.array(res.compared[j_of].ravel()), pa.array(res.inconsistent[j_of].ravel()),
+        pa.array((res.floored[j_of] > 0).ravel()),
+    ], names=PER_LOCUS.names)
+    return cand, locus_t.cast(PER_LOCUS)
+
+
 def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[str], start: int,
                       stop: int, pieces: list[dict]) -> dict:
     """Merge per-shard top-k lists and re-score the shortlist exactly (float64, per locus).
@@ -147,7 +245,6 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
     settings, _, _, scorer = context(shards_dir, settings_json)
     sc = settings.scoring
     ids, codes = query_rows(shards_dir, settings_json, q_index, start, stop)
-    candidates, per_locus = [], []
     n_too_few = int(np.sum(np.count_nonzero(codes, axis=1) < sc.min_typed_loci))
     listed: list[tuple[int, tuple[int, int], float]] = []   # (row, (shard, position), screen score)
     for r in range(len(ids)):
@@ -160,40 +257,38 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
                          sc.top_k, sc.keep_all_log10_lr)
     fams: dict[tuple[int, int], Family] = {}
 
-    def rescore(entries: list[tuple[int, tuple[int, int], float]]) -> list:
+    def rescore(entries: list[tuple[int, tuple[int, int], float]]):
         for _, key, _ in entries:
             if key not in fams:
                 fams[key] = family_at(shards_dir, settings_json, *key)
         rows = np.array([r for r, _, _ in entries], dtype=np.int64)
-        return scorer.rescore_many([fams[key] for _, key, _ in entries], codes[rows]) if entries else []
+        return scorer.rescore_arrays([fams[key] for _, key, _ in entries],
+                                     codes[rows].reshape(len(rows), codes.shape[1]))
 
     first = [e for e, k in zip(listed, keep) if k]
-    scores = rescore(first)
+    res = rescore(first)
     # the cut trusts screen score == exact score within CUT_TOL / 4; where a re-scored candidate
     # says otherwise, that missing person's whole shortlist is re-scored
-    off = {r for (r, _, s_), cs in zip(first, scores)
-           if cs is not None and not ranking.same_score(s_, cs.log10_lr)}
+    off = {r for j, (r, _, s_) in enumerate(first)
+           if res.hypothesis[j] is not None and not ranking.same_score(s_, float(res.log10_lr[j]))}
     if off:
         log.warning("%d missing persons: a screen score differs from its exact re-score by more "
                     "than %g; their whole shortlists are re-scored", len(off), ranking.CUT_TOL / 4)
-        rest = [e for e, k in zip(listed, keep) if not k and e[0] in off]
-        first, scores = first + rest, list(scores) + list(rescore(rest))
+        first = first + [e for e, k in zip(listed, keep) if not k and e[0] in off]
+        res = rescore(first)
     scored_of: dict[int, list] = {}
-    for (r, key, _), cs in zip(first, scores):
-        if cs is not None and cs.log10_lr >= sc.log10_lr_floor:
-            scored_of.setdefault(r, []).append((fams[key].family_id, cs))
-    for r in range(len(ids)):
-        for rank, family_id, cs in ranking.rank_scored(scored_of.get(r, []), sc.top_k,
-                                                       sc.keep_all_log10_lr):
-            cand, loci = candidate_rows(ids[r], family_id, cs)
-            candidates.append({**cand, "rank": rank})
-            per_locus.extend(loci)
-    return {"candidates": pa.Table.from_pylist(candidates, schema=CANDIDATES),
-            "per_locus": pa.Table.from_pylist(per_locus, schema=PER_LOCUS),
+    for j, (r, key, _) in enumerate(first):
+        if res.hypothesis[j] is not None and res.log10_lr[j] >= sc.log10_lr_floor:
+            scored_of.setdefault(r, []).append((fams[key].family_id, _Exact(float(res.log10_lr[j]), j)))
+    out = [(r, rank, family_id, s_.j) for r in range(len(ids))
+           for rank, family_id, s_ in ranking.rank_scored(scored_of.get(r, []), sc.top_k,
+                                                          sc.keep_all_log10_lr)]
+    cand_t, locus_t = candidate_tables(scorer, ids, [fams[first[j][1]] for _, _, _, j in out], out, res)
+    return {"candidates": cand_t, "per_locus": locus_t,
             "queries": len(ids), "too_few_loci": n_too_few,
             "rescored": len(first), "shortlist_checks_failed": len(off),
             "tables_reused": {k: v for p in pieces for k, v in p.get("tables_reused", {}).items()},
-            "with_candidates": len({c["missing_id"] for c in candidates})}
+            "with_candidates": len({r for r, _, _, _ in out})}
 
 
 def rescore_part(shards_dir: str, settings_json: str, ids: list[str], start: int, stop: int,

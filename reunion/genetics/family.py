@@ -412,6 +412,14 @@ class FamilyScorer:
                 out[i] = self.rescore(families[i], child_codes[i], duo=duo)
         return out
 
+    def rescore_arrays(self, families: list[Family], child_codes: np.ndarray, rows: np.ndarray | None = None,
+                       row_of: np.ndarray | None = None):
+        """:meth:`rescore` of many (family, missing person) pairs as arrays, read from the
+        families' tables (:func:`reunion.genetics.batch_rescore.rescore_arrays`, the
+        national-scale path; :meth:`rescore` is its reference, equal to rtol 1e-12)."""
+        from reunion.genetics import batch_rescore
+        return batch_rescore.rescore_arrays(self, families, child_codes, rows, row_of)
+
     def _parent_arrays(self, used: list[Used], child_codes: np.ndarray) -> dict[str, np.ndarray]:
         """Per locus and pair, the trio / duo re-score of N pairs as float64 arrays.
 
