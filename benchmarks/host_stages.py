@@ -147,7 +147,7 @@ def main() -> None:
         def after(built: bool):
             r = scorer.rescore_arrays(cand_fams, cand_codes) if built else \
                 scorer.rescore_arrays(cand_fams, cand_codes, rows, pick)
-            return pieces.candidate_tables(scorer, ids, cand_fams, out, r)
+            return pieces.candidate_tables(scorer, ids, out, r)
 
         nbc = min(n_c, a.before_cap)
 

@@ -140,65 +140,69 @@ class _Exact:
     j: int
 
 
-_LABELS: dict[int, tuple[object, pa.Array]] = {}
+_LABELS: dict[int, tuple[object, pa.Array, list[str]]] = {}
 
 
-def _labels(enc) -> pa.Array:
-    """string [W]: the genotype label of every table slot of ``enc`` ('' for slot 0), as
-    :meth:`reunion.encoding.Encoding.genotype_label` writes it; built once per encoding."""
+def _labels(enc) -> tuple[pa.Array, list[str]]:
+    """The genotype label of every table slot of ``enc`` ('' for slot 0; string [W], as an
+    Arrow array and a list), as :meth:`reunion.encoding.Encoding.genotype_label` writes it;
+    built once per encoding."""
     hit = _LABELS.get(id(enc))
     if hit is None or hit[0] is not enc:
         offsets = enc.offsets.tolist() + [enc.width]
         labels = [enc.genotype_label(l, g) for l in range(len(enc.loci)) for g in range(offsets[l + 1] - offsets[l])]
         if len(_LABELS) >= 8:
             _LABELS.clear()
-        hit = _LABELS[id(enc)] = (enc, pa.array(labels, pa.string()))
-    return hit[1]
+        hit = _LABELS[id(enc)] = (enc, pa.array(labels, pa.string()), labels)
+    return hit[1], hit[2]
 
 
-def _other_labels(enc, used) -> list[str]:
+def _other_labels(enc, used, labels: list[str]) -> list[str]:
     """The ``other_genotype`` of each locus of one family's members (per-locus rows' field,
     as :func:`candidate_rows` writes it): 'key: a/b; ...' of the members other than the
     parents where their keys are numbered (siblings, pedigree members), else the pairwise
-    relative's label."""
-    keys = [k for k in used if k not in (Role.FATHER, Role.MOTHER)]
+    relative's label. ``labels``: :func:`_labels`' list."""
+    offsets = enc.offsets.tolist()
     if any(parse_role(k)[1] is not None for k in used):
-        return ["; ".join(f"{k}: {lab}" for k in keys
-                          if (lab := enc.genotype_label(l, int(used[k].codes[l]))))
-                for l in range(len(enc.loci))]
+        cols = [(k, [labels[o + g] for o, g in zip(offsets, m.codes.tolist())])
+                for k, m in used.items() if k not in (Role.FATHER, Role.MOTHER)]
+        return ["; ".join(f"{k}: {lab[l]}" for k, lab in cols if lab[l]) for l in range(len(offsets))]
     if Role.OTHER in used:
-        return [enc.genotype_label(l, int(used[Role.OTHER].codes[l])) for l in range(len(enc.loci))]
-    return [""] * len(enc.loci)
+        return [labels[o + g] for o, g in zip(offsets, used[Role.OTHER].codes.tolist())]
+    return [""] * len(offsets)
 
 
-def candidate_tables(scorer, ids: list[str], families: list[Family], out: list[tuple[int, int, str, int]],
-                     res) -> tuple[pa.Table, pa.Table]:
+def candidate_tables(scorer, ids: list[str], out: list[tuple[int, int, str, int]], res
+                     ) -> tuple[pa.Table, pa.Table]:
     """The candidates (CANDIDATES) and per-locus rows (PER_LOCUS) of ``out`` (row of the
-    missing person in ``ids``, rank, family id, row of ``res``) in that order, built as
-    columns from the re-score arrays ``res``; the same values as :func:`candidate_rows`."""
+    missing person in ``ids``, rank, family id, row of ``res``, the
+    :class:`reunion.genetics.batch_rescore.Rescored` arrays) in that order, built as columns;
+    the same values as :func:`candidate_rows` of the formula path's scores."""
     enc = scorer.enc
     L = len(enc.loci)
     n = len(out)
     r_of = np.array([o[0] for o in out], np.int64)
     j_of = np.array([o[3] for o in out], np.int64)
+    fam_of = res.family_of[j_of]
     fam_ids = [o[2] for o in out]
     miss = [ids[r] for r in r_of.tolist()]
-    members, others = {}, {}
-    member_col, other_idx, other_vals = [], [], []
-    for fam, j in zip(families, j_of.tolist()):
+    labels, label_list = _labels(enc)
+    members: dict[int, str] = {}
+    others: dict[int, int] = {}
+    other_vals: list[str] = []
+    for j in np.unique(fam_of).tolist():
         used = res.used[j]
-        k = id(fam)
-        if k not in members:
-            members[k] = ";".join(f"{key}:{m.sample_id}" for key, m in used.items())
-            others[k] = len(other_vals)
-            other_vals.extend(_other_labels(enc, used))
-        member_col.append(members[k])
-        other_idx.append(others[k])
+        members[j] = ";".join(f"{key}:{m.sample_id}" for key, m in used.items())
+        others[j] = len(other_vals)
+        other_vals.extend(_other_labels(enc, used, label_list))
+    fam_list = fam_of.tolist()
+    member_col = [members[j] for j in fam_list]
+    other_idx = [others[j] for j in fam_list]
     lg = res.log10_lr[j_of]
     duo_f, duo_m = res.duo_father[j_of], res.duo_mother[j_of]
     cand = pa.Table.from_arrays([
         pa.array(miss, pa.string()), pa.array([o[1] for o in out], pa.int32()), pa.array(fam_ids, pa.string()),
-        pa.array([res.hypothesis[j].value for j in j_of.tolist()], pa.string()), pa.array(member_col, pa.string()),
+        pa.array([res.hypothesis[j].value for j in fam_list], pa.string()), pa.array(member_col, pa.string()),
         pa.array(lg, pa.float64()), pa.array([10.0 ** x for x in lg.tolist()], pa.float64()),  # C pow, as before
         pa.array(res.loci_compared[j_of].astype(np.int32)), pa.array(res.inconsistent_loci[j_of].astype(np.int32)),
         pa.array(duo_f, pa.float64(), mask=np.isnan(duo_f)), pa.array(duo_m, pa.float64(), mask=np.isnan(duo_m)),
@@ -206,16 +210,9 @@ def candidate_tables(scorer, ids: list[str], families: list[Family], out: list[t
     ], names=["missing_id", "rank", "family_id", "hypothesis", "members", "log10_lr", "lr", "loci_compared",
               "inconsistent_loci", "log10_lr_duo_father", "log10_lr_duo_mother", "floored_alleles"])
     cand = cand.select(CANDIDATES.names).cast(CANDIDATES)
-    labels = _labels(enc)
     offsets = enc.offsets.astype(np.int64)[None, :]
     child = res.child[j_of].astype(np.int64)
-    fa, mo = np.zeros((n, L), np.int64), np.zeros((n, L), np.int64)
-    for i, j in enumerate(j_of.tolist()):
-        used = res.used[j]
-        if Role.FATHER in used:
-            fa[i] = used[Role.FATHER].codes
-        if Role.MOTHER in used:
-            mo[i] = used[Role.MOTHER].codes
+    fa, mo = res.father[fam_of], res.mother[fam_of]
     rep = np.repeat(np.arange(n), L)
     other = (np.array(other_idx, np.int64)[:, None] + np.arange(L)[None, :]).ravel()
     take = lambda a: labels.take(pa.array((offsets + a).ravel()))    # noqa: E731
@@ -270,7 +267,7 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
     # the cut trusts screen score == exact score within CUT_TOL / 4; where a re-scored candidate
     # says otherwise, that missing person's whole shortlist is re-scored
     off = {r for j, (r, _, s_) in enumerate(first)
-           if res.hypothesis[j] is not None and not ranking.same_score(s_, float(res.log10_lr[j]))}
+           if res.pair_hypothesis(j) is not None and not ranking.same_score(s_, float(res.log10_lr[j]))}
     if off:
         log.warning("%d missing persons: a screen score differs from its exact re-score by more "
                     "than %g; their whole shortlists are re-scored", len(off), ranking.CUT_TOL / 4)
@@ -278,12 +275,12 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
         res = rescore(first)
     scored_of: dict[int, list] = {}
     for j, (r, key, _) in enumerate(first):
-        if res.hypothesis[j] is not None and res.log10_lr[j] >= sc.log10_lr_floor:
+        if res.pair_hypothesis(j) is not None and res.log10_lr[j] >= sc.log10_lr_floor:
             scored_of.setdefault(r, []).append((fams[key].family_id, _Exact(float(res.log10_lr[j]), j)))
     out = [(r, rank, family_id, s_.j) for r in range(len(ids))
            for rank, family_id, s_ in ranking.rank_scored(scored_of.get(r, []), sc.top_k,
                                                           sc.keep_all_log10_lr)]
-    cand_t, locus_t = candidate_tables(scorer, ids, [fams[first[j][1]] for _, _, _, j in out], out, res)
+    cand_t, locus_t = candidate_tables(scorer, ids, out, res)
     return {"candidates": cand_t, "per_locus": locus_t,
             "queries": len(ids), "too_few_loci": n_too_few,
             "rescored": len(first), "shortlist_checks_failed": len(off),

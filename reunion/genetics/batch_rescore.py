@@ -29,12 +29,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 from reunion.encoding import PAIR_HI, PAIR_LO, UNTYPED
 from reunion.genetics.batch_tables import _codes, _log10, _pairwise
-from reunion.genetics.hypotheses import Hypothesis, parent_lrs
-from reunion.genetics.kinship import KAPPA
+from reunion.genetics.hypotheses import Hypothesis
+from reunion.genetics.kinship import KAPPA, _hw_table, transmission
 from reunion.genetics.roles import Role, parse_role, role_key
 
 if TYPE_CHECKING:
@@ -48,11 +49,12 @@ _PARENT_KINDS = (Hypothesis.TRIO, Hypothesis.DUO_FATHER, Hypothesis.DUO_MOTHER, 
 
 @dataclass
 class Rescored:
-    """N candidates' exact scores; row i is ``child_codes[i]`` as the lost child of ``families[i]``.
+    """N candidates' exact scores; row i is ``child[i]`` as the lost child of ``families[i]``.
 
-    ``hypothesis[i]`` / ``used[i]``: the family's hypothesis and members (None: nobody typed,
-    not scored; its array rows are meaningless); ``child`` uint16 [N, L] the missing persons'
-    codes. Arrays: ``log10_lr`` float64 [N];
+    Per distinct family j (``family_of`` int64 [N] maps pairs to them): ``hypothesis[j]`` /
+    ``used[j]`` (None: nobody typed, not scored; its pairs' array rows are meaningless),
+    ``father`` / ``mother`` int64 [J, L] the codes of the parents used (0 where none).
+    Per pair: ``child`` uint16 [N, L] the missing persons' codes; ``log10_lr`` float64 [N];
     ``loci_compared``, ``inconsistent_loci``, ``floored_alleles`` int64 [N];
     ``duo_father`` / ``duo_mother`` float64 [N] (NaN where the hypothesis has no such parent);
     per locus [N, L]: ``locus_log10`` float64 (0 where not compared), ``locus_lr`` float64
@@ -60,8 +62,11 @@ class Rescored:
     0 where not compared).
     """
 
+    family_of: np.ndarray
     hypothesis: list[Hypothesis | None]
     used: list[Used | None]
+    father: np.ndarray
+    mother: np.ndarray
     child: np.ndarray
     log10_lr: np.ndarray
     loci_compared: np.ndarray
@@ -75,12 +80,20 @@ class Rescored:
     inconsistent: np.ndarray
     floored: np.ndarray
 
+    def pair_hypothesis(self, i: int) -> Hypothesis | None:
+        """The hypothesis of pair i's family."""
+        return self.hypothesis[int(self.family_of[i])]
 
-def _member_codes(used: list[Used], L: int) -> np.ndarray:
+    def pair_used(self, i: int) -> Used | None:
+        """The members pair i's family uses, by role key."""
+        return self.used[int(self.family_of[i])]
+
+
+def _member_codes(used: list[Used | None], L: int) -> np.ndarray:
     """int64 [J, K, L] codes of every member each family uses (0-padded to the largest K)."""
-    out = np.zeros((len(used), max((len(u) for u in used), default=0), L), np.int64)
+    out = np.zeros((len(used), max((len(u) for u in used if u), default=0), L), np.int64)
     for j, u in enumerate(used):
-        for k, m in enumerate(u.values()):
+        for k, m in enumerate((u or {}).values()):
             out[j, k] = m.codes
     return out
 
@@ -89,127 +102,214 @@ def rescore_arrays(scorer: FamilyScorer, families: list[Family], child_codes: np
                    rows: np.ndarray | None = None, row_of: np.ndarray | None = None) -> Rescored:
     """Exact scores of N (family, missing person) pairs as arrays (module docstring).
 
-    ``child_codes`` uint16 [N, L]. ``rows`` float64 [J, W]: the families' tables (the saved
+    ``child_codes`` uint16 [N, L]. ``rows`` float64 [R, W]: the families' tables (the saved
     ones) with ``row_of`` int64 [N] the row of each pair's family; without them the distinct
-    families' rows are built here (:meth:`FamilyScorer.table_rows`).
+    families' rows are built here (:meth:`FamilyScorer.table_rows`). A family recurring in
+    ``families`` (the same object) is looked at once.
     """
     enc = scorer.enc
     N, L = child_codes.shape
-    C = child_codes.astype(np.int64)
-    hyps = [scorer.hypothesis(f) for f in families]
+    first: dict[int, int] = {}
+    family_of = np.fromiter((first.setdefault(id(f), len(first)) for f in families), np.int64, N)
+    at = np.zeros(len(first), np.int64)
+    at[family_of[::-1]] = np.arange(N)[::-1]                          # first pair of each family
+    hyps = [scorer.hypothesis(families[i]) for i in at.tolist()]
+    used_j = [h[1] if h else None for h in hyps]
+    hyp_j = [h[0] if h else None for h in hyps]
+    F_j, M_j = _codes([u or {} for u in used_j], _FATHER, L), _codes([u or {} for u in used_j], _MOTHER, L)
     out = Rescored(
-        hypothesis=[h[0] if h else None for h in hyps], used=[h[1] if h else None for h in hyps],
-        child=child_codes,
+        family_of=family_of, hypothesis=hyp_j, used=used_j, father=F_j, mother=M_j, child=child_codes,
         log10_lr=np.zeros(N), loci_compared=np.zeros(N, np.int64), inconsistent_loci=np.zeros(N, np.int64),
         floored_alleles=np.zeros(N, np.int64), duo_father=np.full(N, np.nan), duo_mother=np.full(N, np.nan),
         locus_log10=np.zeros((N, L)), locus_lr=np.ones((N, L)), compared=np.zeros((N, L), bool),
         inconsistent=np.zeros((N, L), bool), floored=np.zeros((N, L), np.int64))
-    slow = [i for i, h in enumerate(hyps) if h is not None and h[0] is Hypothesis.PEDIGREE]
-    fast = np.array([i for i, h in enumerate(hyps) if h is not None and h[0] is not Hypothesis.PEDIGREE],
-                    dtype=np.int64)
-    for i in slow:
+    kind = np.array([0 if h is None else 1 if h is Hypothesis.PEDIGREE else 2 for h in hyp_j], np.int64)
+    for i in np.flatnonzero(kind[family_of] == 1).tolist():        # pedigree: the formula path
         _copy_formula(out, i, scorer.rescore(families[i], child_codes[i]))
+    fast = np.flatnonzero(kind[family_of] == 2)
     if not fast.size:
         return out
-    # the distinct families of the fast pairs and their table rows
+    fj = np.flatnonzero(kind == 2)                                    # the fast families
     if rows is None:
-        first: dict[int, int] = {}
-        fam_of = np.array([first.setdefault(id(families[i]), len(first)) for i in fast.tolist()], np.int64)
-        uniq = list(first)
-        pick = {id(families[i]): i for i in fast.tolist()}
-        rows = scorer.table_rows([hyps[pick[k]] for k in uniq])
-        j_index = [pick[k] for k in uniq]
+        table = np.zeros((len(hyp_j), enc.width))
+        table[fj] = scorer.table_rows([hyps[j] for j in fj.tolist()])
+        row_j = np.arange(len(hyp_j))
     else:
-        fam_of = np.asarray(row_of, np.int64)[fast]
-        uniq_rows, fam_of = np.unique(fam_of, return_inverse=True)
-        rows = np.asarray(rows[uniq_rows])
-        j_index = [int(fast[np.flatnonzero(fam_of == j)[0]]) for j in range(len(uniq_rows))]
-    used_j = [hyps[i][1] for i in j_index]
-    hyp_j = [hyps[i][0] for i in j_index]
+        table = rows
+        row_j = np.asarray(row_of, np.int64)[at]
+    fam = family_of[fast]                                             # [n] distinct family of each fast pair
     offsets = enc.offsets.astype(np.int64)
-    c = C[fast]                                                       # [n, L]
+    c = child_codes[fast].astype(np.int64)                            # [n, L]
     members = _member_codes(used_j, L)                                # [J, K, L]
-    typed_any = (members != UNTYPED).any(axis=1)[fam_of]              # [n, L]
-    compared = (c != UNTYPED) & typed_any
+    compared = np.zeros((len(fast), L), bool)
+    impossible = np.zeros((len(hyp_j), L), bool)
     # nuclear families impossible at a locus (module docstring)
-    nuclear_j = np.array([h is Hypothesis.NUCLEAR for h in hyp_j])
-    if nuclear_j.any():
-        sib_typed = np.zeros((len(used_j), L), bool)
-        for j in np.flatnonzero(nuclear_j):
+    nuclear = np.array([h is Hypothesis.NUCLEAR for h in hyp_j])
+    if nuclear.any():
+        nj = np.flatnonzero(nuclear)
+        sib_typed = np.zeros((len(nj), L), bool)
+        for q, j in enumerate(nj.tolist()):
             for k, m in used_j[j].items():
                 if parse_role(k)[0] in (Role.SIBLING, Role.HALF_SIBLING):
-                    sib_typed[j] |= m.codes != UNTYPED
+                    sib_typed[q] |= m.codes != UNTYPED
         widths = np.diff(np.append(offsets, enc.width)) - 1
-        flat = np.add.reduceat(rows != 0.0, offsets, axis=1) == 0        # [J, L]
-        impossible = flat & sib_typed & (widths > 1)[None, :] & nuclear_j[:, None]
-        compared &= ~impossible[fam_of]
-    vals = rows[fam_of[:, None], offsets[None, :] + c]
-    vals = np.where(compared, vals, 0.0)
-    total = np.zeros(len(fast))
-    for l in range(L):                                                 # locus order, as the formula path
-        total += vals[:, l]
-    # inconsistent: against the typed parents without mutation (trio, duo, nuclear), an exclusion
-    # of the pairwise formula (never: its kappa0 > 0), else none
-    hyp_n = [hyp_j[j] for j in fam_of.tolist()]
-    parental = np.array([h in _PARENT_KINDS for h in hyp_n])
-    used_n = [used_j[j] for j in fam_of.tolist()]
-    incons = np.zeros((len(fast), L), bool)
-    duo_f, duo_m = np.full(len(fast), np.nan), np.full(len(fast), np.nan)
-    if parental.any():
-        sel = np.flatnonzero(parental)
-        u_sel = [used_n[k] for k in sel.tolist()]
-        a = scorer._parent_arrays(u_sel, child_codes[fast[sel]])
-        incons[sel] = a["flags"][1].T
-        has_f = np.array([_FATHER in u for u in u_sel])
-        has_m = np.array([_MOTHER in u for u in u_sel])
+        flat = np.add.reduceat(np.asarray(table[row_j[nj]]) != 0.0, offsets, axis=1) == 0
+        impossible[nj] = flat & sib_typed & (widths > 1)[None, :]
+    is_pair = np.array([h is not None and h.relation is not None for h in hyp_j])
+    is_parental = np.array([h in _PARENT_KINDS for h in hyp_j])
+    n = len(fast)
+    vals, lrs, incons = np.zeros((n, L)), np.ones((n, L)), np.zeros((n, L), bool)
+    fl, total = np.zeros((n, L), np.int64), np.zeros(n)
+    _gather(np.asarray(table), row_j, fam, offsets, c, members, impossible, F_j, M_j, is_pair, is_parental,
+            _slot_floor(enc), PAIR_LO, PAIR_HI, vals, lrs, compared, incons, fl, total)
+    duo_f, duo_m = np.full(n, np.nan), np.full(n, np.nan)
+    sel = np.flatnonzero(is_parental[fam])
+    if sel.size:
+        f_all, m_all, c_all = F_j[fam[sel]], M_j[fam[sel]], c[sel]
+        has_f = np.array([u is not None and _FATHER in u for u in used_j])
+        has_m = np.array([u is not None and _MOTHER in u for u in used_j])
+        own_f = np.array([h is Hypothesis.DUO_FATHER for h in hyp_j])
+        own_m = np.array([h is Hypothesis.DUO_MOTHER for h in hyp_j])
+        # a trio's or nuclear family's parents' duo totals (a duo's is its total)
+        need_f = np.flatnonzero((has_f & ~own_f)[fam[sel]])
+        need_m = np.flatnonzero((has_m & ~own_m)[fam[sel]])
         if scorer.theta == 0.0:
-            df, dm = a["duo_father"], a["duo_mother"]
+            df = _duo_totals(scorer, c_all[need_f], f_all[need_f], True)
+            dm = _duo_totals(scorer, c_all[need_m], m_all[need_m], False)
         else:
-            df, dm = _theta_duos(scorer, u_sel, child_codes[fast[sel]])
-        duo_f[sel[has_f]], duo_m[sel[has_m]] = df[has_f], dm[has_m]
-        for h, d, own in ((Hypothesis.DUO_FATHER, duo_f, has_f), (Hypothesis.DUO_MOTHER, duo_m, has_m)):
-            is_h = np.array([hyp_n[k] is h for k in sel.tolist()])
-            d[sel[is_h]] = total[sel[is_h]]
-    pair = np.array([h.relation is not None for h in hyp_n])
-    incons[pair] = np.isneginf(vals[pair])
-    incons &= compared
-    # floored alleles: the missing person's and every used member's typed here
-    fl = np.zeros((len(fast), L), np.int64)
-    mem_n = members[fam_of]                                            # [n, K, L]
-    for l, lc in enumerate(enc.loci):
-        f = lc.floored.astype(np.int64)
-        fl[:, l] = f[PAIR_LO[c[:, l]]] + f[PAIR_HI[c[:, l]]]
-        m = mem_n[:, :, l]
-        fl[:, l] += np.where(m != UNTYPED, f[PAIR_LO[m]] + f[PAIR_HI[m]], 0).sum(axis=1)
-    fl = np.where(compared, fl, 0)
-    out.log10_lr[fast] = total
-    out.loci_compared[fast] = compared.sum(axis=1)
-    out.inconsistent_loci[fast] = incons.sum(axis=1)
-    out.floored_alleles[fast] = fl.sum(axis=1)
-    out.duo_father[fast], out.duo_mother[fast] = duo_f, duo_m
-    out.locus_log10[fast] = vals
-    out.locus_lr[fast] = np.where(compared, 10.0 ** vals, 1.0)
-    out.compared[fast], out.inconsistent[fast], out.floored[fast] = compared, incons, fl
+            df = _theta_duo_totals(scorer, f_all[need_f], c_all[need_f])
+            dm = _theta_duo_totals(scorer, m_all[need_m], c_all[need_m])
+        duo_f[sel[need_f]], duo_m[sel[need_m]] = df, dm
+        own_f, own_m = own_f[fam], own_m[fam]
+        duo_f[own_f], duo_m[own_m] = total[own_f], total[own_m]
+    per_pair = {"log10_lr": total, "loci_compared": compared.sum(axis=1), "inconsistent_loci": incons.sum(axis=1),
+                "floored_alleles": fl.sum(axis=1), "duo_father": duo_f, "duo_mother": duo_m,
+                "locus_log10": vals, "locus_lr": lrs, "compared": compared, "inconsistent": incons, "floored": fl}
+    for name, value in per_pair.items():
+        if n == N:                       # every pair went this way: the arrays as they are
+            setattr(out, name, value)
+        else:
+            getattr(out, name)[fast] = value
     return out
 
 
-def _theta_duos(scorer: FamilyScorer, used: list[Used], child_codes: np.ndarray):
-    """The father's and mother's theta duo totals (float64 [n] each; 0 where the parent is
-    absent): log10 of the theta duo table (:func:`batch_tables._pairwise`) at the child."""
-    n, L = child_codes.shape
-    F, Mo = _codes(used, _FATHER, L), _codes(used, _MOTHER, L)
-    C = child_codes.astype(np.int64)
-    pc = KAPPA["parent-child"]
-    out = []
-    for P in (F, Mo):
-        tot = np.zeros(n)
+_SLOT_FLOOR: dict[int, tuple[object, np.ndarray]] = {}
+
+
+def _slot_floor(enc) -> np.ndarray:
+    """int64 [W]: alleles on the rare-allele floor in each table slot's genotype (0 for slot 0)."""
+    hit = _SLOT_FLOOR.get(id(enc))
+    if hit is None or hit[0] is not enc:
+        out = np.zeros(enc.width, np.int64)
+        for l, lc in enumerate(enc.loci):
+            off, f = int(enc.offsets[l]), lc.floored.astype(np.int64)
+            g = np.arange(1, int(np.diff(np.append(enc.offsets, enc.width))[l]))
+            out[off + g] = f[PAIR_LO[g]] + f[PAIR_HI[g]]
+        if len(_SLOT_FLOOR) >= 8:
+            _SLOT_FLOOR.clear()
+        hit = _SLOT_FLOOR[id(enc)] = (enc, out)
+    return hit[1]
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather(table, row, fam, offsets, c, members, impossible, F, M, is_pair, is_parental, slot_floor,
+            lo, hi, vals, lrs, compared, incons, floored, total):  # pragma: no cover (compiled)
+    """Per pair i and locus l: compared (the child and a used member typed, the family
+    possible), the table's log10 LR there (``vals``, 0 elsewhere), the locus-order sum
+    (``total``), the floored alleles of the child and the typed members, and inconsistent:
+    a pairwise exclusion (log10 -inf), or for a trio / duo / nuclear family no Mendelian
+    transmission from the typed parents (trio: a from the father and b from the mother or
+    the reverse; one parent: a or b from it; the zeros of hypotheses.parent_lrs without
+    mutation, the frequencies being positive).
+
+    ``table`` float64 [R, W]; ``row`` int64 [J] its row of family j; ``fam`` int64 [n];
+    ``offsets`` int64 [L]; ``c`` int64 [n, L] the children's codes; ``members`` int64
+    [J, K, L]; ``impossible`` bool [J, L]; ``F``, ``M`` int64 [J, L] the parents' codes;
+    ``is_pair``, ``is_parental`` bool [J]; ``slot_floor`` int64 [W]; ``lo``, ``hi`` int64
+    genotype index -> alleles. Writes ``vals``, ``lrs`` (10 ** vals; ones on entry),
+    ``compared``, ``incons``, ``floored`` [n, L] and ``total`` [n] (zeros on entry)."""
+    n, L = c.shape
+    K = members.shape[1]
+    for i in range(n):
+        j = fam[i]
+        r = row[j]
+        t = 0.0
         for l in range(L):
-            ok = np.flatnonzero((P[:, l] != UNTYPED) & (C[:, l] != UNTYPED))
-            if ok.size:
-                tab = _pairwise(P[ok, l], scorer._locus_model(l).p, pc, scorer.theta)
-                tot[ok] += _log10(tab[np.arange(ok.size), C[ok, l] - 1])
-        out.append(tot)
-    return out
+            cl = c[i, l]
+            if cl == 0 or impossible[j, l]:
+                continue
+            nf = 0
+            typed = False
+            for k in range(K):
+                g = members[j, k, l]
+                if g != 0:
+                    typed = True
+                    nf += slot_floor[offsets[l] + g]
+            if not typed:
+                continue
+            v = table[r, offsets[l] + cl]
+            vals[i, l] = v
+            lrs[i, l] = 10.0 ** v
+            compared[i, l] = True
+            t += v
+            floored[i, l] = nf + slot_floor[offsets[l] + cl]
+            if is_pair[j]:
+                incons[i, l] = v == -np.inf
+            elif is_parental[j]:
+                f, m = F[j, l], M[j, l]
+                if f == 0 and m == 0:
+                    continue
+                ca, cb = lo[cl], hi[cl]
+                a_f = f != 0 and (ca == lo[f] or ca == hi[f])
+                b_f = f != 0 and (cb == lo[f] or cb == hi[f])
+                a_m = m != 0 and (ca == lo[m] or ca == hi[m])
+                b_m = m != 0 and (cb == lo[m] or cb == hi[m])
+                if f != 0 and m != 0:
+                    fits = (a_f and b_m) or (b_f and a_m)
+                elif f != 0:
+                    fits = a_f or b_f
+                else:
+                    fits = a_m or b_m
+                incons[i, l] = not fits
+        total[i] = t
+
+
+def _duo_totals(scorer: FamilyScorer, c: np.ndarray, parent: np.ndarray, father: bool) -> np.ndarray:
+    """log10 duo totals (with the run's mutation model, theta 0) of n pairs with a father
+    (``father``) or a mother: the ``lr_father`` / ``lr_mother`` of :func:`hypotheses.parent_lrs`
+    (the same float64 operations) summed in locus order where child and parent are typed,
+    as :meth:`FamilyScorer._parent_arrays`. ``c``, ``parent`` int64 [n, L]; float64 [n]."""
+    n, L = c.shape
+    tot = np.zeros(n)
+    for l in range(L):
+        ok = np.flatnonzero((c[:, l] != UNTYPED) & (parent[:, l] != UNTYPED))
+        if not ok.size:
+            continue
+        t = scorer._locus_model(l)
+        M, pushed = (t.M_father, t.pushed_mother) if father else (t.M_mother, t.pushed_father)
+        cl, pl = c[ok, l], parent[ok, l]
+        ca, cb = PAIR_LO[cl], PAIR_HI[cl]
+        pa_, pb_ = PAIR_LO[pl], PAIR_HI[pl]
+        hw = _hw_table(t.p, ca, cb)
+        t1 = transmission((pa_, pb_), M, ca), transmission((pa_, pb_), M, cb)
+        with_p = np.where(ca == cb, t1[0] * pushed[ca], t1[0] * pushed[cb] + t1[1] * pushed[ca])
+        tot[ok] += _log10(with_p / hw)
+    return tot
+
+
+def _theta_duo_totals(scorer: FamilyScorer, P: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """A parent's theta duo totals of n pairs (float64 [n]): log10 of the theta duo table
+    (:func:`batch_tables._pairwise`) at the child's slot, summed in locus order where both
+    are typed. ``P``, ``C`` int64 [n, L] codes."""
+    n, L = C.shape
+    pc = KAPPA["parent-child"]
+    tot = np.zeros(n)
+    for l in range(L):
+        ok = np.flatnonzero((P[:, l] != UNTYPED) & (C[:, l] != UNTYPED))
+        if ok.size:
+            tab = _pairwise(P[ok, l], scorer._locus_model(l).p, pc, scorer.theta)
+            tot[ok] += _log10(tab[np.arange(ok.size), C[ok, l] - 1])
+    return tot
 
 
 def _copy_formula(out: Rescored, i: int, cs) -> None:

@@ -96,15 +96,16 @@ class Family:
         typed at the most loci (a sided relation as its side-less pairwise one; ValueError
         naming the pedigree engine where there is none, e.g. a first cousin).
         """
+        # the typed members in sample_id order once (stable: the same order as sorting each relation's)
+        typed_all = sorted((m for m in self.members if m.codes.any()), key=lambda m: m.sample_id)
+
         def typed(rel: Relation) -> list[Member]:
-            return sorted((m for m in self.members if m.relation == rel and m.n_typed),
-                          key=lambda m: m.sample_id)
+            return [m for m in typed_all if m.relation == rel]
         fathers, mothers = typed(Relation.FATHER), typed(Relation.MOTHER)
         father, mother = (fathers or [None])[0], (mothers or [None])[0]
         sibs, halfs = typed(Relation.FULL_SIBLING), typed(Relation.HALF_SIBLING)
         parents = {_FATHER: father, _MOTHER: mother}
         parents = {k: v for k, v in parents.items() if v is not None}
-        typed_all = sorted((m for m in self.members if m.n_typed), key=lambda m: m.sample_id)
         extended = [m for m in typed_all if m.relation not in NUCLEAR_RELATIONS]
         if pedigree and extended and (len(typed_all) > 1 or extended[0].relation not in PAIR_RELATIONS):
             used = dict(parents)

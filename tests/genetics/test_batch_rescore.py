@@ -54,11 +54,11 @@ def _check(scorer, pairs, rows=None, row_of=None):
     for i, (fam, c) in enumerate(pairs):
         ref = scorer.rescore(fam, c)
         if ref is None:
-            assert got.hypothesis[i] is None
+            assert got.pair_hypothesis(i) is None
             continue
         seen.add(ref.hypothesis.value)
-        assert got.hypothesis[i] == ref.hypothesis
-        assert {k: m.sample_id for k, m in got.used[i].items()} == ref.members
+        assert got.pair_hypothesis(i) == ref.hypothesis
+        assert {k: m.sample_id for k, m in got.pair_used(i).items()} == ref.members
         assert (got.loci_compared[i], got.inconsistent_loci[i], got.floored_alleles[i]) == \
             (ref.loci_compared, ref.inconsistent_loci, ref.floored_alleles)
         for a, b in ((got.log10_lr[i], ref.log10_lr), (got.duo_father[i], ref.log10_lr_duo_father),
@@ -87,7 +87,7 @@ def test_rescore_arrays_equal_formula_path_every_hypothesis_and_model(enc, mut):
     if mut["model"] == "none":
         assert np.isneginf(got.log10_lr).any() and got.inconsistent_loci.any()
         # a nuclear family impossible at a typed locus: not compared there, in both paths
-        nuc = [i for i, h in enumerate(got.hypothesis) if h == "nuclear"]
+        nuc = [i for i in range(len(got.log10_lr)) if got.pair_hypothesis(i) == "nuclear"]
         typed = (got.child[nuc] != 0)
         assert (typed & ~got.compared[nuc]).any()
 
