@@ -20,7 +20,7 @@ from reunion import ranking
 from reunion.contracts import CANDIDATES, PER_LOCUS
 from reunion.contracts.records import Manifest
 from reunion.flows.context import context, family_at, query_rows
-from reunion.flows.tables import TableHandle, shard_tables, table_values
+from reunion.flows.tables import TableHandle, saved_rows, shard_tables, table_values
 from reunion.genetics.family import Family
 from reunion.genetics.roles import Role, parse_role
 from reunion.ingest import (
@@ -37,7 +37,9 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
                  tables: TableHandle, save_to: str | None = None) -> dict:
     """Top-k families of one reference shard for each missing person of one query block.
 
-    Returns ``{"ref_index", "position": int64 [n, k] (-1 = none), "score": float64 [n, k]}``.
+    Returns ``{"ref_index", "position": int64 [n, k] (-1 = none), "score": float64 [n, k],
+    "tables_file": the shard's saved tables (None when held in memory), where the re-score
+    reads its rows}``.
     Missing persons typed at fewer than ``scoring.min_typed_loci`` loci get no candidates.
     ``q_index`` may instead be a list of missing-person ids (start/stop ignored). With ``save_to``, the result is also persisted there (atomically) so that a
     crashed or cancelled run resumes without redoing this piece.
@@ -56,11 +58,12 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     position = np.where(idx >= 0, tables.positions[np.maximum(idx, 0)] if len(tables.positions)
                         else -1, -1)
     result = {"ref_index": tables.ref_index, "position": position.astype(np.int64),
-              "score": score.astype(np.float64), "tables_reused": tables.reused}
+              "score": score.astype(np.float64), "tables_reused": tables.reused,
+              "tables_file": tables.file}
     if save_to:
         with atomic.atomic_path(Path(save_to)) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, ref_index=result["ref_index"], position=result["position"],
-                     score=result["score"])
+                     score=result["score"], tables_file=tables.file or "")
     return result
 
 
@@ -96,7 +99,8 @@ def screen_with_strong(kernel, tables: np.ndarray, offsets: np.ndarray, codes: n
 def load_piece(path: str) -> dict:
     """A piece persisted by :func:`screen_piece`."""
     with np.load(path) as z:
-        return {"ref_index": int(z["ref_index"]), "position": z["position"], "score": z["score"]}
+        return {"ref_index": int(z["ref_index"]), "position": z["position"], "score": z["score"],
+                "tables_file": str(z["tables_file"]) if "tables_file" in z.files else None}
 
 
 def piece_file(piece_dir: Path, q_index: int, start: int, ref_index: int) -> Path:
@@ -253,14 +257,17 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
                          np.array([s_ for _, _, s_ in listed], dtype=np.float64),
                          sc.top_k, sc.keep_all_log10_lr)
     fams: dict[tuple[int, int], Family] = {}
+    # the shards' saved tables, where the pieces name them: the re-score reads its rows there
+    files = {p["ref_index"]: p["tables_file"] for p in pieces if p.get("tables_file")}
 
     def rescore(entries: list[tuple[int, tuple[int, int], float]]):
         for _, key, _ in entries:
             if key not in fams:
                 fams[key] = family_at(shards_dir, settings_json, *key)
         rows = np.array([r for r, _, _ in entries], dtype=np.int64)
+        saved = saved_rows(files, [key for _, key, _ in entries]) if entries else None
         return scorer.rescore_arrays([fams[key] for _, key, _ in entries],
-                                     codes[rows].reshape(len(rows), codes.shape[1]))
+                                     codes[rows].reshape(len(rows), codes.shape[1]), *(saved or ()))
 
     first = [e for e, k in zip(listed, keep) if k]
     res = rescore(first)
