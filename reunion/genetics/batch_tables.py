@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 from reunion.encoding import PAIR_HI, PAIR_LO, UNTYPED, genotype_pairs
@@ -129,6 +130,73 @@ def _parents(f: np.ndarray, m: np.ndarray, t: LocusModel, theta: float):
         yield only_f, _pairwise(f[only_f], t.p, pc, theta)
     if only_m.any():
         yield only_m, _pairwise(m[only_m], t.p, pc, theta)
+
+
+def _parent_models(scorer: FamilyScorer):
+    """The run's locus models packed for :func:`_parent_rows`: ``n`` int64 [L] alleles per
+    locus; ``MF``, ``MM`` float64 [L, n_max, n_max] the father's / mother's mutation
+    matrices; ``pf``, ``pm`` float64 [L, n_max] p.M of an untested father / mother; ``hw``
+    float64 [W] the Hardy-Weinberg probability of each table slot's genotype (0 in slot 0)."""
+    enc = scorer.enc
+    L = len(enc.loci)
+    n = np.array([lc.n_alleles for lc in enc.loci], np.int64)
+    k = int(n.max())
+    MF, MM = np.zeros((L, k, k)), np.zeros((L, k, k))
+    pf, pm = np.zeros((L, k)), np.zeros((L, k))
+    hw = np.zeros(enc.width)
+    for l in range(L):
+        t = scorer._locus_model(l)
+        a = int(n[l])
+        MF[l, :a, :a], MM[l, :a, :a] = t.M_father, t.M_mother
+        pf[l, :a], pm[l, :a] = t.pushed_father, t.pushed_mother
+        lo, hi = genotype_pairs(a)
+        off = int(enc.offsets[l])
+        hw[off + 1: off + 1 + lo.size] = _hw_table(t.p, lo, hi)
+    return n, MF, MM, pf, pm, hw
+
+
+@numba.njit(cache=True, nogil=True)
+def _parent_lrs(out, F, Mo, n, MF, MM, pf, pm, hw, offsets, lo, hi):  # pragma: no cover (compiled)
+    """The trio / duo LR tables (theta 0) of N families into ``out`` float64 [N, W] (ones on
+    entry: slot 0 and loci without a typed parent stay 1), as
+    :func:`reunion.genetics.hypotheses.parent_tables` computes them (the same float64
+    operations: transmission vectors 1/2 M[y1] + 1/2 M[y2], the ordered sum, / P_HW):
+    per locus the trio where both parents are typed, else the typed parent's duo with the
+    untested parent's p.M, else nothing (LR 1). ``F``, ``Mo`` int64 [N, L] codes (0 untyped);
+    ``lo``, ``hi`` int64 genotype index -> alleles; the rest as :func:`_parent_models`."""
+    N, L = F.shape
+    k = MF.shape[1]
+    t1 = np.empty(k)
+    t2 = np.empty(k)
+    for i in range(N):
+        for l in range(L):
+            f, m = F[i, l], Mo[i, l]
+            if f == 0 and m == 0:
+                continue
+            a = n[l]
+            if f != 0:
+                f1, f2 = lo[f], hi[f]
+                for x in range(a):
+                    t1[x] = 0.5 * (MF[l, f1, x] + MF[l, f2, x])
+            if m != 0:
+                m1, m2 = lo[m], hi[m]
+                dst = t2 if f != 0 else t1
+                for x in range(a):
+                    dst[x] = 0.5 * (MM[l, m1, x] + MM[l, m2, x])
+            if f != 0 and m == 0:
+                for x in range(a):
+                    t2[x] = pm[l, x]
+            elif f == 0:
+                for x in range(a):
+                    t2[x] = pf[l, x]
+            off = offsets[l]
+            for g in range(1, a * (a + 1) // 2 + 1):
+                u, v = lo[g], hi[g]
+                if u == v:
+                    val = t1[u] * t2[u]
+                else:
+                    val = t1[u] * t2[v] + t1[v] * t2[u]
+                out[i, off + g] = val / hw[off + g]
 
 
 # ----------------------------------------------------------------------- nuclear families
@@ -273,10 +341,16 @@ def table_rows(scorer: FamilyScorer, hyps: list[tuple[Hypothesis | str, Used]]) 
         idx = np.asarray(parents)
         used = [hyps[i][1] for i in parents]
         F, Mo = _codes(used, _FATHER, L), _codes(used, _MOTHER, L)
-        for l in range(L):
-            off = int(enc.offsets[l])
-            for sel, lr in _parents(F[:, l], Mo[:, l], scorer._locus_model(l), theta):
-                rows[idx[sel], off + 1: off + 1 + lr.shape[1]] = _log10(lr)
+        if theta == 0.0:        # the LRs compiled, their log10 by NumPy (its log10, as the per-family path)
+            lrs = np.ones((len(parents), enc.width))
+            _parent_lrs(lrs, F, Mo, *_parent_models(scorer), enc.offsets.astype(np.int64), PAIR_LO, PAIR_HI)
+            with np.errstate(divide="ignore"):
+                rows[idx] = np.log10(lrs, out=lrs)
+        else:
+            for l in range(L):
+                off = int(enc.offsets[l])
+                for sel, lr in _parents(F[:, l], Mo[:, l], scorer._locus_model(l), theta):
+                    rows[idx[sel], off + 1: off + 1 + lr.shape[1]] = _log10(lr)
     for h, members in by.items():
         if h.relation is not None:          # PAIR_*
             idx = np.asarray(members)
