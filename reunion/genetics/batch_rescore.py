@@ -148,9 +148,10 @@ def rescore_arrays(scorer: FamilyScorer, families: list[Family], child_codes: np
     if nuclear.any():
         nj = np.flatnonzero(nuclear)
         sib_typed = np.zeros((len(nj), L), bool)
+        roles: dict[str, Role] = {}
         for q, j in enumerate(nj.tolist()):
             for k, m in used_j[j].items():
-                if parse_role(k)[0] in (Role.SIBLING, Role.HALF_SIBLING):
+                if (roles.get(k) or roles.setdefault(k, parse_role(k)[0])) in (Role.SIBLING, Role.HALF_SIBLING):
                     sib_typed[q] |= m.codes != UNTYPED
         widths = np.diff(np.append(offsets, enc.width)) - 1
         flat = np.add.reduceat(np.asarray(table[row_j[nj]]) != 0.0, offsets, axis=1) == 0

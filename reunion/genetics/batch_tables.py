@@ -66,7 +66,9 @@ def _codes(used: list[Used], key: str, L: int) -> np.ndarray:
 def _members(used: list[Used], role: Role, L: int) -> np.ndarray:
     """int64 [N, K, L] codes of each family's members of ``role`` (siblings, half siblings)
     in role-key order, 0-padded to the largest count K."""
-    lists = [[m for k, m in u.items() if parse_role(k)[0] is role] for u in used]
+    roles: dict[str, Role] = {}             # parse each role key once
+    lists = [[m for k, m in u.items() if (roles.get(k) or roles.setdefault(k, parse_role(k)[0])) is role]
+             for u in used]
     out = np.zeros((len(used), max((len(x) for x in lists), default=0), L), np.int64)
     for i, ms in enumerate(lists):
         for j, m in enumerate(ms):
