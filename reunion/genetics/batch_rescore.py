@@ -10,18 +10,20 @@ parents without mutation, as :meth:`reunion.genetics.family.FamilyScorer.rescore
 floored alleles, and the parents' duo totals (:func:`reunion.genetics.hypotheses.parent_lrs`,
 the theta duo from its table). The per-locus formula path
 (:meth:`~reunion.genetics.family.FamilyScorer.rescore`, through
-:func:`reunion.genetics.hypotheses.locus_lr`) is the reference: tests/test_batch_rescore.py
+:func:`reunion.genetics.hypotheses.locus_lr`) is the reference: tests/genetics/test_batch_rescore.py
 compares the two on every hypothesis, mutation model and theta (rtol 1e-12).
 
 ``pedigree`` families are re-scored through that formula path (their table slots of a
 locus where the joint pedigree is impossible without mutation need the engine's own
 answer); their results are copied into the same arrays.
 
-A nuclear family is impossible at a locus (no mutation model: no parents' genotypes explain
-its siblings; the locus then has LR 1 and is not compared) exactly where its table has
-log10 0 at every slot of a locus with a typed sibling and more than one genotype: a possible
-family with a typed sibling has a non-constant table there (the siblings' alleles raise the
-LR of the genotypes sharing them).
+A nuclear family impossible at a locus (no mutation model: no parents' genotypes explain
+its siblings; the locus then has LR 1 and is not compared) is recognised from its saved row:
+log10 0 at every slot of a locus with a typed sibling and more than one genotype (the table
+builders write exactly that for an impossible locus; a possible family with a typed sibling
+has a non-constant table there, the siblings' alleles raising the LR of the genotypes that
+share them). tests/genetics/test_batch_rescore.py checks it against the formula path under
+model none, where such loci occur.
 """
 
 from __future__ import annotations

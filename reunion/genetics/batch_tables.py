@@ -1,17 +1,19 @@
-"""Lost-child tables of many families at once: one numpy pass per locus and family shape.
+"""Lost-child tables of many families at once: array passes per locus and family shape.
 
 Families of one hypothesis differ only in their members' genotype codes, so a locus' tables
 of a whole batch are one set of array operations (the national-scale path of
 :meth:`reunion.genetics.family.FamilyScorer.table_rows`). The per-family builder
 (:meth:`~reunion.genetics.family.FamilyScorer.table_row`, through
-:func:`reunion.genetics.hypotheses.locus_table`) stays the reference: tests/test_batch_tables.py
-compares the two on every family kind, mutation model and theta (rtol 1e-12).
+:func:`reunion.genetics.hypotheses.locus_table`) stays the reference: tests/genetics/test_batch_tables.py
+compares the two on every family kind, mutation model and theta (rtol 1e-12 on the
+log10 values, atol 1e-13 near log10 0).
 
 By hypothesis (at each locus the formula :func:`reunion.genetics.hypotheses.at_locus` picks):
 
-- ``trio`` / ``duo_*`` and the trio / duo loci of ``nuclear`` families (theta 0):
-  :func:`reunion.genetics.hypotheses.parent_tables` (bit-identical to the per-family rows);
-  theta > 0: the Balding-Nichols tables of :mod:`reunion.genetics.theta` as arrays
+- ``trio`` / ``duo_*`` (theta 0): one compiled pass over families and loci
+  (:func:`_parent_lrs`, the operations of :func:`reunion.genetics.hypotheses.parent_tables`),
+  log10 by NumPy: bit-identical to the per-family rows; the trio / duo loci of ``nuclear``
+  families (no sibling typed there) through ``parent_tables`` itself; theta > 0: the Balding-Nichols tables of :mod:`reunion.genetics.theta` as arrays
   (:func:`_trio_theta`, :func:`_pairwise`, same operations in the same order);
 - ``pair_*``: the pairwise kappa table (:func:`_pairwise`, theta 0 or not);
 - ``nuclear`` loci with a typed full or half sibling: the peeling sum of
