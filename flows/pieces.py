@@ -20,7 +20,7 @@ from reunion import ranking
 from reunion.contracts import CANDIDATES, PER_LOCUS
 from reunion.contracts.records import Manifest
 from reunion.flows.context import context, family_at, lost_sexes, query_rows, query_sexes
-from reunion.flows.tables import TableHandle, shard_tables, table_values
+from reunion.flows.tables import TableHandle, saved_rows, shard_tables, table_values
 from reunion.genetics.family import Family
 from reunion.genetics.roles import Role, parse_role
 from reunion.ingest import (
@@ -37,7 +37,9 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
                  tables: TableHandle, save_to: str | None = None) -> dict:
     """Top-k families of one reference shard for each missing person of one query block.
 
-    Returns ``{"ref_index", "position": int64 [n, k] (-1 = none), "score": float64 [n, k]}``.
+    Returns ``{"ref_index", "position": int64 [n, k] (-1 = none), "score": float64 [n, k],
+    "tables_file": the shard's saved tables (None when held in memory), where the re-score
+    reads its rows}``.
     Missing persons typed at fewer than ``scoring.min_typed_loci`` loci get no candidates; with
     ``scoring.sex_mismatch: exclude`` a family whose lost child's registered sex differs from
     the missing person's known sex is not among them (:func:`screen_by_sex`).
@@ -64,11 +66,12 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     position = np.where(idx >= 0, tables.positions[np.maximum(idx, 0)] if len(tables.positions)
                         else -1, -1)
     result = {"ref_index": tables.ref_index, "position": position.astype(np.int64),
-              "score": score.astype(np.float64), "tables_reused": tables.reused}
+              "score": score.astype(np.float64), "tables_reused": tables.reused,
+              "tables_file": tables.file}
     if save_to:
         with atomic.atomic_path(Path(save_to)) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, ref_index=result["ref_index"], position=result["position"],
-                     score=result["score"])
+                     score=result["score"], tables_file=tables.file or "")
     return result
 
 
@@ -138,7 +141,8 @@ def screen_by_sex(kernel, tables: np.ndarray, offsets: np.ndarray, codes: np.nda
 def load_piece(path: str) -> dict:
     """A piece persisted by :func:`screen_piece`."""
     with np.load(path) as z:
-        return {"ref_index": int(z["ref_index"]), "position": z["position"], "score": z["score"]}
+        return {"ref_index": int(z["ref_index"]), "position": z["position"], "score": z["score"],
+                "tables_file": str(z["tables_file"]) if "tables_file" in z.files else None}
 
 
 def piece_file(piece_dir: Path, q_index: int, start: int, ref_index: int) -> Path:
@@ -174,6 +178,101 @@ def candidate_rows(missing_id: str, family_id: str, cs) -> tuple[dict, list[dict
     return cand, loci
 
 
+@dataclass(frozen=True)
+class _Exact:
+    """A re-scored candidate as :func:`reunion.ranking.rank_scored` orders it: its exact log10
+    LR and its row ``j`` of the :class:`reunion.genetics.batch_rescore.Rescored` arrays."""
+    log10_lr: float
+    j: int
+
+
+_LABELS: dict[int, tuple[object, pa.Array, list[str]]] = {}
+
+
+def _labels(enc) -> tuple[pa.Array, list[str]]:
+    """The genotype label of every table slot of ``enc`` ('' for slot 0; string [W], as an
+    Arrow array and a list), as :meth:`reunion.encoding.Encoding.genotype_label` writes it;
+    built once per encoding."""
+    hit = _LABELS.get(id(enc))
+    if hit is None or hit[0] is not enc:
+        offsets = enc.offsets.tolist() + [enc.width]
+        labels = [enc.genotype_label(l, g) for l in range(len(enc.loci)) for g in range(offsets[l + 1] - offsets[l])]
+        if len(_LABELS) >= 8:
+            _LABELS.clear()
+        hit = _LABELS[id(enc)] = (enc, pa.array(labels, pa.string()), labels)
+    return hit[1], hit[2]
+
+
+def _other_labels(enc, used, labels: list[str]) -> list[str]:
+    """The ``other_genotype`` of each locus of one family's members (per-locus rows' field,
+    as :func:`candidate_rows` writes it): 'key: a/b; ...' of the members other than the
+    parents where their keys are numbered (siblings, pedigree members), else the pairwise
+    relative's label. ``labels``: :func:`_labels`' list."""
+    offsets = enc.offsets.tolist()
+    if any(parse_role(k)[1] is not None for k in used):
+        cols = [(k, [labels[o + g] for o, g in zip(offsets, m.codes.tolist())])
+                for k, m in used.items() if k not in (Role.FATHER, Role.MOTHER)]
+        return ["; ".join(f"{k}: {lab[l]}" for k, lab in cols if lab[l]) for l in range(len(offsets))]
+    if Role.OTHER in used:
+        return [labels[o + g] for o, g in zip(offsets, used[Role.OTHER].codes.tolist())]
+    return [""] * len(offsets)
+
+
+def candidate_tables(scorer, ids: list[str], out: list[tuple[int, int, str, int]], res
+                     ) -> tuple[pa.Table, pa.Table]:
+    """The candidates (CANDIDATES) and per-locus rows (PER_LOCUS) of ``out`` (row of the
+    missing person in ``ids``, rank, family id, row of ``res``, the
+    :class:`reunion.genetics.batch_rescore.Rescored` arrays) in that order, built as columns;
+    the same values as :func:`candidate_rows` of the formula path's scores."""
+    enc = scorer.enc
+    L = len(enc.loci)
+    n = len(out)
+    r_of = np.array([o[0] for o in out], np.int64)
+    j_of = np.array([o[3] for o in out], np.int64)
+    fam_of = res.family_of[j_of]
+    fam_ids = [o[2] for o in out]
+    miss = [ids[r] for r in r_of.tolist()]
+    labels, label_list = _labels(enc)
+    members: dict[int, str] = {}
+    others: dict[int, int] = {}
+    other_vals: list[str] = []
+    for j in np.unique(fam_of).tolist():
+        used = res.used[j]
+        members[j] = ";".join(f"{key}:{m.sample_id}" for key, m in used.items())
+        others[j] = len(other_vals)
+        other_vals.extend(_other_labels(enc, used, label_list))
+    fam_list = fam_of.tolist()
+    member_col = [members[j] for j in fam_list]
+    other_idx = [others[j] for j in fam_list]
+    lg = res.log10_lr[j_of]
+    duo_f, duo_m = res.duo_father[j_of], res.duo_mother[j_of]
+    cand = pa.Table.from_arrays([
+        pa.array(miss, pa.string()), pa.array([o[1] for o in out], pa.int32()), pa.array(fam_ids, pa.string()),
+        pa.array([res.hypothesis[j].value for j in fam_list], pa.string()), pa.array(member_col, pa.string()),
+        pa.array(lg, pa.float64()), pa.array([10.0 ** x for x in lg.tolist()], pa.float64()),  # C pow, as before
+        pa.array(res.loci_compared[j_of].astype(np.int32)), pa.array(res.inconsistent_loci[j_of].astype(np.int32)),
+        pa.array(duo_f, pa.float64(), mask=np.isnan(duo_f)), pa.array(duo_m, pa.float64(), mask=np.isnan(duo_m)),
+        pa.array(res.floored_alleles[j_of].astype(np.int32)),
+    ], names=["missing_id", "rank", "family_id", "hypothesis", "members", "log10_lr", "lr", "loci_compared",
+              "inconsistent_loci", "log10_lr_duo_father", "log10_lr_duo_mother", "floored_alleles"])
+    cand = cand.select(CANDIDATES.names).cast(CANDIDATES)
+    offsets = enc.offsets.astype(np.int64)[None, :]
+    child = res.child[j_of].astype(np.int64)
+    fa, mo = res.father[fam_of], res.mother[fam_of]
+    rep = np.repeat(np.arange(n), L)
+    other = (np.array(other_idx, np.int64)[:, None] + np.arange(L)[None, :]).ravel()
+    take = lambda a: labels.take(pa.array((offsets + a).ravel()))    # noqa: E731
+    locus_t = pa.Table.from_arrays([
+        pa.array(miss, pa.string()).take(pa.array(rep)), pa.array(fam_ids, pa.string()).take(pa.array(rep)),
+        pa.array(enc.locus_names, pa.string()).take(pa.array(np.tile(np.arange(L), n))),
+        take(child), take(fa), take(mo), pa.array(other_vals, pa.string()).take(pa.array(other)),
+        pa.array(res.locus_lr[j_of].ravel()), pa.array(res.locus_log10[j_of].ravel()),
+        pa.array(res.compared[j_of].ravel()), pa.array(res.inconsistent[j_of].ravel()),
+        pa.array((res.floored[j_of] > 0).ravel()),
+    ], names=PER_LOCUS.names)
+    return cand, locus_t.cast(PER_LOCUS)
+
+
 def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[str], start: int,
                       stop: int, pieces: list[dict]) -> dict:
     """Merge per-shard top-k lists and re-score the shortlist exactly (float64, per locus).
@@ -189,7 +288,6 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
     settings, _, _, scorer = context(shards_dir, settings_json)
     sc = settings.scoring
     ids, codes = query_rows(shards_dir, settings_json, q_index, start, stop)
-    candidates, per_locus = [], []
     n_too_few = int(np.sum(np.count_nonzero(codes, axis=1) < sc.min_typed_loci))
     listed: list[tuple[int, tuple[int, int], float]] = []   # (row, (shard, position), screen score)
     for r in range(len(ids)):
@@ -201,41 +299,42 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
                          np.array([s_ for _, _, s_ in listed], dtype=np.float64),
                          sc.top_k, sc.keep_all_log10_lr)
     fams: dict[tuple[int, int], Family] = {}
+    # the shards' saved tables, where the pieces name them: the re-score reads its rows there
+    files = {p["ref_index"]: p["tables_file"] for p in pieces if p.get("tables_file")}
 
-    def rescore(entries: list[tuple[int, tuple[int, int], float]]) -> list:
+    def rescore(entries: list[tuple[int, tuple[int, int], float]]):
         for _, key, _ in entries:
             if key not in fams:
                 fams[key] = family_at(shards_dir, settings_json, *key)
         rows = np.array([r for r, _, _ in entries], dtype=np.int64)
-        return scorer.rescore_many([fams[key] for _, key, _ in entries], codes[rows]) if entries else []
+        saved = saved_rows(files, [key for _, key, _ in entries]) if entries else None
+        return scorer.rescore_arrays([fams[key] for _, key, _ in entries],
+                                     codes[rows].reshape(len(rows), codes.shape[1]), *(saved or ()))
 
     first = [e for e, k in zip(listed, keep) if k]
-    scores = rescore(first)
+    res = rescore(first)
     # the cut trusts screen score == exact score within CUT_TOL / 4; where a re-scored candidate
     # says otherwise, that missing person's whole shortlist is re-scored
-    off = {r for (r, _, s_), cs in zip(first, scores)
-           if cs is not None and not ranking.same_score(s_, cs.log10_lr)}
+    off = {r for j, (r, _, s_) in enumerate(first)
+           if res.pair_hypothesis(j) is not None and not ranking.same_score(s_, float(res.log10_lr[j]))}
     if off:
         log.warning("%d missing persons: a screen score differs from its exact re-score by more "
                     "than %g; their whole shortlists are re-scored", len(off), ranking.CUT_TOL / 4)
-        rest = [e for e, k in zip(listed, keep) if not k and e[0] in off]
-        first, scores = first + rest, list(scores) + list(rescore(rest))
+        first = first + [e for e, k in zip(listed, keep) if not k and e[0] in off]
+        res = rescore(first)
     scored_of: dict[int, list] = {}
-    for (r, key, _), cs in zip(first, scores):
-        if cs is not None and cs.log10_lr >= sc.log10_lr_floor:
-            scored_of.setdefault(r, []).append((fams[key].family_id, cs))
-    for r in range(len(ids)):
-        for rank, family_id, cs in ranking.rank_scored(scored_of.get(r, []), sc.top_k,
-                                                       sc.keep_all_log10_lr):
-            cand, loci = candidate_rows(ids[r], family_id, cs)
-            candidates.append({**cand, "rank": rank})
-            per_locus.extend(loci)
-    return {"candidates": pa.Table.from_pylist(candidates, schema=CANDIDATES),
-            "per_locus": pa.Table.from_pylist(per_locus, schema=PER_LOCUS),
+    for j, (r, key, _) in enumerate(first):
+        if res.pair_hypothesis(j) is not None and res.log10_lr[j] >= sc.log10_lr_floor:
+            scored_of.setdefault(r, []).append((fams[key].family_id, _Exact(float(res.log10_lr[j]), j)))
+    out = [(r, rank, family_id, s_.j) for r in range(len(ids))
+           for rank, family_id, s_ in ranking.rank_scored(scored_of.get(r, []), sc.top_k,
+                                                          sc.keep_all_log10_lr)]
+    cand_t, locus_t = candidate_tables(scorer, ids, out, res)
+    return {"candidates": cand_t, "per_locus": locus_t,
             "queries": len(ids), "too_few_loci": n_too_few,
             "rescored": len(first), "shortlist_checks_failed": len(off),
             "tables_reused": {k: v for p in pieces for k, v in p.get("tables_reused", {}).items()},
-            "with_candidates": len({c["missing_id"] for c in candidates})}
+            "with_candidates": len({r for r, _, _, _ in out})}
 
 
 def rescore_part(shards_dir: str, settings_json: str, ids: list[str], start: int, stop: int,

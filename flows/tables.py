@@ -137,6 +137,33 @@ def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: 
                        reused={ref_index: len(keep)}, tables=tables)
 
 
+def saved_rows(files: dict[int, str], keys: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The saved table rows of the families ``keys`` ((reference shard index, position in the
+    shard)), read from the shards' saved tables ``files`` (ref index -> .npy, memory-mapped):
+    float64 [J, W] rows of the distinct families and int64 [len(keys)] the row of each key;
+    None when a key's shard has no saved file or a family has no saved row."""
+    if any(r not in files for r, _ in keys) or not all(Path(f).exists() for f in files.values()):
+        return None
+    distinct: dict[tuple[int, int], int] = {}
+    row_of = np.fromiter((distinct.setdefault(k, len(distinct)) for k in keys), np.int64, len(keys))
+    by_shard: dict[int, list[tuple[int, int]]] = {}
+    for (r, pos), j in distinct.items():
+        by_shard.setdefault(r, []).append((pos, j))
+    out: np.ndarray | None = None
+    for r, items in by_shard.items():
+        with np.load(_index_file(Path(files[r]))) as z:
+            positions = z["positions"]
+        pos = np.array([p for p, _ in items], np.int64)
+        at = np.searchsorted(positions, pos)
+        if (at >= len(positions)).any() or (positions[np.minimum(at, len(positions) - 1)] != pos).any():
+            return None
+        values = np.load(files[r], mmap_mode="r")
+        if out is None:
+            out = np.empty((len(distinct), values.shape[1]))
+        out[[j for _, j in items]] = values[at]
+    return out, row_of
+
+
 def restrict_tables(tables: TableHandle, families: frozenset[str]) -> TableHandle:
     """The rows of ``tables`` that belong to ``families``."""
     rows = np.flatnonzero(np.isin(tables.family_ids, np.array(sorted(families), dtype=str)))

@@ -39,7 +39,7 @@ import numpy as np
 from reunion.encoding import PAIR_HI, PAIR_LO, UNTYPED, Encoding
 from reunion.genetics import engine
 from reunion.genetics.hypotheses import (Hypothesis, JointCache, LocusGenotypes, locus_lr, locus_table,
-                                         parent_lrs, parent_tables)
+                                         parent_lrs)
 from reunion.genetics.mutation import LocusModel, MutationModels
 from reunion.genetics.pedigree import InconsistentFamilyError
 from reunion.genetics.registration import explicit_pedigree
@@ -127,9 +127,11 @@ class Family:
         naming the pedigree engine where there is none, e.g. a first cousin). A family registered
         as an explicit pedigree: :meth:`_explicit_hypothesis`.
         """
+        # the typed members in sample_id order once (stable: the same order as sorting each relation's)
+        typed_all = sorted((m for m in self.members if m.codes.any()), key=lambda m: m.sample_id)
+
         def typed(rel: Relation) -> list[Member]:
-            return sorted((m for m in self.members if m.relation == rel and m.n_typed),
-                          key=lambda m: m.sample_id)
+            return [m for m in typed_all if m.relation == rel]
         if self.explicit:
             return self._explicit_hypothesis(pedigree)
         fathers, mothers = typed(Relation.FATHER), typed(Relation.MOTHER)
@@ -137,7 +139,6 @@ class Family:
         sibs, halfs = typed(Relation.FULL_SIBLING), typed(Relation.HALF_SIBLING)
         parents = {_FATHER: father, _MOTHER: mother}
         parents = {k: v for k, v in parents.items() if v is not None}
-        typed_all = sorted((m for m in self.members if m.n_typed), key=lambda m: m.sample_id)
         extended = [m for m in typed_all if m.relation not in NUCLEAR_RELATIONS]
         if pedigree and extended and (len(typed_all) > 1 or extended[0].relation not in PAIR_RELATIONS):
             used = _pedigree_used(typed_all, parents)
@@ -371,30 +372,12 @@ class FamilyScorer:
         return row
 
     def table_rows(self, hyps: list[tuple[Hypothesis | str, Used]]) -> np.ndarray:
-        """:meth:`table_row` of many families, float64 [F, W] (bit-identical).
-
-        Trio and duo families are built together, locus by locus, as arrays over
-        families (:func:`reunion.genetics.hypotheses.parent_tables`, the
-        national-scale path); other hypotheses row by row.
-        """
-        rows = np.zeros((len(hyps), self.enc.width), dtype=np.float64)
-        fast = [i for i, (h, _) in enumerate(hyps) if h in PARENT_HYPOTHESES and self.theta == 0.0]
-        fast_set = set(fast)
-        for i, (h, used) in enumerate(hyps):
-            if i not in fast_set:
-                rows[i] = self.table_row(h, used)
-        if not fast:
-            return rows
-        idx = np.asarray(fast)
-        L = len(self.enc.loci)
-        F = _parent_codes([hyps[i][1] for i in fast], _FATHER, L)
-        Mo = _parent_codes([hyps[i][1] for i in fast], _MOTHER, L)
-        for l in range(L):
-            off = int(self.enc.offsets[l])
-            for sel, lr in parent_tables(F[:, l].astype(np.int64), Mo[:, l].astype(np.int64),
-                                         self._locus_model(l)):
-                rows[idx[sel], off + 1: off + 1 + lr.shape[1]] = _log10(lr)
-        return rows
+        """:meth:`table_row` of many families, float64 [F, W] (equal to it, rtol 1e-12;
+        trio / duo rows bit-identical): built as arrays over the families of one
+        hypothesis and shape (:func:`reunion.genetics.batch_tables.table_rows`, the
+        national-scale path); :meth:`table_row` is its reference."""
+        from reunion.genetics import batch_tables
+        return batch_tables.table_rows(self, hyps)
 
     # ------------------------------------------------------------------ exact re-score
     def _score(self, hyp: Hypothesis, used: Used, child_codes: np.ndarray, detail: bool):
@@ -500,6 +483,14 @@ class FamilyScorer:
                 duo = {role: float(arrays[f"duo_{role}"][j]) for role in (_FATHER, _MOTHER) if role in used}
                 out[i] = self.rescore(families[i], child_codes[i], duo=duo)
         return out
+
+    def rescore_arrays(self, families: list[Family], child_codes: np.ndarray, rows: np.ndarray | None = None,
+                       row_of: np.ndarray | None = None):
+        """:meth:`rescore` of many (family, missing person) pairs as arrays, read from the
+        families' tables (:func:`reunion.genetics.batch_rescore.rescore_arrays`, the
+        national-scale path; :meth:`rescore` is its reference, equal to rtol 1e-12)."""
+        from reunion.genetics import batch_rescore
+        return batch_rescore.rescore_arrays(self, families, child_codes, rows, row_of)
 
     def _parent_arrays(self, used: list[Used], child_codes: np.ndarray) -> dict[str, np.ndarray]:
         """Per locus and pair, the trio / duo re-score of N pairs as float64 arrays.

@@ -186,9 +186,9 @@ def test_fine_shards_rescore_about_top_k_and_list_the_same(small_db, settings, t
     ingest(small_db / "samples.csv", [small_db / "genotypes.csv"], tmp_path / "coarse", coarse)
     ingest(small_db / "samples.csv", [small_db / "genotypes.csv"], tmp_path / "fine", fine)
     counted = []
-    real = FamilyScorer.rescore_many
-    monkeypatch.setattr(FamilyScorer, "rescore_many",
-                        lambda self, fams, codes: counted.append(len(fams)) or real(self, fams, codes))
+    real = FamilyScorer.rescore_arrays
+    monkeypatch.setattr(FamilyScorer, "rescore_arrays",
+                        lambda self, fams, codes, *a: counted.append(len(fams)) or real(self, fams, codes, *a))
     key = lambda c: (c["missing_id"], c["rank"])  # noqa: E731
     want = sorted(run_local(tmp_path / "coarse", coarse), key=key)
     n_missing = len({c["missing_id"] for c in want})

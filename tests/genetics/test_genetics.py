@@ -734,7 +734,7 @@ def test_property_table_path_equals_direct_formula():
     assert n_checked == 400
 
 
-def test_table_rows_equal_row_by_row_tables_bit_for_bit():
+def test_table_rows_equal_row_by_row_tables():
     table = load_frequency_table(
         Path(__file__).parents[2] / "configs/frequencies/nist1036_us_2017.csv", "Asian")
     enc = Encoding.build(table, observed={"TH01": {"13"}}, floor=0.001)
@@ -754,7 +754,12 @@ def test_table_rows_equal_row_by_row_tables_bit_for_bit():
     batch = scorer.table_rows(hyps)
     single = np.vstack([scorer.table_row(*h) for h in hyps])
     assert batch.shape == (40, enc.width) and L == len(enc.offsets)
-    assert np.array_equal(batch, single)
+    parents = [i for i, h in enumerate(hyps) if h[0] in ("trio", "duo_father", "duo_mother")]
+    assert np.array_equal(batch[parents], single[parents])
+    # nuclear rows sum over the parents in another order (tests/genetics/test_batch_tables.py)
+    assert np.array_equal(np.isneginf(batch), np.isneginf(single))
+    fin = np.isfinite(single)
+    np.testing.assert_allclose(batch[fin], single[fin], rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("model", ["stepwise", "none"])
