@@ -999,8 +999,8 @@ def simulate_lineages(out_dir: Path, config: LineageSimulationSettings) -> Linea
     samples = check_table(pa.table({
         "sample_id": miss_ids, "role": np.full(n_miss, "missing"), "family_id": nothing,
         "relation": nothing, "sex": np.full(n_miss, "M"), "kit": np.full(n_miss, "YfilerPlus"),
-        "collected_on": nothing, "region": nothing, "population": nothing}), SAMPLES,
-        "simulated missing persons")
+        "collected_on": nothing, "region": nothing, "population": nothing,
+        **{c: nothing for c in PEDIGREE_COLUMNS}}), SAMPLES, "simulated missing persons")
     y_samples = pa.table({"sample_id": db_ids, "lineage": lineage_name[lin[db]],
                           "surname": surname_name[surname_of[lin[db]]],
                           "region": region_name[region_of[lin[db]]]})
