@@ -552,6 +552,30 @@ def shard_codes(t: pa.Table) -> np.ndarray:
     return col.values.to_numpy(zero_copy_only=False).reshape(-1, L).astype(np.uint16, copy=False)
 
 
+def registered_sexes_of_pairs(shards_dir: Path | str, manifest: Manifest | None = None
+                              ) -> tuple[dict[str, str], dict[str, str]]:
+    """The sexes a sex check compares, for a whole shard set: (missing person id -> 'M' / 'F'
+    from the query shards' ``sex``: the samples' sex, else amelogenin; family id -> its lost
+    child's registered sex, :attr:`reunion.genetics.family.Family.lost_sex`). Unknown sexes
+    are absent; shards written before those columns give empty dicts."""
+    shards_dir = Path(shards_dir)
+    manifest = manifest or load_manifest(shards_dir)
+    missing: dict[str, str] = {}
+    for rec in shards_of(manifest, "query"):
+        t = read_shard(shards_dir, rec)
+        if "sex" in t.column_names:
+            missing.update((x, v) for x, v in zip(t.column("sample_id").to_pylist(),
+                                                  t.column("sex").to_pylist()) if v in ("M", "F"))
+    lost: dict[str, str] = {}
+    for rec in shards_of(manifest, "reference"):
+        t = read_shard(shards_dir, rec)
+        if "lost_sex" not in t.column_names:
+            continue
+        lost.update((f.family_id, f.lost_sex) for f in shard_families(t, np.zeros((t.num_rows, 0), np.uint16))
+                    if f.lost_sex in ("M", "F"))
+    return missing, lost
+
+
 def shard_families(t: pa.Table, codes: np.ndarray | None = None) -> list[Family]:
     """The families of a reference shard table, in shard order, each with its members
     (sample id, relation, sex, uint16 codes [L]); ``codes`` is :func:`shard_codes` of ``t``

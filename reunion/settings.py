@@ -148,12 +148,14 @@ class ScoringSettings(_Model):
                            "the most loci (pairwise), and a family with only cousins or "
                            "descendants typed (no pairwise formula) is not scored. Not used with "
                            "theta > 0 (the engine is theta-free): families are then scored as with false.")
-    sex_mismatch: Literal["exclude", "keep"] = Field("exclude", description="A missing person whose sex "
+    sex_mismatch: Literal["exclude", "flag"] = Field("exclude", description="A missing person whose sex "
                                                      "(the samples' sex, else amelogenin) is known and differs "
                                                      "from the sex registered for a family's lost child "
                                                      "(lost_child row, or lost_sex): exclude = that family is "
-                                                     "not a candidate (screened out before the top_k); keep = "
-                                                     "listed as any other.")
+                                                     "not a candidate (screened out before the top_k); flag = "
+                                                     "listed as any other, and the reviewers' table marks it: "
+                                                     "category at most 'inconclusive', the reason naming both "
+                                                     "sexes (a registration error to check, or a wrong match).")
 
     @model_validator(mode="after")
     def _keep_all_above_floor(self) -> "ScoringSettings":

@@ -106,7 +106,8 @@ def posterior(log10_lr: float, prior: float) -> float:
 
 # --------------------------------------------------------------------------- categories
 def categorise(candidates: list[dict], settings: ReviewSettings | None = None,
-               n_families: int | None = None, searched: int | None = None) -> list[dict]:
+               n_families: int | None = None, searched: int | None = None,
+               sexes: tuple[dict[str, str], dict[str, str]] | None = None) -> list[dict]:
     """Candidates with review columns added, grouped by missing person, in rank order.
 
     Adds ``rival_ratio``, ``log10_rival_ratio``, ``category``, ``category_reason``,
@@ -115,7 +116,10 @@ def categorise(candidates: list[dict], settings: ReviewSettings | None = None,
     ``n_families`` (families searched) is needed for the 'one_over_families' prior,
     ``searched`` (missing persons searched, run.json's calibration) for the words. A candidate
     with ``expected_chance_matches`` (a calibrated run) is strong only below
-    ``max_chance_matches_strong``. Input dicts are not modified.
+    ``max_chance_matches_strong``. ``sexes`` (``scoring.sex_mismatch: flag``: missing id -> sex,
+    family id -> its lost child's registered sex, :func:`reunion.ingest.registered_sexes_of_pairs`):
+    a pair whose two known sexes differ is at most ``inconclusive``, its reason naming both.
+    Input dicts are not modified.
     """
     s = settings or ReviewSettings()
     pi = prior_probability(s, n_families)
@@ -165,6 +169,13 @@ def categorise(candidates: list[dict], settings: ReviewSettings | None = None,
             else:
                 cat = "weak"
                 why = f"LR <= {lr_text(s.inconclusive_low)}"
+            if sexes is not None:
+                ms, ls = sexes[0].get(mid), sexes[1].get(c["family_id"])
+                if ms and ls and ms != ls:
+                    if cat in ("undisputed", "strong"):
+                        cat = "inconclusive"
+                    why = (f"sex mismatch: the family registered its lost child as {ls}, this missing "
+                           f"person is {ms}; check the registration before anything else. " + why)
             out.append({**c,
                         "rival_ratio": None if lrr is None else pow10(lrr),
                         "log10_rival_ratio": lrr,

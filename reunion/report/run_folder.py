@@ -73,6 +73,24 @@ def _resolve(path: str, run_dir: Path) -> Path | None:
     return next((t for t in tries if t.exists()), None)
 
 
+def flagged_sexes(run: dict, run_dir: Path) -> tuple[dict[str, str], dict[str, str]] | None:
+    """The sexes :func:`reunion.report.review.categorise` flags mismatches with, for a run made
+    with ``scoring.sex_mismatch: flag`` (None otherwise: with ``exclude`` no mismatch is listed),
+    read from the run's shard set (:func:`reunion.ingest.registered_sexes_of_pairs`). A shard set
+    not reachable is an error: a flag the reviewers rely on is never silently dropped."""
+    if ((run.get("config") or {}).get("scoring") or {}).get("sex_mismatch") != "flag":
+        return None
+    from reunion.errors import InputError
+    from reunion.ingest import registered_sexes_of_pairs
+
+    path = (run.get("manifest") or {}).get("path")
+    mpath = _resolve(path, Path(run_dir)) if path else None
+    if mpath is None:
+        raise InputError(f"{run_dir / 'run.json'}: scoring.sex_mismatch is 'flag' but the run's shard set "
+                         f"({path}) is not reachable, so mismatches cannot be flagged; restore it")
+    return registered_sexes_of_pairs(mpath.parent)
+
+
 def load_frequencies(run: dict, run_dir: Path) -> tuple[dict | None, str]:
     """{locus: {allele: (frequency, floored)}} of the run's shard set, and a note.
 
@@ -133,7 +151,7 @@ def write_report(run_dir: Path, previous_run_dir: Path | None = None,
     run = _read_run(run_dir)
     n_families = (run.get("counts") or {}).get("families")
     searched = (run.get("calibration") or {}).get("searched")
-    rows = categorise(_read_candidates(run_dir), s, n_families, searched)
+    rows = categorise(_read_candidates(run_dir), s, n_families, searched, flagged_sexes(run, run_dir))
     table = review_table(rows, s)
     atomic.write_table(table, run_dir / REVIEW_PARQUET)
     atomic.write_table(table, run_dir / REVIEW_CSV)

@@ -5,7 +5,8 @@ registered as an explicit pedigree whose lost_child row is M, F3 a duo with no s
 Missing persons: QM (samples sex M; the trio's true child, so F1 is its best family), QF (no sex
 in the samples, amelogenin X,X: female), QU (sex unknown). Checked through ingest and the
 re-match's graph: the query shards carry the known sexes; with ``exclude`` (the default) QM is
-no candidate of F1 and QF none of F2, every other pair is listed as with ``keep``; with top_k 1
+no candidate of F1 and QF none of F2, every other pair is listed as with ``flag`` (which lists every pair and marks the
+mismatches in the reviewers' table); with top_k 1
 QM still gets its best compatible family (the screen keeps no slot for a mismatch).
 """
 
@@ -89,7 +90,7 @@ def test_query_shards_carry_the_known_sex(shards):
 
 def test_sex_mismatches_are_not_candidates(shards):
     path, over = shards
-    keep = _lists(path, over, "scoring.sex_mismatch=keep")
+    keep = _lists(path, over, "scoring.sex_mismatch=flag")
     excl = _lists(path, over)                               # the default: exclude
     assert load_settings(None, over).scoring.sex_mismatch == "exclude"
     assert {q: set(f) for q, f in keep.items()} == {q: {"F1", "F2", "F3"} for q in ("QM", "QF", "QU")}
@@ -100,3 +101,40 @@ def test_sex_mismatches_are_not_candidates(shards):
     # top_k 1: the mismatch takes no slot of the screen; QM gets its best compatible family
     top1 = _lists(path, over, "scoring.top_k=1")
     assert top1["QM"] == excl["QM"][:1] and top1["QF"] == excl["QF"][:1] and top1["QU"] == keep["QU"][:1]
+
+
+def test_the_registered_sexes_a_flag_compares(shards):
+    from reunion.ingest import registered_sexes_of_pairs
+    path, _ = shards
+    # from SAMPLES above: QM's samples sex, QF's amelogenin X,X; F1's lost_sex, F2's lost_child row
+    assert registered_sexes_of_pairs(path) == ({"QM": "M", "QF": "F"}, {"F1": "F", "F2": "M"})
+
+
+def test_flagged_mismatches_in_the_review(shards):
+    from reunion.report.review import categorise
+    path, over = shards
+    from reunion.ingest import registered_sexes_of_pairs
+    sexes = registered_sexes_of_pairs(path)
+    # QM's true family F1 at LR 10^6 beats F3 by 10^4: undisputed, unless the sexes are flagged
+    cands = [{"missing_id": "QM", "family_id": "F1", "rank": 1, "log10_lr": 6.0, "inconsistent_loci": 0},
+             {"missing_id": "QM", "family_id": "F3", "rank": 2, "log10_lr": 2.0, "inconsistent_loci": 0},
+             {"missing_id": "QU", "family_id": "F1", "rank": 1, "log10_lr": 6.0, "inconsistent_loci": 0}]
+    plain = {(r["missing_id"], r["family_id"]): r for r in categorise(cands, n_families=3)}
+    flagged = {(r["missing_id"], r["family_id"]): r for r in categorise(cands, n_families=3, sexes=sexes)}
+    assert plain[("QM", "F1")]["category"] == "undisputed"
+    assert flagged[("QM", "F1")]["category"] == "inconclusive"
+    assert flagged[("QM", "F1")]["category_reason"].startswith(
+        "sex mismatch: the family registered its lost child as F, this missing person is M")
+    assert flagged[("QM", "F3")] == plain[("QM", "F3")]         # F3 registers no sex
+    assert flagged[("QU", "F1")] == plain[("QU", "F1")]         # QU's sex is unknown
+
+
+def test_a_flag_run_report_reads_the_sexes_of_its_shard_set(shards, tmp_path):
+    from reunion.errors import InputError
+    from reunion.report.run_folder import flagged_sexes
+    path, _ = shards
+    run = {"config": {"scoring": {"sex_mismatch": "flag"}}, "manifest": {"path": str(path / "manifest.json")}}
+    assert flagged_sexes(run, tmp_path) == ({"QM": "M", "QF": "F"}, {"F1": "F", "F2": "M"})
+    assert flagged_sexes({**run, "config": {"scoring": {"sex_mismatch": "exclude"}}}, tmp_path) is None
+    with pytest.raises(InputError, match="sex_mismatch is 'flag' but the run's shard set"):
+        flagged_sexes({**run, "manifest": {"path": str(tmp_path / "gone" / "manifest.json")}}, tmp_path)
