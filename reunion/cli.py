@@ -289,9 +289,12 @@ def _print_run(record: RunRecord, out: Path) -> None:
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the whole demo run.")] = Path("demo-run"),
-    families: Annotated[int, typer.Option(help="Registered families.")] = 400,
-    unrelated: Annotated[int, typer.Option(help="Unrelated missing persons.")] = 200,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2026,
+    families: Annotated[int, typer.Option(help="Registered families (the demo's own size: the "
+                                          "settings' simulation.n_families is reunion simulate's).")] = 400,
+    unrelated: Annotated[int, typer.Option(help="Unrelated missing persons (the demo's own; "
+                                           "simulation.n_unrelated_missing is reunion simulate's).")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed (the demo's own; simulation.seed is "
+                                      "reunion simulate's).")] = 2026,
     config: ConfigOpt = DEFAULT_CONFIG,
     set_: SetOpt = None,
 ) -> None:
