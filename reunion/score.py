@@ -263,9 +263,11 @@ def registered_sexes(shards: Path, ids: set[str]) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- inputs
-def _load_profiles(path: Path, normalise) -> dict[str, dict[str, tuple[str, str]]]:
+def _read_all_or_none(reader, path: Path, *args):
+    """``reader(path, *args)`` (a :mod:`reunion.io.readers` reader) where scoring needs every row:
+    its first reject (or a file-level error) is a :class:`ScoreInputError` naming file, row and field."""
     try:
-        res = read_genotypes(path, normalise)
+        res = reader(path, *args)
     except ScoreInputError:
         raise
     except ValueError as exc:
@@ -274,6 +276,11 @@ def _load_profiles(path: Path, normalise) -> dict[str, dict[str, tuple[str, str]
         r = res.rejects[0]
         more = f" ({len(res.rejects)} bad rows in all; this is the first)" if len(res.rejects) > 1 else ""
         raise _row_error(r.file, r.row, r.field, r.reason + more)
+    return res
+
+
+def _load_profiles(path: Path, normalise) -> dict[str, dict[str, tuple[str, str]]]:
+    res = _read_all_or_none(read_genotypes, path, normalise)
     out: dict[str, dict[str, tuple[str, str]]] = {}
     for rec in res.table.to_pylist():
         out.setdefault(rec["sample_id"], {})[rec["locus"]] = (rec["allele1"], rec["allele2"])
@@ -421,16 +428,7 @@ def _load_families(path: Path, vectors: dict[str, np.ndarray], L: int) -> dict[s
     from reunion.io.readers import read_samples
 
     path = require_file(Path(path), "samples file", "--samples")
-    try:
-        res = read_samples(path)
-    except ScoreInputError:
-        raise
-    except ValueError as exc:
-        raise ScoreInputError(str(exc)) from exc
-    if res.rejects:
-        r = res.rejects[0]
-        more = f" ({len(res.rejects)} bad rows in all; this is the first)" if len(res.rejects) > 1 else ""
-        raise _row_error(r.file, r.row, r.field, r.reason + more)
+    res = _read_all_or_none(read_samples, path)
     rows = [(r, line) for r, line in zip(res.table.to_pylist(), res.lines) if r["role"] == "relative"]
     bad = registration_problems([r for r, _ in rows], [f"{path.name} row {line}" for _, line in rows])
     if bad:

@@ -6,6 +6,18 @@ import csv
 from pathlib import Path
 
 
+def write_frequencies(path: Path, freq: dict[str, tuple[list[str], list[float]]],
+                      population: str = "Test", n_individuals: int = 1000) -> Path:
+    """A frequency table in the frequencies contract: {locus: (alleles, frequencies)}."""
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["population", "locus", "allele", "frequency", "n_individuals"])
+        for locus, (alleles, p) in freq.items():
+            for a, f in zip(alleles, p):
+                w.writerow([population, locus, a, f, n_individuals])
+    return path
+
+
 def read_rows(path: Path) -> list[dict]:
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import dask
 import pytest
+from batches import write_frequencies
 
 from reunion.contracts import RELATIONS
 from reunion.flows import pieces
@@ -90,12 +91,7 @@ def brute_lr(p: list[float], gm, u, a, c) -> float:
 @pytest.fixture(scope="module")
 def family(tmp_path_factory) -> dict:
     d = tmp_path_factory.mktemp("pedigree")
-    with open(d / "freq.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["population", "locus", "allele", "frequency", "n_individuals"])
-        for locus, (alleles, p) in P.items():
-            for a, f in zip(alleles, p):
-                w.writerow(["Test", locus, a, f, 1000])
+    write_frequencies(d / "freq.csv", P)
     (d / "samples.csv").write_text(
         "sample_id,role,family_id,relation,sex\n"
         "GM,relative,F1,paternal_grandmother,F\nU,relative,F1,paternal_uncle_aunt,M\n"

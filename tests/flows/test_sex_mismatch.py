@@ -16,6 +16,7 @@ import csv
 
 import dask
 import pytest
+from batches import write_frequencies
 
 from reunion.flows import pieces
 from reunion.ingest import ingest, load_manifest, read_shard, shards_of
@@ -46,12 +47,7 @@ QU,missing,,,,,,
 @pytest.fixture(scope="module")
 def shards(tmp_path_factory):
     d = tmp_path_factory.mktemp("sex")
-    with open(d / "freq.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["population", "locus", "allele", "frequency", "n_individuals"])
-        for locus, (alleles, p) in FREQ.items():
-            for a, f in zip(alleles, p):
-                w.writerow(["Test", locus, a, f, 1000])
+    write_frequencies(d / "freq.csv", FREQ)
     (d / "samples.csv").write_text(SAMPLES)
     with open(d / "genotypes.csv", "w", newline="") as fh:
         w = csv.writer(fh)

@@ -18,6 +18,7 @@ import dask
 import numpy as np
 import pyarrow as pa
 import pytest
+from batches import write_frequencies
 
 from reunion.flows import pieces
 from reunion.genetics.family import FamilyScorer
@@ -60,12 +61,7 @@ LINE = {sid.split(",")[0]: i for i, sid in enumerate(SAMPLES.splitlines()[1:], s
 @pytest.fixture(scope="module")
 def ingested(tmp_path_factory):
     d = tmp_path_factory.mktemp("explicit")
-    with open(d / "freq.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["population", "locus", "allele", "frequency", "n_individuals"])
-        for locus, (alleles, p) in FREQ.items():
-            for a, f in zip(alleles, p):
-                w.writerow(["Test", locus, a, f, 1000])
+    write_frequencies(d / "freq.csv", FREQ)
     (d / "samples.csv").write_text(SAMPLES)
     with open(d / "genotypes.csv", "w", newline="") as fh:
         w = csv.writer(fh)
@@ -86,7 +82,7 @@ def ingested(tmp_path_factory):
 
 
 def test_inconsistent_pedigrees_are_rejected_row_by_row(ingested):
-    d, rejects = ingested["dir"], ingested["rejects"]
+    rejects = ingested["rejects"]
     by = {(r["file"].rsplit("/", 1)[-1], int(r["row"])): (r["field"], r["reason"]) for r in rejects}
     s = "samples.csv"
     # F3: C1 -> C2 -> C1 is a cycle of parenthood (C1's father is C2, C2's father C1)
@@ -256,7 +252,7 @@ def test_score_family_rows_refuse_bad_registrations(ingested, tmp_path):
 # ------------------------------------------------------------------ a batch appended to the shard set
 def test_a_batch_cannot_extend_an_explicit_pedigree_and_keeps_its_links(ingested, tmp_path):
     from reunion.append import append_batch
-    d, shards, s = ingested["dir"], ingested["shards"], ingested["settings"]
+    shards, s = ingested["shards"], ingested["settings"]
     batch = tmp_path / "batch.csv"
     batch.write_text("sample_id,role,family_id,relation,sex,father_id,mother_id\n"
                      "AU,relative,F1,paternal_uncle_aunt,F,PGF,GM\n"      # joins explicit F1: refused
