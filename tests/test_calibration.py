@@ -139,17 +139,24 @@ def test_trio_and_masks_equal_brute_force():
     assert check_bracket(law, S, P2, P1, xs[xs >= -40.0]) < 0.05
 
 
+def random_row(enc, lay, rng, loci: int) -> np.ndarray:
+    """A table row float64 [W] with random log10 LRs (N(0, 1.5)) at the first ``loci`` loci, a
+    fifth of them exclusions (-inf); slot 0 and the other loci 0."""
+    row = np.zeros(enc.width)
+    for l in range(loci):
+        o, n = int(lay.offsets[l]), int(lay.n_genotypes[l])
+        v = rng.normal(0.0, 1.5, n)
+        v[rng.random(n) < 0.2] = -np.inf
+        row[o + 1: o + 1 + n] = v
+    return row
+
+
 def test_random_table_equals_brute_force():
     """The method is generic: any table, -inf entries included, on a fine and a coarse grid."""
     rng = np.random.default_rng(5)
     enc = small_encoding(FREQS3)
     lay = Layout.from_encoding(enc)
-    row = np.zeros(enc.width)
-    for l in range(3):
-        o, n = int(lay.offsets[l]), int(lay.n_genotypes[l])
-        v = rng.normal(0.0, 1.5, n)
-        v[rng.random(n) < 0.2] = -np.inf
-        row[o + 1: o + 1 + n] = v
+    row = random_row(enc, lay, rng, 3)
     S, P2, P1 = brute_force(lay, row, [0, 1, 2])
     for delta in (GRID, 0.05):
         law = family_laws(lay, row, delta=delta, x_min=-20.0)
@@ -180,12 +187,7 @@ def test_nested_locus_sets_in_one_pass_equal_brute_force(x_min):
     rng = np.random.default_rng(11)
     enc = small_encoding(FREQS3 + [[0.5, 0.5]])
     lay = Layout.from_encoding(enc)
-    row = np.zeros(enc.width)
-    for l in range(3):
-        o, n = int(lay.offsets[l]), int(lay.n_genotypes[l])
-        v = rng.normal(0.0, 1.5, n)
-        v[rng.random(n) < 0.2] = -np.inf
-        row[o + 1: o + 1 + n] = v
+    row = random_row(enc, lay, rng, 3)
     o3 = int(lay.offsets[3])
     row[o3 + 1: o3 + 4] = -np.inf                      # locus 3: LR 0 whatever the genotype
     sets = [[0], [0, 2], [0, 1, 2], [1], [0, 1, 2, 3]]
