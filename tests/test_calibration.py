@@ -64,9 +64,9 @@ def trio_row(enc, father, mother, model="none") -> np.ndarray:
     return scorer(enc, model).table_row(Hypothesis.TRIO, used)
 
 
-def brute_force(layout: Layout, row: np.ndarray, loci: list[int]):
-    """Every genotype combination over ``loci``: (S float64 [C], P_H2 [C], P_H1 [C]),
-    with the probabilities defined in the module docstring of reunion.calibration."""
+def locus_laws(layout: Layout, row: np.ndarray, loci: list[int]) -> list[tuple]:
+    """Per locus of ``loci``: (values float64 [n], P_H2 [n], P_H1 [n]) over its genotypes, the
+    probabilities as the module docstring of reunion.calibration defines them (normalised)."""
     segs = []
     for l in loci:
         o, n = int(layout.offsets[l]), int(layout.n_genotypes[l])
@@ -74,6 +74,13 @@ def brute_force(layout: Layout, row: np.ndarray, loci: list[int]):
         h2 = layout.hw_h2[o + 1: o + 1 + n]
         w = np.where(np.isfinite(v), 10.0 ** np.where(np.isfinite(v), v, 0.0), 0.0) * layout.hw_raw[o + 1: o + 1 + n]
         segs.append((v, h2 / h2.sum(), w / w.sum()))
+    return segs
+
+
+def brute_force(layout: Layout, row: np.ndarray, loci: list[int]):
+    """Every genotype combination over ``loci``: (S float64 [C], P_H2 [C], P_H1 [C]),
+    with the probabilities defined in the module docstring of reunion.calibration."""
+    segs = locus_laws(layout, row, loci)
     S, P2, P1 = [], [], []
     for combo in itertools.product(*(range(len(s[0])) for s in segs)):
         S.append(sum(s[0][g] for s, g in zip(segs, combo)))
@@ -214,13 +221,7 @@ def gridded_brute_force(layout: Layout, row: np.ndarray, loci: list[int], delta:
     """Every genotype combination over ``loci`` with each locus value put on the grid as the
     module docstring states (H2 rounded up, H1 down): (K2 int [C], K1 int [C], P_H2 [C],
     P_H1 [C]); an LR-0 genotype gives K = None (excluded from both integer sums)."""
-    segs = []
-    for l in loci:
-        o, n = int(layout.offsets[l]), int(layout.n_genotypes[l])
-        v = row[o + 1: o + 1 + n]
-        h2 = layout.hw_h2[o + 1: o + 1 + n]
-        w = np.where(np.isfinite(v), 10.0 ** np.where(np.isfinite(v), v, 0.0), 0.0) * layout.hw_raw[o + 1: o + 1 + n]
-        segs.append((v, h2 / h2.sum(), w / w.sum()))
+    segs = locus_laws(layout, row, loci)
     K2, K1, P2, P1 = [], [], [], []
     for combo in itertools.product(*(range(len(s_[0])) for s_ in segs)):
         vs = [s_[0][g] for s_, g in zip(segs, combo)]
