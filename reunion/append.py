@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from reunion.contracts import PEDIGREE_COLUMNS, REJECTS, REGISTRY, check_table
 from reunion.contracts.records import FileRef, InputRecord, Manifest, ManifestCounts, RejectsRef
 from reunion.encoding import genotype_index
-from reunion.errors import InputError
+from reunion.errors import InputError, NothingNew
 from reunion.frequencies import file_sha256, load_frequency_table
 from reunion.genetics.registration import lost_child_ids
 from reunion.ingest import (ALLELES_FILE, ALREADY_REGISTERED, ALREADY_TYPED, MANIFEST, REGISTRY_FILE,
@@ -147,7 +147,7 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     if not batch_rows and not any(profiles.values()):
         _nothing_new(samples_paths + genotype_paths, inputs,
                      [r for res in sample_results for r in res.rejects] + [r for g in genos for r in g.rejects]
-                     + cross_rejects)
+                     + cross_rejects, from_source=source is not None)
 
     # -- encode with the standing codes (a new allele refuses the append)
     floored_uses = 0
@@ -249,14 +249,18 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
 _REGISTERED = (ALREADY_REGISTERED, ALREADY_TYPED)
 
 
-def _nothing_new(paths: list[Path], inputs: list[InputRecord], rejects: list) -> None:
-    """Raise the one line that says why a batch adds nothing (no sample, no genotype accepted)."""
+def _nothing_new(paths: list[Path], inputs: list[InputRecord], rejects: list, from_source: bool = False) -> None:
+    """Raise the one line that says why a batch adds nothing (no sample, no genotype accepted);
+    a database source with no row after its watermark is :class:`NothingNew` (not a mistake)."""
     files = ", ".join(p.name for p in paths) or "the batch"
     read = sum(i.read for i in inputs)
     again = sum(any(k in r.reason for k in _REGISTERED) for r in rejects)
     first = next((r for r in rejects if not any(k in r.reason for k in _REGISTERED)), None)
+    if read == 0 and from_source:
+        raise NothingNew(f"{files}: nothing new: no rows were read (none collected after the standing "
+                         "run's watermark); the standing run stays current, nothing was written")
     if read == 0:
-        what = "no rows were read (a source read after its watermark selects none)"
+        what = "no rows were read"
     elif again == read:
         what = f"every row is already registered in {STANDING} ({read} rows)"
     else:

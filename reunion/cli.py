@@ -46,8 +46,9 @@ def _output(path: Path) -> Path:
 
 class _Commands(TyperGroup):
     """reunion's commands: a user's mistake (:class:`reunion.errors.UserError`) is one line
-    on stderr and exit status 2, and leaves no output folder the command created; any other
-    exception is an internal error and keeps its traceback."""
+    on stderr and exit status 2, and leaves no output folder the command created
+    (:class:`reunion.errors.NothingNew`: the line on stdout, exit 0); any other exception is an
+    internal error and keeps its traceback."""
 
     def invoke(self, ctx: click.Context):
         _CREATED.clear()
@@ -65,8 +66,9 @@ class _Commands(TyperGroup):
             for path in reversed(_CREATED):
                 shutil.rmtree(path, ignore_errors=True)
             stop_temporary_server()  # so that the error is the last line
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(EXIT_USER_ERROR) from None
+            code = getattr(exc, "exit_code", EXIT_USER_ERROR)
+            typer.echo(f"error: {exc}" if code else str(exc), err=bool(code))
+            raise typer.Exit(code) from None
 
 
 app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True,

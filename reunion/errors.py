@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["EXIT_USER_ERROR", "UserError", "InputError", "SettingsError", "require_file"]
+__all__ = ["EXIT_USER_ERROR", "UserError", "InputError", "SettingsError", "NothingNew", "require_file"]
 
 EXIT_USER_ERROR = 2
 
@@ -31,6 +31,14 @@ class InputError(UserError):
 
 class SettingsError(UserError):
     """A setting is invalid or cannot be applied by this command."""
+
+
+class NothingNew(UserError):
+    """Nothing to do, and that is no mistake: a scheduled rerun from a database source found no
+    row collected after the standing run's watermark. The command line prints the line (without
+    "error:") and exits 0, leaving no output folder, so a nightly job does not report a failure."""
+
+    exit_code = 0
 
 
 def require_file(path: Path | str, what: str, option: str | None = None) -> Path:
