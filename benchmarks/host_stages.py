@@ -13,8 +13,10 @@ and, on the shards' families and missing persons:
   FamilyScorer.table_row), reproduced here; ``after``: FamilyScorer.table_rows.
 - rescore: the exact re-score of ``top_k`` families per missing person (drawn at random:
   the cost does not depend on which) into the CANDIDATES and PER_LOCUS Arrow tables,
-  candidates per second. ``before``: FamilyScorer.rescore_many + pieces.candidate_rows +
-  Table.from_pylist (the merge's former path); ``after``: FamilyScorer.rescore_arrays from
+  candidates per second. ``before``: the formula path, FamilyScorer.rescore one pair at a
+  time + pieces.candidate_rows + Table.from_pylist (the committed results of 2026-12-03 timed
+  the merge's former path, FamilyScorer.rescore_many, which batched trio / duo pairs and was
+  removed once the gather replaced it: expect lower "before" rates now); ``after``: FamilyScorer.rescore_arrays from
   the families' table rows (as read from the saved tables) + pieces.candidate_tables;
   ``after_built``: the same building the shortlisted families' rows.
 
@@ -152,7 +154,7 @@ def main() -> None:
         nbc = min(n_c, a.before_cap)
 
         def before():
-            scores = scorer.rescore_many(cand_fams[:nbc], cand_codes[:nbc])
+            scores = [scorer.rescore(f, c) for f, c in zip(cand_fams[:nbc], cand_codes[:nbc])]
             cands, loci = [], []
             for k in range(nbc):
                 c, lo = pieces.candidate_rows(ids[q_of[k]], cand_fams[k].family_id, scores[k])

@@ -281,7 +281,7 @@ def _duo_totals(scorer: FamilyScorer, c: np.ndarray, parent: np.ndarray, father:
     """log10 duo totals (with the run's mutation model, theta 0) of n pairs with a father
     (``father``) or a mother: the ``lr_father`` / ``lr_mother`` of :func:`hypotheses.parent_lrs`
     (the same float64 operations) summed in locus order where child and parent are typed,
-    as :meth:`FamilyScorer._parent_arrays`. ``c``, ``parent`` int64 [n, L]; float64 [n]."""
+    as :meth:`FamilyScorer.rescore` sums its duo. ``c``, ``parent`` int64 [n, L]; float64 [n]."""
     n, L = c.shape
     tot = np.zeros(n)
     for l in range(L):

@@ -36,10 +36,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from reunion.encoding import PAIR_HI, PAIR_LO, UNTYPED, Encoding
+from reunion.encoding import UNTYPED, Encoding
 from reunion.genetics import engine
-from reunion.genetics.hypotheses import (Hypothesis, JointCache, LocusGenotypes, locus_lr, locus_table,
-                                         parent_lrs)
+from reunion.genetics.hypotheses import Hypothesis, JointCache, LocusGenotypes, locus_lr, locus_table
 from reunion.genetics.mutation import LocusModel, MutationModels
 from reunion.genetics.pedigree import InconsistentFamilyError
 from reunion.genetics.registration import explicit_pedigree
@@ -55,7 +54,6 @@ _SIDELESS = {Relation.HALF_SIBLING_PATERNAL: Relation.HALF_SIBLING, Relation.HAL
              Relation.PATERNAL_GRANDFATHER: Relation.GRANDPARENT, Relation.PATERNAL_GRANDMOTHER: Relation.GRANDPARENT,
              Relation.MATERNAL_GRANDFATHER: Relation.GRANDPARENT, Relation.MATERNAL_GRANDMOTHER: Relation.GRANDPARENT,
              Relation.PATERNAL_UNCLE_AUNT: Relation.AVUNCULAR, Relation.MATERNAL_UNCLE_AUNT: Relation.AVUNCULAR}
-RESCORE_CHUNK = 4096      # trio / duo pairs re-scored together as arrays
 JOINT_CACHE_PEDIGREES = 10_000   # families' pedigrees (H1) kept by a scorer
 LOST_ID = "~lost_child"   # the lost child's person id in a family's pedigree (sample ids do not start with ~)
 # role keys as plain str (hot paths: enum attribute access and str-subclass dict keys are slower)
@@ -230,23 +228,9 @@ class CandidateScore:
     loci: list[LocusResult]
 
 
-def _chunks(pairs: list[tuple[int, object]]):
-    """``pairs`` (row, item) in chunks of RESCORE_CHUNK (bounded memory: [L, chunk] arrays),
-    each with its rows as int64 [n]."""
-    for c in range(0, len(pairs), RESCORE_CHUNK):
-        part = pairs[c:c + RESCORE_CHUNK]
-        yield part, np.array([i for i, _ in part], dtype=np.int64)
-
-
 def _log10(x):
     with np.errstate(divide="ignore"):
         return np.log10(x)
-
-
-def _parent_codes(used: list[Used], role: str, L: int) -> np.ndarray:
-    """uint16 [N, L] codes of each hypothesis' father (mother), 0 where it has none."""
-    zeros = np.zeros(L, np.uint16)
-    return np.array([u[role].codes if role in u else zeros for u in used]).reshape(len(used), L)
 
 
 class FamilyScorer:
@@ -430,20 +414,17 @@ class FamilyScorer:
             out[role] = self.enc.genotype_label(l, int(m.codes[l]))
         return out
 
-    def rescore(self, family: Family, child_codes: np.ndarray,
-                duo: dict[str, float] | None = None) -> CandidateScore | None:
-        """Exact float64 score of a missing person as the family's lost child, per locus.
-
-        ``duo``: the parents' duo totals by role when already computed (:meth:`rescore_many`).
-        """
+    def rescore(self, family: Family, child_codes: np.ndarray) -> CandidateScore | None:
+        """Exact float64 score of a missing person as the family's lost child, per locus
+        (the formula path: the reference of :meth:`rescore_arrays`)."""
         h = self.hypothesis(family)
         if h is None:
             return None
         hyp, used = h
         total, compared, inconsistent, floored, rows = self._score(hyp, used, child_codes, True)
-        duo = dict(duo or {})
+        duo: dict[str, float] = {}
         for role, duo_hyp in ((_FATHER, Hypothesis.DUO_FATHER), (_MOTHER, Hypothesis.DUO_MOTHER)):
-            if role in used and role not in duo:
+            if role in used:
                 duo[role] = total if hyp == duo_hyp else \
                     self._score(duo_hyp, {role: used[role]}, child_codes, False)[0]
         return CandidateScore(
@@ -451,38 +432,6 @@ class FamilyScorer:
             log10_lr=total, loci_compared=compared, inconsistent_loci=inconsistent,
             floored_alleles=floored, log10_lr_duo_father=duo.get(_FATHER),
             log10_lr_duo_mother=duo.get(_MOTHER), loci=rows)
-
-    def rescore_many(self, families: list[Family], child_codes: np.ndarray) -> list[CandidateScore | None]:
-        """:meth:`rescore` of many (family, missing person) pairs, bit-identical to it.
-
-        ``child_codes`` uint16 [N, L]: row i is scored as the lost child of
-        ``families[i]``. Trio and duo pairs (theta 0: the national-scale bulk) are
-        scored as arrays over pairs, locus by locus, with the same float64
-        operations in the same order as the scalar formulas; other hypotheses go
-        through :meth:`rescore` one by one, nuclear families taking their parents'
-        duo totals from those arrays.
-        """
-        out: list[CandidateScore | None] = [None] * len(families)
-        fast, nuclear = [], []
-        for i, fam in enumerate(families):
-            h = self.hypothesis(fam)
-            if h is None:
-                continue
-            if self.theta == 0.0 and h[0] in PARENT_HYPOTHESES:
-                fast.append((i, h))
-            elif self.theta == 0.0 and h[0] == Hypothesis.NUCLEAR and (_FATHER in h[1] or _MOTHER in h[1]):
-                nuclear.append((i, h))
-            else:
-                out[i] = self.rescore(fam, child_codes[i])
-        for part, rows in _chunks(fast):
-            for i, score in zip(rows.tolist(), self._rescore_parents([h for _, h in part], child_codes[rows])):
-                out[i] = score
-        for part, rows in _chunks(nuclear):
-            arrays = self._parent_arrays([u for _, (_, u) in part], child_codes[rows])
-            for j, (i, (_, used)) in enumerate(part):
-                duo = {role: float(arrays[f"duo_{role}"][j]) for role in (_FATHER, _MOTHER) if role in used}
-                out[i] = self.rescore(families[i], child_codes[i], duo=duo)
-        return out
 
     def rescore_arrays(self, families: list[Family], child_codes: np.ndarray, rows: np.ndarray | None = None,
                        row_of: np.ndarray | None = None):
@@ -492,64 +441,3 @@ class FamilyScorer:
         from reunion.genetics import batch_rescore
         return batch_rescore.rescore_arrays(self, families, child_codes, rows, row_of)
 
-    def _parent_arrays(self, used: list[Used], child_codes: np.ndarray) -> dict[str, np.ndarray]:
-        """Per locus and pair, the trio / duo re-score of N pairs as float64 arrays.
-
-        ``used[i]``: the members of pair i's hypothesis (its father and mother, if any,
-        are used). Returns ``total``, ``duo_father``, ``duo_mother`` [N] (log10 LR sums
-        in locus order), ``lrs`` [L, N] (1 where not compared), ``flags`` bool [2, L, N]
-        (compared, inconsistent) and ``n_floor`` int64 [L, N].
-        """
-        N, L = child_codes.shape
-        F, Mo = _parent_codes(used, _FATHER, L), _parent_codes(used, _MOTHER, L)
-        total = np.zeros(N)
-        duo_f, duo_m = np.zeros(N), np.zeros(N)
-        lrs = np.ones((L, N))
-        flags = np.zeros((2, L, N), dtype=bool)          # compared, inconsistent
-        n_floor = np.zeros((L, N), np.int64)
-        for l, lc in enumerate(self.enc.loci):
-            c, f, m = child_codes[:, l], F[:, l], Mo[:, l]
-            ok = (c != UNTYPED) & ((f != UNTYPED) | (m != UNTYPED))
-            if not ok.any():
-                continue
-            lr, lr_f, lr_m = parent_lrs(c, f, m, self._locus_model(l), PAIR_LO, PAIR_HI)
-            lr0 = parent_lrs(c, f, m, self._locus_model(l, False), PAIR_LO, PAIR_HI, duos=False)
-            fl = lc.floored.astype(np.int64)
-            nf = fl[PAIR_LO[c]] + fl[PAIR_HI[c]] + np.where(f != UNTYPED, fl[PAIR_LO[f]] + fl[PAIR_HI[f]], 0) + \
-                np.where(m != UNTYPED, fl[PAIR_LO[m]] + fl[PAIR_HI[m]], 0)
-            with np.errstate(divide="ignore"):
-                total[ok] += np.log10(lr[ok])
-                has_f, has_m = ok & (f != UNTYPED), ok & (m != UNTYPED)
-                duo_f[has_f] += np.log10(lr_f[has_f])
-                duo_m[has_m] += np.log10(lr_m[has_m])
-            lrs[l] = np.where(ok, lr, 1.0)
-            flags[0, l], flags[1, l] = ok, ok & (lr0 == 0.0)
-            n_floor[l] = np.where(ok, nf, 0)
-        return {"total": total, "duo_father": duo_f, "duo_mother": duo_m, "lrs": lrs, "flags": flags,
-                "n_floor": n_floor}
-
-    def _rescore_parents(self, hyps: list[tuple[Hypothesis, Used]],
-                         child_codes: np.ndarray) -> list[CandidateScore]:
-        """Trio / duo pairs as arrays over the N pairs (see :meth:`rescore_many`)."""
-        a = self._parent_arrays([u for _, u in hyps], child_codes)
-        total, duo_f, duo_m, lrs, flags, n_floor = (a[k] for k in ("total", "duo_father", "duo_mother", "lrs",
-                                                                    "flags", "n_floor"))
-        compared, inconsistent, floored = flags[0].sum(axis=0), flags[1].sum(axis=0), n_floor.sum(axis=0)
-        out = []
-        lr_rows, cmp_rows, inc_rows, nf_rows = lrs.T.tolist(), flags[0].T.tolist(), flags[1].T.tolist(), n_floor.T.tolist()
-        for i, (hyp, used) in enumerate(hyps):
-            rows = []
-            for l, lc in enumerate(self.enc.loci):
-                rows.append(LocusResult(lc.locus, lr_rows[i][l], cmp_rows[i][l], inc_rows[i][l],
-                                        nf_rows[i][l], self._labels(l, used, child_codes[i])))
-            t = float(total[i])
-            out.append(CandidateScore(
-                hypothesis=hyp, members={r: mem.sample_id for r, mem in used.items()}, log10_lr=t,
-                loci_compared=int(compared[i]), inconsistent_loci=int(inconsistent[i]),
-                floored_alleles=int(floored[i]),
-                log10_lr_duo_father=(t if hyp == Hypothesis.DUO_FATHER else float(duo_f[i]))
-                if _FATHER in used else None,
-                log10_lr_duo_mother=(t if hyp == Hypothesis.DUO_MOTHER else float(duo_m[i]))
-                if _MOTHER in used else None,
-                loci=rows))
-        return out

@@ -116,3 +116,39 @@ def test_rescore_arrays_from_saved_rows_equal_built(enc):
     b = scorer.rescore_arrays([f for f, _ in pairs], np.array([c for _, c in pairs]))
     for name in ("log10_lr", "locus_lr", "compared", "inconsistent", "floored", "duo_father", "duo_mother"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_candidate_tables_equal_the_formula_paths_rows(enc):
+    """The merge's columnar rows (flows/pieces.candidate_tables, from the array re-score) equal
+    the rows pieces.candidate_rows writes from the formula path's scores, on every hypothesis:
+    every text and count field exactly, the LRs to rtol 1e-12."""
+    import pyarrow as pa
+
+    from reunion.contracts import CANDIDATES, PER_LOCUS
+    from reunion.flows import pieces
+    scorer = FamilyScorer(enc, MutationModels(MutationSettings(**MODELS[3]), enc), pedigree=True)
+    pairs = _pairs(enc, _families(enc, list(KINDS), 2, seed=21), 120, seed=22)
+    pairs = [(f, c) for f, c in pairs if scorer.rescore(f, c) is not None]
+    ids = [f"M{i}" for i in range(len(pairs))]
+    res = scorer.rescore_arrays([f for f, _ in pairs], np.array([c for _, c in pairs]))
+    out = [(i, 1, f.family_id, i) for i, (f, _) in enumerate(pairs)]
+    got_c, got_l = pieces.candidate_tables(scorer, ids, out, res)
+    cands, loci = [], []
+    for i, (f, c) in enumerate(pairs):
+        cand, lo = pieces.candidate_rows(ids[i], f.family_id, scorer.rescore(f, c))
+        cands.append({**cand, "rank": 1})
+        loci.extend(lo)
+    want_c = pa.Table.from_pylist(cands, schema=CANDIDATES)
+    want_l = pa.Table.from_pylist(loci, schema=PER_LOCUS)
+    assert {str(h) for h in want_c.column("hypothesis").to_pylist()} >= {
+        "trio", "duo_father", "duo_mother", "nuclear", "pedigree"}
+    for want, got, close in ((want_c, got_c, ("log10_lr", "lr", "log10_lr_duo_father", "log10_lr_duo_mother")),
+                             (want_l, got_l, ("lr", "log10_lr"))):
+        assert got.num_rows == want.num_rows
+        for name in want.column_names:
+            a, b = got.column(name).to_pylist(), want.column(name).to_pylist()
+            if name in close:
+                np.testing.assert_allclose(np.array(a, dtype=float), np.array(b, dtype=float),
+                                           rtol=1e-12, atol=0, err_msg=name)
+            else:
+                assert a == b, name

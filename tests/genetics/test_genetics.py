@@ -25,7 +25,6 @@ import pytest
 
 from reunion.encoding import Encoding, genotype_index, genotype_pairs
 from reunion.frequencies import load_frequency_table
-from reunion.genetics import family as family_module
 from reunion.genetics import kinship
 from reunion.genetics.family import Family, FamilyScorer, Member
 from reunion.genetics.mutation import MutationModels, mutation_matrix
@@ -760,46 +759,6 @@ def test_table_rows_equal_row_by_row_tables():
     assert np.array_equal(np.isneginf(batch), np.isneginf(single))
     fin = np.isfinite(single)
     np.testing.assert_allclose(batch[fin], single[fin], rtol=1e-12, atol=1e-13)
-
-
-@pytest.mark.parametrize("model", ["stepwise", "none"])
-def test_rescore_many_equals_rescore_one_by_one(model, monkeypatch):
-    """The batch re-score (trio / duo pairs as arrays over pairs, nuclear families' (X, Z) kept
-    between candidates) gives the one-by-one re-score exactly: every total, duo total, count
-    and per-locus value, bit for bit, for every hypothesis, with untyped loci, rare (floored)
-    alleles, exclusions (model none: LR 0, log10 -inf) and families that recur."""
-    table = load_frequency_table(
-        Path(__file__).parents[2] / "configs/frequencies/nist1036_us_2017.csv", "Asian")
-    enc = Encoding.build(table, observed={"TH01": {"13"}, "FGA": {"50"}}, floor=0.001)
-    settings = MutationSettings(model=model, rate_male=0.003, rate_female=0.001)
-    rng = np.random.default_rng(11)
-
-    def prof(typed=0.8):
-        return np.array([genotype_index(*rng.integers(0, lc.n_alleles, 2)) if rng.random() < typed else 0
-                         for lc in enc.loci], dtype=np.uint16)
-
-    roles = [("father", "mother"), ("father",), ("mother",), ("full_sibling",), ("father", "half_sibling"),
-             ("grandparent",), ("mother", "full_sibling", "full_sibling")]
-    fams = [Family(f"f{k}", [Member(f"{r}{k}-{i}", r, {"father": "M", "mother": "F"}.get(r), prof())
-                             for i, r in enumerate(roles[k % len(roles)])]) for k in range(28)]
-    fams.append(Family("nobody", [Member("x", "father", "M", np.zeros(len(enc.loci), np.uint16))]))
-    pairs = [(fams[int(rng.integers(len(fams)))], prof(0.9)) for _ in range(150)]   # families recur
-    child = fams[0].members[0].codes.copy()        # the father's own genotypes as a "child": shares
-    pairs.append((fams[0], child))                 # an allele at every typed locus
-    batch = FamilyScorer(enc, MutationModels(settings, enc)).rescore_many(
-        [f for f, _ in pairs], np.array([c for _, c in pairs]))
-    one = [FamilyScorer(enc, MutationModels(settings, enc)).rescore(f, c) for f, c in pairs]
-    assert batch == one
-    monkeypatch.setattr(family_module, "RESCORE_CHUNK", 7)        # many chunks: same result
-    assert FamilyScorer(enc, MutationModels(settings, enc)).rescore_many(
-        [f for f, _ in pairs], np.array([c for _, c in pairs])) == one
-    got = [s for s in one if s is not None]
-    assert {s.hypothesis for s in got} >= {"trio", "duo_father", "duo_mother", "nuclear", "pair_grandparent"}
-    assert sum(s is None for s in one) >= 1 and any(s.floored_alleles for s in got)
-    if model == "none":
-        assert any(s.log10_lr == -np.inf and s.inconsistent_loci for s in got)
-    else:
-        assert all(np.isfinite(s.log10_lr) for s in got)
 
 
 # ============================================================== roles, hypotheses, transmission, mutation cache
