@@ -16,6 +16,7 @@ from reunion.genetics.family import Family, FamilyScorer
 from reunion.genetics.mutation import MutationModels
 from reunion.ingest import (
     MANIFEST,
+    known_missing_sexes,
     load_encoding,
     load_manifest,
     read_shard,
@@ -126,12 +127,7 @@ def query_sexes(shards_dir: str, settings_json: str, q: int | list[str], start: 
 @lru_cache(maxsize=4)
 def _query_sexes_at(shards_dir: str, settings_json: str, stamp: tuple) -> dict[str, str]:
     _, manifest, _, _ = context(shards_dir, settings_json)
-    out: dict[str, str] = {}
-    for rec in shards_of(manifest, "query"):
-        t = shard_table(shards_dir, rec.path, rec.sha256)
-        if "sex" in t.column_names:
-            out.update((x, v) for x, v in zip(t.column("sample_id").to_pylist(), t.column("sex").to_pylist()) if v)
-    return out
+    return known_missing_sexes(shards_dir, manifest)
 
 
 def query_block(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int):

@@ -552,20 +552,29 @@ def shard_codes(t: pa.Table) -> np.ndarray:
     return col.values.to_numpy(zero_copy_only=False).reshape(-1, L).astype(np.uint16, copy=False)
 
 
-def registered_sexes_of_pairs(shards_dir: Path | str, manifest: Manifest | None = None
-                              ) -> tuple[dict[str, str], dict[str, str]]:
-    """The sexes a sex check compares, for a whole shard set: (missing person id -> 'M' / 'F'
-    from the query shards' ``sex``: the samples' sex, else amelogenin; family id -> its lost
-    child's registered sex, :attr:`reunion.genetics.family.Family.lost_sex`). Unknown sexes
-    are absent; shards written before those columns give empty dicts."""
+def known_missing_sexes(shards_dir: Path | str, manifest: Manifest | None = None) -> dict[str, str]:
+    """Missing person id -> 'M' / 'F' from a shard set's query shards' ``sex`` (the samples' sex,
+    else amelogenin: :func:`missing_sexes` at ingest); unknown sexes absent, shards written
+    before the column give none."""
     shards_dir = Path(shards_dir)
     manifest = manifest or load_manifest(shards_dir)
-    missing: dict[str, str] = {}
+    out: dict[str, str] = {}
     for rec in shards_of(manifest, "query"):
         t = read_shard(shards_dir, rec)
         if "sex" in t.column_names:
-            missing.update((x, v) for x, v in zip(t.column("sample_id").to_pylist(),
-                                                  t.column("sex").to_pylist()) if v in ("M", "F"))
+            out.update((x, v) for x, v in zip(t.column("sample_id").to_pylist(),
+                                              t.column("sex").to_pylist()) if v in ("M", "F"))
+    return out
+
+
+def registered_sexes_of_pairs(shards_dir: Path | str, manifest: Manifest | None = None
+                              ) -> tuple[dict[str, str], dict[str, str]]:
+    """The sexes a sex check compares, for a whole shard set: (:func:`known_missing_sexes`;
+    family id -> its lost child's registered sex, :attr:`reunion.genetics.family.Family.lost_sex`).
+    Unknown sexes are absent; shards written before those columns give empty dicts."""
+    shards_dir = Path(shards_dir)
+    manifest = manifest or load_manifest(shards_dir)
+    missing = known_missing_sexes(shards_dir, manifest)
     lost: dict[str, str] = {}
     for rec in shards_of(manifest, "reference"):
         t = read_shard(shards_dir, rec)
