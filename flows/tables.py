@@ -64,7 +64,7 @@ class TableHandle:
     rows: np.ndarray | None = None
 
 
-def _saved(path: Path, ref_index: int, reused: int = 0) -> TableHandle:
+def saved_handle(path: Path, ref_index: int, reused: int = 0) -> TableHandle:
     """A saved table set as a handle: the tables stay on disk (memory-mapped where read),
     so Dask moves a file name between workers, not the arrays."""
     with np.load(_index_file(path)) as z:
@@ -101,12 +101,12 @@ def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: 
     rec = references(manifest)[ref_index]
     own = table_file(save_dir, rec.sha256) if save_dir else None
     if own is not None and own.exists():
-        return _saved(own, ref_index)
+        return saved_handle(own, ref_index)
     old = table_file(reuse_dir, rec.sha256) if reuse_dir else None
     if old is not None and old.exists():
         if own is not None:
             link_tables(old, own)
-        h = _saved(own or old, ref_index)
+        h = saved_handle(own or old, ref_index)
         return dataclasses.replace(h, reused={ref_index: len(h.positions)})
     families = load_families(shards_dir, settings_json, ref_index)
     positions, hyps, ids = [], [], []
@@ -117,7 +117,7 @@ def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: 
             hyps.append(h)
             ids.append(fam.family_id)
     prev_path = table_file(reuse_dir, rec.replaces) if reuse_dir and rec.replaces else None
-    prev = _saved(prev_path, ref_index) if prev_path is not None and prev_path.exists() else None
+    prev = saved_handle(prev_path, ref_index) if prev_path is not None and prev_path.exists() else None
     row_of = {f: j for j, f in enumerate(prev.family_ids.tolist())} if prev else {}
     keep = [j for j, f in enumerate(ids) if f in row_of and f not in changed]
     build = [j for j, f in enumerate(ids) if not (f in row_of and f not in changed)]
@@ -132,7 +132,7 @@ def shard_tables(shards_dir: str, settings_json: str, ref_index: int, save_dir: 
             np.savez(fh, **index)
         with atomic.atomic_path(own) as tmp, open(tmp, "wb") as fh:   # written last: marks it done
             np.save(fh, tables)
-        return _saved(own, ref_index, len(keep))
+        return saved_handle(own, ref_index, len(keep))
     return TableHandle(ref_index=ref_index, family_ids=index["family_ids"], positions=index["positions"],
                        reused={ref_index: len(keep)}, tables=tables)
 

@@ -795,7 +795,7 @@ def run_inputs(shards_dir: Path, manifest: Manifest, settings: Settings, tables:
     candidates (CANDIDATES contract) and per-locus rows (PER_LOCUS; None: each candidate is
     compared at its family's informative loci). Raises :class:`CalibrationError` for a
     theta > 0 run."""
-    from reunion.flows.tables import table_file
+    from reunion.flows.tables import saved_handle, table_file, table_values
     from reunion.genetics.family import FamilyScorer
     from reunion.genetics.mutation import MutationModels
     from reunion.ingest import load_encoding, read_shard, shard_codes, shard_families, shards_of
@@ -810,11 +810,9 @@ def run_inputs(shards_dir: Path, manifest: Manifest, settings: Settings, tables:
         raise CalibrationError(f"{tables} does not hold the saved tables of every reference shard; "
                                "re-run the re-match into this folder, or pass tables=")
     rows: dict[str, np.ndarray] = {}
-    for npy in files:
-        values = np.load(npy, mmap_mode="r")
-        with np.load(npy.with_suffix(".index.npz")) as z:
-            for j, fid in enumerate(z["family_ids"].tolist()):
-                rows[fid] = values[j]
+    for i, npy in enumerate(files):
+        handle = saved_handle(npy, i)
+        rows.update(zip(handle.family_ids.tolist(), table_values(handle)))
     codes = [shard_codes(read_shard(shards_dir, rec)) for rec in shards_of(manifest, "query")]
     L = len(enc.loci)
     codes = np.vstack(codes) if codes else np.zeros((0, L), np.uint16)
