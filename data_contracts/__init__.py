@@ -227,7 +227,33 @@ FAMILY_CALIBRATION = pa.schema([
     pa.field("error_bound_log10", pa.float64()),
     pa.field("expected_chance_matches_curve", pa.list_(pa.float64()), metadata={"description":
              "expected_chance_matches at each log10 LR of calibration.THRESHOLD_GRID."}),
+    # whom to sample next (reunion/sampling_advice.py, settings sampling_advice): null where the
+    # family was not advised (advice_skipped says why)
+    pa.field("best_next_relative", pa.string(), metadata={"description":
+             "Relation code of the additional relative that would raise the power most if typed "
+             "at the family's loci (power: the column above, today)."}),
+    pa.field("power_with_best", pa.float64(), metadata={"description":
+             "Lower bound of the power with that relative typed (its genotype drawn from its law "
+             "given the family's data), to loci x sampling_advice.grid."}),
+    pa.field("p_h2_with_best", pa.float64(), metadata={"description":
+             "Upper bound of P(an unrelated person reaches the threshold) with that relative typed."}),
+    pa.field("expected_chance_matches_with_best", pa.float64(), metadata={"description":
+             "p_h2_with_best x persons searched (each counted as compared at the family's loci)."}),
+    pa.field("next_relatives", pa.list_(pa.struct([pa.field("relation", pa.string()),
+                                                   pa.field("power", pa.float64())])),
+             metadata={"description": "Every relative offered, in sampling_advice.relatives order, "
+                       "with the power it would give (lower bound)."}),
+    pa.field("advice_mass_left_out", pa.float64(), metadata={"description":
+             "Largest H1 probability of the (relative, lost child) genotype pairs left out "
+             "(sampling_advice.min_mass) over the relatives offered: counted as failing."}),
+    pa.field("advice_skipped", pa.string(), metadata={"description":
+             "Why the family was not advised (null: it was): power at or above max_power, beyond "
+             "max_families, explicit pedigree, no hypothesis, no relative applies, advice off."}),
 ])
+#: families.parquet's advice columns (reunion/sampling_advice.py), the last of FAMILY_CALIBRATION
+FAMILY_ADVICE_FIELDS = ("best_next_relative", "power_with_best", "p_h2_with_best",
+                        "expected_chance_matches_with_best", "next_relatives",
+                        "advice_mass_left_out", "advice_skipped")
 
 
 # --------------------------------------------------------------------------- lineage search (issue 20)

@@ -80,7 +80,9 @@ stage (flows/rematch.py, after the re-score, from the run's saved tables; famili
 (:func:`write_calibration`, into ``RUN/calibration/``). A rerun calibrates every candidate
 again: the searched database, so every expected number of chance matches, has changed; the
 tables it reads are the standing run's where the families did not change. Which additional
-relative would raise a family's power most is not computed (run.json says so).
+relative would raise a family's power most is reunion/sampling_advice.py's, called by
+:func:`calibrate` for the families of lowest power (families.parquet's advice columns,
+run.json's ``calibration.sampling_advice``).
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ from reunion.contracts import FAMILY_CALIBRATION as FAMILIES
 from reunion.contracts.records import Manifest, RunRecord
 from reunion.encoding import Encoding, genotype_pairs
 from reunion.errors import UserError
-from reunion.settings import CalibrationSettings, Settings
+from reunion.settings import CalibrationSettings, SamplingAdviceSettings, Settings
 
 #: default grid width, log10 units (the calibration.grid setting's default: one home)
 GRID = CalibrationSettings().grid
@@ -780,6 +782,11 @@ class RunInputs:
     hypotheses: dict[str, str]
     candidates: pa.Table
     run: RunRecord | None
+    #: what the sampling advice reads (reunion/sampling_advice.py): the shard set and the settings
+    shards_dir: Path | None = None
+    manifest: Manifest | None = None
+    settings: Settings | None = None
+    encoding: Encoding | None = None
 
 
 def _refuse_theta(theta: float) -> None:
@@ -842,7 +849,8 @@ def run_inputs(shards_dir: Path, manifest: Manifest, settings: Settings, tables:
             if m is not None and int(m.sum()) != int(n):
                 raise CalibrationError(f"per-locus rows disagree with the candidates on the "
                                        f"loci compared of {mid} / {fid}")
-    return RunInputs(layout, rows, searched, compared, hypotheses, candidates, run)
+    return RunInputs(layout, rows, searched, compared, hypotheses, candidates, run, shards_dir,
+                     manifest, settings, enc)
 
 
 def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
@@ -929,10 +937,27 @@ def calibrate(inputs: RunInputs, settings: CalibrationSettings) -> Calibration:
         "persons_approximated": int(np.sum(col("persons_approximated").to_numpy(zero_copy_only=False))),
         "error_bound_log10": float(np.max(col("error_bound_log10").to_numpy(zero_copy_only=False)))
         if fams.num_rows else 0.0,
-        "additional_relative_power": "not computed (not implemented in this version)",
         "seconds": round(time.perf_counter() - t0, 3),
     }
+    fams, info["sampling_advice"] = _advice(inputs, fams, settings.power_log10_lr)
     return Calibration(cands, fams, thresholds, info)
+
+
+def _advice(inputs: RunInputs, fams: pa.Table, power_log10_lr: float) -> tuple[pa.Table, dict]:
+    """The families table with whom to sample next (reunion/sampling_advice.py) where the
+    run's settings ask for it and its shards are at hand, and run.json's summary of it."""
+    from reunion import sampling_advice as sa
+
+    s = inputs.settings
+    if s is None or inputs.shards_dir is None or inputs.encoding is None:
+        why = "not computed: the run's shards and settings are not at hand"
+        return sa.not_advised(fams, why), {"skipped": why}
+    if not s.sampling_advice.enabled:
+        why = "not computed: sampling_advice.enabled is false"
+        return sa.not_advised(fams, why), {"skipped": why}
+    shards_dir, manifest = inputs.shards_dir, inputs.manifest
+    return sa.advise(fams, inputs.layout, inputs.rows, inputs.encoding, s,
+                     lambda ids: sa.shard_families_of(shards_dir, manifest, ids), power_log10_lr)
 
 
 FAMILIES_PARQUET = "families.parquet"
@@ -942,19 +967,24 @@ CALIBRATION_DIR = "calibration"
 CALIBRATION_JSON = "calibration.json"
 
 
-def write_calibration(run_dir: Path, settings: CalibrationSettings | None = None) -> dict[str, Path]:
+def write_calibration(run_dir: Path, settings: CalibrationSettings | None = None,
+                      advice: SamplingAdviceSettings | None = None) -> dict[str, Path]:
     """Calibrate a finished run folder made without it (a run before calibration, or with
     calibration.enabled false) and write, atomically, into ``run_dir/calibration/``:
     ``candidates.parquet`` / ``.csv`` (:data:`CALIBRATED_CANDIDATES`), ``families.parquet``
     and ``thresholds.parquet``, as a calibrated re-match writes them into the run folder
     itself, and ``calibration.json`` (:attr:`Calibration.info`, run.json's ``calibration`` of
-    a calibrated run). The run's own files are not changed; ``reunion report RUN`` reads these
-    when the run folder has no calibration of its own. Returns {name: path}."""
+    a calibrated run). ``advice``: the sampling advice's settings (default: the run's). The
+    run's own files are not changed; ``reunion report RUN`` reads these when the run folder has
+    no calibration of its own. Returns {name: path}."""
     import json
 
     from reunion.io.atomic import ensure_dir, write_table, write_text
 
-    cal = calibrate(read_run(Path(run_dir)), settings or CalibrationSettings())
+    inputs = read_run(Path(run_dir))
+    if advice is not None and inputs.settings is not None:
+        inputs.settings = inputs.settings.model_copy(update={"sampling_advice": advice})
+    cal = calibrate(inputs, settings or CalibrationSettings())
     out = ensure_dir(Path(run_dir) / CALIBRATION_DIR)
     paths = {"candidates": out / "candidates.parquet", "candidates_csv": out / "candidates.csv",
              "families": out / FAMILIES_PARQUET, "thresholds": out / THRESHOLDS_PARQUET,

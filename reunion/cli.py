@@ -360,12 +360,14 @@ def calibrate(
 ) -> None:
     """Calibrate a run made without it (before calibration, or calibration.enabled false): how
     often an unrelated person (p_h2) or the true lost child (p_h1) would score as high against
-    each candidate's family, exactly from its tables, under the calibration settings (the
-    run's own settings for everything else); writes RUN/calibration/."""
+    each candidate's family, exactly from its tables, and whom to sample next for the families
+    of lowest power, under the calibration and sampling_advice settings (the run's own
+    settings for everything else); writes RUN/calibration/."""
     from reunion.calibration import write_calibration
 
     require_file(run / "run.json", "run's run.json", "RUN")
-    paths = write_calibration(run, load_settings(config, set_).calibration)
+    chosen = load_settings(config, set_)
+    paths = write_calibration(run, chosen.calibration, chosen.sampling_advice)
     console.print(f"calibrated candidates: {paths['candidates']} (and .csv); families' power: "
                   f"{paths['families']}; chance-match thresholds: {paths['thresholds']}")
 

@@ -28,6 +28,7 @@ from pydantic import (
 
 from reunion.contracts import GENOTYPES, SAMPLES
 from reunion.errors import SettingsError
+from reunion.genetics.roles import Relation
 from reunion.genetics.theta import THETA_CONFIGURABLE
 
 # reunion/configs is a symlink to the checkout's configs/ (copied into a built install), so the
@@ -384,6 +385,60 @@ class CalibrationSettings(_Model):
                          "depend on it); 0: one per CPU core.")
 
 
+
+#: relations a collection point can be asked for and the sampling advice can add: sided codes
+#: only (a side-less grandparent or half sibling is no instruction to a collection point)
+ADVISABLE_RELATIONS = ("father", "mother", "full_sibling", "half_sibling_paternal",
+                       "half_sibling_maternal", "paternal_grandfather", "paternal_grandmother",
+                       "maternal_grandfather", "maternal_grandmother", "paternal_uncle_aunt",
+                       "maternal_uncle_aunt", "paternal_first_cousin", "maternal_first_cousin",
+                       "child")
+
+
+class SamplingAdviceSettings(_Model):
+    """Which additional relative would raise a family's power most (reunion/sampling_advice.py,
+    issue 19): for the families of lowest power, the power each candidate relative would give
+    if typed, exactly from the pedigree engine and the calibration's convolution; written to
+    families.parquet and the report (whom collection points should sample next)."""
+
+    #: computed by every calibrated run from the shards; changes no list and no table
+    AFFECTS = {f: Affects.NOTHING for f in ("enabled", "relatives", "max_power", "max_families",
+                                            "grid", "min_mass")}
+    enabled: bool = Field(True, description="Compute the advice in the calibrate stage (needs "
+                          "calibration.enabled); false: families.parquet's advice columns are null.")
+    relatives: list[Relation] = Field(
+        [Relation(r) for r in ("father", "mother", "full_sibling", "paternal_grandmother",
+                               "maternal_grandmother", "paternal_uncle_aunt", "maternal_uncle_aunt",
+                               "child")], min_length=1, max_length=len(ADVISABLE_RELATIONS),
+        description="Relation codes of the candidate additional relatives, each typed at the "
+        "family's loci (" + ", ".join(ADVISABLE_RELATIONS) + "); a father, mother or grandparent "
+        "already typed is not offered again, a child only for a missing adult (a family "
+        "registering the lost person's child, grandchild or their other parent).")
+    max_power: float = Field(0.9, ge=0.0, le=1.0, description="Only families whose power "
+                             "(families.parquet) is below this are advised.")
+    max_families: int = Field(200, ge=0, le=1_000_000, description="At most this many families "
+                              "per run, lowest power first (each costs one engine pass per "
+                              "relative and locus and one convolution per relative).")
+    grid: float = Field(0.01, ge=1e-4, le=0.1, description="Grid width (log10) of the added-"
+                        "relative laws; the power is a lower bound within loci x grid "
+                        "(20 loci x 0.01 = 0.2 log10).")
+    min_mass: float = Field(1e-12, ge=0.0, le=1e-3, description="Per locus, (relative, lost "
+                            "child) genotype pairs of smaller probability are left out of the "
+                            "convolution and counted as failing the threshold (power stays a lower "
+                            "bound; families.parquet's advice_mass_left_out says how much).")
+
+    @field_validator("relatives")
+    @classmethod
+    def _advisable(cls, v: list[Relation]) -> list[Relation]:
+        bad = [r for r in v if r not in ADVISABLE_RELATIONS]
+        if bad:
+            raise ValueError(f"relatives: {', '.join(bad)} cannot be advised; use "
+                             + ", ".join(ADVISABLE_RELATIONS))
+        if len(set(v)) != len(v):
+            raise ValueError("relatives: each relation once")
+        return v
+
+
 #: the genotypes contract's fields (a PostgreSQL source maps its columns onto them)
 GENOTYPE_FIELDS = tuple(f.name for f in GENOTYPES)
 
@@ -538,6 +593,9 @@ class Settings(_Model):
     calibration: CalibrationSettings = Field(default_factory=CalibrationSettings,
                                              description="Calibrated evidence: chance matches, "
                                              "power, thresholds by database size.")
+    sampling_advice: SamplingAdviceSettings = Field(
+        default_factory=SamplingAdviceSettings, description="Whom to sample next: the additional "
+        "relative that would raise a low-power family's power most.")
     source: SourceSettings = Field(default_factory=SourceSettings, description="PostgreSQL "
                                    "registry read by --source: tables, columns, watermark.")
     capacity: CapacitySettings = Field(default_factory=CapacitySettings, exclude=True,

@@ -220,12 +220,12 @@ def check_no_theta(theta: float) -> None:
 
 
 # ------------------------------------------------------------------------ elimination
-def _prune(ped: Pedigree, typed: Mapping[str, Genotype]) -> list[Person]:
-    """The persons that matter at this locus: every typed person, the lost child and their
-    ancestors (an untyped person with no typed descendant and not the lost child or an
-    ancestor of theirs sums out to 1: barren nodes)."""
+def _prune(ped: Pedigree, typed: Mapping[str, Genotype], also: str | None = None) -> list[Person]:
+    """The persons that matter at this locus: every typed person, the lost child (and the
+    kept person ``also``) and their ancestors (an untyped person with no typed descendant and
+    not the lost child or an ancestor of theirs sums out to 1: barren nodes)."""
     keep: set[str] = set()
-    stack = [pid for pid in typed] + [ped.lost]
+    stack = [pid for pid in typed] + [ped.lost] + ([also] if also is not None else [])
     while stack:
         pid = stack.pop()
         if pid in keep:
@@ -245,7 +245,7 @@ def _check_genotype(g, n: int, who: str) -> Genotype:
 
 
 def lost_child_joint(ped: Pedigree, typed: Mapping[str, Genotype], t: LocusModel,
-                     theta: float = 0.0) -> np.ndarray:
+                     theta: float = 0.0, also: str | None = None) -> np.ndarray:
     """J float64 [n, n]: J[x, y] = P(D, lost child received x from its father, y from its
     mother | pedigree) at one locus, exactly (variable elimination, see the module).
 
@@ -253,10 +253,17 @@ def lost_child_joint(ped: Pedigree, typed: Mapping[str, Genotype], t: LocusModel
     lost child must not be among them); ``t``: the locus' frequencies ``t.p`` [n] and the
     male / female mutation matrices ``t.M_father`` / ``t.M_mother`` [n, n]
     (:meth:`MutationModels.locus`, or :meth:`MutationModels.identity` without mutation).
+    ``also``: the id of an untyped person kept with the lost child (an added relative, whose
+    genotype is not yet known: reunion/sampling_advice.py); then K float64 [n, n, n, n]:
+    K[u, v, x, y] = P(D, that person received u from its father and v from its mother, the
+    lost child x and y).
     """
     check_no_theta(theta)
     if ped.lost in typed:
         raise PedigreeError(f"the lost child {ped.lost!r} must not be typed")
+    if also is not None and (also in typed or also == ped.lost or also not in ped._index):
+        raise PedigreeError(f"the kept person {also!r} must be an untyped person of the pedigree "
+                            "other than the lost child")
     p = np.asarray(t.p, dtype=np.float64)
     n = len(p)
     gen = {}
@@ -264,7 +271,7 @@ def lost_child_joint(ped: Pedigree, typed: Mapping[str, Genotype], t: LocusModel
         if pid not in ped._index:
             raise PedigreeError(f"typed person {pid!r} is not in the pedigree")
         gen[pid] = _check_genotype(g, n, pid)
-    persons = _prune(ped, gen)
+    persons = _prune(ped, gen, also)
     slot = {q.id: i for i, q in enumerate(persons)}
     full = np.arange(n)
     dom: list[np.ndarray] = []          # variable 2i: pat_i, 2i + 1: mat_i
@@ -278,7 +285,7 @@ def lost_child_joint(ped: Pedigree, typed: Mapping[str, Genotype], t: LocusModel
         for parent in (q.father, q.mother):
             if parent is not None:
                 n_children[parent] = n_children.get(parent, 0) + 1
-    folded = {q.id for q in persons if q.father is None and q.id not in gen and q.id != ped.lost
+    folded = {q.id for q in persons if q.father is None and q.id not in gen and q.id not in (ped.lost, also)
               and n_children.get(q.id, 0) == 1}
     factors: list[tuple[tuple[int, ...], np.ndarray]] = []
     for i, q in enumerate(persons):
@@ -302,6 +309,9 @@ def lost_child_joint(ped: Pedigree, typed: Mapping[str, Genotype], t: LocusModel
             T = 0.5 * (_rows_cols(M, dx, dc, full)[:, None, :] + _rows_cols(M, dy, dc, full)[None, :, :])
             factors.append(((2 * j, 2 * j + 1, var), T))
     c = slot[ped.lost]
+    if also is not None:
+        r = slot[also]
+        return _eliminate(factors, dom, keep=(2 * r, 2 * r + 1, 2 * c, 2 * c + 1))
     J = _eliminate(factors, dom, keep=(2 * c, 2 * c + 1))
     return J
 
