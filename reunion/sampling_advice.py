@@ -56,7 +56,11 @@ already typed in a place of their own (a father, a mother, a grandparent), a chi
 lost person is not a missing adult (no child, grandchild or their other parent registered),
 and a relative no pedigree can place (PedigreeError). A family scored by a pairwise formula
 (one side-less grandparent or uncle / aunt) gets the engine's pedigree (with mutation) for
-F + R, while its power today comes from its table (the pairwise formula).
+F + R, while its power today comes from its table (the pairwise formula). Likewise, under an
+unstationary mutation model (stepwise: p.M != p) a relative above an untyped parent (a
+grandparent) changes the allele that parent transmits by ~1e-4: F + R is the pedigree the run
+would score, so summed over R's genotype its H1 law is F's own only for stationary models
+(tests/test_sampling_advice.py).
 """
 
 from __future__ import annotations
