@@ -260,7 +260,8 @@ def _calibration_html(run: dict, families, thresholds, settings: ReviewSettings,
     frows = "".join(
         f"<tr><td>{escape(r['family_id'])}</td><td>{escape(r['hypothesis'] or '—')}</td>"
         f"<td class=\"r\">{r['loci_typed']}</td><td class=\"r\">{r['power']:.1%}</td>"
-        f"<td class=\"r\">{escape(fmt_pow10(math.log10(r['expected_chance_matches'])) if r['expected_chance_matches'] > 0 else '0')}</td></tr>"
+        f"<td class=\"r\">{escape(fmt_pow10(math.log10(r['expected_chance_matches'])) if r['expected_chance_matches'] > 0 else '0')}</td>"
+        + _next_relative_cells(r) + "</tr>"
         for r in fam)
     return (f"<p>{escape(words)}</p>"
             + chance_curve_svg(THRESHOLD_GRID.tolist(), curves, settings.strong_lr)
@@ -270,11 +271,26 @@ def _calibration_html(run: dict, families, thresholds, settings: ReviewSettings,
             f'<tbody>{"".join(trows)}</tbody></table></div>'
             f'<div><h3>Families of lowest power</h3><table class="grid"><thead><tr><th>Family</th>'
             f'<th>Hypothesis</th><th class="r">Loci</th><th class="r">Power at LR {escape(lr_text(10 ** pw))}</th>'
-            f'<th class="r">Chance matches there</th></tr></thead><tbody>{frows}</tbody></table>'
+            f'<th class="r">Chance matches there</th><th>Sample next</th><th class="r">Power with it</th>'
+            f'</tr></thead><tbody>{frows}</tbody></table>'
             '<p class="muted small">Power: the probability that the family\'s true lost child, typed '
-            'at its loci, reaches the LR (a lower bound); families.parquet lists every family. Which '
-            'additional relative would raise a family\'s power most is not computed in this version.'
-            '</p></div></div>')
+            'at its loci, reaches the LR (a lower bound); families.parquet lists every family. Sample '
+            'next: of the relatives a collection point could ask for, the one whose typing (at the '
+            'family\'s loci) would raise the power most, and the power expected with it (a lower '
+            'bound; every relative\'s in families.parquet next_relatives); — where not computed '
+            '(the reason on hover).</p></div></div>')
+
+
+def _next_relative_cells(r: dict) -> str:
+    """The families table's "Sample next" and "Power with it" cells of one families.parquet
+    row (its sampling advice; "—" with the reason as title where there is none)."""
+    best = r.get("best_next_relative")
+    if best is None:
+        why = escape(r.get("advice_skipped") or "not computed")
+        return f'<td title="{why}">—</td><td class="r" title="{why}">—</td>'
+    gain = r["power_with_best"] - r["power"]
+    return (f"<td>{escape(best.replace('_', ' '))}</td>"
+            f"<td class=\"r\">{r['power_with_best']:.1%} ({gain:+.1%})</td>")
 
 
 def render_html(run: dict, rows: list[dict], per_locus: dict, settings: ReviewSettings,

@@ -165,6 +165,11 @@ def test_calibrated_run_report(tmp_path, where):
              "persons_approximated": 0, "error_bound_log10": 0.003,
              "expected_chance_matches_curve": (searched * 10.0 ** (-x if h == "trio" else -x / 2)).tolist()}
             for f, h, pw in (("F1", "trio", 0.99), ("F8", "trio", 0.95), ("F3", "duo_mother", 0.4))]
+    fams[2].update(best_next_relative="father", power_with_best=0.875, p_h2_with_best=1e-6,
+                   expected_chance_matches_with_best=1e-5,
+                   next_relatives=[{"relation": "father", "power": 0.875}, {"relation": "full_sibling", "power": 0.6}],
+                   advice_mass_left_out=0.0)
+    fams[0]["advice_skipped"] = "power at or above sampling_advice.max_power"
     ft = pa.Table.from_pylist(fams, schema=FAMILY_CALIBRATION)
     atomic.write_table(ft, cal / "families.parquet")
     atomic.write_table(chance_thresholds(ft, by=("hypothesis", "loci_typed")), cal / "thresholds.parquet")
@@ -201,3 +206,9 @@ def test_calibrated_run_report(tmp_path, where):
     lowest = dom.text().split("Families of lowest power")[1]
     assert lowest.index("F3") < lowest.index("F8") < lowest.index("F1")
     assert "40.0%" in lowest
+    # whom to sample next: F3's best relative, the power with it and the gain (87.5% - 40.0%)
+    rows = {tr.find_all("td")[0].text(): [td.text() for td in tr.find_all("td")]
+            for tr in dom.find_all("tr") if tr.find_all("td") and tr.find_all("td")[0].text() in ("F1", "F3", "F8")}
+    assert rows["F3"][-2:] == ["father", "87.5% (+47.5%)"]
+    assert rows["F1"][-2:] == ["—", "—"]
+    assert "Sample next" in lowest
