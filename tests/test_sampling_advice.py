@@ -292,3 +292,18 @@ def test_sampling_advice_settings_are_bounded():
             SamplingAdviceSettings.model_validate(bad)
     for name, field in SamplingAdviceSettings.model_fields.items():
         assert field.description, name
+
+
+def test_kept_person_must_be_an_untyped_member():
+    """lost_child_joint(also=...) keeps an untyped person only: a typed one, the lost child or
+    a stranger is refused."""
+    enc = small_encoding()
+    t = scorer(enc, "none").models.locus(0)
+    ped = engine.relatives_pedigree([engine.Relative("D", Relation.FATHER), engine.Relative(NEXT_ID, Relation.MOTHER)],
+                                    lost_id=LOST_ID).components[0][1]
+    K = engine.lost_child_joint(ped, {"D": (0, 1)}, t, also=NEXT_ID)
+    assert K.shape == (4, 4, 4, 4)
+    np.testing.assert_allclose(K.sum(axis=(0, 1)), engine.lost_child_joint(ped, {"D": (0, 1)}, t), rtol=1e-12)
+    for bad in ("D", LOST_ID, "nobody"):
+        with pytest.raises(engine.PedigreeError):
+            engine.lost_child_joint(ped, {"D": (0, 1)}, t, also=bad)

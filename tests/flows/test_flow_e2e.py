@@ -40,6 +40,17 @@ def test_demo_end_to_end(tmp_path):
     run = json.loads((res / "run.json").read_text())
     assert run["calibration"]["searched"] == 60 and run["calibration"]["families"] == 60
     assert (res / "families.parquet").exists() and (res / "thresholds.parquet").exists()
+    # whom to sample next: the families below sampling_advice.max_power are advised, the others
+    # say why not; run.json counts them; the report lists the best relative
+    fams = pq.read_table(res / "families.parquet").to_pylist()
+    advice = run["calibration"]["sampling_advice"]
+    advised = [f for f in fams if f["best_next_relative"] is not None]
+    assert len(advised) == advice["families_advised"] == advice["families_below_max_power"]
+    assert all(f["power"] < advice["max_power"] and f["power_with_best"] >= max(q["power"] for q in f["next_relatives"])
+               for f in advised)
+    assert all(f["advice_skipped"] for f in fams if f["best_next_relative"] is None)
+    if advised:
+        assert "Sample next" in (res / "report.html").read_text()
     assert RunRecord.load(res / "run.json").to_json() == (res / "run.json").read_text()   # typed, byte for byte
     assert run["counts"]["pieces"] == 3 * 3  # (30 planted + 30 unrelated) / 20 per block x 60 families / 25 per shard
     assert run["counts"]["candidates"] == cands.num_rows
