@@ -42,7 +42,11 @@ left out and counted against the bound: with q = prod_l (1 - mass left out at l)
 reported power is q x P(S' >= x | kept) <= the exact gridded power, and the reported p_h2 is
 q x P(S' >= x | kept) + (1 - q) >= it (``advice_mass_left_out`` = 1 - q under H1).
 
-The H2 law (chance matches with R typed) is computed for the best relative only.
+The H2 law (chance matches with R typed) is computed for the best relative only. The grid
+(default 0.01, ``sampling_advice.grid``) is coarser than the power's (``calibration.grid``,
+1e-3): both are lower bounds, so a relative that adds nothing (a paternal grandmother beside a
+typed father) can show a power up to the loosening below today's (0.27 for 0.31 on a 15-locus
+duo of the demo); relatives are compared with each other on one grid.
 
 Cost, bounded by settings: only families with power below ``sampling_advice.max_power``, at
 most ``sampling_advice.max_families`` of them (lowest power first), for the relatives of

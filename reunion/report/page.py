@@ -277,8 +277,9 @@ def _calibration_html(run: dict, families, thresholds, settings: ReviewSettings,
             'at its loci, reaches the LR (a lower bound); families.parquet lists every family. Sample '
             'next: of the relatives a collection point could ask for, the one whose typing (at the '
             'family\'s loci) would raise the power most, and the power expected with it (a lower '
-            'bound; every relative\'s in families.parquet next_relatives); — where not computed '
-            '(the reason on hover).</p></div></div>')
+            'bound, on the coarser grid sampling_advice.grid: a relative that adds nothing can show a '
+            'small loss; every relative\'s in families.parquet next_relatives); — where not '
+            'computed (the reason on hover).</p></div></div>')
 
 
 def _next_relative_cells(r: dict) -> str:
