@@ -42,7 +42,7 @@ class Evaluation:
 
 #: family kinds, as reunion.simulate.FAMILY_KINDS names them
 KINDS = ("both parents", "one parent", "siblings only", "grandparents and uncles/aunts",
-         "missing adult's children", "other")
+         "missing adult's children", "paternal uncle and cousin", "paternal half brothers", "other")
 _DESCENDANTS = frozenset(("child", "child_other_parent", "grandchild"))
 _EXTENDED = frozenset(("grandparent", "avuncular", "paternal_grandfather", "paternal_grandmother",
                        "maternal_grandfather", "maternal_grandmother", "paternal_uncle_aunt",
@@ -50,21 +50,30 @@ _EXTENDED = frozenset(("grandparent", "avuncular", "paternal_grandfather", "pate
 _SIBLINGS = frozenset(("full_sibling", "half_sibling", "half_sibling_paternal", "half_sibling_maternal"))
 
 
+_UNCLE_COUSIN = frozenset(("paternal_uncle_aunt", "paternal_first_cousin"))
+
+
 def family_kind(relations: set[str]) -> str:
     """The kind of a family by the relations it registered: a missing adult's children (any
-    descendant), grandparents and uncles/aunts (any such relative, no descendant), both
-    parents, one parent, siblings only, else other."""
+    descendant), paternal uncle and cousin (paternal uncles / aunts and paternal first
+    cousins only, a cousin among them), grandparents and uncles/aunts (any such relative, no
+    descendant), both parents, one parent, paternal half brothers (paternal half siblings
+    only), siblings only, else other."""
     if relations & _DESCENDANTS:
         return KINDS[4]
+    if "paternal_first_cousin" in relations and relations <= _UNCLE_COUSIN:
+        return KINDS[5]
     if relations & _EXTENDED:
         return KINDS[3]
     if {"father", "mother"} <= relations:
         return KINDS[0]
     if relations & {"father", "mother"}:
         return KINDS[1]
+    if relations == {"half_sibling_paternal"}:
+        return KINDS[6]
     if relations & _SIBLINGS:
         return KINDS[2]
-    return KINDS[5]
+    return KINDS[7]
 
 
 def family_kinds(samples_path: Path) -> dict[str, str]:
