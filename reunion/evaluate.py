@@ -24,6 +24,7 @@ class Evaluation:
     found_in_list: int           # true family anywhere in the top-k list
     unrelated_with_strong: int   # unrelated missing persons with a candidate of LR >= STRONG_LR
     by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)   # kind -> (planted, rank 1)
+    hits: dict[str, bool] = field(default_factory=dict)   # planted missing_id -> true family at rank 1
 
     @property
     def rank1_rate(self) -> float:
@@ -98,6 +99,7 @@ def evaluate(candidates_path: Path, truth_path: Path, samples_path: Path | None 
     planted = rank1 = trio = rank1_trio = found = strong_unrel = 0
     kinds = family_kinds(samples_path) if samples_path is not None else {}
     by_kind: dict[str, list[int]] = {}
+    hits: dict[str, bool] = {}
     for t in truth:
         lst = sorted(by_missing.get(str(t["missing_id"]), []), key=lambda c: c["rank"])
         if t["kind"] == "lost_child":
@@ -106,6 +108,7 @@ def evaluate(candidates_path: Path, truth_path: Path, samples_path: Path | None 
             trio += is_trio
             fams = [c["family_id"] for c in lst]
             hit = bool(fams) and fams[0] == str(t["family_id"])
+            hits[str(t["missing_id"])] = hit
             if hit:
                 rank1 += 1
                 rank1_trio += is_trio
@@ -117,4 +120,4 @@ def evaluate(candidates_path: Path, truth_path: Path, samples_path: Path | None 
         elif any(c["log10_lr"] >= math.log10(STRONG_LR) for c in lst):
             strong_unrel += 1
     return Evaluation(planted, rank1, trio, rank1_trio, found, strong_unrel,
-                      {k: (v[0], v[1]) for k, v in by_kind.items()})
+                      {k: (v[0], v[1]) for k, v in by_kind.items()}, hits)
