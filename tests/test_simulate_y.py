@@ -352,3 +352,16 @@ def test_y_kit_setting(tmp_path, table):
                 {"paternal_uncle_cousin_fraction": 0.6, "paternal_half_brothers_fraction": 0.5}):
         with pytest.raises(pydantic.ValidationError):
             SimulationSettings(**bad)
+
+
+def test_paternal_lines_config_is_the_long_separation_run_with_paternal_kinds_and_y():
+    from reunion.settings import load_settings
+
+    root = Path(__file__).parents[1] / "configs"
+    s, long = load_settings(root / "paternal_lines.yaml"), load_settings(root / "long_separation.yaml")
+    sim = s.simulation
+    assert sim.y_haplotypes and sim.y_kit is None and (sim.y_lines_per_lineage, sim.y_generations) == (20, 6)
+    assert (sim.paternal_uncle_cousin_fraction, sim.paternal_half_brothers_fraction, sim.siblings_only_fraction,
+            sim.grandparents_fraction, sim.descendants_fraction) == (0.25, 0.15, 0.10, 0.20, 0.10)
+    # the run's own settings are the long-separation run's: only the simulated input differs
+    assert s.digest() == long.digest()
