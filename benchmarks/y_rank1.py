@@ -120,6 +120,8 @@ def main() -> None:
     ap.add_argument("--machine", default="cpu-2core")
     ap.add_argument("--json", type=Path, help="write the result here too")
     a = ap.parse_args()
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                            cwd=ROOT).stdout.strip()          # the code the runs use
     tmp = None
     if a.out is None:
         tmp = tempfile.TemporaryDirectory()
@@ -164,8 +166,7 @@ def main() -> None:
                      "unrelated_with_lr_10000": r["evaluation"].unrelated_with_strong,
                      "found_in_list": r["evaluation"].found_in_list,
                      "rank1_by_kind": rates[n]} for n, r in runs.items()},
-        "commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                 cwd=ROOT).stdout.strip(),
+        "commit": commit,
         "cpu_count": os.cpu_count(), "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }

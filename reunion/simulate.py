@@ -115,7 +115,7 @@ KINDS_STREAM = 16
 #: stream of the Y haplotypes' draws (issue 20): the autosomal files are the same with or without them
 Y_STREAM = 20
 #: where a person's Y comes from (:func:`_draw_y`; person indices >= 0 are his father)
-Y_OWN_LINE, Y_NONE = -1, -3
+Y_OWN_LINE, Y_NONE = -1, -2
 
 @dataclass
 class SimulationSummary:
