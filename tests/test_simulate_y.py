@@ -16,7 +16,6 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
 import pydantic
 import pytest
 
