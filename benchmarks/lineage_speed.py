@@ -27,10 +27,10 @@ import pyarrow.csv as pacsv
 
 from reunion.lineage import run_lineage
 from reunion.settings import LineageSettings, LineageSimulationSettings
+from reunion.simulate import YFILER as YFILER_LOCI
 from reunion.simulate import simulate_lineages
 
-YFILER = ["DYS456", "DYS389I", "DYS390", "DYS389II", "DYS458", "DYS19", "DYS385a/b", "DYS393",
-          "DYS391", "DYS439", "DYS635", "DYS392", "Y-GATA-H4", "DYS437", "DYS438", "DYS448"]
+YFILER = list(YFILER_LOCI)     # the simulator's Yfiler kit (16 loci)
 
 
 def recall(sim: Path, out: Path) -> dict:

@@ -24,6 +24,7 @@ class Evaluation:
     found_in_list: int           # true family anywhere in the top-k list
     unrelated_with_strong: int   # unrelated missing persons with a candidate of LR >= STRONG_LR
     by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)   # kind -> (planted, rank 1)
+    hits: dict[str, bool] = field(default_factory=dict)   # planted missing_id -> true family at rank 1
 
     @property
     def rank1_rate(self) -> float:
@@ -42,7 +43,7 @@ class Evaluation:
 
 #: family kinds, as reunion.simulate.FAMILY_KINDS names them
 KINDS = ("both parents", "one parent", "siblings only", "grandparents and uncles/aunts",
-         "missing adult's children", "other")
+         "missing adult's children", "paternal uncle and cousin", "paternal half brothers", "other")
 _DESCENDANTS = frozenset(("child", "child_other_parent", "grandchild"))
 _EXTENDED = frozenset(("grandparent", "avuncular", "paternal_grandfather", "paternal_grandmother",
                        "maternal_grandfather", "maternal_grandmother", "paternal_uncle_aunt",
@@ -50,21 +51,30 @@ _EXTENDED = frozenset(("grandparent", "avuncular", "paternal_grandfather", "pate
 _SIBLINGS = frozenset(("full_sibling", "half_sibling", "half_sibling_paternal", "half_sibling_maternal"))
 
 
+_UNCLE_COUSIN = frozenset(("paternal_uncle_aunt", "paternal_first_cousin"))
+
+
 def family_kind(relations: set[str]) -> str:
     """The kind of a family by the relations it registered: a missing adult's children (any
-    descendant), grandparents and uncles/aunts (any such relative, no descendant), both
-    parents, one parent, siblings only, else other."""
+    descendant), paternal uncle and cousin (paternal uncles / aunts and paternal first
+    cousins only, a cousin among them), grandparents and uncles/aunts (any such relative, no
+    descendant), both parents, one parent, paternal half brothers (paternal half siblings
+    only), siblings only, else other."""
     if relations & _DESCENDANTS:
         return KINDS[4]
+    if "paternal_first_cousin" in relations and relations <= _UNCLE_COUSIN:
+        return KINDS[5]
     if relations & _EXTENDED:
         return KINDS[3]
     if {"father", "mother"} <= relations:
         return KINDS[0]
     if relations & {"father", "mother"}:
         return KINDS[1]
+    if relations == {"half_sibling_paternal"}:
+        return KINDS[6]
     if relations & _SIBLINGS:
         return KINDS[2]
-    return KINDS[5]
+    return KINDS[7]
 
 
 def family_kinds(samples_path: Path) -> dict[str, str]:
@@ -89,6 +99,7 @@ def evaluate(candidates_path: Path, truth_path: Path, samples_path: Path | None 
     planted = rank1 = trio = rank1_trio = found = strong_unrel = 0
     kinds = family_kinds(samples_path) if samples_path is not None else {}
     by_kind: dict[str, list[int]] = {}
+    hits: dict[str, bool] = {}
     for t in truth:
         lst = sorted(by_missing.get(str(t["missing_id"]), []), key=lambda c: c["rank"])
         if t["kind"] == "lost_child":
@@ -97,6 +108,7 @@ def evaluate(candidates_path: Path, truth_path: Path, samples_path: Path | None 
             trio += is_trio
             fams = [c["family_id"] for c in lst]
             hit = bool(fams) and fams[0] == str(t["family_id"])
+            hits[str(t["missing_id"])] = hit
             if hit:
                 rank1 += 1
                 rank1_trio += is_trio
@@ -108,4 +120,4 @@ def evaluate(candidates_path: Path, truth_path: Path, samples_path: Path | None 
         elif any(c["log10_lr"] >= math.log10(STRONG_LR) for c in lst):
             strong_unrel += 1
     return Evaluation(planted, rank1, trio, rank1_trio, found, strong_unrel,
-                      {k: (v[0], v[1]) for k, v in by_kind.items()})
+                      {k: (v[0], v[1]) for k, v in by_kind.items()}, hits)

@@ -290,7 +290,8 @@ class SimulationSettings(_Model):
         "n_families", "lost_child_fraction", "n_unrelated_missing", "one_parent_fraction",
         "sibling_fraction", "mutation_rate_male", "mutation_rate_female", "dropout_fraction",
         "kits", "kit_weights", "corrupt_rows", "seed", "siblings_only_fraction", "grandparents_fraction",
-        "descendants_fraction")}
+        "descendants_fraction", "paternal_uncle_cousin_fraction", "paternal_half_brothers_fraction",
+        "y_haplotypes", "y_kit", "y_lines_per_lineage", "y_generations")}
     n_families: int = Field(200, ge=1, le=10_000_000,
                             description="Registered families (each searching for one lost child).")
     lost_child_fraction: float = Field(0.5, ge=0.0, le=1.0, description="Fraction of families whose "
@@ -337,6 +338,37 @@ class SimulationSettings(_Model):
                                         "search for a missing adult through that person's own 1-3 "
                                         "children (relation child) and, in half of them, the children's "
                                         "other parent (child_other_parent).")
+    # paternal lines (issue 20): families of a lost boy registered through men of his paternal
+    # line only, and Y haplotypes for every man. Defaults keep the database as it was
+    # (byte-identical files: the kinds draw from the kinds' stream, the Y from a stream of its own)
+    paternal_uncle_cousin_fraction: float = Field(0.0, ge=0.0, le=1.0, description="Fraction of "
+                                                  "families that search for a lost boy through one "
+                                                  "paternal uncle and one paternal first cousin (the "
+                                                  "son of another paternal uncle) only (sided codes; "
+                                                  "no parent, sibling or grandparent).")
+    paternal_half_brothers_fraction: float = Field(0.0, ge=0.0, le=1.0, description="Fraction of "
+                                                   "families that search for a lost boy through 1-2 "
+                                                   "paternal half brothers only (the father's sons by "
+                                                   "other mothers; half_sibling_paternal).")
+    y_haplotypes: bool = Field(False, description="Type every male profile (relatives and missing "
+                               "persons) at the Y kit too: Y rows in genotypes.csv (one allele per "
+                               "single-copy locus; a multi-copy locus as its distinct values) and "
+                               "each man's village lineage in y_lineages.csv. Off: no Y row (the "
+                               "files are those of a simulation without it).")
+    y_kit: list[KitName] | None = Field(
+        None, min_length=1, max_length=64, description="Y loci typed (canonical names of Y loci "
+        "with a shipped mutation rate, e.g. DYS385a/b). None: the Yfiler loci (16 loci, 17 "
+        "markers with DYS385a/b).")
+    y_lines_per_lineage: int = Field(20, ge=1, le=1_000_000, description="Independent paternal lines "
+                                     "per village lineage: a family's paternal line (from its "
+                                     "paternal grandfather down) and every other man's own line "
+                                     "(mothers' fathers, unrelated missing men, ...) is one of the "
+                                     "lineages at random, as many lines to each; the men of one "
+                                     "lineage share its founder's haplotype up to their mutations.")
+    y_generations: int = Field(6, ge=0, le=40, description="Generations from a village lineage's "
+                               "founder down to the top man of each of its lines (a family's "
+                               "paternal grandfather): two lost boys of one lineage are "
+                               "2 x y_generations + 4 meioses apart.")
 
     @field_validator("kit_weights")
     @classmethod
@@ -347,9 +379,11 @@ class SimulationSettings(_Model):
 
     @model_validator(mode="after")
     def _kinds_fit(self) -> "SimulationSettings":
-        total = self.siblings_only_fraction + self.grandparents_fraction + self.descendants_fraction
+        total = (self.siblings_only_fraction + self.grandparents_fraction + self.descendants_fraction
+                 + self.paternal_uncle_cousin_fraction + self.paternal_half_brothers_fraction)
         if total > 1.0 + 1e-9:
-            raise ValueError(f"siblings_only_fraction + grandparents_fraction + descendants_fraction = "
+            raise ValueError(f"siblings_only_fraction + grandparents_fraction + descendants_fraction + "
+                             f"paternal_uncle_cousin_fraction + paternal_half_brothers_fraction = "
                              f"{total:g} exceeds 1: they are shares of the families")
         return self
 

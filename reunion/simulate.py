@@ -31,6 +31,20 @@ Genetics of the simulation
   come from a stream of their own (``[seed, KINDS_STREAM]``), so a database
   without them is byte-identical to one simulated before they existed; their
   people follow everyone else in the person order (:func:`_draw_extended`).
+* Paternal lines (issue 20; off by default): shares of the families search for a lost boy
+  through men of his paternal line only: one paternal uncle and one paternal first cousin (the
+  son of another, untyped paternal uncle), or 1-2 paternal half brothers (the father's sons by
+  mothers of their own); drawn from the kinds' stream after the kinds above. With
+  ``y_haplotypes`` every man also has a Y haplotype (:func:`_draw_y`, a stream of its own,
+  ``[seed, Y_STREAM]``): each family's paternal line (from its paternal grandfather down:
+  father, uncles, brothers, half brothers, cousins, the lost man's sons) is one line of a village
+  lineage, every other man (a mother's father, an unrelated missing man, ...) a line of his own of
+  a lineage at random, ``y_lines_per_lineage`` lines to a lineage; a line's top man is
+  ``y_generations`` generations below the lineage founder, and every son takes his father's
+  haplotype through one meiosis of the shipped per-locus rates (:func:`_y_descend`, the
+  machinery of :func:`simulate_lineages`). Male profiles get Y rows at the Y kit, appended after
+  the autosomal rows of genotypes.csv; ``y_lineages.csv`` gives each one's lineage. The autosomal
+  files are the same with or without it.
 
 Every profile is typed with a kit (a locus set) drawn at random; a fraction
 of the profiles are partial and lose 1-4 further loci. All outputs go through
@@ -48,7 +62,7 @@ family by family, then the missing persons in id order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,16 +101,21 @@ OFF_LADDER = "OL"
 RELATION_NAMES = ("father", "mother", "full_sibling", "full_sibling",
                   "paternal_grandfather", "paternal_grandmother", "maternal_grandfather",
                   "maternal_grandmother", "paternal_uncle_aunt", "maternal_uncle_aunt",
-                  "child", "child_other_parent")
+                  "child", "child_other_parent", "paternal_first_cousin", "half_sibling_paternal")
 _GF = {"paternal": (4, 5), "maternal": (6, 7)}   # (grandfather, grandmother) of a side
 _UNCLE = {"paternal": 8, "maternal": 9}
 _CHILD, _OTHER_PARENT = 10, 11
+_PATERNAL_COUSIN, _PATERNAL_HALF_SIBLING = 12, 13
 #: family kinds by code (:attr:`_Families.kind`; reunion.evaluate names them the same from samples.csv)
 FAMILY_KINDS = ("both parents", "one parent", "siblings only", "grandparents and uncles/aunts",
-                "missing adult's children")
+                "missing adult's children", "paternal uncle and cousin", "paternal half brothers")
 #: stream of the long-separation kinds' draws: the main stream's draws stay those of the
 #: fields before them, so a database without these kinds is byte-identical to before
 KINDS_STREAM = 16
+#: stream of the Y haplotypes' draws (issue 20): the autosomal files are the same with or without them
+Y_STREAM = 20
+#: where a person's Y comes from (:func:`_draw_y`; person indices >= 0 are his father)
+Y_OWN_LINE, Y_NONE = -1, -2
 
 @dataclass
 class SimulationSummary:
@@ -112,6 +131,8 @@ class SimulationSummary:
     n_corrupt_rows: int
     paths: dict[str, str] = field(default_factory=dict)
     planted_by_kind: dict[str, int] = field(default_factory=dict)   # FAMILY_KINDS -> planted lost children
+    n_y_rows: int = 0         # Y rows of genotypes.csv (appended after the autosomal rows)
+    n_y_mutations: int = 0    # Y mutation events over all simulated male-line meioses
 
 
 # --------------------------------------------------------------------------- records of the steps
@@ -298,21 +319,23 @@ def _draw_families(rng: np.random.Generator, config: SimulationSettings) -> _Fam
 
 
 def _assign_kinds(rng: np.random.Generator, families: _Families, config: SimulationSettings) -> _Families:
-    """The long-separation kinds (``rng``: the kinds' own stream): exactly
+    """The long-separation and paternal-line kinds (``rng``: the kinds' own stream): exactly
     round(fraction * n_families) families of each, at random, register no parent; a
-    siblings-only family 1-2 full siblings, the two others no sibling (their relatives are
+    siblings-only family 1-2 full siblings, the others no sibling (their relatives are
     drawn by :func:`_draw_extended`). Other families are 'both parents' or 'one parent' as drawn.
     Without these kinds nothing is drawn and the families are as before."""
     nf = families.n_sibs.size
     kind = np.where(families.father_reg & families.mother_reg, 0, 1).astype(np.int64)
     counts = [int(round(f * nf)) for f in (config.siblings_only_fraction, config.grandparents_fraction,
-                                           config.descendants_fraction)]
+                                           config.descendants_fraction,
+                                           config.paternal_uncle_cousin_fraction,
+                                           config.paternal_half_brothers_fraction)]
     if not sum(counts):
         return _Families(families.father_reg, families.mother_reg, families.n_sibs, families.planted, kind)
     order = rng.permutation(nf)
     father_reg, mother_reg, n_sibs = families.father_reg.copy(), families.mother_reg.copy(), families.n_sibs.copy()
     start = 0
-    for code, k in zip((2, 3, 4), counts):
+    for code, k in zip((2, 3, 4, 5, 6), counts):
         sel = order[start:start + k]
         start += k
         kind[sel] = code
@@ -327,7 +350,7 @@ def _assign_kinds(rng: np.random.Generator, families: _Families, config: Simulat
 
 @dataclass(frozen=True)
 class _Extended:
-    """People and registrations of the grandparents and descendants kinds."""
+    """People and registrations of the grandparents, descendants and paternal-line kinds."""
 
     geno: np.ndarray          # int16 [n_extra, n_loci, 2]: appended after every other person
     person: np.ndarray        # int64 [n_reg]: person index of each registered relative
@@ -335,11 +358,17 @@ class _Extended:
     relation: np.ndarray      # int64 [n_reg]: index into RELATION_NAMES
     sex: np.ndarray           # <U1 [n_reg]: '' where the relation fixes none
     lost_sex: np.ndarray      # <U1 [n_families]: the lost child's sex where the pedigree fixes it
+    y_father: np.ndarray | None = None      # int64 [n_extra]: person index of each one's father
+                                            # (whose Y he carries), Y_OWN_LINE (a man at the top of
+                                            # a line) or Y_NONE (a woman)
+    paternal_gf: np.ndarray | None = None   # int64 [n_families]: person index of the paternal
+                                            # grandfather where he was drawn, else -1
 
 
 def _draw_extended(rng: np.random.Generator, table: FrequencyTable, families: _Families, people: _People,
                    config: SimulationSettings) -> _Extended:
-    """Relatives of the long-separation kinds (``rng``: the kinds' own stream).
+    """Relatives of the long-separation and paternal-line kinds (``rng``: the kinds' own
+    stream; the kinds in this order, each family by family).
 
     Grandparents and uncles / aunts: a side (paternal or maternal, 1/2 each); the
     grandparents of that side are drawn given that parent (founder alleles independent:
@@ -350,19 +379,29 @@ def _draw_extended(rng: np.random.Generator, table: FrequencyTable, families: _F
     Descendants: the lost person's sex (1/2 each), an other parent (a founder), 1-3 children
     of the two (with mutation at each parent's rate); registered: the children and, with
     probability 1/2, the other parent.
+    Paternal uncle and cousin (a lost boy): the paternal grandparents drawn given the father
+    as above, two sons of theirs (the uncle registered; the other untyped) and a son of the
+    untyped one by a founder wife (the paternal first cousin, registered), as the pedigree
+    engine places a cousin (:func:`reunion.genetics.engine.relatives_pedigree`).
+    Paternal half brothers (a lost boy): 1-2 sons of the father, each by a founder mother of
+    his own; registered, male.
     """
     nf = families.n_sibs.size
     L = people.geno.shape[1]
     kind = families.kind
     next_person = people.geno.shape[0]
-    geno, person, family, relation, sex = [], [], [], [], []
+    geno, person, family, relation, sex, y_father = [], [], [], [], [], []
     lost_sex = np.full(nf, "", dtype="<U1")
+    paternal_gf = np.full(nf, -1, dtype=np.int64)
 
-    def add(g: np.ndarray) -> np.ndarray:
+    def add(g: np.ndarray, y) -> np.ndarray:
+        """Append people int16 [n, n_loci, 2]; ``y``: their Y source (a person index,
+        Y_OWN_LINE or Y_NONE; one for all, or one each)."""
         nonlocal next_person
         geno.append(g.astype(np.int16))
         idx = np.arange(next_person, next_person + g.shape[0])
         next_person += g.shape[0]
+        y_father.append(np.broadcast_to(np.asarray(y, dtype=np.int64), idx.shape))
         return idx
 
     def register(idx, f: int, rel: int, sx: str = ""):
@@ -372,19 +411,32 @@ def _draw_extended(rng: np.random.Generator, table: FrequencyTable, families: _F
             relation.append(rel)
             sex.append(sx)
 
-    loci = np.arange(L)
+    def grandparents(parent_g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(grandfather, grandmother) int16 [L, 2] given their child's genotype [L, 2]."""
+        loci = np.arange(L)
+        b = rng.integers(0, 2, size=L)
+        other = _draw_founders(rng, table, 2)
+        return (np.stack([parent_g[loci, b], other[0, :, 0]], axis=1),
+                np.stack([parent_g[loci, 1 - b], other[1, :, 0]], axis=1))
+
+    def children(father_g: np.ndarray, mother_g: np.ndarray, n: int) -> np.ndarray:
+        """n children int16 [n, L, 2] of one father and one mother ([L, 2] each), or of one
+        father and n mothers ([n, L, 2])."""
+        pat, _ = _transmit(rng, np.repeat(father_g[None], n, axis=0), config.mutation_rate_male)
+        mothers = mother_g if mother_g.ndim == 3 else np.repeat(mother_g[None], n, axis=0)
+        mat, _ = _transmit(rng, mothers, config.mutation_rate_female)
+        return np.stack([pat, mat], axis=2)
+
     for f in np.flatnonzero(kind == 3).tolist():
         side = "paternal" if rng.random() < 0.5 else "maternal"
         pg = people.geno[f if side == "paternal" else nf + f]          # [L, 2]
-        b = rng.integers(0, 2, size=L)
-        other = _draw_founders(rng, table, 2)
-        gf = np.stack([pg[loci, b], other[0, :, 0]], axis=1)
-        gm = np.stack([pg[loci, 1 - b], other[1, :, 0]], axis=1)
+        gf, gm = grandparents(pg)
         n_ua = rng.integers(1, 3)
-        pat, _ = _transmit(rng, np.repeat(gf[None], n_ua, axis=0), config.mutation_rate_male)
-        mat, _ = _transmit(rng, np.repeat(gm[None], n_ua, axis=0), config.mutation_rate_female)
-        i_gf, i_gm = add(gf[None]), add(gm[None])
-        i_ua = add(np.stack([pat, mat], axis=2))
+        ua = children(gf, gm, n_ua)
+        i_gf, i_gm = add(gf[None], Y_OWN_LINE), add(gm[None], Y_NONE)
+        i_ua = add(ua, i_gf[0])
+        if side == "paternal":
+            paternal_gf[f] = i_gf[0]
         u = rng.random()
         if u >= 0.5:                       # the grandfather (alone: 1/5; with her: 3/10)
             register(i_gf, f, _GF[side][0], "M")
@@ -401,14 +453,38 @@ def _draw_extended(rng: np.random.Generator, table: FrequencyTable, families: _F
         from_lost, _ = _transmit(rng, np.repeat(people.geno[lost_of[f]][None], n_ch, axis=0), lost_rate)
         from_op, _ = _transmit(rng, np.repeat(op[None], n_ch, axis=0), op_rate)
         kids = np.stack([from_lost, from_op] if lsex == "M" else [from_op, from_lost], axis=2)
-        i_op, i_kids = add(op[None]), add(kids)
+        i_op = add(op[None], Y_NONE if lsex == "M" else Y_OWN_LINE)
+        i_kids = add(kids, lost_of[f] if lsex == "M" else i_op[0])
         lost_sex[f] = lsex
         register(i_kids, f, _CHILD)
         if rng.random() < 0.5:
             register(i_op, f, _OTHER_PARENT, "F" if lsex == "M" else "M")
+    for f in np.flatnonzero(kind == 5).tolist():
+        gf, gm = grandparents(people.geno[f])
+        uncles = children(gf, gm, 2)                 # [0] registered, [1] the cousin's father
+        wife = _draw_founders(rng, table, 1)[0]
+        cousin = children(uncles[1], wife, 1)
+        i_gf = add(gf[None], Y_OWN_LINE)
+        add(gm[None], Y_NONE)
+        i_uncles = add(uncles, i_gf[0])
+        add(wife[None], Y_NONE)
+        i_cousin = add(cousin, i_uncles[1])
+        paternal_gf[f] = i_gf[0]
+        lost_sex[f] = "M"
+        register(i_uncles[0], f, _UNCLE["paternal"], "M")
+        register(i_cousin, f, _PATERNAL_COUSIN, "M")
+    for f in np.flatnonzero(kind == 6).tolist():
+        n_hb = int(rng.integers(1, 3))
+        mothers = _draw_founders(rng, table, n_hb)
+        half = children(people.geno[f], mothers, n_hb)
+        add(mothers, Y_NONE)
+        i_half = add(half, f)
+        lost_sex[f] = "M"
+        register(i_half, f, _PATERNAL_HALF_SIBLING, "M")
     return _Extended(np.concatenate(geno) if geno else np.zeros((0, L, 2), np.int16),
                      np.array(person, dtype=np.int64), np.array(family, dtype=np.int64),
-                     np.array(relation, dtype=np.int64), np.array(sex, dtype="<U1"), lost_sex)
+                     np.array(relation, dtype=np.int64), np.array(sex, dtype="<U1"), lost_sex,
+                     np.concatenate(y_father) if y_father else np.zeros(0, np.int64), paternal_gf)
 
 
 def _draw_founders(rng: np.random.Generator, table: FrequencyTable, n: int) -> np.ndarray:
@@ -546,10 +622,11 @@ def _identifiers(n_families: int, n_rel: int, n_miss: int) -> _Ids:
                 sample=[f"R{i:0{wr}d}" for i in range(n_rel)] + [f"M{i:0{wm}d}" for i in range(n_miss)])
 
 
-def _samples_table(table: FrequencyTable, registry: _Registry, profiles: _Profiles, kits: _Kits,
-                   ids: _Ids) -> pa.Table:
-    """samples.csv (SAMPLES contract): one row per profile; fathers are M, mothers F."""
-    n_rel, n_miss = registry.rel_person.size, registry.miss_person.size
+def _profile_sexes(registry: _Registry, profiles: _Profiles) -> np.ndarray:
+    """<U1 [n_prof]: the sex samples.csv gives each profile: as drawn, except where the
+    relation or the pedigree fixes it (fathers M, mothers F, grandfathers M, ..., a lost
+    person's own sex where the family's kind fixes it)."""
+    n_rel = registry.rel_person.size
     sex = profiles.sex.copy()
     sex[:n_rel][registry.rel_relation == 0] = "M"
     sex[:n_rel][registry.rel_relation == 1] = "F"
@@ -560,6 +637,14 @@ def _samples_table(table: FrequencyTable, registry: _Registry, profiles: _Profil
         fam = registry.miss_family
         lost = np.where(fam >= 0, registry.lost_sex[np.maximum(fam, 0)], "")
         sex[n_rel:][lost != ""] = lost[lost != ""]
+    return sex
+
+
+def _samples_table(table: FrequencyTable, registry: _Registry, profiles: _Profiles, kits: _Kits,
+                   ids: _Ids) -> pa.Table:
+    """samples.csv (SAMPLES contract): one row per profile; fathers are M, mothers F."""
+    n_rel, n_miss = registry.rel_person.size, registry.miss_person.size
+    sex = _profile_sexes(registry, profiles)
     samples = pa.table({
         "sample_id": _strings(ids.sample),
         "role": _dict_strings(np.r_[np.zeros(n_rel, int), np.ones(n_miss, int)], ["relative", "missing"]),
@@ -764,18 +849,20 @@ def _truth_corrupt_table(rows: _GenotypeRows, corrupt: list[_CorruptRow], ids: _
 
 
 def _write_outputs(out_dir: Path, samples: pa.Table, genotypes: pa.Table, truth: pa.Table,
-                   truth_corrupt: pa.Table | None) -> dict[str, str]:
-    """Write the tables atomically; a stale truth_corrupt.csv is removed when there is none."""
+                   truth_corrupt: pa.Table | None, y_lineages: pa.Table | None = None) -> dict[str, str]:
+    """Write the tables atomically; a stale truth_corrupt.csv (y_lineages.csv) is removed when
+    there is none."""
     paths = {
         "samples": str(write_table(samples, out_dir / "samples.csv")),
         "genotypes": str(write_table(genotypes, out_dir / "genotypes.csv")),
         "truth": str(write_table(truth, out_dir / "truth.csv")),
     }
-    corrupt_path = out_dir / "truth_corrupt.csv"
-    if truth_corrupt is not None:
-        paths["truth_corrupt"] = str(write_table(truth_corrupt, corrupt_path))
-    elif corrupt_path.exists():
-        corrupt_path.unlink()
+    for key, extra in (("truth_corrupt", truth_corrupt), ("y_lineages", y_lineages)):
+        path = out_dir / f"{key}.csv"
+        if extra is not None:
+            paths[key] = str(write_table(extra, path))
+        elif path.exists():
+            path.unlink()
     return paths
 
 
@@ -787,8 +874,10 @@ def simulate_database(out_dir: Path, table: FrequencyTable, config: SimulationSe
 
     Writes ``samples.csv``, ``genotypes.csv``, ``truth.csv`` and, when
     ``config.corrupt_rows`` > 0, ``truth_corrupt.csv`` (a stale one from an
-    earlier run without corrupt rows is removed). Deterministic for a seed:
-    the steps below draw from one generator in this order.
+    earlier run without corrupt rows is removed); with ``config.y_haplotypes`` the men's Y
+    rows after the autosomal ones in genotypes.csv and ``y_lineages.csv`` (likewise).
+    Deterministic for a seed: the steps below draw from one generator in this order (the
+    kinds and the Y from streams of their own).
     """
     out_dir = ensure_dir(Path(out_dir))
     rng = np.random.default_rng(config.seed)
@@ -809,9 +898,17 @@ def simulate_database(out_dir: Path, table: FrequencyTable, config: SimulationSe
     corrupt = _draw_corrupt_rows(rng, table, people.geno, person, profiles.typed,
                                  config.corrupt_rows)
     rows = _genotype_rows(people.geno, person, profiles.typed, corrupt)
-    paths = _write_outputs(out_dir, samples, _genotypes_table(rows, ids, loci),
+    genotypes, y_lineages, n_y_rows, n_y_mut = _genotypes_table(rows, ids, loci), None, 0, 0
+    if config.y_haplotypes:
+        y = _draw_y(np.random.default_rng([config.seed, Y_STREAM]),
+                    _y_kit(list(config.y_kit or YFILER), "simulation.y_kit"),
+                    families, people, extended, config)
+        y_rows, y_lineages = _y_profile_tables(y, person, _profile_sexes(registry, profiles), ids)
+        genotypes = pa.concat_tables([genotypes, y_rows.cast(genotypes.schema)])
+        n_y_rows, n_y_mut = y_rows.num_rows, y.n_mutations
+    paths = _write_outputs(out_dir, samples, genotypes,
                            _truth_table(families, people, registry, ids, loci),
-                           _truth_corrupt_table(rows, corrupt, ids) if corrupt else None)
+                           _truth_corrupt_table(rows, corrupt, ids) if corrupt else None, y_lineages)
 
     summary = SimulationSummary(
         n_families=config.n_families,
@@ -822,14 +919,16 @@ def simulate_database(out_dir: Path, table: FrequencyTable, config: SimulationSe
         planted_by_kind={name: int((families.planted & (families.kind == k)).sum())
                          for k, name in enumerate(FAMILY_KINDS)},
         n_mutations=int(people.mut_p.sum() + people.mut_m.sum()),
-        n_genotype_rows=int(rows.profile.size),
+        n_genotype_rows=int(rows.profile.size) + n_y_rows,
         n_corrupt_rows=len(corrupt),
         paths=paths,
+        n_y_rows=n_y_rows,
+        n_y_mutations=n_y_mut,
     )
     log.info("simulated %d families, %d relatives, %d missing (%d planted, %d trio), %d genotype "
-             "rows (%d corrupt) into %s", summary.n_families, summary.n_relatives, summary.n_missing,
+             "rows (%d corrupt, %d Y) into %s", summary.n_families, summary.n_relatives, summary.n_missing,
              summary.n_planted, summary.n_planted_trio, summary.n_genotype_rows,
-             summary.n_corrupt_rows, out_dir)
+             summary.n_corrupt_rows, summary.n_y_rows, out_dir)
     return summary
 
 
@@ -851,6 +950,161 @@ YFILER_PLUS_MODAL: dict[str, tuple[int, ...]] = {
 #: parameter p (Andersen et al. 2013's model of a Y-STR population; p = 0.4 puts two
 #: unrelated founders about 1.7 steps apart per locus)
 FOUNDER_DISPERSION = 0.4
+#: the Yfiler loci (16 loci, 17 markers with DYS385a/b): the family simulator's default Y kit
+YFILER = ("DYS456", "DYS389I", "DYS390", "DYS389II", "DYS458", "DYS19", "DYS385a/b", "DYS393",
+          "DYS391", "DYS439", "DYS635", "DYS392", "Y-GATA-H4", "DYS437", "DYS438", "DYS448")
+
+
+@dataclass(frozen=True)
+class _YKit:
+    """A Y kit as the simulator draws it: every locus, and one column per copy of each."""
+
+    loci: list[str]           # [n_loci]: canonical names, in kit order
+    copies: list[int]         # [n_loci]: copies of each locus (columns of it, in order)
+    centre: np.ndarray        # int64 [K]: the modal repeat number of each column (YFILER_PLUS_MODAL)
+    mu: np.ndarray            # float64 [K]: per-copy father-son mutation rate of each column
+
+
+def _y_kit(kit: Sequence[str], setting: str) -> _YKit:
+    """The simulator's kit of ``kit`` (canonical Y locus names), with the shipped rates
+    (:func:`reunion.genetics.ystr.load_ystr_rates`; per copy
+    :func:`~reunion.genetics.ystr.per_copy_rate` for a multi-copy locus). SettingsError naming
+    ``setting`` for a locus the simulator does not know."""
+    from reunion.genetics.ystr import load_ystr_rates, per_copy_rate, y_locus
+
+    rates = load_ystr_rates()
+    copies, centre, mu = [], [], []
+    for locus in kit:
+        info = y_locus(locus)[0]
+        if info is None or info.name != locus or locus not in rates or locus not in YFILER_PLUS_MODAL:
+            raise SettingsError(f"{setting}: '{locus}' is not a Y locus the simulator "
+                                f"knows (canonical names with a shipped rate: {', '.join(YFILER_PLUS_MODAL)})")
+        copies.append(len(YFILER_PLUS_MODAL[locus]))
+        for c in YFILER_PLUS_MODAL[locus]:
+            centre.append(c)
+            mu.append(per_copy_rate(rates[locus], info.copies))
+    return _YKit(list(kit), copies, np.array(centre), np.array(mu))
+
+
+def _y_founders(rng: np.random.Generator, kit: _YKit, n: int) -> np.ndarray:
+    """n unrelated founder haplotypes int64 [n, K]: per column the modal value plus a discrete
+    Laplace step (:data:`FOUNDER_DISPERSION`), at least 1."""
+    return np.maximum(1, kit.centre + _discrete_laplace(rng, FOUNDER_DISPERSION, (n, kit.centre.size)))
+
+
+def _y_descend(rng: np.random.Generator, kit: _YKit, h: np.ndarray) -> tuple[np.ndarray, int]:
+    """One father-son meiosis of haplotypes int64 [n, K]: every column steps +-1 (direction at
+    random; up where down would go below 1) with its rate. Returns (the sons' haplotypes int64
+    [n, K], the number of mutation events)."""
+    hit = rng.random(h.shape) < kit.mu
+    step = np.where(rng.random(h.shape) < 0.5, -1, 1)
+    out = h + np.where(hit, step, 0)
+    return np.where(out < 1, h + 1, out), int(hit.sum())
+
+
+def _y_rows_table(ids: np.ndarray, h: np.ndarray, kit: _YKit, typed: np.ndarray) -> pa.Table:
+    """Y rows in the genotypes contract's layout, sample by sample (ids sorted stably): one
+    allele per single-copy locus; a multi-copy locus as its distinct values (allele1 the
+    smaller, allele2 the larger or empty where the copies agree). ``ids`` <U [n], ``h`` int64
+    [n, K], ``typed`` bool [n, n_loci] (the loci each man is typed at)."""
+    sid, loc, a1, a2 = [], [], [], []
+    k = 0
+    for j, (locus, c) in enumerate(zip(kit.loci, kit.copies)):
+        vals = np.sort(h[:, k:k + c], axis=1)
+        k += c
+        keep = np.flatnonzero(typed[:, j])
+        first = vals[keep, 0].astype(str)
+        second = np.where(vals[keep, -1] != vals[keep, 0], vals[keep, -1].astype(str), "")
+        sid.append(ids[keep])
+        loc.append(np.full(keep.size, locus))
+        a1.append(first)
+        a2.append(second)
+    by = np.argsort(np.concatenate(sid), kind="stable")
+    return check_table(pa.table({
+        "sample_id": np.concatenate(sid)[by], "locus": np.concatenate(loc)[by],
+        "allele1": np.concatenate(a1)[by], "allele2": np.concatenate(a2)[by]}),
+        GENOTYPES, "simulated Y genotypes")
+
+
+@dataclass(frozen=True)
+class _YPeople:
+    """Y haplotypes of everyone simulated (person order of :class:`_People`; a woman's row is
+    unused: 0 and lineage -1)."""
+
+    kit: _YKit
+    hap: np.ndarray           # int64 [n_people, K]: repeat numbers, one column per copy
+    lineage: np.ndarray       # int64 [n_people]: village lineage of each man's line, -1 for a woman
+    n_mutations: int          # mutation events over all the meioses drawn (lines included)
+
+
+def _draw_y(rng: np.random.Generator, kit: _YKit, families: _Families, people: _People,
+            extended: _Extended, config: SimulationSettings) -> _YPeople:
+    """Every man's Y haplotype (``rng``: the Y's own stream; see the module docstring).
+
+    Sources: a family's father is the son of its paternal grandfather (the person drawn for
+    the grandparents or paternal-line kinds, else a virtual man at the top of the family's
+    paternal line); children are sons of their father, the extended people of theirs
+    (:attr:`_Extended.y_father`); unrelated missing persons, maternal grandfathers and a
+    female lost person's other parent head lines of their own; mothers and other women have
+    none. Lines: ``y_lines_per_lineage`` to each of ceil(n_lines / that) lineages (a random
+    balanced assignment), founders :func:`_y_founders`, each line's top man ``y_generations``
+    meioses below his lineage's founder; then every son one meiosis (:func:`_y_descend`) below
+    his father, generation by generation.
+    """
+    nf = families.n_sibs.size
+    n_people = people.geno.shape[0]
+    n_main = n_people - (extended.y_father.size if extended.y_father is not None else 0)
+    children = np.repeat(np.arange(nf), 1 + families.n_sibs)
+    pgf = extended.paternal_gf if extended.paternal_gf is not None else np.full(nf, -1, np.int64)
+    virtual = n_people + np.arange(nf)                 # the top of each family's paternal line
+    src = np.concatenate([
+        np.where(pgf >= 0, pgf, virtual),              # fathers: sons of the paternal grandfather
+        np.full(nf, Y_NONE),                           # mothers
+        np.full(n_main - 2 * nf - children.size, Y_OWN_LINE),   # unrelated missing persons
+        children,                                      # children: sons of their family's father
+        extended.y_father if extended.y_father is not None else np.zeros(0, np.int64),
+        np.where(pgf >= 0, Y_NONE, Y_OWN_LINE),        # the virtual tops, where no man was drawn
+    ]).astype(np.int64)
+    K = kit.centre.size
+    hap = np.zeros((src.size, K), dtype=np.int64)
+    lineage = np.full(src.size, -1, dtype=np.int64)
+    done = src == Y_NONE
+    tops = np.flatnonzero(src == Y_OWN_LINE)
+    n_lineages = -(-tops.size // config.y_lines_per_lineage)
+    founders = _y_founders(rng, kit, n_lineages)
+    lineage[tops] = rng.permutation(tops.size) % n_lineages
+    h, n_mut = founders[lineage[tops]], 0
+    for _ in range(config.y_generations):
+        h, n = _y_descend(rng, kit, h)
+        n_mut += n
+    hap[tops] = h
+    done[tops] = True
+    while not done.all():                              # one generation of sons at a time
+        sons = np.flatnonzero(~done & (src >= 0))
+        sons = sons[done[src[sons]]]
+        if not sons.size:
+            raise AssertionError("a cycle in the simulated paternal lines")
+        hap[sons], n = _y_descend(rng, kit, hap[src[sons]])
+        lineage[sons] = lineage[src[sons]]
+        done[sons] = True
+        n_mut += n
+    return _YPeople(kit, hap[:n_people], lineage[:n_people], n_mut)
+
+
+def _y_profile_tables(y: _YPeople, person: np.ndarray, sex: np.ndarray, ids: _Ids
+                      ) -> tuple[pa.Table, pa.Table]:
+    """(Y rows of the male profiles at every locus of the kit, :func:`_y_rows_table`;
+    y_lineages.csv: sample_id and lineage L000000... of each). ``person`` int64 [n_prof] is the
+    person of each profile, ``sex`` <U1 [n_prof] its sex in samples.csv."""
+    men = np.flatnonzero(sex == "M")
+    sid = np.array(ids.sample, dtype=object)[men].astype(str)
+    rows = _y_rows_table(sid, y.hap[person[men]], y.kit, np.ones((men.size, len(y.kit.loci)), bool))
+    lin = y.lineage[person[men]]
+    if (lin < 0).any():
+        raise AssertionError("a male profile without a paternal line")
+    width = max(6, len(str(max(int(y.lineage.max(initial=0)), 0))))
+    return rows, pa.table({"sample_id": _strings(sid.tolist()),
+                           "lineage": _strings([f"L{v:0{width}d}" for v in lin.tolist()])})
 
 
 @dataclass(frozen=True)
@@ -899,37 +1153,21 @@ def simulate_lineages(out_dir: Path, config: LineageSimulationSettings) -> Linea
     planted or unrelated, lineage, surname, region, the lineage's surveyed men). Deterministic
     for a seed.
     """
-    from reunion.genetics.ystr import load_ystr_rates, per_copy_rate, y_locus
-
     out_dir = ensure_dir(Path(out_dir))
     rng = np.random.default_rng(config.seed)
-    kit = list(config.kit or YFILER_PLUS_MODAL)
-    rates = load_ystr_rates()
-    cols, centre, mu = [], [], []
-    for locus in kit:
-        info = y_locus(locus)[0]
-        if info is None or info.name != locus or locus not in rates or locus not in YFILER_PLUS_MODAL:
-            raise SettingsError(f"lineage_simulation.kit: '{locus}' is not a Y locus the simulator "
-                             f"knows (canonical names with a shipped rate: {', '.join(YFILER_PLUS_MODAL)})")
-        for c in YFILER_PLUS_MODAL[locus]:
-            cols.append(locus)
-            centre.append(c)
-            mu.append(per_copy_rate(rates[locus], info.copies))
-    centre_a, mu_a = np.array(centre), np.array(mu)
-    K = len(cols)
+    ykit = _y_kit(list(config.kit or YFILER_PLUS_MODAL), "lineage_simulation.kit")
+    kit = ykit.loci
 
     def founders(n: int) -> np.ndarray:
-        return np.maximum(1, centre_a + _discrete_laplace(rng, FOUNDER_DISPERSION, (n, K)))
+        return _y_founders(rng, ykit, n)
 
     n_mut = 0
 
     def descend(h: np.ndarray) -> np.ndarray:
         nonlocal n_mut
-        hit = rng.random(h.shape) < mu_a
-        n_mut += int(hit.sum())
-        step = np.where(rng.random(h.shape) < 0.5, -1, 1)
-        out = h + np.where(hit, step, 0)
-        return np.where(out < 1, h + 1, out)
+        h, n = _y_descend(rng, ykit, h)
+        n_mut += n
+        return h
 
     L = config.n_lineages
     clan = np.arange(L) // config.lineages_per_clan
@@ -976,24 +1214,7 @@ def simulate_lineages(out_dir: Path, config: LineageSimulationSettings) -> Linea
         for i in partial:
             drop = min(int(rng.integers(1, 4)), len(kit) - 1)     # keep at least one locus
             typed[i, rng.choice(len(kit), drop, replace=False)] = False
-        sid, loc, a1, a2 = [], [], [], []
-        k = 0
-        for j, locus in enumerate(kit):
-            c = len(YFILER_PLUS_MODAL[locus])
-            vals = np.sort(h[:, k:k + c], axis=1)
-            k += c
-            keep = np.flatnonzero(typed[:, j])
-            first = vals[keep, 0].astype(str)
-            second = np.where(vals[keep, -1] != vals[keep, 0], vals[keep, -1].astype(str), "")
-            sid.append(ids[keep])
-            loc.append(np.full(keep.size, locus))
-            a1.append(first)
-            a2.append(second)
-        by = np.argsort(np.concatenate(sid), kind="stable")
-        return check_table(pa.table({
-            "sample_id": np.concatenate(sid)[by], "locus": np.concatenate(loc)[by],
-            "allele1": np.concatenate(a1)[by], "allele2": np.concatenate(a2)[by]}),
-            GENOTYPES, "simulated Y genotypes")
+        return _y_rows_table(ids, h, ykit, typed)
 
     nothing = pa.nulls(n_miss, pa.string())
     samples = check_table(pa.table({
@@ -1027,4 +1248,4 @@ def simulate_lineages(out_dir: Path, config: LineageSimulationSettings) -> Linea
     return summary
 
 
-__all__ += ["LineageSimulationSummary", "YFILER_PLUS_MODAL", "simulate_lineages"]
+__all__ += ["LineageSimulationSummary", "YFILER", "YFILER_PLUS_MODAL", "simulate_lineages"]

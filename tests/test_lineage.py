@@ -32,11 +32,11 @@ from reunion.lineage import (CodedCounts, YDatabaseMan, build_panel, logp_table,
                              read_y_database, read_y_genotypes, run_lineage, search, steps_table,
                              value_steps)
 from reunion.settings import LineageSettings, LineageSimulationSettings
+from reunion.simulate import YFILER as YFILER_LOCI
 from reunion.simulate import simulate_lineages
 
 H = YHaplotype.of
-YFILER = ["DYS456", "DYS389I", "DYS390", "DYS389II", "DYS458", "DYS19", "DYS385a/b", "DYS393",
-          "DYS391", "DYS439", "DYS635", "DYS392", "Y-GATA-H4", "DYS437", "DYS438", "DYS448"]
+YFILER = list(YFILER_LOCI)     # the simulator's Yfiler kit (16 loci)
 
 
 def enumerate_steps(mu: float, meioses: int, d: int) -> float:

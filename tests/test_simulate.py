@@ -386,6 +386,11 @@ def test_config_fields_are_bounded_in_the_schema():
     for name, f in props.items():
         if f.get("type") in ("integer", "number"):
             assert "minimum" in f and "maximum" in f, name
+        elif f.get("type") == "boolean":   # y_haplotypes: on or off
+            assert name == "y_haplotypes"
+        elif name == "y_kit":              # a non-empty, bounded list of loci, or None for Yfiler
+            (lst,) = [s for s in f["anyOf"] if s.get("type") == "array"]
+            assert lst["minItems"] == 1 and lst["maxItems"] == 64
         else:  # kits, kit_weights: a non-empty mapping, or None for the built-in kits
             (mapping,) = [s for s in f["anyOf"] if s.get("type") == "object"]
             assert mapping["minProperties"] == 1, name
@@ -449,7 +454,7 @@ def test_long_separation_kinds_in_the_configured_proportions(tmp_path, table):
     # the simulator's own count of planted lost children by kind agrees with the samples' kinds
     planted = [t["family_id"] for t in truth if t["kind"] == "lost_child"]
     assert len(planted) == 100
-    assert s.planted_by_kind == {k: sum(kinds[f] == k for f in planted) for k in KINDS[:5]}
+    assert s.planted_by_kind == {k: sum(kinds[f] == k for f in planted) for k in KINDS[:-1]}
     rels = defaultdict(list)
     for r in samples:
         if r["family_id"]:
