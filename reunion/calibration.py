@@ -67,6 +67,48 @@ lump acts only at the last few loci, and the support stays about the sum of the 
 wide (about 35 log10, 35,000 grid points at 1e-3); see
 benchmarks/results/calibration-cpu-2core-2026-12-03-speed/.
 
+The error contract with pruning (calibration.epsilon > 0, the default 1e-15)
+--------------------------------------------------------------------------
+The exact lumps leave a window about 26,000 grid points wide (see above), most of it mass
+that cannot matter to an answer at probability 1e-15. With an absolute probability budget
+epsilon, after each locus the lowest and highest grid points of the partial sum are moved
+into the lower and upper lumps while their *price* (:func:`_convolve`: the mass times a
+Chernoff bound of the chance that the loci still to come carry it back into the answered
+window [x_min, x_max]) fits in the step's share of what is left of epsilon. The prices
+spent, ``pruned_low`` and ``pruned_high`` (their sum ``probability_error`` <= epsilon), bound
+how far any answer in the window moved, so the reported values widen by them and stay
+bounds of the exact probabilities:
+
+    P_H2(S >= x) <= p_h2(x) <= P_H2(S >= x - n delta) + probability_error
+    P_H1(S <= x) <= p_h1(x) <= P_H1(S <= x + n delta_h1) + probability_error
+    P_H1(S >= x - n delta_h1) - probability_error <= power(x) <= P_H1(S >= x)
+
+and against the unpruned law on the same grid: 0 <= pruned - unpruned <= probability_error
+for p_h2 and p_h1, 0 <= unpruned - pruned <= probability_error for power. A p_h2 at or below
+about 2 x probability_error therefore reads "below that", not a value (the 1e-29 an exact
+law gives a strong candidate becomes about 1e-15): the candidates' column
+``probability_error`` says so, and expected_chance_matches is within probability_error x
+searched. epsilon = 0 is the exact reference (no pruning; every brute-force test of
+tests/test_calibration.py runs on it; tests/test_calibration_pruning.py holds the pruned laws
+to brute force and to it). H1 laws (p_h1, power) use their own grid ``delta_h1``
+(calibration.grid_h1, default 1e-2: bound 0.29 log10 over 29 loci, a factor 1.95 in LR),
+10 times coarser than H2's: they need absolute, not tail, precision.
+
+Speed (benchmarks/results/calibration-cpu-2core-2026-12-03-epsilon/): the pruning and the
+H1 grid make a family's laws about 2x cheaper; the H2 law at grid 1e-3 down to 1e-15 is
+still about 10,000-13,000 points wide after each of 29 loci of 15-207 distinct values, far
+from the cost of building the table (see that README for the numbers and what remains).
+
+Laws saved for reruns
+---------------------
+:class:`LawStore` keeps, beside the run's tables (``TABLES/laws/<key>.parquet``, key: the
+law settings grid, grid_h1, epsilon), what the run asked of each law: per (table row sha256,
+loci compared, hypothesis, thresholds span, how it was computed) its sf / cdf at the
+thresholds asked and its bounds. A rerun reads the standing run's store and computes only
+the laws it does not hold (a new or changed family, new candidates' thresholds outside the
+saved ones, new locus sets), so its columns equal a fresh run's to the bit
+(calibration.reuse_laws; the pmfs themselves, about 100 KB a law at grid 1e-3, are not kept).
+
 Nested locus sets (the searched persons' kits, id15 within core20 within the full set) are
 convolved in one pass, the smallest set's loci first, the law of each set read off on the way
 (:meth:`LawCache.prefetch_h2`); lumping then uses the maxima of every locus still to come in
@@ -79,7 +121,8 @@ stage (flows/rematch.py, after the re-score, from the run's saved tables; famili
 ``calibration.threads`` threads) and ``reunion calibrate RUN`` for a run made without it
 (:func:`write_calibration`, into ``RUN/calibration/``). A rerun calibrates every candidate
 again: the searched database, so every expected number of chance matches, has changed; the
-tables it reads are the standing run's where the families did not change. Which additional
+tables it reads are the standing run's where the families did not change, and so are the
+laws (:class:`LawStore`). Which additional
 relative would raise a family's power most is not computed (run.json says so).
 """
 
