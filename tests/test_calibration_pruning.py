@@ -265,3 +265,16 @@ def test_unreadable_law_store_is_ignored(tmp_path):
     p.parent.mkdir()
     p.write_bytes(b"not a parquet file")
     assert LawStore.read([p]).entries == {}
+
+
+def test_chance_words_of_a_p_h2_within_the_budget():
+    """A p_h2 within twice its probability_error is a bound: 'fewer than 1 in N', 'at most K'
+    (N = 1 / 1.5e-15 = 6.67e14, K = 1.5e-15 x 400 = 6e-13); above it the words are unchanged."""
+    from reunion.report.format import chance_words
+
+    assert chance_words(1.5e-15, 1.5e-15 * 400, 400, 1e-15) == (
+        "fewer than 1 in 6.67 × 10¹⁴ unrelated people reach this LR against this family; in this "
+        "database of 400, expect at most 6.00 × 10⁻¹³ such chance matches")
+    assert chance_words(1 / 2500, 400 / 2500, 400, 1e-15) == (
+        "about 1 in 2,500 unrelated people reach this LR against this family; in this database "
+        "of 400, expect 0.16 such chance matches")
