@@ -378,9 +378,11 @@ class CalibrationSettings(_Model):
                            "absolute, not tail, precision).")
     epsilon: float = Field(1e-15, ge=0.0, le=1e-6, description="Absolute probability budget of the "
                            "laws' pruning: grid points that could move at most this much probability "
-                           "in all are dropped, so p_h2 and p_h1 are upper bounds at most epsilon above "
-                           "the gridded law's value (a p_h2 near epsilon reads 'below epsilon'); 0: no "
-                           "pruning, exact up to the grid (the reference, slower).")
+                           "in all are moved into the lumps, so p_h2 and p_h1 stay upper bounds (power "
+                           "a lower bound) at most epsilon from the gridded law's value (candidates' "
+                           "probability_error; a p_h2 within twice it reads 'fewer than'); expected "
+                           "chance matches within epsilon x searched; 0: no pruning, exact up to the "
+                           "grid (the reference, about 2x slower).")
     power_log10_lr: float = Field(math.log10(STRONG_LR), ge=0.0, le=50.0, description="log10 LR "
                                   "threshold of a family's power (P(its true lost child reaches it)) "
                                   "and of its expected chance matches in families.parquet (4 = LR "
@@ -395,8 +397,9 @@ class CalibrationSettings(_Model):
                          "the run's process (the convolution releases the GIL; results do not "
                          "depend on it); 0: one per CPU core.")
     reuse_laws: bool = Field(True, description="Save each family's laws beside the run's tables "
-                             "(keyed by its table row's bytes, the loci compared, the thresholds asked and "
-                             ") and let a rerun reuse those of unchanged families; "
+                             "(TABLES/laws/, keyed by its table row's bytes, the loci compared, the "
+                             "thresholds asked and grid, grid_h1, epsilon) and let a rerun reuse those "
+                             "of unchanged families (the same columns as computing them again); "
                              "false: compute every law again and save none.")
 
 
