@@ -278,3 +278,44 @@ def test_chance_words_of_a_p_h2_within_the_budget():
     assert chance_words(1 / 2500, 400 / 2500, 400, 1e-15) == (
         "about 1 in 2,500 unrelated people reach this LR against this family; in this database "
         "of 400, expect 0.16 such chance matches")
+
+
+@pytest.mark.slow
+def test_simulated_shards_families_table_pruned_within_budget(small_db, settings, tmp_path):
+    """The simulated national database (tests/conftest.py small_db, as the demo's: 29 loci,
+    stepwise mutation) ingested into shards: for 8 of its families, the families-table values
+    a run writes (power, p_h2 at the threshold, the expected-chance-matches curve over the
+    searched persons' locus sets) under the defaults against the exact reference: power at
+    most probability_error lower, p_h2 and each curve point at most probability_error x
+    (persons) higher, never the other way."""
+    from reunion.calibration import family_summary, spans
+    from reunion.genetics.family import FamilyScorer
+    from reunion.genetics.mutation import MutationModels
+    from reunion.ingest import ingest, load_encoding, load_manifest, read_shard, shard_codes, shard_families, shards_of
+
+    s = settings.model_copy(deep=True)
+    shards = tmp_path / "shards"
+    ingest([small_db / "samples.csv"], [small_db / "genotypes.csv"], shards, s)
+    manifest = load_manifest(shards)
+    enc = load_encoding(shards, manifest)
+    lay = Layout.from_encoding(enc)
+    scorer = FamilyScorer(enc, MutationModels(s.mutation, enc), s.scoring.theta)
+    fams = [f for rec in shards_of(manifest, "reference") for f in shard_families(read_shard(shards, rec))]
+    hyps = [h for h in (scorer.hypothesis(f) for f in fams) if h is not None][:8]
+    rows = {f"f{i}": r for i, r in enumerate(scorer.table_rows(hyps))}
+    codes = np.vstack([shard_codes(read_shard(shards, rec)) for rec in shards_of(manifest, "query")])
+    searched = SearchedSet.from_codes(codes, s.scoring.min_typed_loci)
+    c = CalibrationSettings()
+    sp = spans([], np.zeros(0), list(rows), c.grid, c.power_log10_lr, c.grid_h1)
+    ref = LawCache(lay, rows, spans=sp, delta=c.grid, delta_h1=c.grid_h1)
+    pruned = LawCache(lay, rows, spans=sp, delta=c.grid, delta_h1=c.grid_h1, epsilon=c.epsilon)
+    for fid in rows:
+        a = family_summary(ref, fid, searched)
+        b = family_summary(pruned, fid, searched)
+        pe = b["probability_error"]
+        assert a["probability_error"] == 0.0 and 0.0 < pe <= c.epsilon
+        assert_within([a["power"]], [b["power"]], pe, np.zeros(1), "power")
+        assert_within([b["p_h2_at_threshold"]], [a["p_h2_at_threshold"]], pe, np.zeros(1), "p_h2 at 4")
+        n = searched.searched
+        assert_within(b["expected_chance_matches_curve"], a["expected_chance_matches_curve"], pe * n,
+                      THRESHOLD_GRID, "chance-match curve")
