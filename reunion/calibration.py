@@ -1299,14 +1299,19 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
     return run_inputs(shards_dir, manifest, settings, folder, candidates, per_locus, run)
 
 
-def annotate_run(run_dir: Path, *, tables: Path | None = None, delta: float = GRID, power_log10_lr: float = POWER_LOG10_LR,
-                 max_mask_groups: int | None = 4) -> tuple[pa.Table, pa.Table]:
+def annotate_run(run_dir: Path, *, tables: Path | None = None,
+                 settings: CalibrationSettings | None = None) -> tuple[pa.Table, pa.Table]:
     """Annotated candidates and the families table (every family with a table) of a finished
-    run folder, without writing anything (:func:`read_run`, :func:`annotate`)."""
+    run folder, without writing anything or reading saved laws (:func:`read_run`,
+    :func:`annotate`), under ``settings`` (default: the run's own calibration settings, so a
+    calibrated run's columns come out again)."""
     r = read_run(Path(run_dir), tables)
+    if settings is None:
+        settings = Settings.model_validate(r.run.config).calibration if r.run else CalibrationSettings()
     return annotate(r.candidates, r.layout, r.rows, r.searched, compared=r.compared,
-                    hypotheses=r.hypotheses, families=sorted(r.rows), delta=delta,
-                    power_log10_lr=power_log10_lr, max_mask_groups=max_mask_groups)
+                    hypotheses=r.hypotheses, families=sorted(r.rows), delta=settings.grid,
+                    power_log10_lr=settings.power_log10_lr, max_mask_groups=settings.max_mask_groups,
+                    delta_h1=settings.grid_h1, epsilon=settings.epsilon)
 
 
 @dataclass(frozen=True)
