@@ -319,3 +319,28 @@ def test_simulated_shards_families_table_pruned_within_budget(small_db, settings
         n = searched.searched
         assert_within(b["expected_chance_matches_curve"], a["expected_chance_matches_curve"], pe * n,
                       THRESHOLD_GRID, "chance-match curve")
+
+
+def test_bottom_pruned_mass_is_priced_into_p_h2():
+    """Two loci worked by hand, where the pruning really moves a point that can come back:
+    X1 = 0 or -1 (1/2 each: genotypes 11, 22 -> 0; 12 -> -1 at frequencies 1/2, 1/2),
+    X2 = +1 (genotype 11, 1/4) or -5. P(S >= 0) = P(X2 = 1) = 1/4 (S = 1 or 0). With epsilon
+    0.6 the point X1 = -1 (mass 1/2, priced 1/2 x 10^-0.6 = 0.126 by the lambda = 2 Chernoff
+    bound of P(X2 >= 1)) is moved below: the law's own mass at >= 0 is 1/8, and p_h2(0) must
+    add the price back to stay an upper bound (1/8 + 0.126 >= 1/4)."""
+    from reunion.encoding import genotype_index
+
+    enc = small_encoding([[0.5, 0.5], [0.5, 0.5]])
+    lay = Layout.from_encoding(enc)
+    row = np.zeros(int(lay.offsets[-1] + lay.n_genotypes[-1] + 1))
+    o1, o2 = int(lay.offsets[0]), int(lay.offsets[1])
+    row[o1 + genotype_index(0, 1)] = -1.0
+    row[o2 + genotype_index(0, 0)] = 1.0
+    row[o2 + genotype_index(0, 1)] = row[o2 + genotype_index(1, 1)] = -5.0
+    law = family_laws(lay, row, x_min=0.0, epsilon=0.6).h2
+    assert law.pruned_low > 0.12                          # the X1 = -1 point was moved below
+    assert float(law.pmf[max(-law.lo, 0):].sum()) + law.above == pytest.approx(1 / 8)
+    p = float(law.sf(0.0))
+    assert 0.25 <= p <= 0.25 + law.probability_error
+    exact = family_laws(lay, row, x_min=0.0).h2
+    assert float(exact.sf(0.0)) == pytest.approx(0.25, rel=1e-12)
