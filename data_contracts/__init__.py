@@ -192,14 +192,24 @@ PER_LOCUS = pa.schema([
 CALIBRATED_CANDIDATE_FIELDS = pa.schema([
     pa.field("p_h2", pa.float64(), metadata={"description":
              "Upper bound of P(an unrelated person reaches at least this LR against this family, "
-             "on the loci compared); exact to the grid (error_bound_log10)."}),
+             "on the loci compared); exact to the grid (error_bound_log10) and to the absolute "
+             "probability_error (at most calibration.epsilon): a p_h2 at or below 2 x "
+             "probability_error reads 'below that', not a value."}),
     pa.field("expected_chance_matches", pa.float64(), metadata={"description":
              "p_h2 x the missing persons searched against this family."}),
     pa.field("p_h1", pa.float64(), metadata={"description":
              "Upper bound of P(the family's true lost child scores at most this LR, on the loci "
              "compared): how typical of a true match."}),
     pa.field("error_bound_log10", pa.float64(), metadata={"description":
-             "Grid error bound: loci compared x grid width (log10 units)."}),
+             "Grid error bound of p_h2: loci compared x calibration.grid (log10 units); p_h2 "
+             "bounds P(LR >= this LR) from above and P(LR >= this LR / 10^error_bound_log10) "
+             "from below, up to probability_error."}),
+    pa.field("error_bound_log10_h1", pa.float64(), metadata={"description":
+             "Grid error bound of p_h1: loci compared x calibration.grid_h1 (log10 units)."}),
+    pa.field("probability_error", pa.float64(), metadata={"description":
+             "Absolute probability the laws' pruning may add to p_h2 and p_h1 (their larger; <= "
+             "calibration.epsilon; 0 with epsilon 0): each is at most this above its gridded "
+             "law's value; expected_chance_matches at most this x searched above."}),
 ])
 
 #: candidates.parquet of a calibrated run (calibration.enabled): the candidates, then the calibration
@@ -224,9 +234,17 @@ FAMILY_CALIBRATION = pa.schema([
     pa.field("persons_approximated", pa.int64(), metadata={"description":
              "Searched persons typed at a different locus set than the family, counted as compared "
              "at the family's loci (see calibration.family_summary)."}),
-    pa.field("error_bound_log10", pa.float64()),
+    pa.field("error_bound_log10", pa.float64(), metadata={"description":
+             "Grid error bound of the H2 values (p_h2_at_threshold, chance matches): loci x "
+             "calibration.grid."}),
     pa.field("expected_chance_matches_curve", pa.list_(pa.float64()), metadata={"description":
              "expected_chance_matches at each log10 LR of calibration.THRESHOLD_GRID."}),
+    pa.field("error_bound_log10_h1", pa.float64(), metadata={"description":
+             "Grid error bound of power: loci x calibration.grid_h1."}),
+    pa.field("probability_error", pa.float64(), metadata={"description":
+             "Absolute probability the pruning may move power down and p_h2_at_threshold up "
+             "(their laws' largest; <= calibration.epsilon); expected chance matches: at most "
+             "this x searched."}),
     # whom to sample next (reunion/sampling_advice.py, settings sampling_advice): null where the
     # family was not advised (advice_skipped says why)
     pa.field("best_next_relative", pa.string(), metadata={"description":
@@ -249,6 +267,31 @@ FAMILY_CALIBRATION = pa.schema([
     pa.field("advice_skipped", pa.string(), metadata={"description":
              "Why the family was not advised (null: it was): power at or above max_power, beyond "
              "max_families, explicit pedigree, no hypothesis, no relative applies, advice off."}),
+])
+
+#: TABLES/laws/<key>.parquet (reunion/calibration.py LawStore): the families' laws saved beside
+#: the run's tables for reruns, as the answers the run asked of them (key: the law settings)
+LAW_STORE = pa.schema([
+    pa.field("row_sha256", pa.string(), nullable=False, metadata={"description":
+             "sha256 (32 hex) of the family's lost-child table row bytes (float64 [W])."}),
+    pa.field("loci", pa.binary(), nullable=False, metadata={"description":
+             "Loci compared: numpy.packbits of the bool [L] mask in encoding order."}),
+    pa.field("hypothesis", pa.string(), nullable=False, metadata={"description": "H2 or H1."}),
+    pa.field("x_min", pa.float64(), nullable=False, metadata={"description":
+             "Lowest threshold the law answers (its span; calibration.Span)."}),
+    pa.field("x_max", pa.float64(), nullable=False, metadata={"description":
+             "Highest threshold the law answers (inf: no upper lump)."}),
+    pa.field("context", pa.string(), nullable=False, metadata={"description":
+             "How the law was computed: 'alone', or 'chain:' + a hash of the locus sets convolved "
+             "in one pass with it (calibration.LawCache.prefetch_h2)."}),
+    pa.field("sf_x", pa.list_(pa.float64()), nullable=False),
+    pa.field("sf", pa.list_(pa.float64()), nullable=False, metadata={"description":
+             "The law's sf (its bound, as ScoreDistribution.sf) at each sf_x."}),
+    pa.field("cdf_x", pa.list_(pa.float64()), nullable=False),
+    pa.field("cdf", pa.list_(pa.float64()), nullable=False, metadata={"description":
+             "The law's cdf at each cdf_x."}),
+    pa.field("error_bound_log10", pa.float64(), nullable=False),
+    pa.field("probability_error", pa.float64(), nullable=False),
 ])
 #: families.parquet's advice columns (reunion/sampling_advice.py), the last of FAMILY_CALIBRATION
 FAMILY_ADVICE_FIELDS = ("best_next_relative", "power_with_best", "p_h2_with_best",

@@ -178,11 +178,14 @@ def results_tables(results: list[dict]) -> tuple[pa.Table, pa.Table]:
 
 @task(name="calibrate-candidates", cache_policy=NO_CACHE, persist_result=False)
 def calibrate_candidates(shards_dir: Path, manifest: Manifest, settings: Settings, tables: Path,
-                         candidates: pa.Table, per_locus: pa.Table) -> Calibration | dict | None:
+                         candidates: pa.Table, per_locus: pa.Table,
+                         reuse: Path | None = None) -> Calibration | dict | None:
     """The run's calibration (reunion/calibration.py :func:`~reunion.calibration.calibrate`)
-    from its saved tables (folder ``tables``), its (candidates, per-locus) rows and its shard
-    set: a :class:`Calibration` for :func:`publish`; None when ``calibration.enabled`` is
-    false; {"skipped": why} for a theta > 0 run (the laws assume theta = 0)."""
+    from its saved tables (folder ``tables``, where its laws are saved too), its (candidates,
+    per-locus) rows and its shard set: a :class:`Calibration` for :func:`publish`; None when
+    ``calibration.enabled`` is false; {"skipped": why} for a theta > 0 run (the laws assume
+    theta = 0). ``reuse``: a standing run's tables folder whose saved laws answer too (the
+    rerun's)."""
     if not settings.calibration.enabled:
         return None
     from reunion.calibration import calibrate, run_inputs
@@ -192,7 +195,7 @@ def calibrate_candidates(shards_dir: Path, manifest: Manifest, settings: Setting
         get_run_logger().warning("candidates not calibrated: %s", why)
         return {"skipped": why}
     cal = calibrate(run_inputs(shards_dir, manifest, settings, tables, candidates, per_locus),
-                    settings.calibration)
+                    settings.calibration, reuse)
     get_run_logger().info("calibrated %d candidates and %d families against %d missing persons "
                           "searched in %.1f s", cal.candidates.num_rows, cal.families.num_rows,
                           cal.info["searched"], cal.info["seconds"])

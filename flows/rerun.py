@@ -373,9 +373,10 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
             "table_rows_reused": reused}
     # the families' tables are this rerun's own (reused ones linked in); every candidate is
     # calibrated again: the searched database, so every expected_chance_matches, has changed
+    # (the laws of unchanged families come from the standing run's law store)
     with timings.stage("calibrate"):
         cal = calibrate_candidates(shards, manifest, settings, tables_dir(out_dir, manifest, settings),
-                                   quote(cands), quote(loci))
+                                   quote(cands), quote(loci), tables_dir(base_run_dir, base, settings))
     record = run_record("rerun-new-collections", started, time.perf_counter() - t0, settings, shards,
                         manifest, cluster, counts, mode, timings)
     record = publish(out_dir, quote((cands, loci)), record, quote(cal))

@@ -67,6 +67,48 @@ lump acts only at the last few loci, and the support stays about the sum of the 
 wide (about 35 log10, 35,000 grid points at 1e-3); see
 benchmarks/results/calibration-cpu-2core-2026-12-03-speed/.
 
+The error contract with pruning (calibration.epsilon > 0, the default 1e-15)
+--------------------------------------------------------------------------
+The exact lumps leave a window about 26,000 grid points wide (see above), most of it mass
+that cannot matter to an answer at probability 1e-15. With an absolute probability budget
+epsilon, after each locus the lowest and highest grid points of the partial sum are moved
+into the lower and upper lumps while their *price* (:func:`_convolve`: the mass times a
+Chernoff bound of the chance that the loci still to come carry it back into the answered
+window [x_min, x_max]) fits in the step's share of what is left of epsilon. The prices
+spent, ``pruned_low`` and ``pruned_high`` (their sum ``probability_error`` <= epsilon), bound
+how far any answer in the window moved, so the reported values widen by them and stay
+bounds of the exact probabilities:
+
+    P_H2(S >= x) <= p_h2(x) <= P_H2(S >= x - n delta) + probability_error
+    P_H1(S <= x) <= p_h1(x) <= P_H1(S <= x + n delta_h1) + probability_error
+    P_H1(S >= x - n delta_h1) - probability_error <= power(x) <= P_H1(S >= x)
+
+and against the unpruned law on the same grid: 0 <= pruned - unpruned <= probability_error
+for p_h2 and p_h1, 0 <= unpruned - pruned <= probability_error for power. A p_h2 at or below
+about 2 x probability_error therefore reads "below that", not a value (the 1e-29 an exact
+law gives a strong candidate becomes about 1e-15): the candidates' column
+``probability_error`` says so, and expected_chance_matches is within probability_error x
+searched. epsilon = 0 is the exact reference (no pruning; every brute-force test of
+tests/test_calibration.py runs on it; tests/test_calibration_pruning.py holds the pruned laws
+to brute force and to it). H1 laws (p_h1, power) use their own grid ``delta_h1``
+(calibration.grid_h1, default 1e-2: bound 0.29 log10 over 29 loci, a factor 1.95 in LR),
+10 times coarser than H2's: they need absolute, not tail, precision.
+
+Speed (benchmarks/results/calibration-cpu-2core-2026-12-03-epsilon/): the pruning and the
+H1 grid make a family's laws about 2x cheaper; the H2 law at grid 1e-3 down to 1e-15 is
+still about 10,000-13,000 points wide after each of 29 loci of 15-207 distinct values, far
+from the cost of building the table (see that README for the numbers and what remains).
+
+Laws saved for reruns
+---------------------
+:class:`LawStore` keeps, beside the run's tables (``TABLES/laws/<key>.parquet``, key: the
+law settings grid, grid_h1, epsilon), what the run asked of each law: per (table row sha256,
+loci compared, hypothesis, thresholds span, how it was computed) its sf / cdf at the
+thresholds asked and its bounds. A rerun reads the standing run's store and computes only
+the laws it does not hold (a new or changed family, new candidates' thresholds outside the
+saved ones, new locus sets), so its columns equal a fresh run's to the bit
+(calibration.reuse_laws; the pmfs themselves, about 100 KB a law at grid 1e-3, are not kept).
+
 Nested locus sets (the searched persons' kits, id15 within core20 within the full set) are
 convolved in one pass, the smallest set's loci first, the law of each set read off on the way
 (:meth:`LawCache.prefetch_h2`); lumping then uses the maxima of every locus still to come in
@@ -79,10 +121,10 @@ stage (flows/rematch.py, after the re-score, from the run's saved tables; famili
 ``calibration.threads`` threads) and ``reunion calibrate RUN`` for a run made without it
 (:func:`write_calibration`, into ``RUN/calibration/``). A rerun calibrates every candidate
 again: the searched database, so every expected number of chance matches, has changed; the
-tables it reads are the standing run's where the families did not change. Which additional
-relative would raise a family's power most is reunion/sampling_advice.py's, called by
-:func:`calibrate` for the families of lowest power (families.parquet's advice columns,
-run.json's ``calibration.sampling_advice``).
+tables it reads are the standing run's where the families did not change, and so are the
+laws (:class:`LawStore`). Which additional relative would raise a family's power most is
+reunion/sampling_advice.py's, called by :func:`calibrate` for the families of lowest power
+(families.parquet's advice columns, run.json's ``calibration.sampling_advice``).
 """
 
 from __future__ import annotations
@@ -97,7 +139,7 @@ import numpy as np
 import pyarrow as pa
 
 from reunion.contracts import CALIBRATED_CANDIDATE_FIELDS as CANDIDATE_FIELDS
-from reunion.contracts import CALIBRATED_CANDIDATES, CHANCE_THRESHOLDS, check_table
+from reunion.contracts import CALIBRATED_CANDIDATES, CHANCE_THRESHOLDS, ContractError, check_table
 from reunion.contracts import FAMILY_CALIBRATION as FAMILIES
 from reunion.contracts.records import Manifest, RunRecord
 from reunion.encoding import Encoding, genotype_pairs
@@ -173,8 +215,14 @@ class Layout:
 _NO_K_MAX = np.int64(2) ** 61
 
 
+#: the exponents lambda of the Chernoff bounds that price a pruned grid point
+#: (P(R >= t) <= 10^(-lambda t) E[10^(lambda R)], P(R <= t) <= 10^(lambda t) E[10^(-lambda R)])
+LAMBDAS = np.array([0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0])
+
+
 @numba.njit(cache=True, nogil=True)
-def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min, k_max):  # pragma: no cover (numba)
+def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min, k_max,
+              eps, lams):  # pragma: no cover (numba)
     """Gridded convolution over ``loci`` (int64 [m]) of the per-locus laws: ``values``
     float64 [W] (log10 LR), ``probs`` float64 [W] (masses, normalised here per locus), slots
     1..ng[l] of each locus l; the law of the sum over each prefix ``loci[:checks[c]]``
@@ -193,6 +241,19 @@ def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min, k_max)
     alone, and equal to the unlumped law at every grid index in [k_min, k_max). Above-lumped
     mass is added from suffix sums (small terms first), so it keeps float64 relative
     precision however small it is.
+
+    Probability pruning (``eps`` > 0; 0: none, the exact reference): after each locus the
+    lowest grid points of the partial sum are moved into the lower lump and the highest into
+    the upper lump while the mass they could still send into the answered window stays within
+    the step's share of ``eps`` (what is left of it over the steps to come). A point of mass p
+    at grid index k is priced ``p min(1, min_lambda 10^(lambda (k - k_min) delta) prod_l
+    E[10^(lambda X_l)])`` at the bottom (Chernoff: the chance that the loci still to come
+    lift it to k_min; ``lams`` float64 [K] the lambdas, ``prod_l`` over the loci still to come
+    before the furthest law read off, finite atoms only) and ``p min(1, min_lambda
+    10^(lambda (k_max - k) delta) prod_l E[10^(-lambda X_l)])`` at the top. The prices
+    summed, ``lows`` / ``highs`` float64 [C] (both 0 when eps = 0), bound the error of every
+    answer in [k_min, k_max): P(S' >= x) lies in [sf - high, sf + low], P(S' <= x) in
+    [cdf - low, cdf + high], and low + high <= eps.
     """
     m = loci.size
     C = checks.size
@@ -253,6 +314,39 @@ def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min, k_max)
         if starts[j + 1] == starts[j]:
             dead = j
             break
+    K = lams.size                               # Chernoff factors of each locus's gridded law
+    lmu = np.zeros((K, m), np.float64)          # log10 E[10^(lambda X_j)] (finite atoms)
+    lmd = np.zeros((K, m), np.float64)          # log10 E[10^(-lambda X_j)]
+    if eps > 0.0:
+        for j in range(m):
+            for q in range(K):
+                su = 0.0
+                sd = 0.0
+                for t in range(starts[j], starts[j + 1]):
+                    su += ap[t] * 10.0 ** (lams[q] * ak[t] * delta)
+                    sd += ap[t] * 10.0 ** (-lams[q] * ak[t] * delta)
+                lmu[q, j] = np.log10(su) if su > 0.0 else -np.inf
+                lmd[q, j] = np.log10(sd) if sd > 0.0 else -np.inf
+    # fut_u[q, j]: log10 of the largest product of E[10^(lambda X_l)] over the loci j+1 .. of a
+    # law still to be read off (checks[c] > j), so a price holds for every law of the pass
+    fut_u = np.zeros((K, m), np.float64)
+    fut_d = np.zeros((K, m), np.float64)
+    if eps > 0.0:
+        for q in range(K):
+            for j in range(m):
+                bu = -np.inf
+                bd = -np.inf
+                for cc in range(C):
+                    if checks[cc] > j:
+                        su = 0.0
+                        sd = 0.0
+                        for l in range(j + 1, checks[cc]):
+                            su += lmu[q, l]
+                            sd += lmd[q, l]
+                        bu = max(bu, su)
+                        bd = max(bd, sd)
+                fut_u[q, j] = bu
+                fut_d[q, j] = bd
     rest = np.zeros(m + 1, np.int64)            # rest[j]: sum of the maxima (>= 0) of loci j..m-1
     rmin = np.zeros(m + 1, np.int64)            # rmin[j]: sum of the minima (<= 0) of loci j..m-1
     for j in range(m - 1, -1, -1):
@@ -263,6 +357,10 @@ def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min, k_max)
     belows = np.zeros(C, np.float64)
     aboves = np.zeros(C, np.float64)
     zeros = np.ones(C, np.float64)
+    lows = np.zeros(C, np.float64)
+    highs = np.zeros(C, np.float64)
+    spent_lo = 0.0
+    spent_hi = 0.0
     sizes = np.zeros(C, np.int64)
     a = np.ones(1, np.float64)
     lo = np.int64(0)
@@ -279,6 +377,8 @@ def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min, k_max)
                 zeros[c] = 1.0 - finite[j]
                 belows[c] = below
                 aboves[c] = above
+                lows[c] = spent_lo
+                highs[c] = spent_hi
                 if not lumped:
                     los[c] = lo
                     sizes[c] = a.size
@@ -324,9 +424,47 @@ def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min, k_max)
             j += 1
             continue
         first = 0                               # trim exact zeros at the ends
+        last = b.size - 1
+        if eps > 0.0:                           # probability pruning (see the docstring)
+            half = 0.5 * (eps - spent_lo - spent_hi) / (m - j)
+            acc = 0.0
+            accp = 0.0
+            while first < last:
+                p = b[first]
+                if p > 0.0:
+                    e = 0.0
+                    for q in range(K):
+                        t = lams[q] * (new_lo + first - k_min) * delta + fut_u[q, j]
+                        if t < e:
+                            e = t
+                    u = p * 10.0 ** e
+                    if acc + u > half:
+                        break
+                    acc += u
+                    accp += p
+                first += 1
+            below += accp
+            spent_lo += acc
+            acc = 0.0
+            accp = 0.0
+            while last > first:
+                p = b[last]
+                if p > 0.0:
+                    e = 0.0
+                    for q in range(K):
+                        t = lams[q] * (k_max - new_lo - last) * delta + fut_d[q, j]
+                        if t < e:
+                            e = t
+                    u = p * 10.0 ** e
+                    if acc + u > half:
+                        break
+                    acc += u
+                    accp += p
+                last -= 1
+            above += accp
+            spent_hi += acc
         while first < b.size - 1 and b[first] == 0.0:
             first += 1
-        last = b.size - 1
         while last > first and b[last] == 0.0:
             last -= 1
         a = b[first:last + 1].copy()
@@ -338,7 +476,7 @@ def _convolve(values, probs, offsets, ng, loci, checks, delta, up, k_min, k_max)
     pmfs = np.empty(bounds[C], np.float64)
     for q in range(C):
         pmfs[bounds[q]:bounds[q + 1]] = chunks[q][:sizes[q]]
-    return pmfs, bounds, los, belows, aboves, zeros, normaliser
+    return pmfs, bounds, los, belows, aboves, zeros, normaliser, lows, highs
 
 
 # --------------------------------------------------------------------------- distributions
@@ -353,7 +491,12 @@ class ScoreDistribution:
     answer for x in [x_min, x_max] (or +-inf) and equal the unlumped law's there (the lumps
     hold no mass in between); ``n_loci``: loci convolved (compared and informative), so
     ``error_bound = n_loci * delta``; ``normaliser``: max over loci of |sum of the masses
-    - 1| before normalising (see the module docstring).
+    - 1| before normalising (see the module docstring); ``pruned_low`` / ``pruned_high``:
+    the prices of the grid points the probability pruning moved into ``below`` / ``above``
+    (:func:`_convolve`; both 0 without pruning), so ``sf`` and ``cdf`` widen their answers by
+    them in the direction of the bound (H2 ``sf`` up by pruned_low, H1 ``sf`` down and ``cdf``
+    up by pruned_high) and stay bounds; ``probability_error`` = their sum (<= epsilon) is how
+    far a bound can overstate the gridded law's value.
     """
 
     hypothesis: str          # "H2" or "H1"
@@ -368,6 +511,8 @@ class ScoreDistribution:
     normaliser: float
     above: float = 0.0
     x_max: float = math.inf
+    pruned_low: float = 0.0
+    pruned_high: float = 0.0
     _sf: np.ndarray = field(init=False, repr=False)
     _cdf: np.ndarray = field(init=False, repr=False)
 
@@ -381,6 +526,12 @@ class ScoreDistribution:
     def error_bound(self) -> float:
         """Largest shift (log10 units) between a true sum and its gridded value."""
         return self.n_loci * self.delta
+
+    @property
+    def probability_error(self) -> float:
+        """Absolute probability by which ``sf`` / ``cdf`` may overstate their bound (the pruning's
+        spent budget; 0 without pruning)."""
+        return self.pruned_low + self.pruned_high
 
     @property
     def total(self) -> float:
@@ -406,6 +557,8 @@ class ScoreDistribution:
         n = self.pmf.size
         out = np.where(i <= 0, self._sf[0] if n else self.above,
                        np.where(i >= n, self.above, self._sf[np.clip(i, 0, max(n - 1, 0))] if n else 0.0))
+        if self.pruned_low or self.pruned_high:     # widen by the pruning's prices (a bound still)
+            out = np.clip(out + self.pruned_low if self.up else out - self.pruned_high, 0.0, 1.0)
         out = np.where(x == -np.inf, 1.0, np.where(x == np.inf, 0.0, out))
         return out
 
@@ -420,15 +573,17 @@ class ScoreDistribution:
         low = self.zero + self.below
         out = np.where(i < 0, low, np.where(i >= n, (self._cdf[-1] if self.above > 0 else 1.0) if n else low,
                                             self._cdf[np.clip(i, 0, max(n - 1, 0))] if n else low))
+        if self.pruned_low or self.pruned_high:
+            out = np.clip(out - self.pruned_low if self.up else out + self.pruned_high, 0.0, 1.0)
         out = np.where(x == -np.inf, self.zero, np.where(x == np.inf, 1.0, out))
         return np.minimum(out, 1.0)
 
 
 def _distribution(layout: Layout, values: np.ndarray, probs: np.ndarray, loci: np.ndarray,
                   hypothesis: str, up: bool, delta: float, x_min: float,
-                  x_max: float = math.inf) -> ScoreDistribution:
+                  x_max: float = math.inf, epsilon: float = 0.0) -> ScoreDistribution:
     return _distributions(layout, values, probs, loci, np.array([loci.size]), hypothesis, up,
-                          delta, x_min, x_max)[0]
+                          delta, x_min, x_max, epsilon)[0]
 
 
 def _k_range(delta: float, x_min: float, x_max: float) -> tuple[int, int]:
@@ -442,19 +597,21 @@ def _k_range(delta: float, x_min: float, x_max: float) -> tuple[int, int]:
 
 def _distributions(layout: Layout, values: np.ndarray, probs: np.ndarray, loci: np.ndarray,
                    checks: np.ndarray, hypothesis: str, up: bool, delta: float,
-                   x_min: float, x_max: float = math.inf) -> list[ScoreDistribution]:
+                   x_min: float, x_max: float = math.inf, epsilon: float = 0.0) -> list[ScoreDistribution]:
     """The laws over the nested prefixes ``loci[:checks[c]]`` (one pass, :func:`_convolve`),
-    each answering thresholds in [x_min, x_max] (mass outside lumped)."""
+    each answering thresholds in [x_min, x_max] (mass outside lumped), pruned within the
+    absolute probability budget ``epsilon`` (0: exact up to the grid)."""
     if x_max < x_min:
         raise CalibrationError(f"x_max = {x_max} below x_min = {x_min}")
     k_min, k_max = _k_range(delta, x_min, x_max)
-    pmfs, bounds, los, belows, aboves, zeros, normaliser = _convolve(
+    pmfs, bounds, los, belows, aboves, zeros, normaliser, lows, highs = _convolve(
         values, probs, layout.offsets, layout.n_genotypes, loci.astype(np.int64),
-        np.asarray(checks, np.int64), float(delta), bool(up), np.int64(k_min), np.int64(k_max))
+        np.asarray(checks, np.int64), float(delta), bool(up), np.int64(k_min), np.int64(k_max),
+        float(epsilon), LAMBDAS)
     # a law that loses every path to the lumps, or an S = -inf-surely one, keeps lo = k_min
     return [ScoreDistribution(hypothesis, up, delta, int(los[c]), pmfs[bounds[c]:bounds[c + 1]].copy(),
                               float(belows[c]), float(zeros[c]), x_min, int(checks[c]), float(normaliser),
-                              float(aboves[c]), x_max)
+                              float(aboves[c]), x_max, float(lows[c]), float(highs[c]))
             for c in range(len(checks))]
 
 
@@ -475,67 +632,296 @@ class Span:
 
 
 class FamilyLaws:
-    """H2 (unrelated, rounded up) and H1 (true lost child, rounded down) laws of one family
-    over one set of compared loci (``loci`` int64 [n], indices into the encoding), each for
-    the thresholds of ``span``; each is computed on first use (a chance-match sum needs only
-    H2)."""
+    """H2 (unrelated, rounded up, grid ``delta``) and H1 (true lost child, rounded down, grid
+    ``delta_h1``, default ``delta``) laws of one family over one set of compared loci (``loci``
+    int64 [n], indices into the encoding), each for the thresholds of ``span`` and pruned
+    within the absolute probability budget ``epsilon`` (0: exact up to the grid); each is
+    computed on first use (a chance-match sum needs only H2).
 
-    def __init__(self, layout: Layout, row: np.ndarray, loci: np.ndarray, delta: float, span: Span):
+    With ``saved`` ({"H2": :class:`Answers`, "H1": ...}, from a :class:`LawStore`), ``h2`` /
+    ``h1`` answer from the saved values where they hold the thresholds asked and compute the
+    law (recording its answers there) only where not; ``on_compute`` is called once per law
+    computed (a count for the run's summary)."""
+
+    def __init__(self, layout: Layout, row: np.ndarray, loci: np.ndarray, delta: float, span: Span,
+                 delta_h1: float | None = None, epsilon: float = 0.0,
+                 saved: dict[str, Answers] | None = None, on_compute=None):
         self.loci = loci
         self.span = span
+        self.delta_h1 = delta if delta_h1 is None else delta_h1
+        self.epsilon = epsilon
+        self.saved = saved
+        self._on_compute = on_compute
         self._args = (layout, row, delta)
         self._h2: ScoreDistribution | None = None
         self._h1: ScoreDistribution | None = None
 
-    @property
-    def h2(self) -> ScoreDistribution:
+    def _computed(self, d: ScoreDistribution) -> ScoreDistribution:
+        if self._on_compute is not None:
+            self._on_compute()
+        return d
+
+    def law_h2(self) -> ScoreDistribution:
+        """The H2 law itself (computed here if not yet)."""
         if self._h2 is None:
             layout, row, delta = self._args
-            self._h2 = _distribution(layout, row, layout.hw_h2, self.loci, "H2", True, delta,
-                                     self.span.h2_min, self.span.h2_max)
+            self._h2 = self._computed(_distribution(layout, row, layout.hw_h2, self.loci, "H2", True, delta,
+                                                    self.span.h2_min, self.span.h2_max, self.epsilon))
         return self._h2
 
-    @property
-    def h1(self) -> ScoreDistribution:
+    def law_h1(self) -> ScoreDistribution:
+        """The H1 law itself (computed here if not yet)."""
         if self._h1 is None:
             layout, row, delta = self._args
             with np.errstate(over="ignore", invalid="ignore"):
                 w = np.where(np.isfinite(row), np.power(10.0, row), 0.0) * layout.hw_raw
-            self._h1 = _distribution(layout, row, w, self.loci, "H1", False, delta,
-                                     self.span.h1_min, self.span.h1_max)
+            self._h1 = self._computed(_distribution(layout, row, w, self.loci, "H1", False, self.delta_h1,
+                                                    self.span.h1_min, self.span.h1_max, self.epsilon))
         return self._h1
+
+    @property
+    def h2(self) -> ScoreDistribution | Recorded:
+        if self.saved is None:
+            return self.law_h2()
+        return Recorded(self.saved["H2"], self.law_h2, self._h2)
+
+    @property
+    def h1(self) -> ScoreDistribution | Recorded:
+        if self.saved is None:
+            return self.law_h1()
+        return Recorded(self.saved["H1"], self.law_h1, self._h1)
+
+
+@dataclass
+class Answers:
+    """What a run asked of one law, as :class:`LawStore` saves it: ``sf`` / ``cdf``
+    {threshold float: value float} and the law's ``error_bound`` and ``probability_error``
+    (None until the law is computed once)."""
+
+    sf: dict[float, float] = field(default_factory=dict)
+    cdf: dict[float, float] = field(default_factory=dict)
+    error_bound: float | None = None
+    probability_error: float | None = None
+
+
+class Recorded:
+    """A law seen through its saved :class:`Answers`: ``sf`` / ``cdf`` / ``error_bound`` /
+    ``probability_error`` as :class:`ScoreDistribution`'s, from the answers where they hold
+    every threshold asked, else from the law (``compute()``, recorded into the answers)."""
+
+    def __init__(self, answers: Answers, compute, law: ScoreDistribution | None = None):
+        self.answers, self._compute, self._law = answers, compute, law
+
+    def _get(self, method: str, x):
+        x = np.asarray(x, dtype=np.float64)
+        got = getattr(self.answers, method)
+        flat = x.ravel().tolist()
+        if self._law is None and all(v in got for v in flat):
+            return np.asarray([got[v] for v in flat], dtype=np.float64).reshape(x.shape)
+        law = self._law = self._compute()
+        self.answers.error_bound, self.answers.probability_error = law.error_bound, law.probability_error
+        out = getattr(law, method)(x)
+        got.update(zip(flat, np.ravel(out).tolist()))
+        return out
+
+    def sf(self, x) -> np.ndarray:
+        return self._get("sf", x)
+
+    def cdf(self, x) -> np.ndarray:
+        return self._get("cdf", x)
+
+    def _bound(self, name: str) -> float:
+        v = getattr(self.answers, name)
+        if v is None or self._law is not None:
+            law = self._law = self._law or self._compute()
+            self.answers.error_bound, self.answers.probability_error = law.error_bound, law.probability_error
+            v = getattr(self.answers, name)
+        return float(v)
+
+    @property
+    def error_bound(self) -> float:
+        return self._bound("error_bound")
+
+    @property
+    def probability_error(self) -> float:
+        return self._bound("probability_error")
+
+
+def row_hash(row: np.ndarray) -> str:
+    """Content key of a family's table row (float64 [W]): the sha256 of its bytes (32 hex)."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(row, dtype=np.float64).tobytes()).hexdigest()[:32]
+
+
+#: the law store's folder inside a run's tables folder (flows/tables.py tables_dir)
+LAWS_DIR = "laws"
+
+
+def law_settings_key(settings: CalibrationSettings) -> str:
+    """Hash of the calibration fields a law depends on (CalibrationSettings.LAW_FIELDS)."""
+    import hashlib
+    import json
+
+    keyed = {f: getattr(settings, f) for f in CalibrationSettings.LAW_FIELDS}
+    return hashlib.sha256(json.dumps({"v": 1, **keyed}, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def law_store_file(tables: Path, settings: CalibrationSettings) -> Path:
+    """Where a run keeps its families' saved laws: ``TABLES/laws/<law settings key>.parquet``."""
+    return Path(tables) / LAWS_DIR / f"{law_settings_key(settings)}.parquet"
+
+
+class LawStore:
+    """The families' laws saved beside the tables (:data:`reunion.contracts.LAW_STORE`), as
+    the answers a run asked of them: per (table row hash, loci compared (packed bool [L]),
+    hypothesis, thresholds span), the ``sf`` / ``cdf`` values at the thresholds asked and the
+    law's bounds (:class:`Answers`). A law depends on nothing else once the law settings
+    (grid, grid_h1, epsilon: the file's key) are fixed, so a rerun reads the standing run's
+    store and computes only the laws it does not hold: the pmfs themselves (about 100 KB a
+    law at grid 1e-3) are not kept. ``used``: the entries this run touched (the ones saved)."""
+
+    def __init__(self, entries: dict | None = None):
+        self.entries: dict[tuple, Answers] = entries or {}
+        self.used: set[tuple] = set()
+
+    @staticmethod
+    def _keys(rh: str, mask: bytes, span: Span, context: str):
+        return (("H2", (rh, mask, "H2", float(span.h2_min), float(span.h2_max), context)),
+                ("H1", (rh, mask, "H1", float(span.h1_min), float(span.h1_max), "alone")))
+
+    def answers(self, rh: str, mask: bytes, span: Span, context: str = "alone") -> dict[str, Answers]:
+        """The answers of the laws of row hash ``rh`` over ``mask`` for ``span`` (new empty
+        ones where none saved), marked used. ``context``: how the H2 law is computed ("alone",
+        or "chain:" + the hash of the set of locus sets convolved in one pass with it,
+        :meth:`LawCache.prefetch_h2`): a law is reused only where a fresh run would compute it
+        the same way, so a rerun's columns equal a fresh run's to the bit; H1 laws are always
+        computed alone."""
+        out = {}
+        for hyp, k in self._keys(rh, mask, span, context):
+            a = self.entries.get(k)
+            if a is None:
+                a = self.entries.setdefault(k, Answers())
+            self.used.add(k)
+            out[hyp] = a
+        return out
+
+    def table(self) -> pa.Table:
+        """The used entries that hold a computed law's answers, as :data:`LAW_STORE` rows."""
+        from reunion.contracts import LAW_STORE
+
+        rows = []
+        for k in sorted(self.used):
+            a = self.entries[k]
+            if a.error_bound is None:
+                continue
+            rows.append({"row_sha256": k[0], "loci": k[1], "hypothesis": k[2], "x_min": k[3], "x_max": k[4],
+                         "context": k[5],
+                         "sf_x": list(a.sf), "sf": list(a.sf.values()), "cdf_x": list(a.cdf),
+                         "cdf": list(a.cdf.values()), "error_bound_log10": a.error_bound,
+                         "probability_error": a.probability_error})
+        return pa.Table.from_pylist(rows, schema=LAW_STORE)
+
+    @classmethod
+    def read(cls, paths: list[Path]) -> LawStore:
+        """The entries of the store files among ``paths`` that exist (later files win)."""
+        from reunion.contracts import LAW_STORE
+        from reunion.io.atomic import read_table
+
+        entries: dict[tuple, Answers] = {}
+        for path in paths:
+            if path is None or not Path(path).exists():
+                continue
+            try:
+                t = check_table(read_table(Path(path)), LAW_STORE, str(path))
+            except (ContractError, OSError, pa.ArrowException):   # unreadable: computed again
+                continue
+            for r in t.to_pylist():
+                entries[(r["row_sha256"], r["loci"], r["hypothesis"], r["x_min"], r["x_max"],
+                         r["context"])] = Answers(
+                    dict(zip(r["sf_x"], r["sf"])), dict(zip(r["cdf_x"], r["cdf"])),
+                    r["error_bound_log10"], r["probability_error"])
+        return cls(entries)
+
+    def write(self, path: Path) -> Path:
+        """Write the used entries to ``path`` (atomic, the outputs' permissions)."""
+        from reunion.io.atomic import ensure_dir, write_table
+
+        ensure_dir(Path(path).parent)
+        return write_table(self.table(), Path(path))
 
 
 def family_laws(layout: Layout, row: np.ndarray, mask: np.ndarray | None = None, *,
                 delta: float = GRID, x_min: float = 0.0, x_max: float = math.inf,
-                span: Span | None = None) -> FamilyLaws:
+                span: Span | None = None, delta_h1: float | None = None,
+                epsilon: float = 0.0, saved: dict[str, Answers] | None = None,
+                on_compute=None) -> FamilyLaws:
     """The H2 and H1 laws of the summed log10 LR of a family's table ``row`` (float64 [W])
     over the loci in ``mask`` (bool [L]; None: every locus) where the family is informative.
 
     Valid for thresholds x in [``x_min``, ``x_max``] (mass that cannot reach x_min, and mass
-    that cannot fall below x_max, is lumped), or those of ``span`` where given.
+    that cannot fall below x_max, is lumped), or those of ``span`` where given. H2 on the grid
+    ``delta``, H1 on ``delta_h1`` (default ``delta``); ``epsilon`` > 0 prunes within that
+    absolute probability budget (0: the exact reference); ``saved`` / ``on_compute``: as
+    :class:`FamilyLaws`.
     """
     row = np.ascontiguousarray(row, dtype=np.float64)
     use = layout.informative(row)
     if mask is not None:
         use &= np.asarray(mask, dtype=bool)
     return FamilyLaws(layout, row, np.flatnonzero(use).astype(np.int64), delta,
-                      span if span is not None else Span.of(x_min, x_max))
+                      span if span is not None else Span.of(x_min, x_max), delta_h1, epsilon,
+                      saved, on_compute)
 
 
 class LawCache:
-    """:func:`family_laws` memoised per (family id, compared loci) within one call."""
+    """:func:`family_laws` memoised per (family id, compared loci) within one call; with a
+    :class:`LawStore`, answered from the laws a previous run saved where it holds them
+    (same table row bytes, loci compared, thresholds and law settings)."""
 
     def __init__(self, layout: Layout, rows, *, delta: float = GRID, x_min: float = 0.0,
-                 x_max: float = math.inf, spans: dict[str, Span] | None = None):
+                 x_max: float = math.inf, spans: dict[str, Span] | None = None,
+                 delta_h1: float | None = None, epsilon: float = 0.0, store: LawStore | None = None):
         """``rows``: family id -> table row float64 [W] (a dict or a callable); ``spans``:
-        family id -> the thresholds its laws answer (default ``Span.of(x_min, x_max)``)."""
+        family id -> the thresholds its laws answer (default ``Span.of(x_min, x_max)``);
+        ``delta_h1`` (default ``delta``) and ``epsilon``: as :func:`family_laws`; ``store``:
+        saved answers to read and to record into."""
+        import threading
+
         self.layout, self.delta, self.x_min, self.x_max = layout, delta, x_min, x_max
+        self.delta_h1, self.epsilon = (delta if delta_h1 is None else delta_h1), epsilon
+        self.store = store
         self._spans = spans or {}
         self._default = Span.of(x_min, x_max)
         self._rows = rows
         self._laws: dict[tuple[str, bytes], FamilyLaws] = {}
         self._informative: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self._chains: dict[str, tuple[set[bytes], str]] = {}   # family -> (prefetched sets, context)
+        #: laws computed (convolution results) and the families they belong to
+        self.computed = 0
+        self.families_computed: set[str] = set()
+        #: (family id, packed compared loci) -> the thresholds its H2 law will be asked besides
+        #: the families table's (the candidates'): prefetch_h2 computes unless all are saved
+        self.asked: dict[tuple[str, bytes], list[float]] = {}
+
+    def _counter(self, family_id: str):
+        def count():
+            with self._lock:
+                self.computed += 1
+                self.families_computed.add(family_id)
+        return count
+
+    def _new(self, family_id: str, eff: np.ndarray, key: bytes) -> FamilyLaws:
+        row = self.row(family_id)
+        saved = None
+        if self.store is not None:
+            keys, ctx = self._chains.get(family_id, (set(), ""))
+            saved = self.store.answers(row_hash(row), key, self.span(family_id),
+                                       ctx if key in keys else "alone")
+        return family_laws(self.layout, row, eff, delta=self.delta, span=self.span(family_id),
+                           delta_h1=self.delta_h1, epsilon=self.epsilon, saved=saved,
+                           on_compute=self._counter(family_id))
 
     def row(self, family_id: str) -> np.ndarray:
         return self._rows(family_id) if callable(self._rows) else self._rows[family_id]
@@ -553,27 +939,41 @@ class LawCache:
         key = (family_id, np.packbits(eff).tobytes())
         got = self._laws.get(key)
         if got is None:
-            got = self._laws[key] = family_laws(self.layout, self.row(family_id), eff,
-                                                delta=self.delta, span=self.span(family_id))
+            got = self._laws[key] = self._new(family_id, eff, key[1])
         return got
 
-    def prefetch_h2(self, family_id: str, masks: list[np.ndarray]) -> None:
+    def prefetch_h2(self, family_id: str, masks: list[np.ndarray], xs: np.ndarray | None = None) -> None:
         """Compute the H2 laws of ``family_id`` over the loci sets ``masks`` (bool [L] each,
         within the family's informative loci) not yet computed, in one convolution pass per
         chain of nested sets (the kits: id15 within core20 within the full set): sorted by
-        size, each set joins the first chain whose largest set it contains."""
+        size, each set joins the first chain whose largest set it contains. A law whose saved
+        answers (``store``) hold every threshold of ``xs`` float64 [n] is not computed."""
+        import hashlib
+
         todo: dict[bytes, tuple[np.ndarray, FamilyLaws]] = {}
+        want = [] if xs is None else np.asarray(xs, dtype=np.float64).ravel().tolist()
+        effs = {}
         for eff in masks:
             eff = np.asarray(eff, dtype=bool) & self.informative(family_id)
-            key = np.packbits(eff).tobytes()
+            effs.setdefault(np.packbits(eff).tobytes(), eff)
+        if family_id not in self._chains:        # the context of the laws of this pass (LawStore)
+            ctx = hashlib.sha256(b"".join(sorted(effs))).hexdigest()[:16]
+            self._chains[family_id] = (set(effs), f"chain:{ctx}")
+        held = True
+        for key, eff in effs.items():
             law = self._laws.get((family_id, key))
             if law is None:
-                law = self._laws[(family_id, key)] = family_laws(self.layout, self.row(family_id), eff,
-                                                                 delta=self.delta, span=self.span(family_id))
-            if law._h2 is None and key not in todo:
+                law = self._laws[(family_id, key)] = self._new(family_id, eff, key)
+            a = None if law.saved is None else law.saved["H2"]
+            asked = want + self.asked.get((family_id, key), [])
+            held &= a is not None and a.error_bound is not None and all(x in a.sf for x in asked)
+            if law._h2 is None:
                 todo[key] = (eff, law)
+        if held:                                 # every law saved with every answer asked
+            return
         chains: list[list[tuple[np.ndarray, FamilyLaws]]] = []
-        for eff, law in sorted(todo.values(), key=lambda e: int(e[0].sum())):
+        # sorted by size then by the packed set: the chains depend on the set of sets only
+        for key, (eff, law) in sorted(todo.items(), key=lambda e: (int(e[1][0].sum()), e[0])):
             for ch in chains:
                 if not np.any(ch[-1][0] & ~eff):
                     ch.append((eff, law))
@@ -592,9 +992,9 @@ class LawCache:
                 checks.append(len(order))
             laws = _distributions(self.layout, row, self.layout.hw_h2, np.asarray(order, np.int64),
                                   np.asarray(checks, np.int64), "H2", True, self.delta,
-                                  span.h2_min, span.h2_max)
+                                  span.h2_min, span.h2_max, self.epsilon)
             for (_, law), d in zip(ch, laws):
-                law._h2 = d
+                law._h2 = law._computed(d)
 
     def __len__(self) -> int:
         return len(self._laws)
@@ -639,7 +1039,6 @@ def family_summary(cache: LawCache, family_id: str, searched: SearchedSet, *,
     locus set exactly (one convolution each).
     """
     inf = cache.informative(family_id)
-    own = cache.laws(family_id)
     grid = np.concatenate([[power_log10_lr], THRESHOLD_GRID])
     groups: dict[bytes, list] = {}
     for m, c in zip(searched.masks, searched.counts):
@@ -653,29 +1052,38 @@ def family_summary(cache: LawCache, family_id: str, searched: SearchedSet, *,
     full_key = np.packbits(inf).tobytes()
     cut = len(ordered) if max_mask_groups is None else max_mask_groups
     exact = ordered[:cut]
-    cache.prefetch_h2(family_id, [inf] + [eff for eff, _ in exact])
+    cache.prefetch_h2(family_id, [inf] + [eff for eff, _ in exact], xs=grid)
+    own = cache.laws(family_id)
     rest = sum(c for _, c in ordered[cut:])
     approximated = sum(c for e, c in ordered[cut:] if np.packbits(e).tobytes() != full_key)
     curve = rest * own.h2.sf(grid)
     err = own.h2.error_bound
+    perr = own.h2.probability_error
     for eff, c in exact:
         law = cache.laws(family_id, eff)
         curve = curve + c * law.h2.sf(grid)
         err = max(err, law.h2.error_bound)
+        perr = max(perr, law.h2.probability_error)
+    h1 = own.h1
+    power = float(h1.sf(power_log10_lr))
     return {"family_id": family_id, "loci_typed": int(inf.sum()), "searched": searched.searched,
-            "power": float(own.h1.sf(power_log10_lr)), "power_log10_lr": float(power_log10_lr),
+            "power": power, "power_log10_lr": float(power_log10_lr),
             "p_h2_at_threshold": float(own.h2.sf(power_log10_lr)),
             "expected_chance_matches": float(curve[0]), "persons_approximated": int(approximated),
-            "error_bound_log10": float(err), "expected_chance_matches_curve": curve[1:].tolist()}
+            "error_bound_log10": float(err), "expected_chance_matches_curve": curve[1:].tolist(),
+            "error_bound_log10_h1": float(h1.error_bound),
+            "probability_error": float(max(perr, h1.probability_error))}
 
 
 def spans(fids: list[str], log10_lr: np.ndarray, families: list[str], delta: float,
-          power_log10_lr: float = POWER_LOG10_LR) -> dict[str, Span]:
+          power_log10_lr: float = POWER_LOG10_LR, delta_h1: float | None = None) -> dict[str, Span]:
     """The thresholds each family's laws must answer in :func:`annotate` (known before any
     convolution): H2 ``sf`` at the power threshold, along :data:`THRESHOLD_GRID` and at its
     candidates' log10 LRs; H1 ``sf`` at the power threshold and ``cdf`` at its candidates'
     log10 LRs. ``fids`` / ``log10_lr`` float64 [n]: the candidates' family ids and scores
-    (non-finite ones need no law). The lower ends are floored to the grid ``delta``."""
+    (non-finite ones need no law). The lower ends are floored to the grids ``delta`` (H2)
+    and ``delta_h1`` (H1; default ``delta``)."""
+    d1 = delta if delta_h1 is None else delta_h1
     xs: dict[str, list[float]] = {f: [] for f in families}
     for fid, x in zip(fids, log10_lr.tolist()):
         if math.isfinite(x):
@@ -684,7 +1092,7 @@ def spans(fids: list[str], log10_lr: np.ndarray, families: list[str], delta: flo
     for fid, v in xs.items():
         lo, hi = min(v + [power_log10_lr]), max(v + [power_log10_lr])
         out[fid] = Span(math.floor(min(lo, float(THRESHOLD_GRID[0])) / delta) * delta,
-                        max(hi, float(THRESHOLD_GRID[-1])), math.floor(lo / delta) * delta, hi)
+                        max(hi, float(THRESHOLD_GRID[-1])), math.floor(lo / d1) * d1, hi)
     return out
 
 
@@ -692,7 +1100,9 @@ def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, 
              compared: dict[tuple[str, str], np.ndarray] | None = None,
              hypotheses: dict[str, str] | None = None, families: list[str] | None = None,
              delta: float = GRID, power_log10_lr: float = POWER_LOG10_LR,
-             max_mask_groups: int | None = 4, threads: int = 1) -> tuple[pa.Table, pa.Table]:
+             max_mask_groups: int | None = 4, threads: int = 1, delta_h1: float | None = None,
+             epsilon: float = 0.0, store: LawStore | None = None,
+             counts: dict | None = None) -> tuple[pa.Table, pa.Table]:
     """Calibrate a run's candidates and families.
 
     ``candidates``: the CANDIDATES contract (candidates.parquet). ``rows``: family id ->
@@ -700,7 +1110,11 @@ def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, 
     persons searched against every family. ``compared``: (missing_id, family_id) -> bool
     [L] loci compared (per_locus.parquet's flags); missing pairs use the family's
     informative loci. ``families``: ids for the families table (default: those in
-    ``candidates``); ``hypotheses``: family id -> hypothesis name for it.
+    ``candidates``); ``hypotheses``: family id -> hypothesis name for it. ``delta_h1``,
+    ``epsilon``: the H1 grid (default ``delta``) and the pruning budget (default 0, exact);
+    ``store``: saved laws to answer from and record into (:class:`LawStore`); ``counts``: a
+    dict this fills with ``laws_computed`` and ``families_computed`` (families with at least
+    one law computed here, not answered from the store).
 
     Returns (candidates with :data:`CANDIDATE_FIELDS` appended, families table of
     :data:`FAMILIES`). ``expected_chance_matches`` of a candidate is p_h2 x
@@ -711,7 +1125,13 @@ def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, 
     mids = candidates.column("missing_id").to_pylist()
     fids = candidates.column("family_id").to_pylist()
     ids = sorted(set(fids)) if families is None else list(families)
-    cache = LawCache(layout, rows, delta=delta, spans=spans(fids, lo10, ids, delta, power_log10_lr))
+    cache = LawCache(layout, rows, delta=delta, spans=spans(fids, lo10, ids, delta, power_log10_lr, delta_h1),
+                     delta_h1=delta_h1, epsilon=epsilon, store=store)
+    if store is not None:                # the candidates' thresholds, for prefetch_h2's check
+        for mid, fid, x in zip(mids, fids, lo10.tolist()):
+            mask = None if compared is None else compared.get((mid, fid))
+            eff = cache.informative(fid) if mask is None else cache.informative(fid) & mask
+            cache.asked.setdefault((fid, np.packbits(eff).tobytes()), []).append(x)
 
     def summary(fid: str) -> dict:
         r = family_summary(cache, fid, searched, power_log10_lr=power_log10_lr,
@@ -728,17 +1148,22 @@ def annotate(candidates: pa.Table, layout: Layout, rows, searched: SearchedSet, 
     else:
         fam_rows = [summary(fid) for fid in ids]
     n = len(mids)
-    p_h2, p_h1, err = np.empty(n), np.empty(n), np.empty(n)
+    p_h2, p_h1, err, err1, perr = (np.empty(n) for _ in range(5))
     for i, (mid, fid, x) in enumerate(zip(mids, fids, lo10.tolist())):
         mask = None if compared is None else compared.get((mid, fid))
         law = cache.laws(fid, mask)
-        p_h2[i] = float(law.h2.sf(x))
-        p_h1[i] = float(law.h1.cdf(x))
-        err[i] = law.h2.error_bound
+        h2, h1 = law.h2, law.h1
+        p_h2[i] = float(h2.sf(x))
+        p_h1[i] = float(h1.cdf(x))
+        err[i], err1[i] = h2.error_bound, h1.error_bound
+        perr[i] = max(h2.probability_error, h1.probability_error)
     out = candidates
     for name, values in (("p_h2", p_h2), ("expected_chance_matches", p_h2 * searched.searched),
-                         ("p_h1", p_h1), ("error_bound_log10", err)):
+                         ("p_h1", p_h1), ("error_bound_log10", err), ("error_bound_log10_h1", err1),
+                         ("probability_error", perr)):
         out = out.append_column(CANDIDATE_FIELDS.field(name), pa.array(values, pa.float64()))
+    if counts is not None:
+        counts.update(laws_computed=cache.computed, families_computed=len(cache.families_computed))
     return out, pa.Table.from_pylist(fam_rows, schema=FAMILIES)
 
 
@@ -782,6 +1207,7 @@ class RunInputs:
     hypotheses: dict[str, str]
     candidates: pa.Table
     run: RunRecord | None
+    tables: Path | None = None           # the saved tables folder (the law store lives in it)
     #: what the sampling advice reads (reunion/sampling_advice.py): the shard set and the settings
     shards_dir: Path | None = None
     manifest: Manifest | None = None
@@ -849,8 +1275,8 @@ def run_inputs(shards_dir: Path, manifest: Manifest, settings: Settings, tables:
             if m is not None and int(m.sum()) != int(n):
                 raise CalibrationError(f"per-locus rows disagree with the candidates on the "
                                        f"loci compared of {mid} / {fid}")
-    return RunInputs(layout, rows, searched, compared, hypotheses, candidates, run, shards_dir,
-                     manifest, settings, enc)
+    return RunInputs(layout, rows, searched, compared, hypotheses, candidates, run, Path(tables),
+                     shards_dir, manifest, settings, enc)
 
 
 def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
@@ -880,14 +1306,19 @@ def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
     return run_inputs(shards_dir, manifest, settings, folder, candidates, per_locus, run)
 
 
-def annotate_run(run_dir: Path, *, tables: Path | None = None, delta: float = GRID, power_log10_lr: float = POWER_LOG10_LR,
-                 max_mask_groups: int | None = 4) -> tuple[pa.Table, pa.Table]:
+def annotate_run(run_dir: Path, *, tables: Path | None = None,
+                 settings: CalibrationSettings | None = None) -> tuple[pa.Table, pa.Table]:
     """Annotated candidates and the families table (every family with a table) of a finished
-    run folder, without writing anything (:func:`read_run`, :func:`annotate`)."""
+    run folder, without writing anything or reading saved laws (:func:`read_run`,
+    :func:`annotate`), under ``settings`` (default: the run's own calibration settings, so a
+    calibrated run's columns come out again)."""
     r = read_run(Path(run_dir), tables)
+    if settings is None:
+        settings = Settings.model_validate(r.run.config).calibration if r.run else CalibrationSettings()
     return annotate(r.candidates, r.layout, r.rows, r.searched, compared=r.compared,
-                    hypotheses=r.hypotheses, families=sorted(r.rows), delta=delta,
-                    power_log10_lr=power_log10_lr, max_mask_groups=max_mask_groups)
+                    hypotheses=r.hypotheses, families=sorted(r.rows), delta=settings.grid,
+                    power_log10_lr=settings.power_log10_lr, max_mask_groups=settings.max_mask_groups,
+                    delta_h1=settings.grid_h1, epsilon=settings.epsilon)
 
 
 @dataclass(frozen=True)
@@ -904,20 +1335,35 @@ class Calibration:
     info: dict
 
 
-def calibrate(inputs: RunInputs, settings: CalibrationSettings) -> Calibration:
+def calibrate(inputs: RunInputs, settings: CalibrationSettings, reuse: Path | None = None) -> Calibration:
     """The one home of a run's calibration: :func:`annotate` over every family with a table,
     :func:`chance_thresholds` by hypothesis and loci typed, and the summary for run.json. The
     re-match and the rerun call it on their fresh candidates (flows/rematch.py
-    ``calibrate_candidates``), ``reunion calibrate`` on a finished run folder."""
+    ``calibrate_candidates``), ``reunion calibrate`` on a finished run folder.
+
+    With ``settings.reuse_laws`` the laws saved in the run's tables folder
+    (``inputs.tables``) and in ``reuse`` (a standing run's tables folder, the rerun's) answer
+    where they hold a family's law (:class:`LawStore`; same row bytes, loci, thresholds and
+    law settings: the same law), and the laws this run used are saved, atomically, into
+    :func:`law_store_file` of ``inputs.tables``."""
     import time
 
     t0 = time.perf_counter()
+    store = None
+    if settings.reuse_laws and inputs.tables is not None:
+        store = LawStore.read([law_store_file(reuse, settings) if reuse is not None else None,
+                               law_store_file(inputs.tables, settings)])
+    counts: dict = {}
     cands, fams = annotate(inputs.candidates, inputs.layout, inputs.rows, inputs.searched,
                            compared=inputs.compared, hypotheses=inputs.hypotheses,
                            families=sorted(inputs.rows), delta=settings.grid,
                            power_log10_lr=settings.power_log10_lr,
                            max_mask_groups=settings.max_mask_groups,
-                           threads=settings.threads or (os.cpu_count() or 1))
+                           threads=settings.threads or (os.cpu_count() or 1),
+                           delta_h1=settings.grid_h1, epsilon=settings.epsilon, store=store,
+                           counts=counts)
+    if store is not None:
+        store.write(law_store_file(inputs.tables, settings))
     cands = check_table(cands, CALIBRATED_CANDIDATES, "calibrated candidates")
     thresholds = chance_thresholds(fams, by=("hypothesis", "loci_typed"))
     total = np.zeros(THRESHOLD_GRID.size)
@@ -926,7 +1372,11 @@ def calibrate(inputs: RunInputs, settings: CalibrationSettings) -> Calibration:
     ok = np.flatnonzero(total <= 1.0)
     col = fams.column
     info = {
-        "grid": settings.grid, "power_log10_lr": settings.power_log10_lr,
+        "grid": settings.grid, "grid_h1": settings.grid_h1, "epsilon": settings.epsilon,
+        "error_contract": ("p_h2, p_h1 and power are bounds exact up to the grid (error_bound_log10: "
+                           "loci x grid for H2, loci x grid_h1 for H1) and up to an absolute "
+                           "probability of at most epsilon (probability_error) spent pruning the laws"),
+        "power_log10_lr": settings.power_log10_lr,
         "max_mask_groups": settings.max_mask_groups,
         "threads": settings.threads or (os.cpu_count() or 1),
         "searched": inputs.searched.searched, "families": fams.num_rows,
@@ -937,6 +1387,14 @@ def calibrate(inputs: RunInputs, settings: CalibrationSettings) -> Calibration:
         "persons_approximated": int(np.sum(col("persons_approximated").to_numpy(zero_copy_only=False))),
         "error_bound_log10": float(np.max(col("error_bound_log10").to_numpy(zero_copy_only=False)))
         if fams.num_rows else 0.0,
+        "error_bound_log10_h1": float(np.max(col("error_bound_log10_h1").to_numpy(zero_copy_only=False)))
+        if fams.num_rows else 0.0,
+        "probability_error": float(max(np.max(col("probability_error").to_numpy(zero_copy_only=False))
+                                       if fams.num_rows else 0.0,
+                                       np.max(cands.column("probability_error").to_numpy(zero_copy_only=False))
+                                       if cands.num_rows else 0.0)),
+        "laws_reused": store is not None, "laws_computed": counts["laws_computed"],
+        "families_laws_computed": counts["families_computed"],
         "seconds": round(time.perf_counter() - t0, 3),
     }
     fams, info["sampling_advice"] = _advice(inputs, fams, settings.power_log10_lr)

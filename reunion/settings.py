@@ -396,14 +396,28 @@ class CalibrationSettings(_Model):
 
     #: the calibration is recomputed by every run and rerun from the tables (it changes no list
     #: and no table, and no resumable piece holds it)
-    AFFECTS = {f: Affects.NOTHING for f in ("enabled", "grid", "power_log10_lr", "max_mask_groups",
-                                            "threads")}
+    AFFECTS = {f: Affects.NOTHING for f in ("enabled", "grid", "grid_h1", "epsilon", "power_log10_lr",
+                                            "max_mask_groups", "threads", "reuse_laws")}
+    #: the fields a family's saved laws depend on (with its table row's bytes): the key of the
+    #: law store a rerun reads (reunion/calibration.py LawStore)
+    LAW_FIELDS: ClassVar[tuple[str, ...]] = ("grid", "grid_h1", "epsilon")
     enabled: bool = Field(True, description="Calibrate the run's candidates and families in the "
                           "re-match and the rerun (false: candidates carry no calibration columns, "
                           "no families.parquet; 'reunion calibrate RUN' can add them later).")
-    grid: float = Field(1e-3, ge=1e-4, le=0.1, description="Grid width of the laws, log10 units; "
-                        "the error bound of p_h2, p_h1 and power is loci compared x grid (29 loci x "
-                        "1e-3 = 0.029 log10, a factor 1.07 in LR).")
+    grid: float = Field(1e-3, ge=1e-4, le=0.1, description="Grid width of the H2 laws (p_h2, "
+                        "expected chance matches), log10 units; their error bound in LR is loci "
+                        "compared x grid (29 loci x 1e-3 = 0.029 log10, a factor 1.07 in LR).")
+    grid_h1: float = Field(1e-2, ge=1e-4, le=0.1, description="Grid width of the H1 laws (p_h1, "
+                           "power), log10 units; their error bound in LR is loci compared x grid_h1 "
+                           "(29 loci x 1e-2 = 0.29 log10, a factor 1.95 in LR: power and p_h1 need "
+                           "absolute, not tail, precision).")
+    epsilon: float = Field(1e-15, ge=0.0, le=1e-6, description="Absolute probability budget of the "
+                           "laws' pruning: grid points that could move at most this much probability "
+                           "in all are moved into the lumps, so p_h2 and p_h1 stay upper bounds (power "
+                           "a lower bound) at most epsilon from the gridded law's value (candidates' "
+                           "probability_error; a p_h2 within twice it reads 'fewer than'); expected "
+                           "chance matches within epsilon x searched; 0: no pruning, exact up to the "
+                           "grid (the reference, about 2x slower).")
     power_log10_lr: float = Field(math.log10(STRONG_LR), ge=0.0, le=50.0, description="log10 LR "
                                   "threshold of a family's power (P(its true lost child reaches it)) "
                                   "and of its expected chance matches in families.parquet (4 = LR "
@@ -417,6 +431,11 @@ class CalibrationSettings(_Model):
     threads: int = Field(0, ge=0, le=1024, description="Threads computing the families' laws in "
                          "the run's process (the convolution releases the GIL; results do not "
                          "depend on it); 0: one per CPU core.")
+    reuse_laws: bool = Field(True, description="Save each family's laws beside the run's tables "
+                             "(TABLES/laws/, keyed by its table row's bytes, the loci compared, the "
+                             "thresholds asked and grid, grid_h1, epsilon) and let a rerun reuse those "
+                             "of unchanged families (the same columns as computing them again); "
+                             "false: compute every law again and save none.")
 
 
 

@@ -565,7 +565,8 @@ def test_chance_matches_of_a_simulated_database(asian_table, settings, tmp_path,
     r = read_run(run)
     in_run = pq.read_table(run / "candidates.parquet")
     assert in_run.num_rows == cands.num_rows
-    for name in ("p_h2", "expected_chance_matches", "p_h1", "error_bound_log10"):
+    for name in ("p_h2", "expected_chance_matches", "p_h1", "error_bound_log10", "error_bound_log10_h1",
+                 "probability_error"):
         assert in_run.column(name).to_pylist() == cands.column(name).to_pylist(), name
     # the run's families table is annotate's plus whom to sample next (tests/test_sampling_advice.py)
     from reunion.contracts import FAMILY_ADVICE_FIELDS

@@ -67,19 +67,24 @@ def fmt_posterior(p: float) -> str:
     return f"{pct:.4f}%" if pct >= 99 else f"{pct:.2f}%"
 
 
-def chance_words(p_h2: float | None, expected: float | None, searched: int | None) -> str | None:
+def chance_words(p_h2: float | None, expected: float | None, searched: int | None,
+                 probability_error: float | None = None) -> str | None:
     """A calibrated candidate's chance matches in words: 'about 1 in N unrelated people reach
     this LR against this family; in this database of M, expect K such chance matches' (N =
     1 / p_h2, M = missing persons searched, K = expected_chance_matches); None when the
-    candidate is not calibrated."""
+    candidate is not calibrated. A p_h2 within twice its ``probability_error`` (the laws'
+    pruning, calibration.epsilon) is a bound, not a value: 'fewer than 1 in N ...', 'at most
+    K'."""
     if p_h2 is None or expected is None:
         return None
+    bound = bool(probability_error) and p_h2 <= 2.0 * probability_error
     if p_h2 <= 0:
         one_in = "no unrelated person can reach this LR against this family"
     else:
         n = 1.0 / p_h2
-        one_in = (f"about 1 in {fmt_count_of(n)} unrelated people reach this LR against this family")
-    k = "0" if expected <= 0 else fmt_pow10(math.log10(expected))
+        one_in = (f"{'fewer than' if bound else 'about'} 1 in {fmt_count_of(n)} unrelated people reach "
+                  "this LR against this family")
+    k = "0" if expected <= 0 else ("at most " if bound else "") + fmt_pow10(math.log10(expected))
     m = "—" if searched is None else f"{searched:,}"
     return f"{one_in}; in this database of {m}, expect {k} such chance matches"
 

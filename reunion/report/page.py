@@ -247,6 +247,8 @@ def _calibration_html(run: dict, families, thresholds, settings: ReviewSettings,
              + (f"at most one expected from LR {fmt_pow10(one)} (log10 {one:g}) up." if one is not None
                 else "more than one at every threshold of the grid.")
              + f" Upper bounds, exact to the grid (error at most {info.get('error_bound_log10', 0):.3f} log10)"
+             + (f" and to an absolute probability of {info['probability_error']:.1e} (the laws' pruning)"
+                if info.get("probability_error") else "")
              + (f"; {info['persons_approximated']:,} person-family pairs with a rarer locus set counted "
                 "at the family's loci" if info.get("persons_approximated") else "") + ".")
     trows = []

@@ -183,7 +183,8 @@ def categorise(candidates: list[dict], settings: ReviewSettings | None = None,
                         "posterior": posterior(l, pi),
                         "prior": s.prior, "prior_probability": pi,
                         "posterior_single_case": posterior(l, 0.5),
-                        "chance_words": chance_words(c.get("p_h2"), ecm, searched)})
+                        "chance_words": chance_words(c.get("p_h2"), ecm, searched,
+                                                     c.get("probability_error"))})
     return out
 
 

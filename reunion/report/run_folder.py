@@ -43,16 +43,32 @@ def _read_candidates(run_dir: Path) -> list[dict]:
     """The run's candidates, with their calibration columns when the run has them (or
     ``reunion calibrate`` added them: :func:`calibration_folder`)."""
     t = atomic.read_table(calibration_folder(run_dir) / "candidates.parquet")
-    calibrated = all(n in t.column_names for n in CALIBRATED_CANDIDATES.names)
+    calibrated = "p_h2" in t.column_names
+    if calibrated:
+        t = _null_missing(t, CALIBRATED_CANDIDATES)
     return check_table(t, CALIBRATED_CANDIDATES if calibrated else CANDIDATES,
                        f"{run_dir / 'candidates.parquet'}").to_pylist()
+
+
+#: calibration columns a run calibrated by an older version may lack (read as null)
+_LATER_FIELDS = ("error_bound_log10_h1", "probability_error")
+
+
+def _null_missing(t: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``t`` with the calibration columns added after it was written (:data:`_LATER_FIELDS`)
+    as nulls, so a run calibrated before them still reads as calibrated."""
+    for f in schema:
+        if f.name in _LATER_FIELDS and f.name not in t.column_names:
+            t = t.append_column(f, pa.nulls(t.num_rows, f.type))
+    return t
 
 
 def read_calibration(run_dir: Path) -> tuple[pa.Table | None, pa.Table | None]:
     """The run folder's (families.parquet, thresholds.parquet) of its calibration, each None
     when absent (an uncalibrated run)."""
     fam, thr = (calibration_folder(run_dir) / n for n in (FAMILIES_PARQUET, THRESHOLDS_PARQUET))
-    return (check_table(atomic.read_table(fam), FAMILY_CALIBRATION, str(fam)) if fam.exists() else None,
+    return (check_table(_null_missing(atomic.read_table(fam), FAMILY_CALIBRATION), FAMILY_CALIBRATION, str(fam))
+            if fam.exists() else None,
             check_table(atomic.read_table(thr), CHANCE_THRESHOLDS, str(thr)) if thr.exists() else None)
 
 
