@@ -152,7 +152,7 @@ MANIFEST_FIX = "re-run 'reunion ingest' to write the shard set again"
 class Manifest(_Record):
     """``manifest.json`` of a shard set (reunion.ingest writes it; reunion.append writes that of
     an appended set, with ``appended_to`` naming the standing manifest)."""
-    OMIT_NONE: ClassVar[tuple[str, ...]] = ("registry", "notes", "appended_to")
+    OMIT_NONE: ClassVar[tuple[str, ...]] = ("registry", "notes", "appended_to", "y_haplotypes")
     contract_version: str
     reunion_version: str
     created: str
@@ -167,6 +167,9 @@ class Manifest(_Record):
     shards: list[ShardRecord]
     notes: list[str] | None = None
     appended_to: FileRef | None = None
+    #: the Y haplotypes of the shard set's men (contract Y_HAPLOTYPES; reunion/io/yrows.py), None
+    #: where no sample has a Y typing
+    y_haplotypes: FileRef | None = None
 
     def shard_at(self, path: str) -> ShardRecord:
         """The record of the shard file at ``path`` (relative to the shard set)."""
