@@ -228,7 +228,7 @@ class RunRecord(_Record):
     is not in run.json: the record a flow returns carries the path of the report it wrote
     after run.json.
     """
-    OMIT_NONE: ClassVar[tuple[str, ...]] = ("outputs", "report", "calibration")
+    OMIT_NONE: ClassVar[tuple[str, ...]] = ("outputs", "report", "calibration", "y_evidence")
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
     flow: str
     who: str
@@ -246,6 +246,9 @@ class RunRecord(_Record):
     outputs: dict[str, FileRef] | None = None
     calibration: dict[str, Any] | None = None
     report: str | None = None
+    #: the Y evidence of a run with it (reunion/yevidence.py YContext.info: reference men,
+    #: estimator and its source, rates file, compared loci); absent without
+    y_evidence: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2, default=str)

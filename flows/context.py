@@ -164,3 +164,34 @@ def query_rows(shards_dir: str, settings_json: str, q: int | list[str], start: i
 
 def references(manifest: Manifest) -> list[ShardRecord]:
     return shards_of(manifest, "reference")
+
+
+def y_context(shards_dir: str, settings_json: str):
+    """The run's :class:`reunion.yevidence.YContext` (None: no Y evidence in this run:
+    ``scoring.y_evidence`` false, or no missing man with a Y haplotype), cached per worker."""
+    return _y_context_at(shards_dir, settings_json, manifest_stamp(shards_dir))
+
+
+@lru_cache(maxsize=4)
+def _y_context_at(shards_dir: str, settings_json: str, stamp: tuple):
+    from reunion.yevidence import build_context
+
+    settings, manifest, _, _ = context(shards_dir, settings_json)
+    if not settings.scoring.y_evidence or manifest.y_haplotypes is None:
+        return None
+    rows, _ = all_queries(shards_dir, settings_json)
+    return build_context(shards_dir, manifest, settings, list(rows))
+
+
+def family_y(shards_dir: str, settings_json: str, ref_index: int) -> list:
+    """The :class:`reunion.yevidence.FamilyY` of every family of a reference shard, in shard
+    order (positions), cached per worker; [] without Y evidence."""
+    return _family_y_at(shards_dir, settings_json, ref_index, manifest_stamp(shards_dir))
+
+
+@lru_cache(maxsize=8)
+def _family_y_at(shards_dir: str, settings_json: str, ref_index: int, stamp: tuple) -> list:
+    yc = y_context(shards_dir, settings_json)
+    if yc is None:
+        return []
+    return [yc.family(f) for f in load_families(shards_dir, settings_json, ref_index)]

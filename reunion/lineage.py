@@ -470,7 +470,7 @@ def search(missing: Mapping[str, YHaplotype], men: Mapping[str, YHaplotype],
                 x, n, single = counts.count(Q[pq_[p]], both[p])
             else:
                 single = None
-            got = cache[key] = _probability((x, n, single), settings.frequency)
+            got = cache[key] = haplotype_probability((x, n, single), settings.frequency)
         prob[p], estimator[p] = got
     sec["frequencies"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -560,7 +560,9 @@ class CodedCounts:
         return x, int(h.size), single
 
 
-def _probability(counted: tuple[int, int, int | None], estimator: str) -> tuple[float, str]:
+def haplotype_probability(counted: tuple[int, int, int | None], estimator: str) -> tuple[float, str]:
+    """(P(haplotype), the estimator used) from coded counts (x, N, singletons) (:meth:`CodedCounts.count`):
+    "kappa" (Brenner 2010; counting where kappa = 1 or N = 0) or "counting" ((x+1)/(N+1))."""
     x, n, single = counted
     if estimator == "kappa":
         try:
