@@ -198,3 +198,24 @@ def test_sharding_does_not_change_the_candidates(inputs, shards):
     assert one == two
     key = lambda r: (r["missing_id"], r["family_id"], r["locus"])   # noqa: E731
     assert sorted(loci1, key=key) == sorted(loci2, key=key)
+
+
+@pytest.mark.slow
+def test_the_flow_publishes_the_y_columns_run_json_and_report(shards, tmp_path):
+    import json
+
+    from reunion.flows.rematch import rematch_flow
+
+    out, over, _ = shards
+    s = load_settings(None, over + ["cluster.kind=local-threads"])
+    rematch_flow(out, tmp_path / "run", s)
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    # the reference: the run's 4 men with a Y haplotype and the file's 99
+    assert run["y_evidence"]["reference_men"] == 103
+    assert run["y_evidence"]["estimator"] == "kappa" and "Brenner" in run["y_evidence"]["estimator_source"]
+    rows = pacsv.read_csv(tmp_path / "run" / "candidates.csv").to_pylist()
+    c = next(r for r in rows if (r["missing_id"], r["family_id"]) == ("Q0", "F1"))
+    num0 = (1 - 0.002) * (1 - 0.003) * (1 - 0.004)
+    assert c["log10_lr_y"] == pytest.approx(math.log10(num0 * 103 / 3), abs=1e-9)
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert "Y-STR evidence" in html and "inherited as one block" in html
