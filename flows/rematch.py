@@ -456,6 +456,8 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
         if claim and claim_run_folder(out_dir, key, "national-rematch", shards_dir):
             get_run_logger().info("resuming the run of %s in %s (run key %s)", shards_dir, out_dir, key)
         work = plan(manifest, settings)
+        # the Y evidence's inputs (ystr.reference, the rates) are read and checked here, before any work
+        yc = y_context(str(shards_dir), settings.model_dump_json())
     piece_dir = out_dir / "pieces" / key
     tables = tables_dir(out_dir, manifest, settings)
     with timings.stage("score"):
@@ -473,7 +475,6 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
         cal = calibrate_candidates(shards_dir, manifest, settings, tables, quote(found[0]), quote(found[1]))
     record = run_record("national-rematch", started, time.perf_counter() - t0, settings, shards_dir,
                         manifest, cluster, counts, mode or {"kind": "full"}, timings)
-    yc = y_context(str(shards_dir), settings.model_dump_json())
     if yc is not None:
         record = record.model_copy(update={"y_evidence": yc.info()})
     record = publish(out_dir, quote(found), record, quote(cal))

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from reunion.contracts.records import Manifest
+from reunion.errors import InputError, SettingsError
 from reunion.genetics.family import LOST_ID, Family
 from reunion.genetics.pedigree import InconsistentFamilyError
 from reunion.genetics.registration import explicit_pedigree
@@ -260,14 +261,17 @@ def build_context(shards_dir: Path | str, manifest: Manifest, settings: Settings
     missing = [haps[s] for s in missing_ids if s in haps]
     if not missing:
         return None
-    rates = load_ystr_rates(settings.ystr.rates)
+    try:
+        rates = load_ystr_rates(settings.ystr.rates)
+    except (OSError, ValueError, KeyError) as e:
+        raise SettingsError(f"ystr.rates = {settings.ystr.rates}: {e}; give a CSV with columns "
+                            "locus, rate, source") from None
     extra: list[YHaplotype] = []
     if settings.ystr.reference is not None:
         got = read_y_genotypes(Path(settings.ystr.reference), None, y_only=True,
                                option="ystr.reference")
         if got.rejects:
             r = got.rejects[0]
-            from reunion.errors import InputError
             raise InputError(f"{r.file}: line {r.row}, field {r.field}: {r.reason} (ystr.reference: "
                              f"{len(got.rejects)} rows rejected; correct the file)")
         extra = [h for s, h in sorted(got.haplotypes.items()) if s not in haps]

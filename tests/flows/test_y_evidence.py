@@ -219,3 +219,21 @@ def test_the_flow_publishes_the_y_columns_run_json_and_report(shards, tmp_path):
     assert c["log10_lr_y"] == pytest.approx(math.log10(num0 * 103 / 3), abs=1e-9)
     html = (tmp_path / "run" / "report.html").read_text()
     assert "Y-STR evidence" in html and "inherited as one block" in html
+
+
+def test_bad_y_settings_are_one_line_errors(inputs, shards, tmp_path):
+    from reunion.errors import InputError, SettingsError
+    from reunion.yevidence import build_context
+
+    d, over = inputs
+    out, _, _ = shards
+    m = load_manifest(out)
+    with pytest.raises(SettingsError, match="ystr.rates"):
+        build_context(out, m, load_settings(None, over + [f"ystr.rates={tmp_path / 'none.csv'}"]), ["Q0"])
+    bad = tmp_path / "ref.csv"
+    bad.write_text("sample_id,locus,allele1,allele2\nR1,DYS19,14,\nR1,TH01,6,7\n")
+    with pytest.raises(InputError, match=r"ref.csv: line 3, field locus: 'TH01' is not a Y-STR locus"):
+        build_context(out, m, load_settings(None, over + [f"ystr.reference={bad}"]), ["Q0"])
+    # no Y evidence: the setting off, or no missing person with a Y haplotype
+    assert build_context(out, m, load_settings(None, over + ["scoring.y_evidence=false"]), ["Q0"]) is None
+    assert build_context(out, m, load_settings(None, over), ["QF"]) is None
