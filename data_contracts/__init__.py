@@ -208,6 +208,7 @@ Y_CANDIDATE_FIELDS = pa.schema([
        "paternal-line man (0: no Y factor).", False),
     _f("y_haplotype_probability", pa.float64(), "Denominator of the Y LR: the missing man's "
        "haplotype probability over the compared Y loci (null where no Y factor)."),
+    _f("y_reason", pa.string(), "Why there is no Y factor ('no Y factor: ...'); null where there is one."),
 ])
 #: candidates of a run with Y evidence
 Y_CANDIDATES = pa.schema(list(CANDIDATES) + list(Y_CANDIDATE_FIELDS))

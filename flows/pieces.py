@@ -370,6 +370,7 @@ def with_y(cand: pa.Table, loci: pa.Table, out: list[tuple[int, int, str, int]],
     cols["log10_lr_y"] = pa.array(y, pa.float64(), mask=np.isnan(y))
     cols["y_loci_compared"] = pa.array([len(p.loci) for p in ys], pa.int32())
     cols["y_haplotype_probability"] = pa.array(prob, pa.float64(), mask=np.isnan(prob))
+    cols["y_reason"] = pa.array([p.reason for p in ys], pa.string())
     cand = pa.Table.from_pydict(cols).select(Y_CANDIDATES.names).cast(Y_CANDIDATES)
     # per-locus: the autosomal rows (L per candidate, in out order), then each candidate's Y rows
     rows: dict[str, list] = {f.name: [] for f in Y_PER_LOCUS}

@@ -106,10 +106,10 @@ def family_line(family: Family, typed: set[str]) -> tuple[PaternalLine | None, s
     """(the family's paternal-line tree, None) or (None, why there is no Y factor): the lost
     child registered female, or no typed paternal-line man. ``typed``: ids with a Y haplotype."""
     if family.lost_sex == "F":
-        return None, "the lost child is registered female: no Y factor"
+        return None, "no Y factor: the lost child is registered female"
     mine = {m.sample_id for m in family.members} & typed
     if not mine:
-        return None, "no family member has a Y typing: no Y factor"
+        return None, "no Y factor: no family member has a Y typing"
     try:
         if family.explicit:
             line = paternal_line_from_pedigree(explicit_pedigree(family.members), mine)
@@ -117,9 +117,9 @@ def family_line(family: Family, typed: set[str]) -> tuple[PaternalLine | None, s
             line = paternal_line([(m.sample_id, m.relation, m.sex) for m in family.members], mine,
                                  LOST_ID)
     except ValueError as e:              # two registered fathers with a Y typing, a bad pedigree
-        return None, f"paternal line not built ({e}): no Y factor"
+        return None, f"no Y factor: paternal line not built ({e})"
     if not any(m.id in mine for m in line.men):
-        return None, "no typed paternal-line man: no Y factor"
+        return None, "no Y factor: no typed paternal-line man"
     return line, None
 
 
@@ -186,7 +186,7 @@ class YContext:
             with np.errstate(divide="ignore"):
                 row[self.offsets[li] + 1:self.offsets[li] + 1 + len(t)] = np.log10(t)
         if not mask.any():
-            return FamilyY(row, mask, line, "no typed paternal-line man at a compared Y locus: no Y factor",
+            return FamilyY(row, mask, line, "no Y factor: no typed paternal-line man at a compared Y locus",
                            tuple(dropped))
         return FamilyY(row, mask, line, None, tuple(dropped))
 
@@ -228,8 +228,8 @@ class YContext:
             return PairY(None, reason=fy.reason)
         use = fy.mask & (codes > 0)
         if not use.any():
-            why = ("the missing person has no Y typing: no Y factor" if not codes.any() else
-                   "no Y locus typed in both the missing man and a paternal-line man: no Y factor")
+            why = ("no Y factor: the missing person has no Y typing (or is a woman)" if not codes.any() else
+                   "no Y factor: no Y locus typed in both the missing man and a paternal-line man")
             return PairY(None, reason=why)
         idx = np.flatnonzero(use)
         per = tuple(float(fy.row[self.offsets[i] + codes[i]]) for i in idx)

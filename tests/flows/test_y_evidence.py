@@ -170,6 +170,10 @@ def test_no_y_factor_without_a_paternal_line_man_or_for_a_woman(shards):
     for key in (("Q0", "F2"), ("Q0", "F3"), ("QF", "F1"), ("QF", "F3")):
         assert cands[key]["log10_lr_y"] is None and cands[key]["y_loci_compared"] == 0, key
         assert cands[key]["log10_lr"] == cands[key]["log10_lr_autosomal"]
+    assert cands[("Q0", "F2")]["y_reason"] == "no Y factor: no typed paternal-line man"
+    assert cands[("Q0", "F3")]["y_reason"] == "no Y factor: no family member has a Y typing"
+    assert cands[("QF", "F1")]["y_reason"] == "no Y factor: the missing person has no Y typing (or is a woman)"
+    assert cands[("Q0", "F1")]["y_reason"] is None
 
 
 def test_top_k_is_by_the_total(shards):
@@ -237,3 +241,23 @@ def test_bad_y_settings_are_one_line_errors(inputs, shards, tmp_path):
     # no Y evidence: the setting off, or no missing person with a Y haplotype
     assert build_context(out, m, load_settings(None, over + ["scoring.y_evidence=false"]), ["Q0"]) is None
     assert build_context(out, m, load_settings(None, over), ["QF"]) is None
+
+
+def test_family_lines_and_their_reasons():
+    import numpy as np
+
+    from reunion.genetics.family import Family, Member
+    from reunion.yevidence import family_line
+
+    z = np.zeros(1, np.uint16)
+    f = Family("F", [Member("FA", "father", "M", z, lost_sex="F")])
+    assert family_line(f, {"FA"}) == (None, "no Y factor: the lost child is registered female")
+    line, why = family_line(Family("F", [Member("UN", "paternal_uncle_aunt", "M", z)]), {"UN"})
+    assert why is None and line.meioses_to_lost()["UN"] == 3          # via the untyped grandfather
+    # an explicit pedigree: grandfather GF - father FA (untyped) - lost child X, and X's sister
+    ped = Family("P", [Member("GF", "other", "M", z), Member("FA", "other", "M", z, father="GF"),
+                       Member("X", "lost_child", "M", z, father="FA"),
+                       Member("SI", "other", "F", z, father="FA")])
+    line, why = family_line(ped, {"GF", "SI"})
+    assert why is None and line.meioses_to_lost()["GF"] == 2
+    assert "SI" not in {m.id for m in line.men}                      # a woman: not on the male line
