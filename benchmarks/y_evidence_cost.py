@@ -5,7 +5,8 @@ genotypes.csv, truth.csv), adds Yfiler-like Y rows (15 single-copy loci and DYS3
 registered father and every missing person not recorded female (a planted lost child carries his
 family father's haplotype, each locus stepping +-1 at the shipped father-son rate; everyone else
 a haplotype drawn around modal values), ingests it, and re-matches it with
-``scoring.y_evidence`` true and false (cluster local-threads, the same settings otherwise).
+``scoring.y_evidence`` true and false (cluster local-threads, calibration off, the same
+settings otherwise; each twice, the faster kept).
 Writes ``results.json``: the ingest and re-match seconds by stage, the candidates, and rank 1 of
 the planted lost children with and without Y (as a check: this database's families have
 fathers, whose autosomal duo LR is already strong; the paternal-line rank-1 benchmark of issue
@@ -99,7 +100,7 @@ def main() -> None:
     a = ap.parse_args()
     from reunion import api
 
-    over = ["cluster.kind=local-threads"]
+    over = ["cluster.kind=local-threads", "calibration.enabled=false"]
     data = a.out / "input"
     counts = add_y_rows(a.input, data)
     t0 = time.perf_counter()
@@ -107,17 +108,22 @@ def main() -> None:
     ingest_s = time.perf_counter() - t0
     res = {"machine": a.machine, **counts, "ingest_s": round(ingest_s, 2),
            "rows_read": summary.rows_read, "rows_rejected": summary.rows_rejected, "runs": {}}
-    for y in ("true", "false"):
+    # each setting twice, alternating; the faster of its two runs is kept (the first run of the
+    # process also compiles the kernels)
+    for y in ("false", "true", "false", "true"):
         out = a.out / f"run-y-{y}"
         shutil.rmtree(out, ignore_errors=True)
         t0 = time.perf_counter()
-        r = api.rematch(a.out / "shards", out, overrides=over + [f"scoring.y_evidence={y}"])
+        api.rematch(a.out / "shards", out, overrides=over + [f"scoring.y_evidence={y}"])
+        wall = round(time.perf_counter() - t0, 2)
         rec = json.loads((out / "run.json").read_text())
-        res["runs"][f"y_evidence={y}"] = {
-            "wall_s": round(time.perf_counter() - t0, 2), "timings": rec["timings"],
+        key = f"y_evidence={y}"
+        if key in res["runs"] and res["runs"][key]["wall_s"] <= wall:
+            continue
+        res["runs"][key] = {
+            "wall_s": wall, "timings": rec["timings"],
             "candidates": rec["counts"]["candidates"], "y_evidence": rec.get("y_evidence"),
             **rank1(out / "candidates.parquet", data / "truth.csv")}
-        del r
     (a.out / "results.json").write_text(json.dumps(res, indent=2))
     print(json.dumps(res, indent=2))
 
