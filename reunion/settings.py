@@ -513,8 +513,12 @@ class YStrSettings(_Model):
     rates: Path = Field(CONFIG_DIR / "ystr_mutation_rates.csv", description="Per-locus Y-STR "
                         "father-son mutation rates (locus, rate, source); Y loci without a rate "
                         "are not compared.")
-    two_step: float = Field(0.0, ge=0.0, le=0.5, description="Fraction of Y-STR mutations that are "
-                            "two-step (0: single-step only; Ballantyne 2010's ratio is 0.038).")
+    two_step: float = Field(0.038, ge=0.0, le=0.5, description="Fraction of Y-STR mutations that "
+                            "are two-step (default 0.038 = 1/26.23, Ballantyne et al. 2010's 25.23:1 "
+                            "single- to multi-step ratio, so that a two-step father-son difference "
+                            "weighs against a pair rather than excluding it; 0: single-step only, "
+                            "where a value two steps from a father's has probability 0). A value "
+                            "out of reach under the model gives LR_Y = 0: the pair is excluded.")
     pad: int = Field(6, ge=1, le=30, description="Repeat steps beyond the typed and queried values "
                      "over which the untyped paternal-line men's values are summed out.")
     clusters: int = Field(1, ge=1, le=100, description="Clusters of the discrete Laplace mixture "

@@ -1,7 +1,8 @@
 """Y-STR evidence in the family LR, through the whole pipeline: ingest -> re-match -> candidates
 (issue 20, "Y evidence in the family LR"; reunion/yevidence.py, reunion/io/yrows.py).
 
-Families (three autosomal loci, no mutation; three Y loci with rates of our own file):
+Families (three autosomal loci, no mutation; three Y loci with rates of our own file, single-step
+mutation: ystr.two_step = 0, so one meiosis moves a value by d with f(0) = 1 - mu, f(+-1) = mu/2):
 - F1: father FA1, typed autosomally and at DYS19 14, DYS390 22, DYS391 10;
 - F2: mother MO2 (autosomal) and a maternal uncle MU2 typed for Y only, with FA1's haplotype
   (no paternal-line man: he must not give F2 a Y factor);
@@ -80,7 +81,7 @@ def inputs(tmp_path_factory):
     assert n == 99
     over = [f"frequencies.table={d / 'freq.csv'}", "frequencies.population=Test", "mutation.model=none",
             "scoring.min_typed_loci=1", "scoring.log10_lr_floor=-50", "scoring.keep_all_log10_lr=null",
-            f"ystr.rates={d / 'rates.csv'}", f"ystr.reference={d / 'yref.csv'}",
+            f"ystr.rates={d / 'rates.csv'}", f"ystr.reference={d / 'yref.csv'}", "ystr.two_step=0",
             "calibration.enabled=false"]
     return d, over
 
@@ -261,3 +262,12 @@ def test_family_lines_and_their_reasons():
     line, why = family_line(ped, {"GF", "SI"})
     assert why is None and line.meioses_to_lost()["GF"] == 2
     assert "SI" not in {m.id for m in line.men}                      # a woman: not on the male line
+
+
+def test_two_step_fraction(shards):
+    out, over, _ = shards
+    cands, _ = _run(out, over, "ystr.two_step=0.038")
+    # a fraction w = 0.038 of mutations are two-step: f(+-1) = mu (1 - w) / 2; f(0) unchanged
+    num1 = (1 - 0.002) * (1 - 0.003) * (0.004 * (1 - 0.038) / 2)
+    p1 = (1 - 99 / 102) / 102
+    assert cands[("Q1", "F1")]["log10_lr_y"] == pytest.approx(math.log10(num1 / p1), abs=1e-12)
