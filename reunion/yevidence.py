@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -50,6 +51,9 @@ from reunion.genetics.registration import explicit_pedigree
 from reunion.genetics.ystr import (DiscreteLaplace, PaternalLine, YHaplotype, load_ystr_rates,
                                    paternal_line, paternal_line_from_pedigree, y_locus_table)
 from reunion.settings import Settings
+
+if TYPE_CHECKING:
+    from reunion.lineage import CodedCounts
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +135,10 @@ class YContext:
     loci typed in some missing man with a mutation rate), ``values[l]`` the values seen at
     locus l (all men and the reference; code k + 1 = values[l][k], 0 untyped);
     ``offsets`` int64 [L_Y] each locus' first slot in a Y row of ``width`` slots;
-    ``rates`` per-locus rates; ``counts`` the reference men's coded counts and ``row_of``
-    sample id -> their row (to leave the missing man himself out); ``n_reference`` N."""
+    ``rates`` per-locus rates; ``counts`` the reference men's coded counts (``ref_codes``
+    uint16 [N, L_Y], rows: the shard set's men by sample id, then ``ystr.reference``'s) and
+    ``row_of`` sample id -> his row (to leave the missing man himself out);
+    ``ref_haplotypes`` [N] the same men's haplotypes; ``n_reference`` N."""
 
     settings: Settings
     haplotypes: dict[str, YHaplotype]
@@ -141,7 +147,7 @@ class YContext:
     offsets: np.ndarray
     width: int
     rates: dict[str, float]
-    counts: object
+    counts: CodedCounts
     ref_codes: np.ndarray
     row_of: dict[str, int]
     ref_haplotypes: list[YHaplotype]
