@@ -183,15 +183,21 @@ def _y_context_at(shards_dir: str, settings_json: str, stamp: tuple):
     return build_context(shards_dir, manifest, settings, list(rows))
 
 
-def family_y(shards_dir: str, settings_json: str, ref_index: int) -> list:
-    """The :class:`reunion.yevidence.FamilyY` of every family of a reference shard, in shard
-    order (positions), cached per worker; [] without Y evidence."""
-    return _family_y_at(shards_dir, settings_json, ref_index, manifest_stamp(shards_dir))
-
-
-@lru_cache(maxsize=8)
-def _family_y_at(shards_dir: str, settings_json: str, ref_index: int, stamp: tuple) -> list:
-    yc = y_context(shards_dir, settings_json)
-    if yc is None:
+def family_y(shards_dir: str, settings_json: str, ref_index: int, positions: list[int]) -> list:
+    """The :class:`reunion.yevidence.FamilyY` of the families at ``positions`` of a reference
+    shard (the screen's table rows, or a shortlist's), each built once per worker process and
+    kept (:func:`_family_y_at`); [] without Y evidence."""
+    stamp = manifest_stamp(shards_dir)
+    if y_context(shards_dir, settings_json) is None:
         return []
-    return [yc.family(f) for f in load_families(shards_dir, settings_json, ref_index)]
+    return [_family_y_at(shards_dir, settings_json, ref_index, p, stamp) for p in positions]
+
+
+#: families' Y rows kept per worker (a row is the Y panel's width of float64: a few KB)
+FAMILY_Y_CACHE = 65_536
+
+
+@lru_cache(maxsize=FAMILY_Y_CACHE)
+def _family_y_at(shards_dir: str, settings_json: str, ref_index: int, position: int, stamp: tuple):
+    return y_context(shards_dir, settings_json).family(family_at(shards_dir, settings_json, ref_index,
+                                                                 position))

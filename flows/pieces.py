@@ -60,8 +60,8 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
         idx, score = screen_with_y(get_kernel(sc.device), values, enc.offsets, codes, ids,
                                    query_sexes(shards_dir, settings_json, q_index, start, stop),
                                    fam_sex[tables.positions] if fam_sex is not None else None,
-                                   [family_y(shards_dir, settings_json, tables.ref_index)[p]
-                                    for p in tables.positions.tolist()], yc, sc)
+                                   family_y(shards_dir, settings_json, tables.ref_index,
+                                            tables.positions.tolist()), yc, sc)
     else:
         idx, score = screen_with_strong(kernel, values, enc.offsets, codes,
                                         sc.top_k, sc.log10_lr_floor, sc.keep_all_log10_lr)
@@ -453,7 +453,7 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
         """(total log10 LR float64 [J]: autosomal + Y, the :class:`PairY` of each or None)."""
         if yc is None:
             return res.log10_lr, None
-        pairs = [yc.pair(ids[r], yq[r], family_y(shards_dir, settings_json, key[0])[key[1]])
+        pairs = [yc.pair(ids[r], yq[r], family_y(shards_dir, settings_json, key[0], [key[1]])[0])
                  for r, key, _ in entries]
         return res.log10_lr + np.array([p.log10_lr or 0.0 for p in pairs]), pairs
 
