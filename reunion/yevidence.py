@@ -127,6 +127,22 @@ def family_line(family: Family, typed: set[str]) -> tuple[PaternalLine | None, s
     return line, None
 
 
+def _links(line: PaternalLine, man: str) -> tuple[tuple[int, bool], ...]:
+    """The links from ``man`` to the lost man along the tree: (meioses, upwards) per link."""
+    by = {m.id: m for m in line.men}
+
+    def up(x):
+        out = [x]
+        while by[out[-1]].father is not None:
+            out.append(by[out[-1]].father)
+        return out
+    a, b = up(man), up(line.lost)
+    common = next(u for u in a if u in set(b))
+    ups = tuple((by[u].meioses, True) for u in a[:a.index(common)])
+    downs = tuple((by[u].meioses, False) for u in reversed(b[:b.index(common)]))
+    return ups + downs
+
+
 @dataclass
 class YContext:
     """The Y evidence of a shard set for one run's settings (built once per worker process).
@@ -153,6 +169,7 @@ class YContext:
     ref_haplotypes: list[YHaplotype]
     n_reference: int
     _den: dict = field(default_factory=dict, repr=False)
+    _tables: dict = field(default_factory=dict, repr=False)
     _dl: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ the missing men
@@ -178,10 +195,20 @@ class YContext:
             return FamilyY(row, mask, None, reason)
         y = self.settings.ystr
         dropped = []
+        men = [m.id for m in line.men if m.id != line.lost and m.id in self.haplotypes]
         for li, locus in enumerate(self.loci):
+            at = [m for m in men if self.haplotypes[m].get(locus) is not None]
+            # one typed man at the locus: the table depends only on his value and the links
+            # between him and the lost man (the peeling is the same sequence of steps), so it is
+            # computed once per (locus, links, value): most families are a father or a brother
+            key = (li, _links(line, at[0]), self.haplotypes[at[0]].get(locus)) if len(at) == 1 else None
             try:
-                t = y_locus_table(line, self.haplotypes, locus, self.values[li], self.rates[locus],
-                                  pad=y.pad, two_step=y.two_step)
+                t = self._tables.get(key) if key is not None else None
+                if t is None:
+                    t = y_locus_table(line, self.haplotypes, locus, self.values[li], self.rates[locus],
+                                      pad=y.pad, two_step=y.two_step)
+                    if key is not None:
+                        self._tables[key] = t
             except InconsistentFamilyError:
                 dropped.append((locus, "the typed paternal-line men cannot share a line at this locus "
                                 "under the step model: left out"))
