@@ -271,3 +271,11 @@ def test_two_step_fraction(shards):
     num1 = (1 - 0.002) * (1 - 0.003) * (0.004 * (1 - 0.038) / 2)
     p1 = (1 - 99 / 102) / 102
     assert cands[("Q1", "F1")]["log10_lr_y"] == pytest.approx(math.log10(num1 / p1), abs=1e-12)
+
+
+def test_denominator_blocks_do_not_change_the_candidates(shards, monkeypatch):
+    out, over, _ = shards
+    whole, loci = _run(out, over)
+    monkeypatch.setattr(pieces, "_MAX_DENOMINATORS", 1)      # one missing person per screen
+    split, split_loci = _run(out, over)
+    assert split == whole and split_loci == loci
