@@ -187,6 +187,40 @@ PER_LOCUS = pa.schema([
     _f("floored", pa.bool_(), "True if an allele here used the rare-allele floor.", False),
 ])
 
+#: y_haplotypes.parquet of a shard set (reunion/io/yrows.py): the Y-STR haplotypes of its men
+#: (missing persons and relatives), one row per man and Y locus, beside the autosomal shards
+Y_HAPLOTYPES = pa.schema([
+    _f("sample_id", pa.string(), "Sample id of a missing person or relative of the shard set.", False),
+    _f("locus", pa.string(), "Y-STR locus, canonical spelling (reunion.genetics.ystr.Y_LOCI).", False),
+    _f("value", pa.string(), "Repeat number at a single-copy locus; at a multi-copy locus "
+       "(DYS385a/b, ...) the sorted distinct values of its copies joined by ','.", False),
+])
+
+#: the Y evidence columns of a run's candidates where the shard set has Y haplotypes and
+#: scoring.y_evidence is true (log10_lr is then their total: autosomal + Y)
+Y_CANDIDATE_FIELDS = pa.schema([
+    _f("log10_lr_autosomal", pa.float64(), "Exact log10 LR of the autosomal loci alone.", False),
+    _f("log10_lr_y", pa.float64(), "log10 Y-STR LR: log10 of the product over compared Y loci of "
+       "P(missing man's value | typed paternal-line men) minus log10 P(his haplotype over those "
+       "loci); null where there is no Y factor (female or untyped missing person, lost child "
+       "registered female, no typed paternal-line man)."),
+    _f("y_loci_compared", pa.int32(), "Y loci typed in the missing man and in a typed "
+       "paternal-line man (0: no Y factor).", False),
+    _f("y_haplotype_probability", pa.float64(), "Denominator of the Y LR: the missing man's "
+       "haplotype probability over the compared Y loci (null where no Y factor)."),
+    _f("y_reason", pa.string(), "Why there is no Y factor ('no Y factor: ...'); null where there is one."),
+])
+#: candidates of a run with Y evidence
+Y_CANDIDATES = pa.schema(list(CANDIDATES) + list(Y_CANDIDATE_FIELDS))
+#: per_locus.parquet of a run with Y evidence: the autosomal rows, then per candidate with a Y
+#: factor one row per compared Y locus (marker 'y': lr = the numerator P(value | paternal line))
+#: and one 'y_haplotype' row (lr = 1 / P(haplotype)); log10_lr of a candidate's rows sums to its
+#: log10_lr
+Y_PER_LOCUS = pa.schema(list(PER_LOCUS) + [
+    _f("marker", pa.string(), "autosomal, y (a Y locus: lr is its numerator factor) or "
+       "y_haplotype (the Y denominator: lr = 1 / P(haplotype over the compared Y loci)).", False),
+])
+
 # --------------------------------------------------------------------------- calibration
 #: columns reunion calibrate appends to a run's candidates (reunion/calibration.py)
 CALIBRATED_CANDIDATE_FIELDS = pa.schema([

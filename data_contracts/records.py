@@ -152,7 +152,7 @@ MANIFEST_FIX = "re-run 'reunion ingest' to write the shard set again"
 class Manifest(_Record):
     """``manifest.json`` of a shard set (reunion.ingest writes it; reunion.append writes that of
     an appended set, with ``appended_to`` naming the standing manifest)."""
-    OMIT_NONE: ClassVar[tuple[str, ...]] = ("registry", "notes", "appended_to")
+    OMIT_NONE: ClassVar[tuple[str, ...]] = ("registry", "notes", "appended_to", "y_haplotypes")
     contract_version: str
     reunion_version: str
     created: str
@@ -167,6 +167,9 @@ class Manifest(_Record):
     shards: list[ShardRecord]
     notes: list[str] | None = None
     appended_to: FileRef | None = None
+    #: the Y haplotypes of the shard set's men (contract Y_HAPLOTYPES; reunion/io/yrows.py), None
+    #: where no sample has a Y typing
+    y_haplotypes: FileRef | None = None
 
     def shard_at(self, path: str) -> ShardRecord:
         """The record of the shard file at ``path`` (relative to the shard set)."""
@@ -225,7 +228,7 @@ class RunRecord(_Record):
     is not in run.json: the record a flow returns carries the path of the report it wrote
     after run.json.
     """
-    OMIT_NONE: ClassVar[tuple[str, ...]] = ("outputs", "report", "calibration")
+    OMIT_NONE: ClassVar[tuple[str, ...]] = ("outputs", "report", "calibration", "y_evidence")
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
     flow: str
     who: str
@@ -243,6 +246,9 @@ class RunRecord(_Record):
     outputs: dict[str, FileRef] | None = None
     calibration: dict[str, Any] | None = None
     report: str | None = None
+    #: the Y evidence of a run with it (reunion/yevidence.py YContext.info: reference men,
+    #: estimator and its source, rates file, compared loci); absent without
+    y_evidence: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2, default=str)

@@ -164,3 +164,40 @@ def query_rows(shards_dir: str, settings_json: str, q: int | list[str], start: i
 
 def references(manifest: Manifest) -> list[ShardRecord]:
     return shards_of(manifest, "reference")
+
+
+def y_context(shards_dir: str, settings_json: str):
+    """The run's :class:`reunion.yevidence.YContext` (None: no Y evidence in this run:
+    ``scoring.y_evidence`` false, or no missing man with a Y haplotype), cached per worker."""
+    return _y_context_at(shards_dir, settings_json, manifest_stamp(shards_dir))
+
+
+@lru_cache(maxsize=4)
+def _y_context_at(shards_dir: str, settings_json: str, stamp: tuple):
+    from reunion.yevidence import build_context
+
+    settings, manifest, _, _ = context(shards_dir, settings_json)
+    if not settings.scoring.y_evidence or manifest.y_haplotypes is None:
+        return None
+    rows, _ = all_queries(shards_dir, settings_json)
+    return build_context(shards_dir, manifest, settings, list(rows))
+
+
+def family_y(shards_dir: str, settings_json: str, ref_index: int, positions: list[int]) -> list:
+    """The :class:`reunion.yevidence.FamilyY` of the families at ``positions`` of a reference
+    shard (the screen's table rows, or a shortlist's), each built once per worker process and
+    kept (:func:`_family_y_at`); [] without Y evidence."""
+    stamp = manifest_stamp(shards_dir)
+    if y_context(shards_dir, settings_json) is None:
+        return []
+    return [_family_y_at(shards_dir, settings_json, ref_index, p, stamp) for p in positions]
+
+
+#: families' Y rows kept per worker (a row is the Y panel's width of float64: a few KB)
+FAMILY_Y_CACHE = 65_536
+
+
+@lru_cache(maxsize=FAMILY_Y_CACHE)
+def _family_y_at(shards_dir: str, settings_json: str, ref_index: int, position: int, stamp: tuple):
+    return y_context(shards_dir, settings_json).family(family_at(shards_dir, settings_json, ref_index,
+                                                                 position))

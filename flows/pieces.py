@@ -17,9 +17,10 @@ import numpy as np
 import pyarrow as pa
 
 from reunion import ranking
-from reunion.contracts import CANDIDATES, PER_LOCUS
+from reunion.contracts import CANDIDATES, PER_LOCUS, Y_CANDIDATES, Y_PER_LOCUS
 from reunion.contracts.records import Manifest
-from reunion.flows.context import context, family_at, lost_sexes, query_rows, query_sexes
+from reunion.flows.context import (context, family_at, family_y, lost_sexes, query_rows, query_sexes,
+                                   y_context)
 from reunion.flows.tables import TableHandle, saved_rows, shard_tables, table_values
 from reunion.genetics.family import Family
 from reunion.genetics.roles import Role, parse_role
@@ -48,18 +49,26 @@ def screen_piece(shards_dir: str, settings_json: str, q_index: int | list[str], 
     """
     settings, _, enc, _ = context(shards_dir, settings_json)
     sc = settings.scoring
-    _, codes = query_rows(shards_dir, settings_json, q_index, start, stop)
+    ids, codes = query_rows(shards_dir, settings_json, q_index, start, stop)
     # a saved table file is named by its content (shard sha256, table settings): a GPU keeps it
     kernel = get_kernel(sc.device, cache_key=tables.file if tables.file is not None and tables.rows is None
                         else None)
     values = table_values(tables)
-    idx, score = screen_with_strong(kernel, values, enc.offsets, codes,
-                                    sc.top_k, sc.log10_lr_floor, sc.keep_all_log10_lr)
     fam_sex = lost_sexes(shards_dir, settings_json, tables.ref_index) if sc.sex_mismatch == "exclude" else None
-    if fam_sex is not None and len(tables.positions):
-        idx, score = screen_by_sex(get_kernel(sc.device), values, enc.offsets, codes, idx, score,
+    yc = y_context(shards_dir, settings_json)
+    if yc is not None and len(tables.positions):
+        idx, score = screen_with_y(get_kernel(sc.device), values, enc.offsets, codes, ids,
                                    query_sexes(shards_dir, settings_json, q_index, start, stop),
-                                   fam_sex[tables.positions], sc)
+                                   fam_sex[tables.positions] if fam_sex is not None else None,
+                                   family_y(shards_dir, settings_json, tables.ref_index,
+                                            tables.positions.tolist()), yc, sc)
+    else:
+        idx, score = screen_with_strong(kernel, values, enc.offsets, codes,
+                                        sc.top_k, sc.log10_lr_floor, sc.keep_all_log10_lr)
+        if fam_sex is not None and len(tables.positions):
+            idx, score = screen_by_sex(get_kernel(sc.device), values, enc.offsets, codes, idx, score,
+                                       query_sexes(shards_dir, settings_json, q_index, start, stop),
+                                       fam_sex[tables.positions], sc)
     too_few = np.count_nonzero(codes, axis=1) < sc.min_typed_loci
     idx[too_few] = -1
     score[too_few] = -np.inf
@@ -136,6 +145,71 @@ def screen_by_sex(kernel, tables: np.ndarray, offsets: np.ndarray, codes: np.nda
         out_i[rows], out_s[rows] = -1, -np.inf
         out_i[rows, :i2.shape[1]], out_s[rows, :s2.shape[1]] = i2, s2
     return out_i, out_s
+
+
+#: most distinct denominators one screen's extra "locus" holds (its codes are uint16)
+_MAX_DENOMINATORS = 60_000
+
+
+def screen_with_y(kernel, values: np.ndarray, offsets: np.ndarray, codes: np.ndarray, ids: list[str],
+                  query_sex: np.ndarray, table_sex: np.ndarray | None, fys: list, yc, sc
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The screen (``idx`` int32 [n, K] rows of ``values``, ``score`` [n, K]) by TOTAL log10 LR,
+    autosomal + Y (:mod:`reunion.yevidence`).
+
+    ``values`` float64 [T, W] the autosomal tables, ``offsets`` int32 [L], ``codes`` uint16
+    [n, L] of the missing persons ``ids`` (known sexes ``query_sex`` str [n]); ``table_sex``
+    str [T] the lost children's sexes (None: no sex exclusion); ``fys`` [T] each table's
+    :class:`reunion.yevidence.FamilyY`. The tables are screened in groups of equal typed-Y-locus
+    set (one group for the families without a Y factor: autosomal tables alone). In a Y group
+    each table row is [autosomal | Y numerator row | denominators] and each missing person's
+    codes [autosomal | Y value codes | k], the k-th slot of the last block holding his
+    -log10 P(haplotype over the group's loci he is typed at) (0: none): so the kernel's top_k,
+    floor and keep-all (:func:`screen_with_strong`, sex exclusion :func:`screen_by_sex`) are
+    on the total, and the groups' lists side by side hold the exact top_k by total."""
+    groups: dict[bytes | None, list[int]] = {}
+    for t, fy in enumerate(fys):
+        groups.setdefault(None if fy.reason is not None else fy.mask.tobytes(), []).append(t)
+    yq = yc.query_codes(ids, query_sex)
+    W = values.shape[1]
+    parts = []
+    for key, rows_l in groups.items():
+        rows = np.array(rows_l, dtype=np.int64)
+        t_sex = table_sex[rows] if table_sex is not None else None
+        if key is None:
+            i_parts = [_screen_tables(kernel, values[rows], offsets, codes, query_sex, t_sex, sc)]
+            q_parts = [np.arange(len(ids))]
+        else:
+            mask = fys[rows_l[0]].mask
+            den = np.array([-(yc.log10_probability(q, yq[r], mask) or 0.0) for r, q in enumerate(ids)])
+            base = np.hstack([values[rows], np.stack([fys[t].row for t in rows_l])])
+            off = np.concatenate([offsets.astype(np.int64), W + yc.offsets, [W + yc.width]]).astype(np.int32)
+            i_parts, q_parts = [], []
+            for lo in range(0, len(ids), _MAX_DENOMINATORS):
+                qs = np.arange(lo, min(lo + _MAX_DENOMINATORS, len(ids)))
+                uniq, inv = np.unique(den[qs], return_inverse=True)
+                v = np.hstack([base, np.tile(np.concatenate([[0.0], uniq]), (len(rows), 1))])
+                c = np.hstack([codes[qs], yq[qs], (inv + 1).astype(np.uint16)[:, None]])
+                i_parts.append(_screen_tables(kernel, v, off, c, query_sex[qs], t_sex, sc))
+                q_parts.append(qs)
+        width = max(i.shape[1] for i, _ in i_parts)
+        gi = np.full((len(ids), width), -1, dtype=np.int64)
+        gs = np.full((len(ids), width), -np.inf)
+        for (i, sc_), qs in zip(i_parts, q_parts):
+            gi[qs, :i.shape[1]] = np.where(i >= 0, rows[np.maximum(i, 0)], -1)
+            gs[qs, :sc_.shape[1]] = sc_
+        parts.append((gi, gs))
+    return (np.hstack([i for i, _ in parts]).astype(np.int32), np.hstack([s_ for _, s_ in parts]))
+
+
+def _screen_tables(kernel, values, offsets, codes, query_sex, table_sex, sc):
+    """:func:`screen_with_strong` of ``values``, then the sex exclusion (``table_sex`` not None)."""
+    idx, score = screen_with_strong(kernel, np.ascontiguousarray(values), offsets, codes, sc.top_k,
+                                    sc.log10_lr_floor, sc.keep_all_log10_lr)
+    if table_sex is not None and len(values):
+        idx, score = screen_by_sex(kernel, np.ascontiguousarray(values), offsets, codes, idx, score,
+                                   query_sex, table_sex, sc)
+    return idx, score
 
 
 def load_piece(path: str) -> dict:
@@ -273,6 +347,67 @@ def candidate_tables(scorer, ids: list[str], out: list[tuple[int, int, str, int]
     return cand, locus_t.cast(PER_LOCUS)
 
 
+def with_y(cand: pa.Table, loci: pa.Table, out: list[tuple[int, int, str, int]], res, pairs: list,
+           yc, yq: np.ndarray, L: int) -> tuple[pa.Table, pa.Table]:
+    """:func:`candidate_tables`' rows with the Y evidence: ``log10_lr`` and ``lr`` the total
+    (autosomal + Y), the Y_CANDIDATE_FIELDS columns, and per candidate with a Y factor its
+    Y per-locus rows (one per compared Y locus: lr = P(value | paternal line); then one
+    'y_haplotype' row: lr = 1 / P(haplotype)) after its L autosomal rows (Y_PER_LOCUS).
+    ``pairs[j]``: the :class:`reunion.yevidence.PairY` of re-scored entry j; ``yq`` uint16
+    [n, L_Y] the missing persons' Y codes; ``L`` the autosomal loci."""
+    from reunion.io.yrows import value_label
+
+    j_of = [o[3] for o in out]
+    auto = res.log10_lr[np.array(j_of, np.int64)] if out else np.zeros(0)
+    ys = [pairs[j] for j in j_of]
+    y = np.array([p.log10_lr if p.log10_lr is not None else np.nan for p in ys])
+    tot = auto + np.nan_to_num(y, nan=0.0)
+    prob = np.array([p.probability if p.probability is not None else np.nan for p in ys])
+    cols = {n: cand.column(n) for n in cand.column_names}
+    cols["log10_lr"] = pa.array(tot, pa.float64())
+    cols["lr"] = pa.array([10.0 ** x for x in tot.tolist()], pa.float64())
+    cols["log10_lr_autosomal"] = pa.array(auto, pa.float64())
+    cols["log10_lr_y"] = pa.array(y, pa.float64(), mask=np.isnan(y))
+    cols["y_loci_compared"] = pa.array([len(p.loci) for p in ys], pa.int32())
+    cols["y_haplotype_probability"] = pa.array(prob, pa.float64(), mask=np.isnan(prob))
+    cols["y_reason"] = pa.array([p.reason for p in ys], pa.string())
+    cand = pa.Table.from_pydict(cols).select(Y_CANDIDATES.names).cast(Y_CANDIDATES)
+    # per-locus: the autosomal rows (L per candidate, in out order), then each candidate's Y rows
+    rows: dict[str, list] = {f.name: [] for f in Y_PER_LOCUS}
+    order: list[int] = []
+    pos = {locus: i for i, locus in enumerate(yc.loci)}
+    for n, (o, p) in enumerate(zip(out, ys)):
+        if p.log10_lr is None:
+            continue
+        r, _, family_id, _ = o
+        men = p.men
+        for locus, lg in zip(p.loci, p.per_locus):
+            v = yc.values[pos[locus]][int(yq[r][pos[locus]]) - 1]
+            line = "; ".join(f"{m}: {value_label(yc.haplotypes[m].get(locus))}" for m in men
+                             if m in yc.haplotypes and yc.haplotypes[m].get(locus) is not None)
+            _y_row(rows, cand["missing_id"][n].as_py(), family_id, locus, value_label(v), line,
+                   10.0 ** lg, lg, lg == -np.inf, "y")
+            order.append(n)
+        _y_row(rows, cand["missing_id"][n].as_py(), family_id, "Y haplotype", "", "",
+               1.0 / p.probability, -float(np.log10(p.probability)), False, "y_haplotype")
+        order.append(n)
+    auto_t = loci.append_column(pa.field("marker", pa.string(), nullable=False),
+                                pa.array(["autosomal"] * loci.num_rows, pa.string()))
+    y_t = pa.Table.from_pydict(rows, schema=Y_PER_LOCUS)
+    both = pa.concat_tables([auto_t.cast(Y_PER_LOCUS), y_t])
+    key = np.concatenate([np.repeat(np.arange(len(out)), L), np.array(order, np.int64)])
+    return cand, both.take(pa.array(np.argsort(key, kind="stable")))
+
+
+def _y_row(rows: dict, missing_id: str, family_id: str, locus: str, missing: str, other: str, lr: float,
+           lg: float, inconsistent: bool, marker: str) -> None:
+    for k, v in (("missing_id", missing_id), ("family_id", family_id), ("locus", locus),
+                 ("missing_genotype", missing), ("father_genotype", ""), ("mother_genotype", ""),
+                 ("other_genotype", other), ("lr", lr), ("log10_lr", lg), ("compared", True),
+                 ("inconsistent", bool(inconsistent)), ("floored", False), ("marker", marker)):
+        rows[k].append(v)
+
+
 def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[str], start: int,
                       stop: int, pieces: list[dict]) -> dict:
     """Merge per-shard top-k lists and re-score the shortlist exactly (float64, per locus).
@@ -311,25 +446,40 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
         return scorer.rescore_arrays([fams[key] for _, key, _ in entries],
                                      codes[rows].reshape(len(rows), codes.shape[1]), *(saved or ()))
 
+    yc = y_context(shards_dir, settings_json)
+    yq = yc.query_codes(ids, query_sexes(shards_dir, settings_json, q_index, start, stop)) if yc else None
+
+    def totals(entries, res):
+        """(total log10 LR float64 [J]: autosomal + Y, the :class:`PairY` of each or None)."""
+        if yc is None:
+            return res.log10_lr, None
+        pairs = [yc.pair(ids[r], yq[r], family_y(shards_dir, settings_json, key[0], [key[1]])[0])
+                 for r, key, _ in entries]
+        return res.log10_lr + np.array([p.log10_lr or 0.0 for p in pairs]), pairs
+
     first = [e for e, k in zip(listed, keep) if k]
     res = rescore(first)
+    total, pairs = totals(first, res)
     # the cut trusts screen score == exact score within CUT_TOL / 4; where a re-scored candidate
     # says otherwise, that missing person's whole shortlist is re-scored
     off = {r for j, (r, _, s_) in enumerate(first)
-           if res.pair_hypothesis(j) is not None and not ranking.same_score(s_, float(res.log10_lr[j]))}
+           if res.pair_hypothesis(j) is not None and not ranking.same_score(s_, float(total[j]))}
     if off:
         log.warning("%d missing persons: a screen score differs from its exact re-score by more "
                     "than %g; their whole shortlists are re-scored", len(off), ranking.CUT_TOL / 4)
         first = first + [e for e, k in zip(listed, keep) if not k and e[0] in off]
         res = rescore(first)
+        total, pairs = totals(first, res)
     scored_of: dict[int, list] = {}
     for j, (r, key, _) in enumerate(first):
-        if res.pair_hypothesis(j) is not None and res.log10_lr[j] >= sc.log10_lr_floor:
-            scored_of.setdefault(r, []).append((fams[key].family_id, _Exact(float(res.log10_lr[j]), j)))
+        if res.pair_hypothesis(j) is not None and total[j] >= sc.log10_lr_floor:
+            scored_of.setdefault(r, []).append((fams[key].family_id, _Exact(float(total[j]), j)))
     out = [(r, rank, family_id, s_.j) for r in range(len(ids))
            for rank, family_id, s_ in ranking.rank_scored(scored_of.get(r, []), sc.top_k,
                                                           sc.keep_all_log10_lr)]
     cand_t, locus_t = candidate_tables(scorer, ids, out, res)
+    if yc is not None:
+        cand_t, locus_t = with_y(cand_t, locus_t, out, res, pairs, yc, yq, len(scorer.enc.loci))
     return {"candidates": cand_t, "per_locus": locus_t,
             "queries": len(ids), "too_few_loci": n_too_few,
             "rescored": len(first), "shortlist_checks_failed": len(off),

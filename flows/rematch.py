@@ -36,7 +36,8 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
 from reunion.calibration import FAMILIES_PARQUET, THRESHOLDS_PARQUET, Calibration
-from reunion.contracts import CALIBRATED_CANDIDATES, CANDIDATES, PER_LOCUS, check_table
+from reunion.contracts import (CALIBRATED_CANDIDATES, CANDIDATES, PER_LOCUS, Y_CANDIDATES, Y_PER_LOCUS,
+                               check_table)
 from reunion.contracts.records import (
     FileRef,
     Manifest,
@@ -46,6 +47,7 @@ from reunion.contracts.records import (
 )
 from reunion.errors import InputError, SettingsError
 from reunion.flows import pieces
+from reunion.flows.context import y_context
 from reunion.flows.tables import tables_dir
 from reunion.flows.cluster import dask_client, describe
 from reunion.flows.retry import io_error_only
@@ -170,10 +172,12 @@ class Progress:
 def results_tables(results: list[dict]) -> tuple[pa.Table, pa.Table]:
     """(candidates, per-locus) of :func:`pieces.merge_and_rescore` results, concatenated and
     checked against their contracts."""
-    return (check_table(pa.concat_tables([CANDIDATES.empty_table()] + [r["candidates"] for r in results]),
-                        CANDIDATES, "candidates"),
-            check_table(pa.concat_tables([PER_LOCUS.empty_table()] + [r["per_locus"] for r in results]),
-                        PER_LOCUS, "per-locus"))
+    y = any("log10_lr_y" in r["candidates"].column_names for r in results)   # a run with Y evidence
+    cs, ls = (Y_CANDIDATES, Y_PER_LOCUS) if y else (CANDIDATES, PER_LOCUS)
+    return (check_table(pa.concat_tables([cs.empty_table()] + [r["candidates"] for r in results]),
+                        cs, "candidates"),
+            check_table(pa.concat_tables([ls.empty_table()] + [r["per_locus"] for r in results]),
+                        ls, "per-locus"))
 
 
 @task(name="calibrate-candidates", cache_policy=NO_CACHE, persist_result=False)
@@ -188,6 +192,10 @@ def calibrate_candidates(shards_dir: Path, manifest: Manifest, settings: Setting
     rerun's)."""
     if not settings.calibration.enabled:
         return None
+    if "log10_lr_y" in candidates.column_names:
+        why = "Y evidence in the LRs: the calibration's laws are of autosomal LRs"
+        get_run_logger().warning("candidates not calibrated: %s", why)
+        return {"skipped": why}
     from reunion.calibration import calibrate, run_inputs
 
     if settings.scoring.theta > 0:
@@ -218,9 +226,10 @@ def publish(out_dir: Path, tables: tuple[pa.Table, pa.Table], record: RunRecord,
     t0 = time.perf_counter()
     out_dir = atomic.ensure_dir(out_dir)
     calibrated = isinstance(calibration, Calibration)
+    y = "log10_lr_y" in tables[0].column_names          # a run with Y evidence (reunion/yevidence.py)
     ct = (check_table(calibration.candidates, CALIBRATED_CANDIDATES, "calibrated candidates")
-          if calibrated else check_table(tables[0], CANDIDATES, "candidates"))
-    lt = check_table(tables[1], PER_LOCUS, "per-locus")
+          if calibrated else check_table(tables[0], Y_CANDIDATES if y else CANDIDATES, "candidates"))
+    lt = check_table(tables[1], Y_PER_LOCUS if y else PER_LOCUS, "per-locus")
     ct = ct.sort_by([("missing_id", "ascending"), ("rank", "ascending")])
     paths = {
         "candidates_parquet": atomic.write_table(ct, out_dir / CANDIDATES_PARQUET),
@@ -450,6 +459,8 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
         if claim and claim_run_folder(out_dir, key, "national-rematch", shards_dir):
             get_run_logger().info("resuming the run of %s in %s (run key %s)", shards_dir, out_dir, key)
         work = plan(manifest, settings)
+        # the Y evidence's inputs (ystr.reference, the rates) are read and checked here, before any work
+        yc = y_context(str(shards_dir), settings.model_dump_json())
     piece_dir = out_dir / "pieces" / key
     tables = tables_dir(out_dir, manifest, settings)
     with timings.stage("score"):
@@ -467,5 +478,7 @@ def rematch_flow(shards_dir: Path, out_dir: Path, settings: Settings, mode: dict
         cal = calibrate_candidates(shards_dir, manifest, settings, tables, quote(found[0]), quote(found[1]))
     record = run_record("national-rematch", started, time.perf_counter() - t0, settings, shards_dir,
                         manifest, cluster, counts, mode or {"kind": "full"}, timings)
+    if yc is not None:
+        record = record.model_copy(update={"y_evidence": yc.info()})
     record = publish(out_dir, quote(found), record, quote(cal))
     return record.model_copy(update={"report": str(report(out_dir, previous_run, settings))})

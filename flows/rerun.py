@@ -42,6 +42,7 @@ from reunion.contracts import CANDIDATES, PER_LOCUS, check_table
 from reunion.contracts.records import Manifest, RunRecord
 from reunion.errors import InputError
 from reunion.flows import pieces
+from reunion.flows.context import y_context
 from reunion.flows.tables import restrict_tables, shard_tables, tables_dir
 from reunion.flows.cluster import dask_client, describe
 from reunion.flows.rematch import (
@@ -379,6 +380,9 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
                                    quote(cands), quote(loci), tables_dir(base_run_dir, base, settings))
     record = run_record("rerun-new-collections", started, time.perf_counter() - t0, settings, shards,
                         manifest, cluster, counts, mode, timings)
+    yc = y_context(str(shards), settings.model_dump_json())
+    if yc is not None:
+        record = record.model_copy(update={"y_evidence": yc.info()})
     record = publish(out_dir, quote((cands, loci)), record, quote(cal))
     record = record.model_copy(update={"report": str(report(out_dir, base_run_dir, settings))})
     move_pointer(runs_root, out_dir, base, base_shards)

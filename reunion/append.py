@@ -222,6 +222,8 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     std_rejects = std_rejects.cast(REJECTS) if std_rejects.num_rows else REJECTS.empty_table()
     atomic.write_table(pa.concat_tables([std_rejects, rejects_table(batch_rejects)]), out_dir / REJECTS_FILE)
     atomic.link_or_copy(base_dir / base.alleles.path, out_dir / ALLELES_FILE)
+    if base.y_haplotypes is not None:    # the standing Y haplotypes (a batch's Y rows are not read yet)
+        atomic.link_or_copy(base_dir / base.y_haplotypes.path, out_dir / base.y_haplotypes.path)
 
     n_new_fams = len(fresh_fams)
     manifest = base.model_copy(update={

@@ -44,7 +44,7 @@ from reunion.frequencies import FrequencyTable, file_sha256, load_frequency_tabl
 from reunion.genetics.family import Family, Member
 from reunion.genetics.registration import lost_child_ids, registration_problems
 from reunion.genetics.roles import Relation
-from reunion.io import atomic, locks
+from reunion.io import atomic, locks, yrows
 from reunion.io.readers import (
     ReadResult,
     Reject,
@@ -209,12 +209,14 @@ def sample_sexes(results: list[ReadResult]) -> dict[str, str]:
             for sid, sex in zip(res.table.column("sample_id").to_pylist(), res.table.column("sex").to_pylist())}
 
 
-def input_notes(sample_results: list[ReadResult], genos: list[ReadResult], table: FrequencyTable) -> list[str]:
+def input_notes(sample_results: list[ReadResult], genos: list[ReadResult], table: FrequencyTable,
+                y_note: str | None = None) -> list[str]:
     """One line for each thing about the inputs as a whole that a reviewer must know.
 
     - an autosomal locus the frequency table lacks (its rows are rejected, and it
       is not scored for anyone), with the table's closest spelling;
-    - Y-STR loci: their rows are set aside, not scored (autosomal matching only);
+    - Y-STR loci: ``y_note`` where ingest kept their haplotypes (:mod:`reunion.io.yrows`), else
+      their rows are set aside, not scored;
     - amelogenin: samples typed, and how many disagree with the samples' sex
       (those rows are in rejects.csv; the profiles are kept);
     - samples whose ``population`` is not the frequency table's population
@@ -234,7 +236,9 @@ def input_notes(sample_results: list[ReadResult], genos: list[ReadResult], table
     y: Counter[str] = Counter()
     for g in genos:
         y.update({k: n for k, n in g.skipped.items() if locus_kind(k) == "y"})
-    if y:
+    if y_note:
+        notes.append(y_note)
+    elif y:
         names = ", ".join(sorted(y)[:6]) + (", ..." if len(y) > 6 else "")
         notes.append(f"Y-STR loci are not scored (autosomal matching only): {len(y)} loci ({names}), "
                      f"{sum(y.values())} rows set aside")
@@ -338,11 +342,15 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
         genos = lost_child_genotypes(genotype_paths, genos, _lost(sample_results))
         s_inputs = [_input_record(p, r, "samples") for p, r in zip(sample_inputs, sample_results)]
         g_inputs = [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
-    notes = input_notes(sample_results, genos, table)
     profiles, cross_rejects = assemble_profiles(genotype_paths, genos, g_inputs)
+    # Y-STR rows: kept as Y haplotypes beside the shards (one call: reunion/io/yrows.py)
+    ys = yrows.read_y(genotype_paths, g_inputs, yrows.y_sexes(
+        sample_sexes(sample_results), {k: v for g in genos for k, v in g.observed_sex.items()}))
+    g_inputs = ys.records
+    notes = input_notes(sample_results, genos, table, ys.note)
     inputs = s_inputs + g_inputs
     all_rejects = [r for res in sample_results for r in res.rejects] + \
-        [r for g in genos for r in g.rejects] + cross_rejects
+        [r for g in genos for r in g.rejects] + cross_rejects + ys.rejects
     rejects_path = write_rejects(all_rejects, out_dir / REJECTS_FILE)
 
     observed: dict[str, set[str]] = {}
@@ -397,6 +405,7 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
         counts=ManifestCounts(missing=len(missing), relatives=len(relatives), families=len(families)),
         shards=shards,
         notes=notes or None,
+        y_haplotypes=yrows.write_y_haplotypes(ys.haplotypes, out_dir),
     )
     manifest_path = manifest.write(out_dir / MANIFEST)
     log.info("ingested %d missing persons and %d relatives in %d families; %d rows rejected",

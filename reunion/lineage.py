@@ -163,7 +163,7 @@ def read_y_database(path: Path) -> tuple[dict[str, YDatabaseMan], list[Reject], 
 
 def read_y_genotypes(path: Path, samples: Mapping[str, str | None] | None,
                      wanted: set[str] | None = None, *, y_only: bool = False,
-                     option: str = "--genotypes") -> YRead:
+                     option: str = "--genotypes", beside_reader: bool = False) -> YRead:
     """Y haplotypes from a genotypes file (the genotypes contract's layout: sample_id, locus,
     allele1, allele2[, allele3 ...]; CSV in any Excel dialect, Parquet, spreadsheet or a
     GeneMapper export), through :func:`reunion.genetics.ystr.parse_y_rows` (aliases
@@ -173,7 +173,11 @@ def read_y_genotypes(path: Path, samples: Mapping[str, str | None] | None,
     ``samples``: the known sample ids -> sex (M/F/U or None): rows of other samples are
     rejected (None: every sample is known). ``wanted``: the ids searched (rows of other known
     samples are set aside; None: all). ``y_only`` (a Y database file): a row of another marker
-    is rejected; else (a lab's full export) it is set aside.
+    is rejected; else (a lab's full export) it is set aside. ``beside_reader`` (ingest, which
+    reads the same file with :func:`reunion.io.readers.read_genotypes`): the rows that reader
+    rejects itself (ragged rows, empty sample ids, samples not in ``samples``) are set aside
+    here, not rejected twice, and a row is Y exactly when that reader sets it aside as Y
+    (:func:`reunion.loci.locus_kind`), so the two reads account for every row once.
     """
     path = require_file(Path(path), "genotype", option)
     file = str(path)
@@ -201,9 +205,15 @@ def read_y_genotypes(path: Path, samples: Mapping[str, str | None] | None,
         for line, cells in rows:
             res.n_read += 1
             if cells is None:
-                res.rejects.append(readers._ragged(file, line, len(header)))
+                if beside_reader:
+                    res.n_set_aside += 1
+                else:
+                    res.rejects.append(readers._ragged(file, line, len(header)))
                 continue
             sid, raw = cells[i_sid].strip(), cells[i_locus].strip()
+            if beside_reader and (not sid or (samples is not None and sid not in samples)):
+                res.n_set_aside += 1
+                continue
             if not sid:
                 res.rejects.append(Reject(file, line, name["sample_id"], "empty sample_id: every "
                                           "row needs the sample's lab identifier"))
@@ -215,7 +225,8 @@ def read_y_genotypes(path: Path, samples: Mapping[str, str | None] | None,
                 continue
             is_y = kinds.get(raw)
             if is_y is None:
-                is_y = kinds[raw] = bool(raw) and (locus_kind(raw) == "y" or y_locus(raw)[0] is not None)
+                is_y = kinds[raw] = bool(raw) and (locus_kind(raw) == "y" or (
+                    not beside_reader and y_locus(raw)[0] is not None))
             if not is_y:
                 if y_only:
                     res.rejects.append(Reject(file, line, name["locus"], f"'{raw}' is not a Y-STR "
@@ -459,7 +470,7 @@ def search(missing: Mapping[str, YHaplotype], men: Mapping[str, YHaplotype],
                 x, n, single = counts.count(Q[pq_[p]], both[p])
             else:
                 single = None
-            got = cache[key] = _probability((x, n, single), settings.frequency)
+            got = cache[key] = haplotype_probability((x, n, single), settings.frequency)
         prob[p], estimator[p] = got
     sec["frequencies"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -549,7 +560,9 @@ class CodedCounts:
         return x, int(h.size), single
 
 
-def _probability(counted: tuple[int, int, int | None], estimator: str) -> tuple[float, str]:
+def haplotype_probability(counted: tuple[int, int, int | None], estimator: str) -> tuple[float, str]:
+    """(P(haplotype), the estimator used) from coded counts (x, N, singletons) (:meth:`CodedCounts.count`):
+    "kappa" (Brenner 2010; counting where kappa = 1 or N = 0) or "counting" ((x+1)/(N+1))."""
     x, n, single = counted
     if estimator == "kappa":
         try:

@@ -120,7 +120,7 @@ class ScoringSettings(_Model):
     AFFECTS = {"device": Affects.NOTHING, "query_block": Affects.PIECES, "top_k": Affects.LISTS,
                "log10_lr_floor": Affects.LISTS, "keep_all_log10_lr": Affects.LISTS,
                "min_typed_loci": Affects.LISTS, "theta": Affects.TABLES,
-               "pedigree": Affects.TABLES, "sex_mismatch": Affects.LISTS}
+               "pedigree": Affects.TABLES, "sex_mismatch": Affects.LISTS, "y_evidence": Affects.LISTS}
     device: Device = Field("cpu", description="Screening kernel: cpu (numba), gpu (CuPy), "
                            "auto (gpu when a usable GPU is present).")
     top_k: int = Field(10, ge=1, le=1000, description="Candidates kept per missing person.")
@@ -157,6 +157,12 @@ class ScoringSettings(_Model):
                                                      "listed as any other, and the reviewers' table marks it: "
                                                      "category at most 'inconclusive', the reason naming both "
                                                      "sexes (a registration error to check, or a wrong match).")
+
+    y_evidence: bool = Field(True, description="Multiply the autosomal LR of a male (or unknown-sex) "
+                             "missing person and a family with typed paternal-line men by their "
+                             "Y-STR LR (issue 20; the ystr section; docs/YSTR.md): screened and "
+                             "ranked by the total. false: autosomal evidence only (the Y "
+                             "haplotypes kept at ingest are not used).")
 
     @model_validator(mode="after")
     def _keep_all_above_floor(self) -> "ScoringSettings":
@@ -594,6 +600,39 @@ class LineageSettings(_Model):
                                    "layout) counted in the haplotype frequencies with the Y database.")
 
 
+class YStrSettings(_Model):
+    """Y-STR evidence in the family LR (``scoring.y_evidence``; issue 20, docs/YSTR.md): the
+    mutation model of the numerator and the reference database and estimator of the
+    denominator P(haplotype)."""
+
+    AFFECTS = {f: Affects.LISTS for f in ("estimator", "reference", "rates", "two_step", "pad",
+                                          "clusters")}
+    estimator: Literal["kappa", "counting", "discrete_laplace"] = Field(
+        "kappa", description="Estimator of the missing man's haplotype probability over the "
+        "compared Y loci, counted among the reference men (the run's male profiles but himself, "
+        "plus ystr.reference): 'kappa' (default; Brenner C.H. 2010, FSI:Genetics 4:281: a type new "
+        "to the N men (1 - kappa)/N, kappa their singleton fraction; a seen type (x+1)/(N+1)), "
+        "'counting' ((x+1)/(N+1), SWGDAM Y-STR guidelines 2014, 8.2) or 'discrete_laplace' (the "
+        "mixture of Andersen, Eriksen & Morling 2013, J. Theor. Biol. 329:39, fitted on the "
+        "reference men typed at the compared loci).")
+    reference: Path | None = Field(None, description="Optional Y genotypes file (genotypes layout, "
+                                   "Y loci only) of further reference men counted in the "
+                                   "haplotype probabilities beside the run's own male profiles.")
+    rates: Path = Field(CONFIG_DIR / "ystr_mutation_rates.csv", description="Per-locus Y-STR "
+                        "father-son mutation rates (locus, rate, source); Y loci without a rate "
+                        "are not compared.")
+    two_step: float = Field(0.038, ge=0.0, le=0.5, description="Fraction of Y-STR mutations that "
+                            "are two-step (default 0.038 = 1/26.23, Ballantyne et al. 2010's 25.23:1 "
+                            "single- to multi-step ratio, so that a two-step father-son difference "
+                            "weighs against a pair rather than excluding it; 0: single-step only, "
+                            "where a value two steps from a father's has probability 0). A value "
+                            "out of reach under the model gives LR_Y = 0: the pair is excluded.")
+    pad: int = Field(6, ge=1, le=30, description="Repeat steps beyond the typed and queried values "
+                     "over which the untyped paternal-line men's values are summed out.")
+    clusters: int = Field(1, ge=1, le=100, description="Clusters of the discrete Laplace mixture "
+                          "(ystr.estimator 'discrete_laplace' only).")
+
+
 class LineageSimulationSettings(_Model):
     """``reunion simulate-lineages``: paternal lineages with Y haplotypes mutating down the
     generations, a Y village survey and male missing persons (reunion/simulate.py)."""
@@ -659,6 +698,9 @@ class Settings(_Model):
                                            "simulate, the demo); not part of a run's record.")
     lineage: LineageSettings = Field(default_factory=LineageSettings, description="Lineage "
                                      "search of a Y database (reunion lineage).")
+    ystr: YStrSettings = Field(default_factory=YStrSettings, description="Y-STR evidence in "
+                               "the family LR: rates, the reference database and estimator of "
+                               "the haplotype probability (scoring.y_evidence).")
     lineage_simulation: LineageSimulationSettings = Field(
         default_factory=LineageSimulationSettings, exclude=True, description="Shape of a simulated "
         "Y village database (reunion simulate-lineages); not part of a run's record.")

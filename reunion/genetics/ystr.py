@@ -10,7 +10,7 @@ brothers, paternal half brothers, paternal first cousins, his own sons) this mod
 
 h the missing man's haplotype at the compared loci (KINSHIP.md, "Y-STR lineages"; issue 20).
 
-What is here (nothing else in reunion imports it yet; docs/YSTR.md says how it is wired):
+What is here (the re-match uses it through reunion/yevidence.py; docs/YSTR.md says how):
 
 - :data:`Y_LOCI`, :func:`y_locus`: the known Y loci, their copy numbers and spellings (data;
   names are reduced by :func:`reunion.loci.locus_key` and matched by

@@ -296,6 +296,36 @@ def _next_relative_cells(r: dict) -> str:
             f"<td class=\"r\">{r['power_with_best']:.1%} ({gain:+.1%})</td>")
 
 
+def _y_html(run: dict, rows: list[dict], listed: int = 20) -> str:
+    """The page's Y-STR section (a run with Y evidence, run.json ``y_evidence``; else ''): why
+    the LRs multiply, the denominator's reference database, estimator and rates, and the
+    rank-1 candidates with a Y factor: LR_autosomal, LR_Y and their product. No haplotype
+    value appears."""
+    info = run.get("y_evidence")
+    if not info:
+        return ""
+    items = [("Why the LRs multiply", str(info.get("why_multiply", ""))),
+             ("Reference men (denominator)", f"{fmt_count(info.get('reference_men'))}: the run's men "
+              "with a Y haplotype (each missing man leaves himself out)"
+              + (f", with {info['reference_file']}" if info.get("reference_file") else "")),
+             ("Estimator", f"{info.get('estimator')}: {info.get('estimator_source')}"),
+             ("Mutation rates", f"{info.get('rates')} (two-step fraction {info.get('two_step')})"),
+             ("Y loci compared", ", ".join(info.get("loci") or []) or "—")]
+    first = [c for i, c in enumerate(rows) if (i == 0 or rows[i - 1]["missing_id"] != c["missing_id"])
+             and c.get("log10_lr_y") is not None]
+    body = "".join(
+        f"<tr><td>{escape(c['missing_id'])}</td><td>{escape(c['family_id'])}</td>"
+        f"<td>{escape(fmt_pow10(c['log10_lr_autosomal']))}</td><td>{escape(fmt_pow10(c['log10_lr_y']))}</td>"
+        f"<td>{escape(fmt_pow10(c['log10_lr']))}</td><td>{c['y_loci_compared']}</td></tr>"
+        for c in first[:listed])
+    table = ("<table class=\"kv\"><tr><th>missing person</th><th>family</th><th>LR autosomal</th>"
+             "<th>LR Y</th><th>LR total = product</th><th>Y loci</th></tr>" + body + "</table>"
+             if body else "<p class=\"muted\">No rank-1 candidate has a Y factor.</p>")
+    return (f"<h2>Y-STR evidence</h2>{_kv_table(items)}<p>Rank-1 candidates with a Y factor "
+            f"({len(first):,}; first {min(listed, len(first))} shown); the others have no Y factor "
+            "(a woman, no Y typing, or no typed paternal-line man).</p>" + table)
+
+
 def render_html(run: dict, rows: list[dict], per_locus: dict, settings: ReviewSettings,
                 freq: dict | None, freq_note: str, changes: dict | None,
                 previous_run_dir: Path | None = None, prev_note: str = "",
@@ -398,6 +428,7 @@ def render_html(run: dict, rows: list[dict], per_locus: dict, settings: ReviewSe
                     "families)" if settings.prior == "half" else
                     "; the evidence view also gives the single-case view at prior 0.5"),
         calibration=_calibration_html(run, families, thresholds, settings),
+        yevidence=_y_html(run, rows),
         changes=_changes_html(changes, previous_run_dir, prev_note),
         options=options, overview=overview, n_listed=f"{n_missing_listed:,}",
         n_listed_raw=n_missing_listed,

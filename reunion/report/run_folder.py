@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from reunion.calibration import CALIBRATION_DIR, CALIBRATION_JSON, FAMILIES_PARQUET, THRESHOLDS_PARQUET
 from reunion.contracts import (CALIBRATED_CANDIDATES, CANDIDATES, CHANCE_THRESHOLDS, FAMILY_CALIBRATION,
-                               PER_LOCUS, check_table)
+                               PER_LOCUS, Y_CANDIDATES, check_table)
 from reunion.contracts.records import Manifest
 from reunion.frequencies import file_sha256
 from reunion.io import atomic
@@ -46,7 +46,8 @@ def _read_candidates(run_dir: Path) -> list[dict]:
     calibrated = "p_h2" in t.column_names
     if calibrated:
         t = _null_missing(t, CALIBRATED_CANDIDATES)
-    return check_table(t, CALIBRATED_CANDIDATES if calibrated else CANDIDATES,
+    y = "log10_lr_y" in t.column_names           # a run with Y evidence (reunion/yevidence.py)
+    return check_table(t, CALIBRATED_CANDIDATES if calibrated else Y_CANDIDATES if y else CANDIDATES,
                        f"{run_dir / 'candidates.parquet'}").to_pylist()
 
 
@@ -144,7 +145,10 @@ def _read_per_locus(run_dir: Path, wanted: set[tuple[str, str]]) -> dict[tuple[s
     per_locus: dict[tuple[str, str], list[dict]] = {}
     pl_path = run_dir / "per_locus.parquet"
     if pl_path.exists():
-        t = check_table(atomic.read_table(pl_path), PER_LOCUS, str(pl_path))
+        t = atomic.read_table(pl_path)
+        if "marker" in t.column_names:       # a run with Y evidence: the Y rows are in the Y section
+            t = t.filter(pc.equal(t.column("marker"), "autosomal"))
+        t = check_table(t, PER_LOCUS, str(pl_path))
         sep = "\x1f"
         keys = pc.binary_join_element_wise(t.column("missing_id"), t.column("family_id"), sep)
         t = t.filter(pc.is_in(keys, value_set=pa.array([f"{m}{sep}{f}" for m, f in wanted],

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 
 from reunion.ingest import ingest
@@ -63,13 +64,20 @@ def test_ingest_counts_them_in_notes_and_inputs(tmp_path: Path, settings) -> Non
                  "R1\tTH01\t6\t9\nR1\tAMEL\tX\tY\nR1\tDYS391\t10\t\nR1\tDYS389II\t29\t\n")
     summary = ingest(s, [g], tmp_path / "out", settings)
     assert summary.notes == [
-        "Y-STR loci are not scored (autosomal matching only): 2 loci (DYS389II, DYS391), 3 rows set aside",
+        # M1 is recorded female: her DYS391 row is rejected; R1's two Y rows are his haplotype
+        "Y-STR loci: 3 rows, 2 kept as the Y haplotypes of 1 men (2 loci: DYS389II, DYS391; "
+        "y_haplotypes.parquet, scored when scoring.y_evidence is true), 1 in rejects.csv",
         "amelogenin typed for 2 samples; 1 disagree with the samples' sex (rejects.csv says which; "
         "their profiles are kept)",
     ]
     rec = json.loads(summary.manifest_path.read_text())["inputs"][1]
-    # 7 rows = 2 accepted (TH01) + 1 rejected (M1's amelogenin) + 4 set aside (R1's AMEL, 3 Y rows)
-    assert (rec["read"], rec["accepted"], rec["rejected"], rec["skipped"]) == (7, 2, 1, 4)
+    # 7 rows = 4 accepted (2 TH01, R1's 2 Y rows) + 2 rejected (M1's amelogenin, M1's Y row: female)
+    # + 1 set aside (R1's AMEL)
+    assert (rec["read"], rec["accepted"], rec["rejected"], rec["skipped"]) == (7, 4, 2, 1)
     rejects = pacsv.read_csv(tmp_path / "out" / "rejects.csv").to_pylist()
-    assert [(r["row"], r["field"]) for r in rejects] == [(3, "Marker")]
+    assert [(r["row"], r["field"]) for r in rejects] == [(3, "Marker"), (4, "Marker")]
+    assert "recorded as female" in rejects[1]["reason"]
+    y = pq.read_table(tmp_path / "out" / "y_haplotypes.parquet").to_pylist()
+    assert y == [dict(sample_id="R1", locus="DYS389II", value="29"),
+                 dict(sample_id="R1", locus="DYS391", value="10")]
     assert summary.n_missing == 1 and summary.n_relatives == 1     # M1's profile is kept
