@@ -22,9 +22,11 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reunion import code_version
 from reunion.contracts import CONTRACT_VERSION, PEDIGREE_COLUMNS, REGISTRY, check_table, shard_schema
@@ -52,6 +54,7 @@ from reunion.io.readers import (
     read_samples,
     write_rejects,
 )
+from reunion.io.stream import Accepted, GenotypeStream, Labels, NotStreamed, streamable
 from reunion.loci import LocusNormaliser, locus_kind
 from reunion.settings import Settings
 
@@ -188,14 +191,25 @@ def lost_child_genotypes(paths: list[Path | str], genos: list[ReadResult], lost:
             continue
         gone = set(bad)
         keep = [j for j in range(len(sids)) if j not in gone]
-        rejects = g.rejects + [Reject(str(p), g.lines[j], "sample_id",
-                                      f"sample {sids[j]} is a family's lost_child (the person searched for), "
-                                      "who has no genotype rows: a typed person is registered as a missing "
-                                      "person (role missing) or a relative with another relation; correct "
-                                      "the samples file or remove this row") for j in bad]
+        rejects = g.rejects + [lost_child_reject(p, g.lines[j], sids[j]) for j in bad]
         out.append(dataclasses.replace(g, table=g.table.take(keep), rejects=sorted(rejects, key=lambda j: j.row),
                                        lines=[g.lines[j] for j in keep]))
     return out
+
+
+def lost_child_reject(path: Path | str, row: int, sid: str) -> Reject:
+    """The reject of a genotype row of a family's lost child."""
+    return Reject(str(path), row, "sample_id",
+                  f"sample {sid} is a family's lost_child (the person searched for), "
+                  "who has no genotype rows: a typed person is registered as a missing "
+                  "person (role missing) or a relative with another relation; correct "
+                  "the samples file or remove this row")
+
+
+def typed_again_reject(path: Path | str, row: int, sid: str, locus: str) -> Reject:
+    """The reject of a genotype row of a sample's locus typed in an earlier file (or shard set)."""
+    return Reject(str(path), row, "locus", f"sample {sid} {ALREADY_TYPED} {locus} "
+                  "in an earlier file; remove one of the two calls")
 
 
 def _lost(results: list[ReadResult]) -> set[str]:
@@ -274,9 +288,7 @@ def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[
         for sid, locus, a1, a2, rowno in zip(*cols, g.lines):
             prof = profiles.setdefault(sid, {})
             if locus in prof or locus in typed.get(sid, ()):
-                rejects.append(Reject(str(p), rowno, "locus",
-                                      f"sample {sid} {ALREADY_TYPED} {locus} "
-                                      "in an earlier file; remove one of the two calls"))
+                rejects.append(typed_again_reject(p, rowno, sid, locus))
                 again += 1   # counted against this input, even if the file is listed twice
                 continue
             prof[locus] = (a1, a2)
@@ -285,6 +297,144 @@ def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[
             records[k] = rec.model_copy(update={"accepted": rec.accepted - again,
                                                 "rejected": rec.rejected + again})
     return profiles, rejects
+
+
+def _sample_ids(results: list[ReadResult]) -> pa.Array:
+    """string [n]: the accepted samples' ids, files in order (unique after :func:`_cross_checks`)."""
+    cols = [res.table.column("sample_id").combine_chunks() for res in results]
+    return pa.concat_arrays(cols) if cols else pa.array([], pa.string())
+
+
+@dataclass
+class DenseProfiles:
+    """The accepted genotypes of the accepted samples, one row per sample (``sample_ids``
+    order) and one column per frequency-table locus: uint16 [S, L] allele label ids
+    (``labels``; 0 where untyped) of the first and second allele."""
+
+    sample_ids: pa.Array
+    allele1: np.ndarray
+    allele2: np.ndarray
+    labels: Labels
+
+    @classmethod
+    def empty(cls, sample_ids: pa.Array, n_loci: int) -> "DenseProfiles":
+        z = lambda: np.zeros((len(sample_ids), n_loci), np.uint16)  # noqa: E731
+        return cls(sample_ids, z(), z(), Labels())
+
+    @classmethod
+    def of(cls, profiles: dict[str, dict[str, tuple[str, str]]], sample_ids: pa.Array,
+           loci: list[str]) -> "DenseProfiles":
+        """From :func:`assemble_profiles`' {sample_id: {locus: (allele1, allele2)}}."""
+        out = cls.empty(sample_ids, len(loci))
+        pos = {name: i for i, name in enumerate(loci)}
+        at = out.positions(list(profiles))
+        for i, prof in zip(at.tolist(), profiles.values()):
+            for locus, (a1, a2) in prof.items():
+                out.allele1[i, pos[locus]] = out.labels.id(a1)
+                out.allele2[i, pos[locus]] = out.labels.id(a2)
+        return out
+
+    def positions(self, sids: list[str]) -> np.ndarray:
+        """int64 [len(sids)]: each id's row (every id must be an accepted sample)."""
+        got = pc.index_in(pa.array(sids, pa.string()), value_set=self.sample_ids)
+        assert got.null_count == 0
+        return got.to_numpy(zero_copy_only=False).astype(np.int64)
+
+    def encode(self, table: FrequencyTable, floor: float) -> tuple[Encoding, np.ndarray, int]:
+        """(the encoding of the table's alleles plus the rare alleles observed, uint16 [S, L]
+        genotype indices (0: untyped), allele uses that take the floor frequency)."""
+        names = self.labels.names
+        observed = {}
+        for li, locus in enumerate(table.locus_names):
+            ids = np.unique(np.concatenate([self.allele1[:, li], self.allele2[:, li]]))
+            if ids.size and ids[-1] > 0:
+                observed[locus] = {names[i] for i in ids.tolist() if i}
+        enc = Encoding.build(table, observed, floor)
+        codes = np.zeros(self.allele1.shape, np.uint16)
+        floored = 0
+        for li, lc in enumerate(enc.loci):
+            code = np.zeros(len(names), np.int64)
+            flag = np.zeros(len(names), np.int64)
+            for c, (a, f) in enumerate(zip(lc.alleles, lc.floored.tolist())):
+                i = self.labels.ids.get(a)
+                if i is not None:
+                    code[i], flag[i] = c, f
+            a1, a2 = self.allele1[:, li], self.allele2[:, li]
+            typed = a1 > 0
+            codes[:, li] = np.where(typed, genotype_index(code[a1], code[a2]), 0)
+            floored += int(flag[a1[typed]].sum() + flag[a2[typed]].sum())
+        return enc, codes, floored
+
+
+def stream_genotypes(paths: list[Path], normalise: LocusNormaliser, sample_results: list[ReadResult],
+                     sexes: dict[str, str], table: FrequencyTable, settings: Settings,
+                     read_whole: Callable[[Path], ReadResult | None] = lambda p: None,
+                     ) -> tuple[list[ReadResult], list[InputRecord], list[Reject], DenseProfiles]:
+    """The genotype files read batch by batch (:class:`reunion.io.stream.GenotypeStream`; a
+    file it does not stream, or one ``read_whole`` gives, read whole) into dense profiles, with
+    the rows of lost children and of a locus typed in an earlier file rejected as
+    :func:`lost_child_genotypes` and :func:`assemble_profiles` do. Returns (per file its
+    read result, its input record, the rejects of loci typed in an earlier file, the profiles)."""
+    ids = _sample_ids(sample_results)
+    loci = table.locus_names
+    dense = DenseProfiles.empty(ids, len(loci))
+    lost = _lost(sample_results)
+    is_lost = pc.is_in(ids, value_set=pa.array(sorted(lost), pa.string())).to_numpy(zero_copy_only=False)
+    first = np.zeros(len(ids) * (len(loci) + 1), np.int32)
+    roles = None
+    genos, records, cross = [], [], []
+    for p in paths:
+        g = read_whole(p)
+        stream = None
+        if g is None and streamable(p):
+            try:
+                stream = GenotypeStream(p, normalise, ids, sexes, loci, first, dense.labels,
+                                        settings.ingest.batch_rows)
+            except NotStreamed:
+                stream = None
+        if g is None and stream is None:
+            if roles is None:
+                roles = dict.fromkeys(ids.to_pylist(), "registered")
+            g = read_genotypes(p, normalise, roles, sexes)
+        batches = stream if stream is not None else [_accepted_of(g, ids, loci, dense.labels)]
+        lost_rejects, again, kept = [], 0, 0
+        for a in batches:
+            gone = is_lost[a.sample]
+            if gone.any():
+                sids = ids.take(pa.array(a.sample[gone])).to_pylist()
+                lost_rejects += [lost_child_reject(p, ln, sid) for ln, sid in zip(a.line[gone].tolist(), sids)]
+                a = Accepted(*(x[~gone] for x in (a.sample, a.locus, a.allele1, a.allele2, a.line)))
+            seen = dense.allele1[a.sample, a.locus] > 0
+            if seen.any():
+                sids = ids.take(pa.array(a.sample[seen])).to_pylist()
+                cross += [typed_again_reject(p, ln, sid, loci[li]) for ln, sid, li in
+                          zip(a.line[seen].tolist(), sids, a.locus[seen].tolist())]
+                again += int(seen.sum())
+                a = Accepted(*(x[~seen] for x in (a.sample, a.locus, a.allele1, a.allele2, a.line)))
+            dense.allele1[a.sample, a.locus] = a.allele1
+            dense.allele2[a.sample, a.locus] = a.allele2
+            kept += len(a.line)
+        if stream is not None:
+            g = stream.result
+        rejects = sorted(g.rejects + lost_rejects, key=lambda j: j.row) if lost_rejects else g.rejects
+        g = dataclasses.replace(g, rejects=rejects)
+        genos.append(g)
+        records.append(InputRecord(path=str(Path(p).resolve()), kind="genotypes", sha256=file_sha256(p),
+                                   read=g.n_read, accepted=kept, rejected=len(rejects) + again,
+                                   skipped=g.n_skipped or None))
+    if len(dense.labels.names) > np.iinfo(np.uint16).max:
+        raise InputError(f"{paths[0]}: more than 65,535 distinct allele labels; check the allele columns")
+    return genos, records, cross, dense
+
+
+def _accepted_of(g: ReadResult, ids: pa.Array, loci: list[str], labels: Labels) -> Accepted:
+    """The accepted rows of a whole-file read as one :class:`Accepted` batch."""
+    t = g.table
+    pos = {name: i for i, name in enumerate(loci)}
+    sample = pc.index_in(t.column("sample_id"), value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
+    col = lambda c, f: np.array([f(v) for v in t.column(c).to_pylist()], np.int64)  # noqa: E731
+    return Accepted(sample, col("locus", pos.__getitem__), col("allele1", labels.id), col("allele2", labels.id),
+                    np.array(g.lines, np.int64))
 
 
 @locks.holding(writes="out_dir", what="ingest")
@@ -320,6 +470,8 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                                  src.watermark.get("samples"))]
         g_inputs = [input_record(genotype_paths[0], genos[0], "genotypes", src.sha256["genotypes"],
                                  src.watermark.get("genotypes"))]
+        profiles, cross_rejects = assemble_profiles(genotype_paths, genos, g_inputs)
+        dense = DenseProfiles.of(profiles, _sample_ids(sample_results), table.locus_names)
     else:                                        # files; a CODIS CMF file also registers its specimens
         from reunion.io.cmf import is_cmf, read_cmf, restrict
         s_reads = [(p, read_samples(p)) for p in samples_paths]
@@ -333,31 +485,27 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
         roles = {sid: role for res in sample_results
                  for sid, role in zip(res.table.column("sample_id").to_pylist(),
                                       res.table.column("role").to_pylist())}
-        genos = [restrict(cmf[p].genotypes, roles, str(p)) if p in cmf
-                 else read_genotypes(p, normalise, roles, sample_sexes(sample_results)) for p in genotype_paths]
-        genos = lost_child_genotypes(genotype_paths, genos, _lost(sample_results))
+        sexes = sample_sexes(sample_results)
+        if settings.ingest.streaming:
+            genos, g_inputs, cross_rejects, dense = stream_genotypes(
+                genotype_paths, normalise, sample_results, sexes, table, settings,
+                read_whole=lambda p: restrict(cmf[p].genotypes, roles, str(p)) if p in cmf else None)
+        else:
+            genos = [restrict(cmf[p].genotypes, roles, str(p)) if p in cmf
+                     else read_genotypes(p, normalise, roles, sexes) for p in genotype_paths]
+            genos = lost_child_genotypes(genotype_paths, genos, _lost(sample_results))
         s_inputs = [_input_record(p, r, "samples") for p, r in zip(sample_inputs, sample_results)]
-        g_inputs = [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
+        if not settings.ingest.streaming:
+            g_inputs = [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
+            profiles, cross_rejects = assemble_profiles(genotype_paths, genos, g_inputs)
+            dense = DenseProfiles.of(profiles, _sample_ids(sample_results), table.locus_names)
     notes = input_notes(sample_results, genos, table)
-    profiles, cross_rejects = assemble_profiles(genotype_paths, genos, g_inputs)
     inputs = s_inputs + g_inputs
     all_rejects = [r for res in sample_results for r in res.rejects] + \
         [r for g in genos for r in g.rejects] + cross_rejects
     rejects_path = write_rejects(all_rejects, out_dir / REJECTS_FILE)
 
-    observed: dict[str, set[str]] = {}
-    for prof in profiles.values():
-        for locus, (a1, a2) in prof.items():
-            observed.setdefault(locus, set()).update((a1, a2))
-    enc = Encoding.build(table, observed, settings.frequencies.floor)
-    # per locus: allele label -> (code, floored), so a profile is encoded by dictionary lookups
-    coding = {lc.locus: (i, {a: (c, bool(f)) for c, (a, f) in enumerate(zip(lc.alleles, lc.floored.tolist()))})
-              for i, lc in enumerate(enc.loci)}
-    floored_uses = 0
-    for prof in profiles.values():
-        for locus, (a1, a2) in prof.items():
-            alleles = coding[locus][1]
-            floored_uses += alleles[a1][1] + alleles[a2][1]
+    enc, codes, floored_uses = dense.encode(table, settings.frequencies.floor)
     alleles_path = atomic.write_table(enc.to_table(), out_dir / ALLELES_FILE)
 
     srows = [r for res in sample_results for r in res.table.to_pylist()]
@@ -368,12 +516,7 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
 
     def codes_of(rows):
         """uint16 [len(rows), L] genotype indices."""
-        out = np.zeros((len(rows), L), dtype=np.uint16)
-        for i, r in enumerate(rows):
-            for locus, (a1, a2) in profiles.get(r["sample_id"], {}).items():
-                li, alleles = coding[locus]
-                out[i, li] = genotype_index(alleles[a1][0], alleles[a2][0])
-        return out
+        return codes[dense.positions([r["sample_id"] for r in rows])]
 
     shards = write_query_shards(missing, codes_of(missing), out_dir, settings, L,
                                 sexes=missing_sexes(missing, genos))
