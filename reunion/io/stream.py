@@ -212,6 +212,9 @@ class GenotypeStream:
         for chunk, offset in _line_batches(self.path, start, self.batch_rows):
             nl = chunk.count(b"\n")
             lone_cr = chunk.count(b"\r") - chunk.count(b"\r\n")
+            if not unquoted and chunk.count(b'"') % 2:   # ends inside a quoted cell (or a stray quote)
+                yield from self._python(d, n, offset, line, unquoted, rest=True)
+                return
             ok = lone_cr == 0 and not _SLOW_BYTES[np.frombuffer(chunk, np.uint8)].any()
             if ok:
                 got = self._pyarrow(chunk, d.delimiter, unquoted, ropts, copts, line)
@@ -262,10 +265,11 @@ class GenotypeStream:
             blank = maybe
             for arr in t.columns:
                 blank = pc.and_(blank, pc.equal(pc.utf8_length(pc.ascii_trim_whitespace(arr)), 0))
-            if pc.any(blank).as_py():
-                keep = pc.invert(blank)
-                cells = {i: pc.filter(a, keep) for i, a in cells.items()}
-                lines = lines[~blank.to_numpy(zero_copy_only=False)]
+            blank = blank.to_numpy(zero_copy_only=False)
+            if blank.any():
+                keep = pa.array(~blank)
+                cells = {i: a.filter(keep) for i, a in cells.items()}
+                lines = lines[~blank]
         return _Batch(lines, cells)
 
     def _python(self, d, n: int, offset: int, line: int, unquoted: bool, rest: bool,
