@@ -44,7 +44,7 @@ from reunion.encoding import Encoding, genotype_index
 from reunion.errors import InputError
 from reunion.frequencies import FrequencyTable, file_sha256, load_frequency_table
 from reunion.genetics.family import Family, Member
-from reunion.genetics.registration import lost_child_ids, registration_problems
+from reunion.genetics.registration import EXPLICIT_RELATIONS, lost_child_ids, registration_problems
 from reunion.genetics.roles import Relation
 from reunion.io import atomic, locks
 from reunion.io.readers import (
@@ -116,7 +116,9 @@ def _cross_checks(results: list[tuple[Path, ReadResult]], seen_ids: dict[str, st
     out = []
     for path, res in results:
         keep, lines, rejects = [], [], list(res.rejects)
-        for r, rowno in zip(res.table.to_pylist(), res.lines):
+        cols = [res.table.column(c).to_pylist() for c in ("sample_id", "role", "family_id", "relation")]
+        for j, (sid, role, fid, relation, rowno) in enumerate(zip(*cols, res.lines)):
+            r = {"sample_id": sid, "role": role, "family_id": fid, "relation": relation}
             where = f"{path.name} row {rowno}"
             if r["role"] == "relative" and r["family_id"] in closed:
                 rejects.append(Reject(str(path), rowno, "family_id",
@@ -140,17 +142,19 @@ def _cross_checks(results: list[tuple[Path, ReadResult]], seen_ids: dict[str, st
                     continue
                 seen_parent[key] = where
             seen_ids[r["sample_id"]] = where
-            keep.append(r)
+            keep.append(j)
             lines.append(rowno)
         rejects.sort(key=lambda j: j.row)
-        out.append(ReadResult(table=pa.Table.from_pylist(keep, schema=res.table.schema),
-                              rejects=rejects, n_read=res.n_read, lines=lines))
+        table = res.table if len(keep) == res.table.num_rows else res.table.take(pa.array(keep, pa.int64()))
+        out.append(ReadResult(table=table, rejects=rejects, n_read=res.n_read, lines=lines))
     return _pedigree_checks([p for p, _ in results], out)
 
 
 def _pedigree_checks(paths: list[Path], results: list[ReadResult]) -> list[ReadResult]:
     """``results`` with the rows of inconsistent registrations (explicit pedigrees; a relation-code
     family's conflicting lost_sex: :func:`registration_problems`) moved to their rejects."""
+    if not any(_registers_pedigree(res.table) for res in results):
+        return results                   # relation codes only, no lost_sex: nothing registration_problems checks
     rows, at = [], []
     for k, res in enumerate(results):
         for j, (r, rowno) in enumerate(zip(res.table.to_pylist(), res.lines)):
@@ -175,6 +179,14 @@ def _pedigree_checks(paths: list[Path], results: list[ReadResult]) -> list[ReadR
         out.append(dataclasses.replace(res, table=res.table.take(keep), rejects=rejects,
                                        lines=[res.lines[j] for j in keep]))
     return out
+
+
+def _registers_pedigree(t: pa.Table) -> bool:
+    """Whether a samples table has a row :func:`registration_problems` checks: a father_id,
+    mother_id or lost_sex, or a relation of the explicit form (:func:`is_explicit`)."""
+    if any(t.column(c).null_count < t.num_rows for c in ("father_id", "mother_id", "lost_sex")):
+        return True
+    return bool(pc.any(pc.is_in(t.column("relation"), value_set=pa.array(sorted(EXPLICIT_RELATIONS), pa.string()))).as_py())
 
 
 def lost_child_genotypes(paths: list[Path | str], genos: list[ReadResult], lost: set[str]) -> list[ReadResult]:
@@ -214,7 +226,12 @@ def typed_again_reject(path: Path | str, row: int, sid: str, locus: str) -> Reje
 
 def _lost(results: list[ReadResult]) -> set[str]:
     """Sample ids of the accepted lost_child rows."""
-    return lost_child_ids(r for res in results for r in res.table.select(["sample_id", "relation"]).to_pylist())
+    out: set[str] = set()
+    for res in results:
+        t = res.table.select(["sample_id", "relation"])
+        lost = t.filter(pc.equal(t.column("relation"), Relation.LOST_CHILD.value))
+        out |= lost_child_ids(lost.to_pylist())
+    return out
 
 
 def sample_sexes(results: list[ReadResult]) -> dict[str, str]:

@@ -384,6 +384,7 @@ class GenotypeStream:
         extra_pass: list[int] = []
         if len(pre):
             cols = {i: b.cells[i] for i in self.needed}
+            self._samples.learn([v.strip() for v in b.cells[r.i_sid].take(pa.array(pre)).to_pylist()])
             for j in pre.tolist():
                 cells = self._cells_of(cols, j)
                 got = r.before_duplicate(int(b.line[j]), cells)
@@ -457,15 +458,23 @@ class NotStreamed(Exception):
 
 
 class _Membership(Mapping[str, str]):
-    """The accepted sample ids as the rules' ``samples`` mapping (membership only), with the
-    position of an id."""
+    """The accepted sample ids as the rules' ``samples`` mapping (membership only). Hashing a
+    million ids costs about what a batch's look-up does, so the ids a batch asks about are
+    looked up together first (:meth:`learn`)."""
 
     def __init__(self, ids: pa.Array):
         self.ids = ids
+        self.known: dict[str, int] = {}
+
+    def learn(self, sids: list[str]) -> None:
+        """Look the ids of a batch's flagged rows up at once (positions, -1 where not accepted)."""
+        got = pc.index_in(pa.array(sids, pa.string()), value_set=self.ids).fill_null(-1).to_pylist()
+        self.known = dict(zip(sids, got))
 
     def position(self, sid: str) -> int:
-        got = pc.index_in(pa.array([sid], pa.string()), value_set=self.ids)[0].as_py()
-        return -1 if got is None else int(got)
+        if sid not in self.known:
+            self.learn([sid])
+        return self.known[sid]
 
     def __contains__(self, sid: object) -> bool:
         return isinstance(sid, str) and self.position(sid) >= 0
