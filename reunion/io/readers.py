@@ -586,7 +586,7 @@ class GenotypeRules:
             res.skipped[raw_locus] = res.skipped.get(raw_locus, 0) + 1
             return None
         if locus is None and kind == "autosomal":
-            n, hint = res.unscored.get(raw_locus, (0, self.suggest(raw_locus)))
+            n, hint = res.unscored[raw_locus] if raw_locus in res.unscored else (0, self.suggest(raw_locus))
             res.unscored[raw_locus] = (n + 1, hint)
             self.reject(row, "locus", _unscored_reason(raw_locus, hint))
             return None
