@@ -316,6 +316,15 @@ def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[
     return profiles, rejects
 
 
+def _rows_of(results: list[ReadResult], role: str, columns: tuple[str, ...]) -> list[dict]:
+    """The accepted samples of one role as dicts of ``columns`` (the shard writers' rows)."""
+    out: list[dict] = []
+    for res in results:
+        t = res.table.filter(pc.equal(res.table.column("role"), role)).select(list(columns))
+        out += [dict(zip(columns, vals)) for vals in zip(*(t.column(c).to_pylist() for c in columns))]
+    return out
+
+
 def _sample_ids(results: list[ReadResult]) -> pa.Array:
     """string [n]: the accepted samples' ids, files in order (unique after :func:`_cross_checks`)."""
     cols = [res.table.column("sample_id").combine_chunks() for res in results]
@@ -492,14 +501,15 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
     else:                                        # files; a CODIS CMF file also registers its specimens
         from reunion.io.cmf import is_cmf, read_cmf, restrict
         s_reads = [(p, read_samples(p)) for p in samples_paths]
-        given = {sid: role for _, r in s_reads
+        cmf_paths = [p for p in genotype_paths if is_cmf(p)]
+        given = {sid: role for _, r in s_reads if cmf_paths
                  for sid, role in zip(r.table.column("sample_id").to_pylist(), r.table.column("role").to_pylist())}
         cmf = {p: read_cmf(p, normalise, given, sample_sexes([r for _, r in s_reads]),
                            settings.ingest.cmf_family_attribute)
-               for p in genotype_paths if is_cmf(p)}
+               for p in cmf_paths}
         sample_results = _cross_checks(s_reads + [(p, c.samples) for p, c in cmf.items()])
         sample_inputs = samples_paths + list(cmf)
-        roles = {sid: role for res in sample_results
+        roles = {sid: role for res in sample_results if cmf or not settings.ingest.streaming
                  for sid, role in zip(res.table.column("sample_id").to_pylist(),
                                       res.table.column("role").to_pylist())}
         sexes = sample_sexes(sample_results)
@@ -525,10 +535,9 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
     enc, codes, floored_uses = dense.encode(table, settings.frequencies.floor)
     alleles_path = atomic.write_table(enc.to_table(), out_dir / ALLELES_FILE)
 
-    srows = [r for res in sample_results for r in res.table.to_pylist()]
-    missing = sorted((r for r in srows if r["role"] == "missing"), key=lambda r: r["sample_id"])
-    relatives = sorted((r for r in srows if r["role"] == "relative"),
-                       key=member_order)
+    missing = sorted(_rows_of(sample_results, "missing", ("sample_id", "sex")), key=lambda r: r["sample_id"])
+    relatives = sorted(_rows_of(sample_results, "relative", ("sample_id", "family_id", "relation", "sex",
+                                                             *PEDIGREE_COLUMNS)), key=member_order)
     L = len(enc.loci)
 
     def codes_of(rows):
