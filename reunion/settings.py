@@ -120,8 +120,8 @@ class IngestSettings(_Model):
                             "are read whole. false: every genotype file is read whole, row by row (the reader "
                             "the streaming one is tested against).")
     batch_rows: int = Field(1_000_000, ge=1, le=50_000_000, description="Genotype rows per streamed batch "
-                            "(ingest.streaming): the reader's memory grows with it, about 200 bytes per row, "
-                            "not with the file.")
+                            "(ingest.streaming): the genotype reader holds one batch of cells at a time, so its "
+                            "memory grows with this, not with the file.")
 
 
 class ScoringSettings(_Model):
