@@ -5,6 +5,10 @@
                                        reference shards (families; a family never spans two)
         --> alleles.parquet (codes, frequencies, floor use) + manifest.json (sha256 of each shard)
 
+Genotype files are read in batches (``ingest.streaming``: :mod:`reunion.io.stream`, checked
+vectorised, the accepted calls gathered into :class:`DenseProfiles`); ``ingest.streaming=false``
+reads each whole, row by row (:func:`reunion.io.readers.read_genotypes`), with the same result.
+
 Every input row is accepted, written to rejects.csv with its file, line,
 field and reason, or (genotype rows of amelogenin and Y-STR loci) set aside
 and counted: read = accepted + rejected + skipped for every input. What a

@@ -24,7 +24,8 @@ header line (:func:`sniff`). Where the delimiter is not a comma, a comma in an
 allele is a decimal comma ('9,3' is 9.3). Every cell is read as a string.
 Text files are parsed with the C-implemented :mod:`csv` module rather than
 ``pyarrow.csv`` because pyarrow cannot report the line of a malformed
-(ragged) row, which we must reject by line.
+(ragged) row, which we must reject by line. (:mod:`reunion.io.stream` parses genotype files
+with pyarrow batch by batch, and hands a batch to the csv module where a row would need it.)
 
 Header names are matched ignoring case, spaces, underscores, quotes and a
 byte-order mark ("Sample ID" matches ``sample_id``). A missing required
