@@ -466,14 +466,17 @@ class _Membership(Mapping[str, str]):
         self.ids = ids
         self.known: dict[str, int] = {}
 
-    def learn(self, sids: list[str]) -> None:
-        """Look the ids of a batch's flagged rows up at once (positions, -1 where not accepted)."""
+    def learn(self, sids: list[str], keep: bool = False) -> None:
+        """Look the ids of a batch's flagged rows up at once (positions, -1 where not accepted);
+        the ids learnt for the batch before are forgotten unless ``keep``."""
         got = pc.index_in(pa.array(sids, pa.string()), value_set=self.ids).fill_null(-1).to_pylist()
-        self.known = dict(zip(sids, got))
+        if not keep:
+            self.known = {}
+        self.known.update(zip(sids, got))
 
     def position(self, sid: str) -> int:
         if sid not in self.known:
-            self.learn([sid])
+            self.learn([sid], keep=True)
         return self.known[sid]
 
     def __contains__(self, sid: object) -> bool:
