@@ -5,6 +5,10 @@
                                        reference shards (families; a family never spans two)
         --> alleles.parquet (codes, frequencies, floor use) + manifest.json (sha256 of each shard)
 
+Genotype files are read in batches (``ingest.streaming``: :mod:`reunion.io.stream`, checked
+vectorised, the accepted calls gathered into :class:`DenseProfiles`); ``ingest.streaming=false``
+reads each whole, row by row (:func:`reunion.io.readers.read_genotypes`), with the same result.
+
 Every input row is accepted, written to rejects.csv with its file, line,
 field and reason, or (genotype rows of amelogenin and Y-STR loci) set aside
 and counted: read = accepted + rejected + skipped for every input. What a
@@ -22,9 +26,11 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reunion import code_version
 from reunion.contracts import CONTRACT_VERSION, PEDIGREE_COLUMNS, REGISTRY, check_table, shard_schema
@@ -42,7 +48,7 @@ from reunion.encoding import Encoding, genotype_index
 from reunion.errors import InputError
 from reunion.frequencies import FrequencyTable, file_sha256, load_frequency_table
 from reunion.genetics.family import Family, Member
-from reunion.genetics.registration import lost_child_ids, registration_problems
+from reunion.genetics.registration import EXPLICIT_RELATIONS, lost_child_ids, registration_problems
 from reunion.genetics.roles import Relation
 from reunion.io import atomic, locks, yrows
 from reunion.io.readers import (
@@ -52,6 +58,7 @@ from reunion.io.readers import (
     read_samples,
     write_rejects,
 )
+from reunion.io.stream import Accepted, GenotypeStream, Labels, NotStreamed, streamable
 from reunion.loci import LocusNormaliser, locus_kind
 from reunion.settings import Settings
 
@@ -113,7 +120,9 @@ def _cross_checks(results: list[tuple[Path, ReadResult]], seen_ids: dict[str, st
     out = []
     for path, res in results:
         keep, lines, rejects = [], [], list(res.rejects)
-        for r, rowno in zip(res.table.to_pylist(), res.lines):
+        cols = [res.table.column(c).to_pylist() for c in ("sample_id", "role", "family_id", "relation")]
+        for j, (sid, role, fid, relation, rowno) in enumerate(zip(*cols, res.lines)):
+            r = {"sample_id": sid, "role": role, "family_id": fid, "relation": relation}
             where = f"{path.name} row {rowno}"
             if r["role"] == "relative" and r["family_id"] in closed:
                 rejects.append(Reject(str(path), rowno, "family_id",
@@ -137,17 +146,19 @@ def _cross_checks(results: list[tuple[Path, ReadResult]], seen_ids: dict[str, st
                     continue
                 seen_parent[key] = where
             seen_ids[r["sample_id"]] = where
-            keep.append(r)
+            keep.append(j)
             lines.append(rowno)
         rejects.sort(key=lambda j: j.row)
-        out.append(ReadResult(table=pa.Table.from_pylist(keep, schema=res.table.schema),
-                              rejects=rejects, n_read=res.n_read, lines=lines))
+        table = res.table if len(keep) == res.table.num_rows else res.table.take(pa.array(keep, pa.int64()))
+        out.append(ReadResult(table=table, rejects=rejects, n_read=res.n_read, lines=lines))
     return _pedigree_checks([p for p, _ in results], out)
 
 
 def _pedigree_checks(paths: list[Path], results: list[ReadResult]) -> list[ReadResult]:
     """``results`` with the rows of inconsistent registrations (explicit pedigrees; a relation-code
     family's conflicting lost_sex: :func:`registration_problems`) moved to their rejects."""
+    if not any(_registers_pedigree(res.table) for res in results):
+        return results                   # relation codes only, no lost_sex: nothing registration_problems checks
     rows, at = [], []
     for k, res in enumerate(results):
         for j, (r, rowno) in enumerate(zip(res.table.to_pylist(), res.lines)):
@@ -174,6 +185,14 @@ def _pedigree_checks(paths: list[Path], results: list[ReadResult]) -> list[ReadR
     return out
 
 
+def _registers_pedigree(t: pa.Table) -> bool:
+    """Whether a samples table has a row :func:`registration_problems` checks: a father_id,
+    mother_id or lost_sex, or a relation of the explicit form (:func:`is_explicit`)."""
+    if any(t.column(c).null_count < t.num_rows for c in ("father_id", "mother_id", "lost_sex")):
+        return True
+    return bool(pc.any(pc.is_in(t.column("relation"), value_set=pa.array(sorted(EXPLICIT_RELATIONS), pa.string()))).as_py())
+
+
 def lost_child_genotypes(paths: list[Path | str], genos: list[ReadResult], lost: set[str]) -> list[ReadResult]:
     """``genos`` with the genotype rows of lost children (relation lost_child: the person
     searched for) moved to their rejects: the lost child of an explicit pedigree has no genotype."""
@@ -188,19 +207,35 @@ def lost_child_genotypes(paths: list[Path | str], genos: list[ReadResult], lost:
             continue
         gone = set(bad)
         keep = [j for j in range(len(sids)) if j not in gone]
-        rejects = g.rejects + [Reject(str(p), g.lines[j], "sample_id",
-                                      f"sample {sids[j]} is a family's lost_child (the person searched for), "
-                                      "who has no genotype rows: a typed person is registered as a missing "
-                                      "person (role missing) or a relative with another relation; correct "
-                                      "the samples file or remove this row") for j in bad]
+        rejects = g.rejects + [lost_child_reject(p, g.lines[j], sids[j]) for j in bad]
         out.append(dataclasses.replace(g, table=g.table.take(keep), rejects=sorted(rejects, key=lambda j: j.row),
                                        lines=[g.lines[j] for j in keep]))
     return out
 
 
+def lost_child_reject(path: Path | str, row: int, sid: str) -> Reject:
+    """The reject of a genotype row of a family's lost child."""
+    return Reject(str(path), row, "sample_id",
+                  f"sample {sid} is a family's lost_child (the person searched for), "
+                  "who has no genotype rows: a typed person is registered as a missing "
+                  "person (role missing) or a relative with another relation; correct "
+                  "the samples file or remove this row")
+
+
+def typed_again_reject(path: Path | str, row: int, sid: str, locus: str) -> Reject:
+    """The reject of a genotype row of a sample's locus typed in an earlier file (or shard set)."""
+    return Reject(str(path), row, "locus", f"sample {sid} {ALREADY_TYPED} {locus} "
+                  "in an earlier file; remove one of the two calls")
+
+
 def _lost(results: list[ReadResult]) -> set[str]:
     """Sample ids of the accepted lost_child rows."""
-    return lost_child_ids(r for res in results for r in res.table.select(["sample_id", "relation"]).to_pylist())
+    out: set[str] = set()
+    for res in results:
+        t = res.table.select(["sample_id", "relation"])
+        lost = t.filter(pc.equal(t.column("relation"), Relation.LOST_CHILD.value))
+        out |= lost_child_ids(lost.to_pylist())
+    return out
 
 
 def sample_sexes(results: list[ReadResult]) -> dict[str, str]:
@@ -278,9 +313,7 @@ def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[
         for sid, locus, a1, a2, rowno in zip(*cols, g.lines):
             prof = profiles.setdefault(sid, {})
             if locus in prof or locus in typed.get(sid, ()):
-                rejects.append(Reject(str(p), rowno, "locus",
-                                      f"sample {sid} {ALREADY_TYPED} {locus} "
-                                      "in an earlier file; remove one of the two calls"))
+                rejects.append(typed_again_reject(p, rowno, sid, locus))
                 again += 1   # counted against this input, even if the file is listed twice
                 continue
             prof[locus] = (a1, a2)
@@ -289,6 +322,153 @@ def assemble_profiles(paths: list[Path], genos: list[ReadResult], records: list[
             records[k] = rec.model_copy(update={"accepted": rec.accepted - again,
                                                 "rejected": rec.rejected + again})
     return profiles, rejects
+
+
+def _rows_of(results: list[ReadResult], role: str, columns: tuple[str, ...]) -> list[dict]:
+    """The accepted samples of one role as dicts of ``columns`` (the shard writers' rows)."""
+    out: list[dict] = []
+    for res in results:
+        t = res.table.filter(pc.equal(res.table.column("role"), role)).select(list(columns))
+        out += [dict(zip(columns, vals)) for vals in zip(*(t.column(c).to_pylist() for c in columns))]
+    return out
+
+
+def _sample_ids(results: list[ReadResult]) -> pa.Array:
+    """string [n]: the accepted samples' ids, files in order (unique after :func:`_cross_checks`)."""
+    cols = [res.table.column("sample_id").combine_chunks() for res in results]
+    return pa.concat_arrays(cols) if cols else pa.array([], pa.string())
+
+
+@dataclass
+class DenseProfiles:
+    """The accepted genotypes of the accepted samples, one row per sample (``sample_ids``
+    order) and one column per frequency-table locus: uint16 [S, L] allele label ids
+    (``labels``; 0 where untyped) of the first and second allele."""
+
+    sample_ids: pa.Array
+    allele1: np.ndarray
+    allele2: np.ndarray
+    labels: Labels
+
+    @classmethod
+    def empty(cls, sample_ids: pa.Array, n_loci: int) -> "DenseProfiles":
+        z = lambda: np.zeros((len(sample_ids), n_loci), np.uint16)  # noqa: E731
+        return cls(sample_ids, z(), z(), Labels())
+
+    @classmethod
+    def of(cls, profiles: dict[str, dict[str, tuple[str, str]]], sample_ids: pa.Array,
+           loci: list[str]) -> "DenseProfiles":
+        """From :func:`assemble_profiles`' {sample_id: {locus: (allele1, allele2)}}."""
+        out = cls.empty(sample_ids, len(loci))
+        pos = {name: i for i, name in enumerate(loci)}
+        at = out.positions(list(profiles))
+        for i, prof in zip(at.tolist(), profiles.values()):
+            for locus, (a1, a2) in prof.items():
+                out.allele1[i, pos[locus]] = out.labels.id(a1)
+                out.allele2[i, pos[locus]] = out.labels.id(a2)
+        return out
+
+    def positions(self, sids: list[str]) -> np.ndarray:
+        """int64 [len(sids)]: each id's row (every id must be an accepted sample)."""
+        got = pc.index_in(pa.array(sids, pa.string()), value_set=self.sample_ids)
+        assert got.null_count == 0
+        return got.to_numpy(zero_copy_only=False).astype(np.int64)
+
+    def encode(self, table: FrequencyTable, floor: float) -> tuple[Encoding, np.ndarray, int]:
+        """(the encoding of the table's alleles plus the rare alleles observed, uint16 [S, L]
+        genotype indices (0: untyped), allele uses that take the floor frequency)."""
+        names = self.labels.names
+        observed = {}
+        for li, locus in enumerate(table.locus_names):
+            ids = np.unique(np.concatenate([self.allele1[:, li], self.allele2[:, li]]))
+            if ids.size and ids[-1] > 0:
+                observed[locus] = {names[i] for i in ids.tolist() if i}
+        enc = Encoding.build(table, observed, floor)
+        codes = np.zeros(self.allele1.shape, np.uint16)
+        floored = 0
+        for li, lc in enumerate(enc.loci):
+            code = np.zeros(len(names), np.int64)
+            flag = np.zeros(len(names), np.int64)
+            for c, (a, f) in enumerate(zip(lc.alleles, lc.floored.tolist())):
+                i = self.labels.ids.get(a)
+                if i is not None:
+                    code[i], flag[i] = c, f
+            a1, a2 = self.allele1[:, li], self.allele2[:, li]
+            typed = a1 > 0
+            codes[:, li] = np.where(typed, genotype_index(code[a1], code[a2]), 0)
+            floored += int(flag[a1[typed]].sum() + flag[a2[typed]].sum())
+        return enc, codes, floored
+
+
+def stream_genotypes(paths: list[Path], normalise: LocusNormaliser, sample_results: list[ReadResult],
+                     sexes: dict[str, str], table: FrequencyTable, settings: Settings,
+                     read_whole: Callable[[Path], ReadResult | None] = lambda p: None,
+                     ) -> tuple[list[ReadResult], list[InputRecord], list[Reject], DenseProfiles]:
+    """The genotype files read batch by batch (:class:`reunion.io.stream.GenotypeStream`; a
+    file it does not stream, or one ``read_whole`` gives, read whole) into dense profiles, with
+    the rows of lost children and of a locus typed in an earlier file rejected as
+    :func:`lost_child_genotypes` and :func:`assemble_profiles` do. Returns (per file its
+    read result, its input record, the rejects of loci typed in an earlier file, the profiles)."""
+    ids = _sample_ids(sample_results)
+    loci = table.locus_names
+    dense = DenseProfiles.empty(ids, len(loci))
+    lost = _lost(sample_results)
+    is_lost = pc.is_in(ids, value_set=pa.array(sorted(lost), pa.string())).to_numpy(zero_copy_only=False)
+    first = np.zeros(len(ids) * (len(loci) + 1), np.int32)
+    roles = None
+    genos, records, cross = [], [], []
+    for p in paths:
+        g = read_whole(p)
+        stream = None
+        if g is None and streamable(p):
+            try:
+                stream = GenotypeStream(p, normalise, ids, sexes, loci, first, dense.labels,
+                                        settings.ingest.batch_rows)
+            except NotStreamed:
+                stream = None
+        if g is None and stream is None:
+            if roles is None:
+                roles = dict.fromkeys(ids.to_pylist(), "registered")
+            g = read_genotypes(p, normalise, roles, sexes)
+        batches = stream if stream is not None else [_accepted_of(g, ids, loci, dense.labels)]
+        lost_rejects, again, kept = [], 0, 0
+        for a in batches:
+            gone = is_lost[a.sample]
+            if gone.any():
+                sids = ids.take(pa.array(a.sample[gone])).to_pylist()
+                lost_rejects += [lost_child_reject(p, ln, sid) for ln, sid in zip(a.line[gone].tolist(), sids)]
+                a = Accepted(*(x[~gone] for x in (a.sample, a.locus, a.allele1, a.allele2, a.line)))
+            seen = dense.allele1[a.sample, a.locus] > 0
+            if seen.any():
+                sids = ids.take(pa.array(a.sample[seen])).to_pylist()
+                cross += [typed_again_reject(p, ln, sid, loci[li]) for ln, sid, li in
+                          zip(a.line[seen].tolist(), sids, a.locus[seen].tolist())]
+                again += int(seen.sum())
+                a = Accepted(*(x[~seen] for x in (a.sample, a.locus, a.allele1, a.allele2, a.line)))
+            dense.allele1[a.sample, a.locus] = a.allele1
+            dense.allele2[a.sample, a.locus] = a.allele2
+            kept += len(a.line)
+        if stream is not None:
+            g = stream.result
+        rejects = sorted(g.rejects + lost_rejects, key=lambda j: j.row) if lost_rejects else g.rejects
+        g = dataclasses.replace(g, rejects=rejects)
+        genos.append(g)
+        records.append(InputRecord(path=str(Path(p).resolve()), kind="genotypes", sha256=file_sha256(p),
+                                   read=g.n_read, accepted=kept, rejected=len(rejects) + again,
+                                   skipped=g.n_skipped or None))
+    if len(dense.labels.names) > np.iinfo(np.uint16).max:
+        raise InputError(f"{paths[0]}: more than 65,535 distinct allele labels; check the allele columns")
+    return genos, records, cross, dense
+
+
+def _accepted_of(g: ReadResult, ids: pa.Array, loci: list[str], labels: Labels) -> Accepted:
+    """The accepted rows of a whole-file read as one :class:`Accepted` batch."""
+    t = g.table
+    pos = {name: i for i, name in enumerate(loci)}
+    sample = pc.index_in(t.column("sample_id"), value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
+    col = lambda c, f: np.array([f(v) for v in t.column(c).to_pylist()], np.int64)  # noqa: E731
+    return Accepted(sample, col("locus", pos.__getitem__), col("allele1", labels.id), col("allele2", labels.id),
+                    np.array(g.lines, np.int64))
 
 
 @locks.holding(writes="out_dir", what="ingest")
@@ -324,25 +504,36 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
                                  src.watermark.get("samples"))]
         g_inputs = [input_record(genotype_paths[0], genos[0], "genotypes", src.sha256["genotypes"],
                                  src.watermark.get("genotypes"))]
+        profiles, cross_rejects = assemble_profiles(genotype_paths, genos, g_inputs)
+        dense = DenseProfiles.of(profiles, _sample_ids(sample_results), table.locus_names)
     else:                                        # files; a CODIS CMF file also registers its specimens
         from reunion.io.cmf import is_cmf, read_cmf, restrict
         s_reads = [(p, read_samples(p)) for p in samples_paths]
-        given = {sid: role for _, r in s_reads
+        cmf_paths = [p for p in genotype_paths if is_cmf(p)]
+        given = {sid: role for _, r in s_reads if cmf_paths
                  for sid, role in zip(r.table.column("sample_id").to_pylist(), r.table.column("role").to_pylist())}
         cmf = {p: read_cmf(p, normalise, given, sample_sexes([r for _, r in s_reads]),
                            settings.ingest.cmf_family_attribute)
-               for p in genotype_paths if is_cmf(p)}
+               for p in cmf_paths}
         sample_results = _cross_checks(s_reads + [(p, c.samples) for p, c in cmf.items()])
         sample_inputs = samples_paths + list(cmf)
-        roles = {sid: role for res in sample_results
+        roles = {sid: role for res in sample_results if cmf or not settings.ingest.streaming
                  for sid, role in zip(res.table.column("sample_id").to_pylist(),
                                       res.table.column("role").to_pylist())}
-        genos = [restrict(cmf[p].genotypes, roles, str(p)) if p in cmf
-                 else read_genotypes(p, normalise, roles, sample_sexes(sample_results)) for p in genotype_paths]
-        genos = lost_child_genotypes(genotype_paths, genos, _lost(sample_results))
+        sexes = sample_sexes(sample_results)
+        if settings.ingest.streaming:
+            genos, g_inputs, cross_rejects, dense = stream_genotypes(
+                genotype_paths, normalise, sample_results, sexes, table, settings,
+                read_whole=lambda p: restrict(cmf[p].genotypes, roles, str(p)) if p in cmf else None)
+        else:
+            genos = [restrict(cmf[p].genotypes, roles, str(p)) if p in cmf
+                     else read_genotypes(p, normalise, roles, sexes) for p in genotype_paths]
+            genos = lost_child_genotypes(genotype_paths, genos, _lost(sample_results))
         s_inputs = [_input_record(p, r, "samples") for p, r in zip(sample_inputs, sample_results)]
-        g_inputs = [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
-    profiles, cross_rejects = assemble_profiles(genotype_paths, genos, g_inputs)
+        if not settings.ingest.streaming:
+            g_inputs = [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
+            profiles, cross_rejects = assemble_profiles(genotype_paths, genos, g_inputs)
+            dense = DenseProfiles.of(profiles, _sample_ids(sample_results), table.locus_names)
     # Y-STR rows: kept as Y haplotypes beside the shards (one call: reunion/io/yrows.py)
     ys = yrows.read_y(genotype_paths, g_inputs, yrows.y_sexes(
         sample_sexes(sample_results), {k: v for g in genos for k, v in g.observed_sex.items()}))
@@ -353,35 +544,17 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
         [r for g in genos for r in g.rejects] + cross_rejects + ys.rejects
     rejects_path = write_rejects(all_rejects, out_dir / REJECTS_FILE)
 
-    observed: dict[str, set[str]] = {}
-    for prof in profiles.values():
-        for locus, (a1, a2) in prof.items():
-            observed.setdefault(locus, set()).update((a1, a2))
-    enc = Encoding.build(table, observed, settings.frequencies.floor)
-    # per locus: allele label -> (code, floored), so a profile is encoded by dictionary lookups
-    coding = {lc.locus: (i, {a: (c, bool(f)) for c, (a, f) in enumerate(zip(lc.alleles, lc.floored.tolist()))})
-              for i, lc in enumerate(enc.loci)}
-    floored_uses = 0
-    for prof in profiles.values():
-        for locus, (a1, a2) in prof.items():
-            alleles = coding[locus][1]
-            floored_uses += alleles[a1][1] + alleles[a2][1]
+    enc, codes, floored_uses = dense.encode(table, settings.frequencies.floor)
     alleles_path = atomic.write_table(enc.to_table(), out_dir / ALLELES_FILE)
 
-    srows = [r for res in sample_results for r in res.table.to_pylist()]
-    missing = sorted((r for r in srows if r["role"] == "missing"), key=lambda r: r["sample_id"])
-    relatives = sorted((r for r in srows if r["role"] == "relative"),
-                       key=member_order)
+    missing = sorted(_rows_of(sample_results, "missing", ("sample_id", "sex")), key=lambda r: r["sample_id"])
+    relatives = sorted(_rows_of(sample_results, "relative", ("sample_id", "family_id", "relation", "sex",
+                                                             *PEDIGREE_COLUMNS)), key=member_order)
     L = len(enc.loci)
 
     def codes_of(rows):
         """uint16 [len(rows), L] genotype indices."""
-        out = np.zeros((len(rows), L), dtype=np.uint16)
-        for i, r in enumerate(rows):
-            for locus, (a1, a2) in profiles.get(r["sample_id"], {}).items():
-                li, alleles = coding[locus]
-                out[i, li] = genotype_index(alleles[a1][0], alleles[a2][0])
-        return out
+        return codes[dense.positions([r["sample_id"] for r in rows])]
 
     shards = write_query_shards(missing, codes_of(missing), out_dir, settings, L,
                                 sexes=missing_sexes(missing, genos))

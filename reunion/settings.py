@@ -105,7 +105,8 @@ class MutationSettings(_Model):
 
 class IngestSettings(_Model):
     AFFECTS = {"families_per_shard": Affects.NOTHING, "queries_per_shard": Affects.NOTHING,
-               "format": Affects.NOTHING, "cmf_family_attribute": Affects.NOTHING}
+               "format": Affects.NOTHING, "cmf_family_attribute": Affects.NOTHING,
+               "streaming": Affects.NOTHING, "batch_rows": Affects.NOTHING}
     families_per_shard: int = Field(2000, ge=1, le=10_000_000, description="Families per "
                                     "reference shard (a family never spans two shards).")
     queries_per_shard: int = Field(2000, ge=1, le=10_000_000, description="Missing persons per query shard.")
@@ -114,6 +115,14 @@ class IngestSettings(_Model):
     cmf_family_attribute: str = Field("CASEID", min_length=1, max_length=64, description="SPECIMEN "
                                       "attribute of a CODIS CMF file that gives a relative's family "
                                       "(case) id.")
+    streaming: bool = Field(True, description="Read genotype files (CSV or tab-separated text in UTF-8, "
+                            "Parquet) in batches of batch_rows rows, checked vectorised (reunion.io.stream; the "
+                            "same rejects, reasons and line numbers); other files (UTF-16, spreadsheets, CMF) "
+                            "are read whole. false: every genotype file is read whole, row by row (the reader "
+                            "the streaming one is tested against).")
+    batch_rows: int = Field(1_000_000, ge=1, le=50_000_000, description="Genotype rows per streamed batch "
+                            "(ingest.streaming): the genotype reader holds one batch of cells at a time, so its "
+                            "memory grows with this, not with the file.")
 
 
 class ScoringSettings(_Model):

@@ -24,7 +24,8 @@ header line (:func:`sniff`). Where the delimiter is not a comma, a comma in an
 allele is a decimal comma ('9,3' is 9.3). Every cell is read as a string.
 Text files are parsed with the C-implemented :mod:`csv` module rather than
 ``pyarrow.csv`` because pyarrow cannot report the line of a malformed
-(ragged) row, which we must reject by line.
+(ragged) row, which we must reject by line. (:mod:`reunion.io.stream` parses genotype files
+with pyarrow batch by batch, and hands a batch to the csv module where a row would need it.)
 
 Header names are matched ignoring case, spaces, underscores, quotes and a
 byte-order mark ("Sample ID" matches ``sample_id``). A missing required
@@ -513,111 +514,163 @@ def _unscored_reason(locus: str, hint: str | None) -> str:
             "correct its spelling, or use a frequency table that has it")
 
 
-def _genotypes(path: Path, header: list[str], rows: Rows, normalise: Callable[[str], str | None],
-               samples: Mapping[str, str] | None, sexes: Mapping[str, str],
-               decimal_comma: bool) -> ReadResult:
-    file = str(path)
-    wanted = dict(_GENOTYPE_ALIASES)
-    for h in header:
-        m = _ALLELE_COL_RE.match(_key(h))
-        if m:
-            wanted[_key(h)] = f"allele{int(m.group(1))}"
-    col = _columns(path, header, wanted)
-    _require(path, col, ("sample_id", "locus", "allele1", "allele2"), "genotypes")
-    name = {c: header[i] for c, i in col.items()}
-    i_sid, i_locus, i_a1, i_a2 = (col[c] for c in ("sample_id", "locus", "allele1", "allele2"))
-    extra = sorted((c for c in col if c.startswith("allele") and int(c[6:]) > 2), key=lambda c: int(c[6:]))
-    i_extra = [(name[c], col[c]) for c in extra]
-    suggest = getattr(normalise, "suggest", lambda _name: None)
+class GenotypeRules:
+    """The checks of one genotypes file's rows, in the order they apply: the one home of every
+    genotype row's reason, for the whole-file reader (:func:`_genotypes`) and the streaming one
+    (:mod:`reunion.io.stream`, which runs the same checks vectorised and calls these for the rows
+    it flags).
 
-    out: dict[str, list[str]] = {f.name: [] for f in GENOTYPES}
-    res = ReadResult(GENOTYPES.empty_table(), [], 0)
-    rejects, lines = res.rejects, res.lines
-    first_row: dict[tuple[str, str], int] = {}
-    loci: dict[str, tuple[str, str | None]] = {}   # spelling -> (kind, table's spelling)
+    A row goes through :meth:`before_duplicate` (sample, locus: rejected, set aside, or passed on
+    with its duplicate key), then the duplicate check (its key: the table's locus, or
+    'amelogenin' for a marker that is neither autosomal nor Y), then :meth:`after_duplicate`
+    (the calls). ``res`` collects the rejects and the counts (skipped, unscored, observed sex).
+    """
 
-    def reject(row: int, field: str, reason: str) -> None:
-        rejects.append(Reject(file, row, name.get(field, field), reason))
+    def __init__(self, path: Path, header: list[str], normalise: Callable[[str], str | None],
+                 samples: Mapping[str, str] | None, sexes: Mapping[str, str], decimal_comma: bool):
+        self.file = str(path)
+        wanted = dict(_GENOTYPE_ALIASES)
+        for h in header:
+            m = _ALLELE_COL_RE.match(_key(h))
+            if m:
+                wanted[_key(h)] = f"allele{int(m.group(1))}"
+        col = _columns(path, header, wanted)
+        _require(path, col, ("sample_id", "locus", "allele1", "allele2"), "genotypes")
+        self.name = {c: header[i] for c, i in col.items()}
+        self.i_sid, self.i_locus, self.i_a1, self.i_a2 = (col[c] for c in ("sample_id", "locus", "allele1", "allele2"))
+        extra = sorted((c for c in col if c.startswith("allele") and int(c[6:]) > 2), key=lambda c: int(c[6:]))
+        self.i_extra = [(self.name[c], col[c]) for c in extra]
+        self.n_columns = len(header)
+        self.normalise, self.samples, self.sexes = normalise, samples, sexes
+        self.decimal_comma = decimal_comma
+        self.suggest = getattr(normalise, "suggest", lambda _name: None)
+        self.res = ReadResult(GENOTYPES.empty_table(), [], 0)
+        self.loci: dict[str, tuple[str, str | None]] = {}   # spelling -> (kind, table's spelling)
 
-    for row, cells in rows:
-        res.n_read += 1
-        if cells is None:
-            rejects.append(_ragged(file, row, len(header)))
-            continue
-        sid, raw_locus = cells[i_sid].strip(), cells[i_locus].strip()
-        a1, a2 = cells[i_a1].strip(), cells[i_a2].strip()
-        if decimal_comma:
-            a1, a2 = a1.replace(",", "."), a2.replace(",", ".")
-        if not sid:
-            reject(row, "sample_id", "empty sample_id: every row needs the sample's lab identifier")
-            continue
-        if samples is not None and sid not in samples:
-            reject(row, "sample_id", f"sample '{sid}' is not in the samples file, or it was rejected "
-                   "there: fix the samples file or remove these genotypes")
-            continue
-        if not raw_locus:
-            reject(row, "locus", "empty locus: give the marker's name")
-            continue
-        if raw_locus not in loci:  # classify and normalise once per distinct spelling
+    def reject(self, row: int, field: str, reason: str) -> None:
+        self.res.rejects.append(Reject(self.file, row, self.name.get(field, field), reason))
+
+    def ragged(self, row: int) -> None:
+        self.res.rejects.append(_ragged(self.file, row, self.n_columns))
+
+    def locus(self, raw_locus: str) -> tuple[str, str | None]:
+        """(kind, the table's spelling or None) of a stripped locus spelling, once per spelling."""
+        if raw_locus not in self.loci:
             kind = locus_kind(raw_locus)
-            loci[raw_locus] = (kind, normalise(raw_locus) if kind == "autosomal" else None)
-        kind, locus = loci[raw_locus]
+            self.loci[raw_locus] = (kind, self.normalise(raw_locus) if kind == "autosomal" else None)
+        return self.loci[raw_locus]
+
+    def calls(self, a1: str, a2: str) -> tuple[str, str]:
+        """The two allele cells as the checks read them (stripped; a decimal comma made a point)."""
+        a1, a2 = a1.strip(), a2.strip()
+        if self.decimal_comma:
+            a1, a2 = a1.replace(",", "."), a2.replace(",", ".")
+        return a1, a2
+
+    def before_duplicate(self, row: int, cells: Sequence[str]) -> tuple[str, str, str, str | None] | None:
+        """(sample id, kind, locus as spelled, table's locus or None) of a row that reaches the
+        duplicate check; None for a row rejected or set aside here (a Y-STR row)."""
+        res = self.res
+        sid, raw_locus = cells[self.i_sid].strip(), cells[self.i_locus].strip()
+        if not sid:
+            self.reject(row, "sample_id", "empty sample_id: every row needs the sample's lab identifier")
+            return None
+        if self.samples is not None and sid not in self.samples:
+            self.reject(row, "sample_id", f"sample '{sid}' is not in the samples file, or it was rejected "
+                        "there: fix the samples file or remove these genotypes")
+            return None
+        if not raw_locus:
+            self.reject(row, "locus", "empty locus: give the marker's name")
+            return None
+        kind, locus = self.locus(raw_locus)
         if kind == "y":
             res.skipped[raw_locus] = res.skipped.get(raw_locus, 0) + 1
-            continue
+            return None
         if locus is None and kind == "autosomal":
-            n, hint = res.unscored.get(raw_locus, (0, suggest(raw_locus)))
+            n, hint = res.unscored[raw_locus] if raw_locus in res.unscored else (0, self.suggest(raw_locus))
             res.unscored[raw_locus] = (n + 1, hint)
-            reject(row, "locus", _unscored_reason(raw_locus, hint))
-            continue
-        key = locus or "amelogenin"
-        dup = first_row.setdefault((sid, key), row)
-        if dup != row:
-            reject(row, "locus", f"duplicate genotype of sample '{sid}' at locus '{locus or raw_locus}' "
-                   f"(first on line {dup}): keep one typing per sample and locus")
-            continue
-        extra_field = i_extra and next((h for h, i in i_extra if cells[i].strip()), None)
+            self.reject(row, "locus", _unscored_reason(raw_locus, hint))
+            return None
+        return sid, kind, raw_locus, locus
+
+    def duplicate(self, row: int, sid: str, raw_locus: str, locus: str | None, first: int) -> None:
+        """Reject a row whose sample and locus were typed first on line ``first``."""
+        self.reject(row, "locus", f"duplicate genotype of sample '{sid}' at locus '{locus or raw_locus}' "
+                    f"(first on line {first}): keep one typing per sample and locus")
+
+    def after_duplicate(self, row: int, cells: Sequence[str], sid: str, kind: str,
+                        raw_locus: str) -> tuple[str, str] | None:
+        """The canonical calls of an accepted row; None for a row rejected or (amelogenin) set aside."""
+        res = self.res
+        a1, a2 = self.calls(cells[self.i_a1], cells[self.i_a2])
+        extra_field = self.i_extra and next((h for h, i in self.i_extra if cells[i].strip()), None)
         if extra_field:
-            reject(row, extra_field, "more than two alleles (mixture or artefact): "
-                   "resolve the profile before matching")
-            continue
+            self.reject(row, extra_field, "more than two alleles (mixture or artefact): "
+                        "resolve the profile before matching")
+            return None
         if not a1 and not a2:
-            reject(row, "allele1", "no allele called (untyped locus): drop the row or type the locus")
-            continue
+            self.reject(row, "allele1", "no allele called (untyped locus): drop the row or type the locus")
+            return None
         if not a1:
-            reject(row, "allele1", "allele1 is missing while allele2 is given: "
-                   "put a single (homozygous) allele in allele1")
-            continue
+            self.reject(row, "allele1", "allele1 is missing while allele2 is given: "
+                        "put a single (homozygous) allele in allele1")
+            return None
         if kind == "amelogenin":
             calls = {a.upper() for a in (a1, a2) if a}
             if not calls <= {"X", "Y"}:
-                reject(row, "allele1", "an amelogenin call is X or Y (X,X female; X,Y male): "
-                       "correct the call")
-                continue
+                self.reject(row, "allele1", "an amelogenin call is X or Y (X,X female; X,Y male): "
+                            "correct the call")
+                return None
             seen = "M" if "Y" in calls else "F"
             res.observed_sex[sid] = seen
-            given = sexes.get(sid, "")
+            given = self.sexes.get(sid, "")
             if given in _SEX_WORD and given != seen:
                 res.sex_mismatches += 1
-                reject(row, "locus", f"amelogenin of sample '{sid}' shows {_SEX_WORD[seen]} but the "
-                       f"samples file gives sex {given}: check for a sample mix-up or correct the "
-                       "sex; the profile is kept, this row is not used")
-                continue
+                self.reject(row, "locus", f"amelogenin of sample '{sid}' shows {_SEX_WORD[seen]} but the "
+                            f"samples file gives sex {given}: check for a sample mix-up or correct the "
+                            "sex; the profile is kept, this row is not used")
+                return None
             res.skipped[raw_locus] = res.skipped.get(raw_locus, 0) + 1
-            continue
+            return None
         c1, why = _allele(a1)
         if why:
-            reject(row, "allele1", why)
-            continue
+            self.reject(row, "allele1", why)
+            return None
         c2, why = _allele(a2) if a2 else (c1, None)
         if why:
-            reject(row, "allele2", why)
+            self.reject(row, "allele2", why)
+            return None
+        return c1, c2
+
+
+def _genotypes(path: Path, header: list[str], rows: Rows, normalise: Callable[[str], str | None],
+               samples: Mapping[str, str] | None, sexes: Mapping[str, str],
+               decimal_comma: bool) -> ReadResult:
+    rules = GenotypeRules(path, header, normalise, samples, sexes, decimal_comma)
+    res = rules.res
+    out: dict[str, list[str]] = {f.name: [] for f in GENOTYPES}
+    first_row: dict[tuple[str, str], int] = {}
+    for row, cells in rows:
+        res.n_read += 1
+        if cells is None:
+            rules.ragged(row)
+            continue
+        got = rules.before_duplicate(row, cells)
+        if got is None:
+            continue
+        sid, kind, raw_locus, locus = got
+        dup = first_row.setdefault((sid, locus or "amelogenin"), row)
+        if dup != row:
+            rules.duplicate(row, sid, raw_locus, locus, dup)
+            continue
+        called = rules.after_duplicate(row, cells, sid, kind, raw_locus)
+        if called is None:
             continue
         out["sample_id"].append(sid)
         out["locus"].append(locus)
-        out["allele1"].append(c1)
-        out["allele2"].append(c2)
-        lines.append(row)
+        out["allele1"].append(called[0])
+        out["allele2"].append(called[1])
+        res.lines.append(row)
 
     res.table = pa.Table.from_pydict(out, schema=GENOTYPES)
     return res
