@@ -19,15 +19,14 @@ By hypothesis (at each locus the formula :func:`reunion.genetics.hypotheses.at_l
 - ``nuclear`` loci with a typed full or half sibling: the peeling sum of
   :mod:`reunion.genetics.pedigree` (``_joint``) over all families of one shape (which
   parents are typed here, how many siblings and half siblings), :func:`_nuclear`;
-- ``pedigree``: the pedigree engine (:func:`reunion.genetics.engine.lost_child_table`) once
-  per distinct (pedigree shape, locus, typed members' codes there) of the batch and of the
-  scorer's memo (:class:`PedigreeMemo`): a lost child's table at a locus depends only on the
-  pedigree up to its persons' names, the typed members' genotypes there and the locus model,
-  and families of one shape (the same relation codes and sexes in member order, or the same
-  explicit links) share most of those at national scale (:func:`_pedigree_loci`). The
-  memo's answer is the engine's own for the first family of that key, and the engine's
-  operations depend on the persons' order only, never their names: each row is the one
-  :meth:`~reunion.genetics.family.FamilyScorer.table_row` builds, bit for bit.
+- ``pedigree``: the pedigree engine over a batch (:func:`reunion.genetics.engine.mixture_joint_batch`:
+  one elimination program per pedigree shape and typing pattern at a locus, its einsums over
+  the families) once per distinct (pedigree shape, locus, typed members' codes there) of the
+  batch and of the scorer's memo (:class:`PedigreeMemo`): a lost child's table at a locus
+  depends only on the pedigree up to its persons' names, the typed members' genotypes there
+  and the locus model, and families of one shape (the same relation codes and sexes in
+  member order, or the same explicit links) share those more often the larger the database
+  (:func:`_pedigree_loci`).
 
 Shapes: ``codes`` uint16 / int64 genotype indices (0: untyped), tables float64
 [B, n(n+1)/2] per locus, rows float64 [F, W] (the encoding's width; slot 0 of each locus 0).
@@ -45,7 +44,7 @@ from reunion.genetics import engine
 from reunion.genetics.hypotheses import Hypothesis, parent_tables
 from reunion.genetics.kinship import KAPPA, _hw_table, _ordered_table, transmission
 from reunion.genetics.mutation import LocusModel
-from reunion.genetics.pedigree import InconsistentFamilyError, _side
+from reunion.genetics.pedigree import _side
 from reunion.genetics.roles import Role, parse_role, role_key
 
 if TYPE_CHECKING:       # no import cycle: family.py imports this module
@@ -431,18 +430,31 @@ def _pedigree_loci(scorer: FamilyScorer, used: list[Used], mutation: bool = True
             G = len(t.p) * (len(t.p) + 1) // 2
             tabs, possible = np.empty((len(uniq), G)), np.empty(len(uniq), bool)
             memo.lookups += typed.size
-            for u, combo in enumerate(uniq):
-                key = (mutation, shape, l, combo.tobytes())
+            keys = [(mutation, shape, l, combo.tobytes()) for combo in uniq]
+            miss = []
+            for u, key in enumerate(keys):
                 hit = memo.get(key)
                 if hit is None:
-                    memo.computed += 1
-                    gen = {ids[k]: enc.decode(l, int(c)) for k, c in enumerate(combo.tolist()) if c}
-                    try:
-                        hit = (_log10(engine.lost_child_table(ped, gen, t, scorer.theta)), True)
-                    except InconsistentFamilyError:     # impossible here under this model: LR 1
-                        hit = (np.zeros(G), False)
-                    memo.put(key, *hit)
-                tabs[u], possible[u] = hit
+                    miss.append(u)
+                else:
+                    tabs[u], possible[u] = hit
+            if miss:
+                engine.check_no_theta(scorer.theta)
+                memo.computed += len(miss)
+                miss_a = np.asarray(miss, np.int64)
+                M = uniq[miss_a]                                    # [m, K] codes
+                mask = M != UNTYPED
+                pattern = mask @ (1 << np.arange(M.shape[1], dtype=np.int64))    # who is typed here
+                for pat in np.unique(pattern).tolist():
+                    sel = np.flatnonzero(pattern == pat)
+                    ks = np.flatnonzero(mask[sel[0]])
+                    codes = M[sel][:, ks]                           # [b, k]
+                    alleles = np.stack([PAIR_LO[codes], PAIR_HI[codes]], axis=-1).astype(np.int64)
+                    J, Z = engine.mixture_joint_batch(ped, [ids[k] for k in ks.tolist()], alleles, t)
+                    lg, ok = engine.tables_from_joint_batch(J, Z, t.p)   # impossible under this model: LR 1
+                    tabs[miss_a[sel]], possible[miss_a[sel]] = lg, ok
+                for u in miss:
+                    memo.put(keys[u], tabs[u].copy(), bool(possible[u]))
             yield l, pos_a[typed], inv, tabs, possible
 
 
