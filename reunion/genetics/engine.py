@@ -355,21 +355,38 @@ def lost_child_joint_batch(ped: Pedigree, typed_ids: Sequence[str], alleles: np.
         if g is not None:
             factors.append(((2 * i, 2 * i + 1), np.where((g[:, 0] != g[:, 1])[:, None, None], het, hom)))
         if q.father is None:
-            factors.append(((2 * i,), p[dom[2 * i]]))
-            factors.append(((2 * i + 1,), p[dom[2 * i + 1]]))
+            pi = p[None, :] if g is None else p[g]
+            factors += [((2 * i,), pi), ((2 * i + 1,), pi)]
             continue
         for parent, M, var in ((q.father, t.M_father, 2 * i), (q.mother, t.M_mother, 2 * i + 1)):
             j = slot[parent]
             if parent in folded:
-                pushed = t.pushed_father if var % 2 == 0 else t.pushed_mother
-                factors.append(((var,), np.asarray(pushed, dtype=np.float64)[dom[var]]))
+                pushed = np.asarray(t.pushed_father if var % 2 == 0 else t.pushed_mother, dtype=np.float64)
+                factors.append(((var,), pushed[None, :] if g is None else pushed[g]))
                 continue
-            dx, dy, dc = dom[2 * j], dom[2 * j + 1], dom[var]
-            Mx, My = M[dx[:, :, None], dc[:, None, :]], M[dy[:, :, None], dc[:, None, :]]
-            factors.append(((2 * j, 2 * j + 1, var), 0.5 * (Mx[:, :, None, :] + My[:, None, :, :])))
+            dx, dc = dom[2 * j], dom[var]             # the parent's two variables share a domain
+            if dx is full and dc is full:             # untyped to untyped: one table per matrix
+                T = _full_transmission(M)
+            else:
+                Mx = M[dx[:, :, None], dc[:, None, :]]
+                T = 0.5 * (Mx[:, :, None, :] + Mx[:, None, :, :])
+            factors.append(((2 * j, 2 * j + 1, var), T))
     c = slot[ped.lost]
     J = _eliminate(factors, [d[0] for d in dom], keep=(2 * c, 2 * c + 1), batch=True)
     return np.broadcast_to(J, (B, n, n))
+
+
+_FULL_T: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _full_transmission(M: np.ndarray) -> np.ndarray:
+    """T float64 [1, n, n, n]: t(c | x, y) = 1/2 M[x, c] + 1/2 M[y, c], kept per matrix."""
+    hit = _FULL_T.get(id(M))
+    if hit is None or hit[0] is not M:
+        if len(_FULL_T) >= 256:
+            _FULL_T.clear()
+        hit = _FULL_T[id(M)] = (M, 0.5 * (M[None, :, None, :] + M[None, None, :, :]))
+    return hit[1]
 
 
 def mixture_joint_batch(ped: Pedigree | Mixture, typed_ids: Sequence[str], alleles: np.ndarray,
