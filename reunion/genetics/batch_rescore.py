@@ -16,10 +16,12 @@ compares the two on every hypothesis, mutation model and theta (rtol 1e-12).
 ``pedigree`` families are read from their tables too. What their rows cannot say comes from
 the pedigree engine through the scorer's memo (:func:`reunion.genetics.batch_tables._pedigree_loci`,
 once per distinct pedigree shape, locus and typed codes): where the joint pedigree is
-impossible under the run's model (the locus is not compared, LR 1), and which lost-child
-genotypes it excludes without mutation (the inconsistent loci, as
+impossible under the run's model (the locus is not compared, LR 1; asked only at the typed
+loci where the row is 0 at every slot, as the builders write an impossible locus), and which
+lost-child genotypes it excludes without mutation (the inconsistent loci, as
 :meth:`~reunion.genetics.family.FamilyScorer.rescore` counts them: P = 0 under the model
-none, or the family impossible there without mutation).
+none, or the family impossible there without mutation; under the model none the run's own
+table, -inf).
 
 A nuclear family impossible at a locus (no mutation model: no parents' genotypes explain
 its siblings; the locus then has LR 1 and is not compared) is recognised from its saved row:
@@ -160,12 +162,17 @@ def rescore_arrays(scorer: FamilyScorer, families: list[Family], child_codes: np
         widths = np.diff(np.append(offsets, enc.width)) - 1
         flat = np.add.reduceat(np.asarray(table[row_j[nj]]) != 0.0, offsets, axis=1) == 0
         impossible[nj] = flat & sib_typed & (widths > 1)[None, :]
-    # pedigree families: impossible at a locus under the run's model, and (below) excluded slots without mutation
+    # pedigree families impossible at a locus under the run's model: their row is 0 at every slot
+    # of a typed locus there (as that of a possible family whose typed members say nothing of
+    # the lost child's genotype, LR 1 exactly): only those loci ask the engine (its memo)
     ped_j = np.flatnonzero([h is Hypothesis.PEDIGREE for h in hyp_j])
     if ped_j.size:
         ped_used = [used_j[j] for j in ped_j.tolist()]
-        for l, fam_p, inv, _, possible in _pedigree_loci(scorer, ped_used):
-            impossible[ped_j[fam_p], l] = ~possible[inv]
+        flat = np.add.reduceat(np.asarray(table[row_j[ped_j]]) != 0.0, offsets, axis=1) == 0
+        flat &= (members[ped_j] != 0).any(axis=1)
+        if flat.any():
+            for l, fam_p, inv, _, possible in _pedigree_loci(scorer, ped_used, cells=flat):
+                impossible[ped_j[fam_p], l] = ~possible[inv]
     is_pair = np.array([h is not None and h.relation is not None for h in hyp_j])
     is_parental = np.array([h in _PARENT_KINDS for h in hyp_j])
     n = len(fast)
@@ -174,7 +181,11 @@ def rescore_arrays(scorer: FamilyScorer, families: list[Family], child_codes: np
     _gather(np.asarray(table), row_j, fam, offsets, c, members, impossible, F_j, M_j, is_pair, is_parental,
             _slot_floor(enc), PAIR_LO, PAIR_HI, vals, lrs, compared, incons, fl, total)
     if ped_j.size:
-        _pedigree_inconsistent(scorer, ped_j, ped_used, fam, c, compared, incons)
+        if scorer.models.on:
+            _pedigree_inconsistent(scorer, ped_j, ped_used, fam, c, compared, incons)
+        else:                            # the run's tables are the ones without mutation: P = 0 there
+            ped_pair = np.isin(fam, ped_j)
+            incons[ped_pair] = compared[ped_pair] & np.isneginf(vals[ped_pair])
     duo_f, duo_m = np.full(n, np.nan), np.full(n, np.nan)
     has_parent = np.array([u is not None and (_FATHER in u or _MOTHER in u) for u in used_j])
     sel = np.flatnonzero(has_parent[fam])                             # a pedigree's typed parents too

@@ -397,13 +397,15 @@ def pedigree_shape(scorer: FamilyScorer, used: Used) -> tuple:
                             else None) for m in used.values()), lost_sex)
 
 
-def _pedigree_loci(scorer: FamilyScorer, used: list[Used], mutation: bool = True):
+def _pedigree_loci(scorer: FamilyScorer, used: list[Used], mutation: bool = True,
+                   cells: np.ndarray | None = None):
     """The lost-child tables of ``pedigree`` families, locus by locus, each distinct (shape,
     locus, typed codes) once (:class:`PedigreeMemo`, module docstring). Yields
     ``(l, fam int64 [b], inv int64 [b], log10 float64 [U, n(n+1)/2], possible bool [U])``:
     the families typed at locus ``l`` (positions in ``used``) and, for each, its row ``inv``
     of the distinct tables (log10 LR, the run's mutation model or with ``mutation`` False
-    none; zeros where impossible)."""
+    none; zeros where impossible). ``cells`` bool [len(used), L]: only those (family, locus)
+    cells (default all)."""
     enc = scorer.enc
     L = len(enc.loci)
     memo: PedigreeMemo = scorer.pedigree_memo
@@ -418,7 +420,7 @@ def _pedigree_loci(scorer: FamilyScorer, used: list[Used], mutation: bool = True
         C = np.stack([np.stack([m.codes for m in used[i].values()]) for i in pos]).astype(np.int64)  # [B, K, L]
         for l in range(L):
             X = C[:, :, l]
-            typed = np.flatnonzero(X.any(axis=1))
+            typed = np.flatnonzero(X.any(axis=1) if cells is None else X.any(axis=1) & cells[pos_a, l])
             if not typed.size:
                 continue
             if typed.size == 1:
