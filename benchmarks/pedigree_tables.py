@@ -15,6 +15,8 @@ tables once):
   locus) cells that took no engine computation) and the number of distinct shapes;
 - ``before``: FamilyScorer.table_row family by family (the per-family engine path, the
   reference), on at most ``--before-cap`` of them, in the same process;
+- ``three_generation`` / ``other_pedigree``: ``after`` of the families with a grandparent or
+  an uncle / aunt typed, and of the others (a missing adult's children, ...), alone;
 - ``max_rel_diff``: the largest relative difference of the two on the finite values (and
   whether exclusions, -inf, and LR-1 loci, exact 0, agree).
 
@@ -107,6 +109,21 @@ def main() -> None:
                 "same_exclusions_and_lr1": bool(np.array_equal(np.isneginf(rows[:nb]), np.isneginf(single))
                                                 and np.array_equal(rows[:nb] == 0.0, single == 0.0))}
         size["speedup"] = size["after"]["families_per_s"] / size["before"]["families_per_s"]
+        # three-generation pedigrees (a grandparent or an uncle / aunt typed) and the rest
+        # (a missing adult's children, ...) alone, after, from an empty memo
+        three = [h for h in hyps if any(m.relation.value.endswith(("grandfather", "grandmother", "uncle_aunt"))
+                                        for m in h[1].values())]
+        rest = [h for h in hyps if not any(h is x for x in three)]
+        for name, sub in (("three_generation", three), ("other_pedigree", rest)):
+            if sub:
+                scorer.pedigree_memo = PedigreeMemo()
+                scorer.table_rows(sub)
+                hit = scorer.pedigree_memo.hit_rate
+                t_k = _timed(lambda: scorer.table_rows(sub), a.repeats, scorer)
+                size[name] = {"families": len(sub), "after_families_per_s": len(sub) / t_k["median_s"],
+                              "memo_hit_rate": hit, **t_k}
+                print(f"  {name}: {len(sub)} families, {size[name]['after_families_per_s']:,.0f} families/s, "
+                      f"memo hit rate {hit:.3f}", flush=True)
         res["sizes"].append(size)
         print(f"{n} families: {len(hyps)} pedigree ({len(shapes)} shapes, largest {size['largest_shape_families']}); "
               f"memo hit rate {cold['hit_rate']:.3f} ({cold['engine_computations']:,} of {cold['cells']:,} cells "
