@@ -41,6 +41,9 @@ for forensic STRs. Untyped persons without typed descendants are removed first (
 factors sum to 1), and an untyped founder with one child is summed out in closed form
 (it transmits p.M). The elimination order and its einsum steps are planned once per
 graph shape and domain sizes and replayed (families of one shape share them).
+:func:`lost_child_joint_batch` runs one such program for a batch of families of one shape
+typed alike at a locus (every einsum over the batch axis; the table builders' path,
+:mod:`reunion.genetics.batch_tables`); :func:`lost_child_joint` stays its reference.
 
 Sources: Elston & Stewart (1971), Hum. Hered. 21:523; Lange & Elston (1975),
 Hum. Hered. 25:95; Cannings, Thompson & Skolnick (1978), Adv. Appl. Prob. 10:26;
