@@ -207,3 +207,22 @@ def test_batched_joint_equals_the_engine_on_a_loop(enc):
             assert Z[b] == pytest.approx(z, rel=1e-12)
         if mut["model"] == "none":
             assert zeros > 0
+
+
+def test_array_rescore_never_takes_the_formula_path(enc, monkeypatch):
+    """The array re-score of every kind (engine kinds included) runs without
+    FamilyScorer.rescore or hypotheses.locus_lr (the formula path is the tests' oracle only)."""
+    from reunion.genetics import family as family_mod
+    from test_batch_tables import KINDS, _families
+
+    def refuse(*a, **k):
+        raise AssertionError("formula path called")
+    scorer = FamilyScorer(enc, MutationModels(MutationSettings(**MODELS[2]), enc), pedigree=True)
+    fams = _relation_families(enc, 2, seed=81) + _explicit_families(enc, 2, seed=82) + \
+        _families(enc, list(KINDS), 2, seed=83)
+    pairs = _pairs(enc, fams, 120, seed=84)
+    monkeypatch.setattr(FamilyScorer, "rescore", refuse)
+    monkeypatch.setattr(family_mod, "locus_lr", refuse)
+    got = scorer.rescore_arrays([f for f, _ in pairs], np.array([c for _, c in pairs]))
+    assert {got.pair_hypothesis(i).value for i in range(len(pairs))} >= {"pedigree", "nuclear", "trio"}
+    assert got.compared.any()
