@@ -20,6 +20,13 @@ and, on the shards' families and missing persons:
   the families' table rows (as read from the saved tables) + pieces.candidate_tables;
   ``after_built``: the same building the shortlisted families' rows.
 
+Pedigree-engine families (``pedigree``): their tables go through the scorer's memo
+(batch_tables.PedigreeMemo: one engine call per distinct pedigree shape, locus and typed
+codes); every timed ``after`` run starts from an empty memo (a run builds each family's
+tables once), and ``pedigree_memo`` gives the hit rate of one such cold build.
+``by_hypothesis``: the ``after`` tables rate of each hypothesis' families alone (and the
+``before`` rate of the pedigree ones, on at most ``--before-cap``).
+
 Each figure is the median of ``--repeats`` runs (min and max beside it). Single-threaded
 BLAS (set before NumPy loads) so rates are per core; the process is one core's work.
 """
@@ -47,6 +54,7 @@ from reunion.contracts import CANDIDATES, PER_LOCUS
 from reunion.flows import pieces
 from reunion.flows.context import all_queries, context, load_families, references
 from reunion.frequencies import load_frequency_table
+from reunion.genetics.batch_tables import PedigreeMemo
 from reunion.genetics.family import PARENT_HYPOTHESES
 from reunion.genetics.hypotheses import parent_tables
 from reunion.ingest import ingest
@@ -78,9 +86,13 @@ def before_table_rows(scorer, hyps) -> np.ndarray:
     return rows
 
 
-def timed(fn, repeats: int) -> dict:
+def timed(fn, repeats: int, scorer=None) -> dict:
+    """Median, min and max seconds of ``repeats`` calls; with ``scorer``, each from an empty
+    pedigree memo (cold, as a run's one build of each family's tables)."""
     times = []
     for _ in range(repeats):
+        if scorer is not None:
+            scorer.pedigree_memo = PedigreeMemo()
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
@@ -122,10 +134,30 @@ def main() -> None:
         res: dict = {"machine": a.machine, "platform": platform.platform(), "families": len(hyps),
                      "family_mix": dict(mix), "missing": len(ids), "loci": len(enc.loci),
                      "width": enc.width, "top_k": a.top_k, "repeats": a.repeats,
-                     "mutation": settings.mutation.model, "theta": settings.scoring.theta}
+                     "mutation": settings.mutation.model, "theta": settings.scoring.theta,
+                     "config": str(a.config), "load_average_start": os.getloadavg()}
         nb = min(len(hyps), a.before_cap)
+        scorer.pedigree_memo = PedigreeMemo()
         rows = scorer.table_rows(hyps)
-        t_after = timed(lambda: scorer.table_rows(hyps), a.repeats)
+        memo = scorer.pedigree_memo
+        res["pedigree_memo"] = {"cells": memo.lookups, "engine_calls": memo.computed, "hit_rate": memo.hit_rate}
+        print(f"pedigree memo, one cold build: {memo.lookups:,} (family, locus) cells, {memo.computed:,} "
+              f"engine calls, hit rate {memo.hit_rate:.3f}")
+        by_h: dict = {}
+        for hv in sorted(mix):
+            sub = [h for h in hyps if h[0].value == hv]
+            t_h = timed(lambda: scorer.table_rows(sub), a.repeats, scorer)
+            by_h[hv] = {"families": len(sub), "after_families_per_s": len(sub) / t_h["median_s"], **t_h}
+            if hv == "pedigree":
+                nbp = min(len(sub), a.before_cap)
+                t_hb = timed(lambda: before_table_rows(scorer, sub[:nbp]), a.repeats)
+                by_h[hv]["before_families_per_s"] = nbp / t_hb["median_s"]
+                by_h[hv]["before_families"] = nbp
+            print(f"  tables {hv}: {by_h[hv]['after_families_per_s']:,.0f} families/s"
+                  + (f" (before {by_h[hv]['before_families_per_s']:,.0f})" if "before_families_per_s" in by_h[hv]
+                     else ""))
+        res["by_hypothesis"] = by_h
+        t_after = timed(lambda: scorer.table_rows(hyps), a.repeats, scorer)
         t_before = timed(lambda: before_table_rows(scorer, hyps[:nb]), a.repeats)
         single = before_table_rows(scorer, hyps[:nb])
         fin = np.isfinite(single)
@@ -162,8 +194,8 @@ def main() -> None:
                 loci.extend(lo)
             return pa.Table.from_pylist(cands, schema=CANDIDATES), pa.Table.from_pylist(loci, schema=PER_LOCUS)
 
-        t_a = timed(lambda: after(False), a.repeats)
-        t_ab = timed(lambda: after(True), a.repeats)
+        t_a = timed(lambda: after(False), a.repeats, scorer)
+        t_ab = timed(lambda: after(True), a.repeats, scorer)
         t_b = timed(before, a.repeats)
         # the two paths' outputs on the before subset
         (cb, lb), (ca, la) = before(), after(False)
@@ -184,6 +216,7 @@ def main() -> None:
               f"{r['after']['candidates_per_s']:,.0f} (rows read) / {r['after_rows_built']['candidates_per_s']:,.0f} "
               f"(rows built) candidates/s; columns equal: "
               f"{[c for c, v in same_cols.items() if not v] or 'all'} differ")
+    res["load_average_end"] = os.getloadavg()
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps(res, indent=2) + "\n")

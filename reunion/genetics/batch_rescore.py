@@ -13,9 +13,15 @@ the theta duo from its table). The per-locus formula path
 :func:`reunion.genetics.hypotheses.locus_lr`) is the reference: tests/genetics/test_batch_rescore.py
 compares the two on every hypothesis, mutation model and theta (rtol 1e-12).
 
-``pedigree`` families are re-scored through that formula path (their table slots of a
-locus where the joint pedigree is impossible without mutation need the engine's own
-answer); their results are copied into the same arrays.
+``pedigree`` families are read from their tables too. What their rows cannot say comes from
+the pedigree engine through the scorer's memo (:func:`reunion.genetics.batch_tables._pedigree_loci`,
+once per distinct pedigree shape, locus and typed codes): where the joint pedigree is
+impossible under the run's model (the locus is not compared, LR 1; asked only at the typed
+loci where the row is 0 at every slot, as the builders write an impossible locus), and which
+lost-child genotypes it excludes without mutation (the inconsistent loci, as
+:meth:`~reunion.genetics.family.FamilyScorer.rescore` counts them: P = 0 under the model
+none, or the family impossible there without mutation; under the model none the run's own
+table, -inf).
 
 A nuclear family impossible at a locus (no mutation model: no parents' genotypes explain
 its siblings; the locus then has LR 1 and is not compared) is recognised from its saved row:
@@ -35,7 +41,7 @@ import numba
 import numpy as np
 
 from reunion.encoding import PAIR_HI, PAIR_LO, UNTYPED
-from reunion.genetics.batch_tables import _codes, _log10, _pairwise
+from reunion.genetics.batch_tables import _codes, _log10, _pairwise, _pedigree_loci
 from reunion.genetics.hypotheses import Hypothesis
 from reunion.genetics.kinship import KAPPA, _hw_table, transmission
 from reunion.genetics.roles import Role, parse_role, role_key
@@ -125,13 +131,11 @@ def rescore_arrays(scorer: FamilyScorer, families: list[Family], child_codes: np
         floored_alleles=np.zeros(N, np.int64), duo_father=np.full(N, np.nan), duo_mother=np.full(N, np.nan),
         locus_log10=np.zeros((N, L)), locus_lr=np.ones((N, L)), compared=np.zeros((N, L), bool),
         inconsistent=np.zeros((N, L), bool), floored=np.zeros((N, L), np.int64))
-    kind = np.array([0 if h is None else 1 if h is Hypothesis.PEDIGREE else 2 for h in hyp_j], np.int64)
-    for i in np.flatnonzero(kind[family_of] == 1).tolist():        # pedigree: the formula path
-        _copy_formula(out, i, scorer.rescore(families[i], child_codes[i]))
-    fast = np.flatnonzero(kind[family_of] == 2)
+    kind = np.array([h is not None for h in hyp_j], bool)
+    fast = np.flatnonzero(kind[family_of])
     if not fast.size:
         return out
-    fj = np.flatnonzero(kind == 2)                                    # the fast families
+    fj = np.flatnonzero(kind)                                         # the scored families
     if rows is None:
         table = np.zeros((len(hyp_j), enc.width))
         table[fj] = scorer.table_rows([hyps[j] for j in fj.tolist()])
@@ -158,6 +162,17 @@ def rescore_arrays(scorer: FamilyScorer, families: list[Family], child_codes: np
         widths = np.diff(np.append(offsets, enc.width)) - 1
         flat = np.add.reduceat(np.asarray(table[row_j[nj]]) != 0.0, offsets, axis=1) == 0
         impossible[nj] = flat & sib_typed & (widths > 1)[None, :]
+    # pedigree families impossible at a locus under the run's model: their row is 0 at every slot
+    # of a typed locus there (as that of a possible family whose typed members say nothing of
+    # the lost child's genotype, LR 1 exactly): only those loci ask the engine (its memo)
+    ped_j = np.flatnonzero([h is Hypothesis.PEDIGREE for h in hyp_j])
+    if ped_j.size:
+        ped_used = [used_j[j] for j in ped_j.tolist()]
+        flat = np.add.reduceat(np.asarray(table[row_j[ped_j]]) != 0.0, offsets, axis=1) == 0
+        flat &= (members[ped_j] != 0).any(axis=1)
+        if flat.any():
+            for l, fam_p, inv, _, possible in _pedigree_loci(scorer, ped_used, cells=flat):
+                impossible[ped_j[fam_p], l] = ~possible[inv]
     is_pair = np.array([h is not None and h.relation is not None for h in hyp_j])
     is_parental = np.array([h in _PARENT_KINDS for h in hyp_j])
     n = len(fast)
@@ -165,8 +180,15 @@ def rescore_arrays(scorer: FamilyScorer, families: list[Family], child_codes: np
     fl, total = np.zeros((n, L), np.int64), np.zeros(n)
     _gather(np.asarray(table), row_j, fam, offsets, c, members, impossible, F_j, M_j, is_pair, is_parental,
             _slot_floor(enc), PAIR_LO, PAIR_HI, vals, lrs, compared, incons, fl, total)
+    if ped_j.size:
+        if scorer.models.on:
+            _pedigree_inconsistent(scorer, ped_j, ped_used, fam, c, compared, incons)
+        else:                            # the run's tables are the ones without mutation: P = 0 there
+            ped_pair = np.isin(fam, ped_j)
+            incons[ped_pair] = compared[ped_pair] & np.isneginf(vals[ped_pair])
     duo_f, duo_m = np.full(n, np.nan), np.full(n, np.nan)
-    sel = np.flatnonzero(is_parental[fam])
+    has_parent = np.array([u is not None and (_FATHER in u or _MOTHER in u) for u in used_j])
+    sel = np.flatnonzero(has_parent[fam])                             # a pedigree's typed parents too
     if sel.size:
         f_all, m_all, c_all = F_j[fam[sel]], M_j[fam[sel]], c[sel]
         has_f = np.array([u is not None and _FATHER in u for u in used_j])
@@ -315,14 +337,24 @@ def _theta_duo_totals(scorer: FamilyScorer, P: np.ndarray, C: np.ndarray) -> np.
     return tot
 
 
-def _copy_formula(out: Rescored, i: int, cs) -> None:
-    """Row i of ``out`` from a formula-path :class:`~reunion.genetics.family.CandidateScore`."""
-    out.log10_lr[i] = cs.log10_lr
-    out.loci_compared[i], out.inconsistent_loci[i] = cs.loci_compared, cs.inconsistent_loci
-    out.floored_alleles[i] = cs.floored_alleles
-    out.duo_father[i] = np.nan if cs.log10_lr_duo_father is None else cs.log10_lr_duo_father
-    out.duo_mother[i] = np.nan if cs.log10_lr_duo_mother is None else cs.log10_lr_duo_mother
-    for l, r in enumerate(cs.loci):
-        out.locus_lr[i, l] = r.lr
-        out.locus_log10[i, l] = float(np.log10(r.lr)) if r.lr > 0 else -np.inf
-        out.compared[i, l], out.inconsistent[i, l], out.floored[i, l] = r.compared, r.inconsistent, r.floored
+def _pedigree_inconsistent(scorer: FamilyScorer, ped_j: np.ndarray, ped_used: list, fam: np.ndarray,
+                           c: np.ndarray, compared: np.ndarray, incons: np.ndarray) -> None:
+    """Mark the inconsistent loci of the pairs of ``pedigree`` families (``ped_j`` int64 [P]
+    their distinct-family indices, ``ped_used`` their members): compared there, and the
+    family impossible without mutation or the child's genotype of probability 0 under it
+    (the engine's table under the model none, :func:`_pedigree_loci`). ``fam`` int64 [n],
+    ``c`` int64 [n, L] the pairs' children; ``compared`` bool [n, L]; writes ``incons``."""
+    where = np.full(int(max(ped_j.max(), fam.max())) + 1, -1, np.int64)
+    where[ped_j] = np.arange(ped_j.size)
+    pairs = np.flatnonzero(where[fam] >= 0)
+    if not pairs.size:
+        return
+    q = where[fam[pairs]]                      # each pair's position among the pedigree families
+    for l, fam_p, inv, tabs, possible in _pedigree_loci(scorer, ped_used, mutation=False):
+        u = np.full(ped_j.size, -1, np.int64)
+        u[fam_p] = inv
+        sel = np.flatnonzero(compared[pairs, l] & (u[q] >= 0))
+        if not sel.size:
+            continue
+        i, uu = pairs[sel], u[q[sel]]
+        incons[i, l] = ~possible[uu] | np.isneginf(tabs[uu, c[i, l] - 1])

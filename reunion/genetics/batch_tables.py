@@ -19,8 +19,14 @@ By hypothesis (at each locus the formula :func:`reunion.genetics.hypotheses.at_l
 - ``nuclear`` loci with a typed full or half sibling: the peeling sum of
   :mod:`reunion.genetics.pedigree` (``_joint``) over all families of one shape (which
   parents are typed here, how many siblings and half siblings), :func:`_nuclear`;
-- ``pedigree``: the pedigree engine family by family (its elimination programs are already
-  planned once per shape; batching it is not done here).
+- ``pedigree``: the pedigree engine over a batch (:func:`reunion.genetics.engine.mixture_joint_batch`:
+  one elimination program per pedigree shape and typing pattern at a locus, its einsums over
+  the families) once per distinct (pedigree shape, locus, typed members' codes there) of the
+  batch and of the scorer's memo (:class:`PedigreeMemo`): a lost child's table at a locus
+  depends only on the pedigree up to its persons' names, the typed members' genotypes there
+  and the locus model, and families of one shape (the same relation codes and sexes in
+  member order, or the same explicit links) share those more often the larger the database
+  (:func:`_pedigree_loci`).
 
 Shapes: ``codes`` uint16 / int64 genotype indices (0: untyped), tables float64
 [B, n(n+1)/2] per locus, rows float64 [F, W] (the encoding's width; slot 0 of each locus 0).
@@ -34,6 +40,7 @@ import numba
 import numpy as np
 
 from reunion.encoding import PAIR_HI, PAIR_LO, UNTYPED, genotype_pairs
+from reunion.genetics import engine
 from reunion.genetics.hypotheses import Hypothesis, parent_tables
 from reunion.genetics.kinship import KAPPA, _hw_table, _ordered_table, transmission
 from reunion.genetics.mutation import LocusModel
@@ -43,12 +50,14 @@ from reunion.genetics.roles import Role, parse_role, role_key
 if TYPE_CHECKING:       # no import cycle: family.py imports this module
     from reunion.genetics.family import FamilyScorer, Used
 
-__all__ = ["table_rows", "NUCLEAR_BATCH_BYTES"]
+__all__ = ["table_rows", "NUCLEAR_BATCH_BYTES", "PEDIGREE_MEMO_BYTES", "PedigreeMemo", "pedigree_shape"]
 
 _FATHER, _MOTHER, _OTHER = (role_key(r) for r in (Role.FATHER, Role.MOTHER, Role.OTHER))
 _PARENTS = (Hypothesis.TRIO, Hypothesis.DUO_FATHER, Hypothesis.DUO_MOTHER)
 #: the most bytes one nuclear batch's joint weights [B, G_F, G_M] may take (batches are cut to fit)
 NUCLEAR_BATCH_BYTES = 32 << 20
+#: the most bytes of lost-child tables a scorer's :class:`PedigreeMemo` keeps (cleared when full)
+PEDIGREE_MEMO_BYTES = 64 << 20
 
 
 def _log10(x: np.ndarray) -> np.ndarray:
@@ -329,10 +338,140 @@ def _nuclear_rows(scorer: FamilyScorer, used: list[Used], rows: np.ndarray, idx:
                 rows[idx[g], off + 1: off + 1 + tab.shape[1]] = vals
 
 
+# ----------------------------------------------------------------------- pedigree families
+class PedigreeMemo:
+    """A scorer's pedigree-engine answers per (run model or none, pedigree shape, locus, typed
+    members' codes there): ``log10`` float64 [n(n+1)/2] the lost child's log10 LR table (zeros
+    where the family is impossible there) and ``possible`` (P(family data) > 0 under that
+    model). At most :data:`PEDIGREE_MEMO_BYTES` of tables (cleared when full). ``lookups``
+    counts the (family, locus) cells asked for, ``computed`` the engine calls they took:
+    the hit rate is 1 - computed / lookups."""
+
+    def __init__(self, max_bytes: int = PEDIGREE_MEMO_BYTES):
+        self.max_bytes = int(max_bytes)
+        self._tables: dict[tuple, tuple[np.ndarray, bool]] = {}
+        self._bytes = 0
+        self.lookups = 0
+        self.computed = 0
+
+    def get(self, key: tuple) -> tuple[np.ndarray, bool] | None:
+        return self._tables.get(key)
+
+    def put(self, key: tuple, log10: np.ndarray, possible: bool) -> None:
+        if self._bytes + log10.nbytes > self.max_bytes:
+            self._tables.clear()
+            self._bytes = 0
+        self._tables[key] = (log10, possible)
+        self._bytes += log10.nbytes
+
+    @property
+    def hit_rate(self) -> float:
+        """Share of the (family, locus) cells asked for that needed no engine call (0 when none)."""
+        return 1.0 - self.computed / self.lookups if self.lookups else 0.0
+
+
+_EXPLICIT_SHAPES: dict[int, tuple[engine.Pedigree, tuple]] = {}
+
+
+def pedigree_shape(scorer: FamilyScorer, used: Used) -> tuple:
+    """What a ``pedigree`` family's engine computation depends on besides its genotypes: its
+    pedigree with the persons renamed by position. A family by relation codes: its members'
+    (relation, sex as :meth:`FamilyScorer.pedigree` passes it) in member order and the lost
+    child's sex (they make its :func:`engine.relatives_pedigree`, names aside); an explicit
+    family: its persons' (father, mother) positions and sexes, the lost child's position and
+    the members' positions, in member order."""
+    for m in used.values():
+        if m.pedigree is not None:
+            ped = m.pedigree
+            hit = _EXPLICIT_SHAPES.get(id(ped))
+            if hit is None or hit[0] is not ped:
+                at = ped._index
+                persons = tuple((-1 if q.father is None else at[q.father], -1 if q.mother is None else at[q.mother],
+                                 q.sex) for q in ped.persons)
+                if len(_EXPLICIT_SHAPES) >= 10_000:
+                    _EXPLICIT_SHAPES.clear()
+                hit = _EXPLICIT_SHAPES[id(ped)] = (ped, ("explicit", persons, at[ped.lost]))
+            return hit[1] + (tuple(ped._index[x.sample_id] for x in used.values()),)
+    lost_sex = next((m.lost_sex for m in used.values() if m.lost_sex in ("M", "F")), None)
+    return ("codes", tuple((m.relation, m.sex if m.sex in ("M", "F") and m.relation not in engine.SLOT_RELATIONS
+                            else None) for m in used.values()), lost_sex)
+
+
+def _pedigree_loci(scorer: FamilyScorer, used: list[Used], mutation: bool = True,
+                   cells: np.ndarray | None = None):
+    """The lost-child tables of ``pedigree`` families, locus by locus, each distinct (shape,
+    locus, typed codes) once (:class:`PedigreeMemo`, module docstring). Yields
+    ``(l, fam int64 [b], inv int64 [b], log10 float64 [U, n(n+1)/2], possible bool [U])``:
+    the families typed at locus ``l`` (positions in ``used``) and, for each, its row ``inv``
+    of the distinct tables (log10 LR, the run's mutation model or with ``mutation`` False
+    none; zeros where impossible). ``cells`` bool [len(used), L]: only those (family, locus)
+    cells (default all)."""
+    enc = scorer.enc
+    L = len(enc.loci)
+    memo: PedigreeMemo = scorer.pedigree_memo
+    groups: dict[tuple, list[int]] = {}
+    for i, u in enumerate(used):
+        groups.setdefault(pedigree_shape(scorer, u), []).append(i)
+    for shape, pos in groups.items():
+        pos_a = np.asarray(pos, np.int64)
+        rep = used[pos[0]]                      # its pedigree and names serve the whole shape
+        ped = scorer.pedigree(rep)
+        ids = [m.sample_id for m in rep.values()]
+        C = np.stack([np.stack([m.codes for m in used[i].values()]) for i in pos]).astype(np.int64)  # [B, K, L]
+        for l in range(L):
+            X = C[:, :, l]
+            typed = np.flatnonzero(X.any(axis=1) if cells is None else X.any(axis=1) & cells[pos_a, l])
+            if not typed.size:
+                continue
+            if typed.size == 1:
+                uniq, inv = X[typed], np.zeros(1, np.int64)
+            else:
+                uniq, inv = np.unique(X[typed], axis=0, return_inverse=True)
+                inv = inv.reshape(-1)
+            t = scorer._locus_model(l, mutation)
+            G = len(t.p) * (len(t.p) + 1) // 2
+            tabs, possible = np.empty((len(uniq), G)), np.empty(len(uniq), bool)
+            memo.lookups += typed.size
+            keys = [(mutation, shape, l, combo.tobytes()) for combo in uniq]
+            miss = []
+            for u, key in enumerate(keys):
+                hit = memo.get(key)
+                if hit is None:
+                    miss.append(u)
+                else:
+                    tabs[u], possible[u] = hit
+            if miss:
+                engine.check_no_theta(scorer.theta)
+                memo.computed += len(miss)
+                miss_a = np.asarray(miss, np.int64)
+                M = uniq[miss_a]                                    # [m, K] codes
+                mask = M != UNTYPED
+                pattern = mask @ (1 << np.arange(M.shape[1], dtype=np.int64))    # who is typed here
+                for pat in np.unique(pattern).tolist():
+                    sel = np.flatnonzero(pattern == pat)
+                    ks = np.flatnonzero(mask[sel[0]])
+                    codes = M[sel][:, ks]                           # [b, k]
+                    alleles = np.stack([PAIR_LO[codes], PAIR_HI[codes]], axis=-1).astype(np.int64)
+                    J, Z = engine.mixture_joint_batch(ped, [ids[k] for k in ks.tolist()], alleles, t)
+                    lg, ok = engine.tables_from_joint_batch(J, Z, t.p)   # impossible under this model: LR 1
+                    tabs[miss_a[sel]], possible[miss_a[sel]] = lg, ok
+                for u in miss:
+                    memo.put(keys[u], tabs[u].copy(), bool(possible[u]))
+            yield l, pos_a[typed], inv, tabs, possible
+
+
+def _pedigree_rows(scorer: FamilyScorer, used: list[Used], rows: np.ndarray, idx: np.ndarray) -> None:
+    """Write the tables of the ``pedigree`` families ``used`` into ``rows[idx]``."""
+    for l, fam, inv, tabs, _ in _pedigree_loci(scorer, used):
+        off = int(scorer.enc.offsets[l])
+        rows[idx[fam], off + 1: off + 1 + tabs.shape[1]] = tabs[inv]
+
+
 # ----------------------------------------------------------------------- all hypotheses
 def table_rows(scorer: FamilyScorer, hyps: list[tuple[Hypothesis | str, Used]]) -> np.ndarray:
     """:meth:`FamilyScorer.table_row` of many families, float64 [F, W], built per hypothesis
-    as arrays over the families (module docstring); ``pedigree`` families one by one."""
+    as arrays over the families (module docstring); ``pedigree`` families once per distinct
+    (shape, locus, typed codes) (:class:`PedigreeMemo`)."""
     enc = scorer.enc
     L = len(enc.loci)
     theta = scorer.theta
@@ -367,7 +506,9 @@ def table_rows(scorer: FamilyScorer, hyps: list[tuple[Hypothesis | str, Used]]) 
                     rows[idx[typed], off + 1: off + 1 + lr.shape[1]] = _log10(lr)
         elif h is Hypothesis.NUCLEAR and theta == 0.0:
             _nuclear_rows(scorer, [hyps[i][1] for i in members], rows, np.asarray(members))
-        elif h not in _PARENTS:             # PEDIGREE (and anything without an array form)
+        elif h is Hypothesis.PEDIGREE:
+            _pedigree_rows(scorer, [hyps[i][1] for i in members], rows, np.asarray(members))
+        elif h not in _PARENTS:             # anything without an array form
             for i in members:
                 rows[i] = scorer.table_row(h, hyps[i][1])
     return rows

@@ -41,6 +41,9 @@ for forensic STRs. Untyped persons without typed descendants are removed first (
 factors sum to 1), and an untyped founder with one child is summed out in closed form
 (it transmits p.M). The elimination order and its einsum steps are planned once per
 graph shape and domain sizes and replayed (families of one shape share them).
+:func:`lost_child_joint_batch` runs one such program for a batch of families of one shape
+typed alike at a locus (every einsum over the batch axis; the table builders' path,
+:mod:`reunion.genetics.batch_tables`); :func:`lost_child_joint` stays its reference.
 
 Sources: Elston & Stewart (1971), Hum. Hered. 21:523; Lange & Elston (1975),
 Hum. Hered. 25:95; Cannings, Thompson & Skolnick (1978), Adv. Appl. Prob. 10:26;
@@ -76,10 +79,13 @@ __all__ = [
     "Relative",
     "check_no_theta",
     "lost_child_joint",
+    "lost_child_joint_batch",
     "lost_child_table",
     "mixture_joint",
+    "mixture_joint_batch",
     "relatives_pedigree",
     "table_from_joint",
+    "tables_from_joint_batch",
 ]
 
 SexLabel = Literal["M", "F"]
@@ -316,6 +322,113 @@ def lost_child_joint(ped: Pedigree, typed: Mapping[str, Genotype], t: LocusModel
     return J
 
 
+def lost_child_joint_batch(ped: Pedigree, typed_ids: Sequence[str], alleles: np.ndarray,
+                           t: LocusModel) -> np.ndarray:
+    """:func:`lost_child_joint` of B families of one pedigree shape at one locus: J float64
+    [B, n, n] (equal to it, rtol 1e-12: the same factors, summed in another order).
+
+    ``ped`` names the persons (any family of the shape: the others differ only in names);
+    ``typed_ids``: the K persons typed at this locus in every family of the batch;
+    ``alleles`` int64 [B, K, 2]: their allele codes (a <= b). A typed person's two allele
+    variables range over (a, b) in every family (size 2, homozygotes too: their phase factor
+    is [[1, 0], [0, 0]], a heterozygote's [[0, 1], [1, 0]]), so all B share one elimination
+    program, each einsum of it running over the batch axis (``...``)."""
+    if ped.lost in typed_ids:
+        raise PedigreeError(f"the lost child {ped.lost!r} must not be typed")
+    p = np.asarray(t.p, dtype=np.float64)
+    n = len(p)
+    B = alleles.shape[0]
+    if alleles.size and (alleles.min() < 0 or alleles.max() >= n):
+        raise ValueError(f"genotypes have allele codes outside 0..{n - 1}")
+    gen = {}
+    for k, pid in enumerate(typed_ids):
+        if pid not in ped._index:
+            raise PedigreeError(f"typed person {pid!r} is not in the pedigree")
+        gen[pid] = alleles[:, k, :]                   # [B, 2]
+    persons = _prune(ped, gen)
+    slot = {q.id: i for i, q in enumerate(persons)}
+    full = np.arange(n)[None, :]                      # [1, n]
+    dom: list[np.ndarray] = []                        # [B | 1, size] allele codes of each variable
+    for q in persons:
+        d = gen.get(q.id, full)
+        dom += [d, d]
+    n_children: dict[str, int] = {}
+    for q in persons:
+        for parent in (q.father, q.mother):
+            if parent is not None:
+                n_children[parent] = n_children.get(parent, 0) + 1
+    folded = {q.id for q in persons if q.father is None and q.id not in gen and q.id != ped.lost
+              and n_children.get(q.id, 0) == 1}
+    het, hom = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 0.0]])
+    factors: list[tuple[tuple[int, ...], np.ndarray]] = []
+    for i, q in enumerate(persons):
+        if q.id in folded:
+            continue
+        g = gen.get(q.id)
+        if g is not None:
+            factors.append(((2 * i, 2 * i + 1), np.where((g[:, 0] != g[:, 1])[:, None, None], het, hom)))
+        if q.father is None:
+            pi = p[None, :] if g is None else p[g]
+            factors += [((2 * i,), pi), ((2 * i + 1,), pi)]
+            continue
+        for parent, M, var in ((q.father, t.M_father, 2 * i), (q.mother, t.M_mother, 2 * i + 1)):
+            j = slot[parent]
+            if parent in folded:
+                pushed = np.asarray(t.pushed_father if var % 2 == 0 else t.pushed_mother, dtype=np.float64)
+                factors.append(((var,), pushed[None, :] if g is None else pushed[g]))
+                continue
+            dx, dc = dom[2 * j], dom[var]             # the parent's two variables share a domain
+            if dx is full and dc is full:             # untyped to untyped: one table per matrix
+                T = _full_transmission(M)
+            else:
+                Mx = M[dx[:, :, None], dc[:, None, :]]
+                T = 0.5 * (Mx[:, :, None, :] + Mx[:, None, :, :])
+            factors.append(((2 * j, 2 * j + 1, var), T))
+    c = slot[ped.lost]
+    J = _eliminate(factors, [d[0] for d in dom], keep=(2 * c, 2 * c + 1), batch=True)
+    return np.broadcast_to(J, (B, n, n))
+
+
+_FULL_T: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _full_transmission(M: np.ndarray) -> np.ndarray:
+    """T float64 [1, n, n, n]: t(c | x, y) = 1/2 M[x, c] + 1/2 M[y, c], kept per matrix."""
+    hit = _FULL_T.get(id(M))
+    if hit is None or hit[0] is not M:
+        if len(_FULL_T) >= 256:
+            _FULL_T.clear()
+        hit = _FULL_T[id(M)] = (M, 0.5 * (M[None, :, None, :] + M[None, None, :, :]))
+    return hit[1]
+
+
+def mixture_joint_batch(ped: Pedigree | Mixture, typed_ids: Sequence[str], alleles: np.ndarray,
+                        t: LocusModel) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`mixture_joint` of B families of one shape (:func:`lost_child_joint_batch`):
+    (J float64 [B, n, n], Z float64 [B]); no error where Z = 0 (the caller reads Z)."""
+    if isinstance(ped, Pedigree):
+        J = lost_child_joint_batch(ped, typed_ids, alleles, t)
+    else:
+        comps = ped.components
+        if len(comps) > 1 and (t.M_father is t.M_mother or np.array_equal(t.M_father, t.M_mother)):
+            comps = ped.sexless()
+        J = sum(w * lost_child_joint_batch(q, typed_ids, alleles, t) for w, q in comps)
+    return J, J.sum(axis=(1, 2))
+
+
+def tables_from_joint_batch(J: np.ndarray, Z: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(log10 LR float64 [B, n(n+1)/2] as :func:`table_from_joint` gives it, zeros where the
+    family is impossible; possible bool [B]: Z > 0) from :func:`mixture_joint_batch`."""
+    p = np.asarray(p, dtype=np.float64)
+    lo, hi = genotype_pairs(len(p))
+    ok = (Z > 0.0) & np.isfinite(Z)
+    pc = np.where(lo == hi, J[:, lo, lo], J[:, lo, hi] + J[:, hi, lo]) / np.where(ok, Z, 1.0)[:, None]
+    with np.errstate(divide="ignore"):
+        out = np.log10(pc / _hw_table(p, lo, hi))
+    out[~ok] = 0.0
+    return out, ok
+
+
 def _rows_cols(M: np.ndarray, rows: np.ndarray, cols: np.ndarray, full: np.ndarray) -> np.ndarray:
     """M[rows][:, cols] (M itself where both are every allele)."""
     if rows is full and cols is full:
@@ -329,18 +442,22 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _PROGRAMS: dict[tuple, list] = {}
 
 
-def _eliminate(factors, dom, keep):
+def _eliminate(factors, dom, keep, batch: bool = False):
     """Sum out every variable but ``keep`` from the product of ``factors``; the result has
     axes ``keep`` in that order. Greedy order: the variable whose joined factors span the
     fewest cells first. The order and its einsum steps depend only on the factors' scopes
     and the domain sizes: they are planned once per such key (:data:`_PROGRAMS`) and replayed."""
     size = [len(d) for d in dom]
-    key = (tuple(vs for vs, _ in factors), tuple(size), keep)
+    key = (tuple(vs for vs, _ in factors), tuple(size), keep, batch)
     program = _PROGRAMS.get(key)
     if program is None:
         if len(_PROGRAMS) >= 4096:
             _PROGRAMS.clear()
-        program = _PROGRAMS[key] = _plan([vs for vs, _ in factors], size, tuple(keep))
+        program = _plan([vs for vs, _ in factors], size, tuple(keep))
+        if batch:       # every operand and result with a leading batch axis (size B or 1)
+            program = [(inputs, tuple(",".join("..." + w for w in spec.split("->")[0].split(",")) + "->..." +
+                                      spec.split("->")[1] for spec in specs)) for inputs, specs in program]
+        _PROGRAMS[key] = program
     arrays = [a for _, a in factors]
     for inputs, specs in program:
         acc = arrays[inputs[0]]

@@ -255,6 +255,9 @@ class FamilyScorer:
         self._joints0 = JointCache()       # the same without mutation (inconsistent loci of a pedigree)
         self._pedigrees: dict[tuple, engine.Mixture] = {}   # relation-code families' H1
         self._models: dict[bool, list[LocusModel | None]] = {m: [None] * len(encoding.loci) for m in (True, False)}
+        from reunion.genetics.batch_tables import PedigreeMemo    # (batch_tables types against this module)
+        #: pedigree-engine tables per (shape, locus, typed codes), shared by table_rows and rescore_arrays
+        self.pedigree_memo = PedigreeMemo()
 
     def hypothesis(self, family: Family) -> tuple[Hypothesis, Used] | None:
         """The hypothesis this scorer uses for ``family``: with ``pedigree`` on, a family whose
