@@ -100,18 +100,20 @@ def score(shards_dir: Path, settings: Settings, work: pieces.WorkPlan, piece_dir
     if done:
         logger.info("resuming: %d of %d pieces already finished", done, work.pieces)
     merged = pieces.rematch_graph(str(shards_dir), settings, work, piece_dir, tables)
-    todo = pieces.screen_pieces(merged)
+    todo = pieces.screen_pieces(merged)          # (screening task, pieces it screens)
     with dask_client(settings.cluster) as client:
         cluster = describe(client, settings.cluster)
-        logger.info("scoring %d pieces (%d query blocks x %d reference shards) on %d Dask workers",
-                    work.pieces, len(work.blocks), len(work.references), cluster["workers"])
-        futures = client.compute(todo + merged)
+        logger.info("scoring %d pieces (%d query blocks x %d reference shards, in %d tasks) on %d "
+                    "Dask workers", work.pieces, len(work.blocks), len(work.references), work.tasks,
+                    cluster["workers"])
+        futures = client.compute([t for t, _ in todo] + list(merged))
         blocks = futures[len(todo):]
+        counts = {f.key: n for f, (_, n) in zip(futures, todo)}
         finished = as_completed(futures[:len(todo)])
         del futures       # a finished piece's result is freed once its block has merged it
-        with Progress(work.pieces, work.pieces - len(todo), logger) as bar:
-            for _ in finished:
-                bar.advance()
+        with Progress(work.pieces, work.pieces - sum(counts.values()), logger) as bar:
+            for f in finished:
+                bar.advance(counts[f.key])
         results = [f.result() for f in blocks]      # block order: the outputs' row order
     return results, cluster
 

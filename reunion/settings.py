@@ -116,7 +116,8 @@ class IngestSettings(_Model):
 
 
 class ScoringSettings(_Model):
-    AFFECTS = {"device": Affects.NOTHING, "query_block": Affects.PIECES, "top_k": Affects.LISTS,
+    AFFECTS = {"device": Affects.NOTHING, "query_block": Affects.PIECES, "pairs_per_task": Affects.NOTHING,
+               "top_k": Affects.LISTS,
                "log10_lr_floor": Affects.LISTS, "keep_all_log10_lr": Affects.LISTS,
                "min_typed_loci": Affects.LISTS, "theta": Affects.TABLES,
                "pedigree": Affects.TABLES, "sex_mismatch": Affects.LISTS}
@@ -135,6 +136,12 @@ class ScoringSettings(_Model):
                              "(a block never spans two query shards, so at most ingest.queries_per_shard; "
                              "every task screens its block against one reference shard, so small blocks "
                              "pay that shard's preparation many times).")
+    pairs_per_task: int = Field(20_000_000, ge=1, le=10**13, description="Pairs (missing persons x "
+                                "families) a screening task aims at: consecutive reference shards are "
+                                "screened against a query block in one task until their families x the "
+                                "block's missing persons reach it (a shard is never split; 1 = one shard "
+                                "a task). Only how the work is scheduled: never a result, and the "
+                                "resumable pieces stay one per (query block, reference shard).")
     theta: float = Field(0.0, ge=0.0, le=THETA_CONFIGURABLE, description="Subpopulation correction (Fst, "
                          "Balding-Nichols / NRC II 4.10) for trio, duo and pairwise hypotheses; "
                          "0 = none. Needs mutation.model 'none'.")

@@ -20,6 +20,9 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
+import pyarrow as pa
+
 from reunion.genetics.roles import Role, parse_role
 from reunion.report.format import (fmt_count, fmt_log10, fmt_posterior, fmt_pow10, fmt_rival,
                                    hypotheses, json_num, key_words, lr_text, members, num_attr)
@@ -41,12 +44,41 @@ def _json_script(obj) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
+#: per-locus columns a detail view shows, in its row order (:func:`locus_rows`)
+_LOCUS_SHOWN = ("locus", "missing_genotype", "father_genotype", "mother_genotype", "other_genotype")
+
+
+def locus_rows(per_locus: pa.Table | None) -> dict[tuple[str, str], list[list]]:
+    """{(missing_id, family_id): [[locus, missing, father, mother, other genotype, log10 LR
+    (:func:`json_num`, 4 places), flags], ...] in the table's row order} of PER_LOCUS rows
+    (``per_locus``; None: no rows). Flags: 1 compared, 2 inconsistent, 4 floored. Built column
+    by column (one Python list per column, no dict per row): the detail views of a national
+    run hold millions of per-locus rows."""
+    if per_locus is None or not per_locus.num_rows:
+        return {}
+    flags = (per_locus.column("compared").to_numpy(zero_copy_only=False).astype(np.int64)
+             | 2 * per_locus.column("inconsistent").to_numpy(zero_copy_only=False).astype(np.int64)
+             | 4 * per_locus.column("floored").to_numpy(zero_copy_only=False).astype(np.int64))
+    cols = [per_locus.column(c).to_pylist() for c in _LOCUS_SHOWN]
+    lods = [json_num(x, 4) for x in per_locus.column("log10_lr").to_pylist()]
+    out: dict[tuple[str, str], list[list]] = {}
+    for key, *row in zip(zip(per_locus.column("missing_id").to_pylist(),
+                             per_locus.column("family_id").to_pylist()),
+                         *cols, lods, flags.tolist()):
+        got = out.get(key)
+        if got is None:
+            out[key] = got = []
+        got.append(row)
+    return out
+
+
+def _detail_data(rows: list[dict], per_locus: pa.Table | None, settings: ReviewSettings,
                  population: str | None, n_families: int | None = None) -> tuple[dict, list[str], list[str]]:
     """The JSON the page script draws candidates from: (by missing person, loci, reasons).
 
     ``{missing_id: [record per candidate, rank order]}``; candidates of rank up to
-    ``settings.detail_ranks`` get ``L``, their per-locus rows as
+    ``settings.detail_ranks`` get ``L``, their per-locus rows (``per_locus``: PER_LOCUS rows,
+    :func:`locus_rows`) as
     ``[locus index, missing, father, mother, other genotype, log10 LR, flags]``
     (flags: 1 compared, 2 inconsistent, 4 floored). Loci names and category reasons
     are stored once, in the two lists, and referenced by index. A candidate whose members are
@@ -60,6 +92,8 @@ def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
         alt = (1.0 / n_families, f"prior 1/{n_families:,}")
     elif settings.prior != "half":
         alt = (0.5, "prior 0.5 (single-case view)")
+    by_pair = locus_rows(per_locus)
+    done: dict[tuple[str, str], list[list]] = {}
     loci: list[str] = []
     whys: dict[str, int] = {}           # category reasons repeat: stored once, referenced by index
     lidx: dict[str, int] = {}
@@ -81,19 +115,19 @@ def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
         if c["rank"] <= settings.detail_ranks:
             d["h1"], d["h2"] = hypotheses(c, population)
             extra = _member_columns(d)
-            L = []
-            for r in per_locus.get((c["missing_id"], c["family_id"]), []):
-                if r["locus"] not in lidx:
-                    lidx[r["locus"]] = len(loci)
-                    loci.append(r["locus"])
-                flags = (1 if r["compared"] else 0) | (2 if r["inconsistent"] else 0) | \
-                        (4 if r["floored"] else 0)
-                L.append([lidx[r["locus"]], r["missing_genotype"], r["father_genotype"],
-                          r["mother_genotype"], r["other_genotype"],
-                          json_num(r["log10_lr"], 4), flags])
-                if extra:
-                    g = _genotypes_of(r["other_genotype"])
-                    L[-1].extend(g.get(k, "") for k in extra)
+            key = (c["missing_id"], c["family_id"])
+            L = done.get(key)
+            if L is None:       # its rows, their locus names replaced by indices in place
+                L = done[key] = by_pair.pop(key, [])
+                for row in L:
+                    i = lidx.get(row[0])
+                    if i is None:
+                        lidx[row[0]] = i = len(loci)
+                        loci.append(row[0])
+                    row[0] = i
+                    if extra:
+                        g = _genotypes_of(row[4])
+                        row.extend(g.get(k, "") for k in extra)
             d["L"] = L
         data.setdefault(c["missing_id"], []).append(d)
     return data, loci, list(whys)
@@ -130,18 +164,22 @@ def _genotypes_of(other: str | None) -> dict[str, str]:
 
 
 def _used_frequencies(freq: dict | None, data: dict, loci: list[str]) -> dict | None:
-    """Only the frequencies of alleles the missing persons in the detail views carry."""
+    """Only the frequencies of alleles the missing persons in the detail views carry (in order of
+    first appearance: each distinct (locus, genotype) is split once)."""
     if freq is None:
         return None
+    seen = dict.fromkeys((row[0], row[1]) for cands in data.values() for d in cands
+                         for row in d.get("L", ()))
     out: dict[str, dict[str, list]] = {}
-    for cands in data.values():
-        for d in cands:
-            for row in d.get("L", []):
-                loc = loci[row[0]]
-                for a in (row[1] or "").split("/"):
-                    if a and loc in freq and a in freq[loc]:
-                        f, fl = freq[loc][a]
-                        out.setdefault(loc, {})[a] = [round(f, 6), 1 if fl else 0]
+    for li, geno in seen:
+        loc = loci[li]
+        if loc not in freq:
+            continue
+        lf = freq[loc]
+        for a in (geno or "").split("/"):
+            if a and a in lf:
+                f, fl = lf[a]
+                out.setdefault(loc, {})[a] = [round(f, 6), 1 if fl else 0]
     return out
 
 
@@ -277,7 +315,7 @@ def _calibration_html(run: dict, families, thresholds, settings: ReviewSettings,
             '</p></div></div>')
 
 
-def render_html(run: dict, rows: list[dict], per_locus: dict, settings: ReviewSettings,
+def render_html(run: dict, rows: list[dict], per_locus: pa.Table | None, settings: ReviewSettings,
                 freq: dict | None, freq_note: str, changes: dict | None,
                 previous_run_dir: Path | None = None, prev_note: str = "",
                 families=None, thresholds=None) -> str:
