@@ -8,6 +8,7 @@ Prefect tasks would start a temporary Prefect server in every worker.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import pyarrow as pa
 from reunion import ranking
 from reunion.contracts import CANDIDATES, PER_LOCUS
 from reunion.contracts.records import Manifest
+from reunion.flows.cluster import StageResources
 from reunion.flows.context import context, family_at, lost_sexes, query_rows, query_sexes
 from reunion.flows.tables import TableHandle, saved_rows, shard_tables, table_values
 from reunion.genetics.family import Family
@@ -446,7 +448,8 @@ def merge_groups(shards_dir: str, settings_json: str, q_index: int, start: int, 
 
 
 def rematch_graph(shards_dir: str, settings: Settings, work: WorkPlan,
-                  piece_dir: Path | None = None, save_tables: Path | None = None) -> RematchGraph:
+                  piece_dir: Path | None = None, save_tables: Path | None = None,
+                  resources: StageResources | None = None) -> RematchGraph:
     """Dask graph of a re-match: one delayed merge_and_rescore per query block.
 
     Tables are built once per reference shard (and saved in ``save_tables``) and
@@ -454,15 +457,24 @@ def rematch_graph(shards_dir: str, settings: Settings, work: WorkPlan,
     reference shards (``work.shard_groups``) in one task. With ``piece_dir``, every piece
     (query block, reference shard) is saved there as it is screened, and finished pieces found
     there are loaded instead of recomputed (a shard whose pieces are all done is not even
-    tabulated), whatever the grouping was when they were saved.
+    tabulated), whatever the grouping was when they were saved. ``resources`` (a GPU cluster's,
+    flows/cluster.py :func:`~reunion.flows.cluster.stage_resources`): the Dask worker resources
+    the screening tasks and the host stages' tasks ask for, so that the screens run on the GPU
+    workers and the tables and re-scores on the host workers beside them.
     """
+    res = resources or StageResources()
+
+    def on(needs: dict | None):
+        return dask.annotate(resources=needs) if needs else contextlib.nullcontext()
+
     sd, sj = str(shards_dir), settings.model_dump_json()
     tables: dict[int, object] = {}
     screens: list = []
 
     def table(r: int):
         if r not in tables:
-            tables[r] = dask.delayed(shard_tables)(sd, sj, r, str(save_tables) if save_tables else None)
+            with on(res.host):
+                tables[r] = dask.delayed(shard_tables)(sd, sj, r, str(save_tables) if save_tables else None)
         return tables[r]
 
     def group(qi: int, start: int, stop: int, refs: list[int]):
@@ -471,14 +483,16 @@ def rematch_graph(shards_dir: str, settings: Settings, work: WorkPlan,
         if all(done):
             return [dask.delayed(load_piece)(str(p)) for p in paths]
         jobs = [(None if d else table(r), str(p) if p else None) for r, p, d in zip(refs, paths, done)]
-        task = dask.delayed(screen_group)(sd, sj, qi, start, stop, jobs)
+        with on(res.screen):
+            task = dask.delayed(screen_group)(sd, sj, qi, start, stop, jobs)
         screens.append((task, len(done) - sum(done)))
         return task
 
     merged = RematchGraph()
     for (qi, start, stop) in work.blocks:
         gs = [group(qi, start, stop, refs) for refs in work.shard_groups]
-        merged.append(dask.delayed(merge_groups)(sd, sj, qi, start, stop, gs))
+        with on(res.host):
+            merged.append(dask.delayed(merge_groups)(sd, sj, qi, start, stop, gs))
     merged.screens = screens
     return merged
 

@@ -175,7 +175,7 @@ class ScoringSettings(_Model):
 
 class ClusterSettings(_Model):
     AFFECTS = {f: Affects.NOTHING for f in ("kind", "address", "n_workers", "threads_per_worker",
-                                            "dashboard_address")}
+                                            "dashboard_address", "host_workers")}
     kind: Literal["auto", "local-cpu", "local-gpu", "local-threads", "address"] = Field(
         "auto", description="Dask cluster: auto (local-gpu when a usable GPU and dask-cuda are "
         "present, else local-cpu), local-cpu (worker processes), local-gpu (LocalCUDACluster, one "
@@ -184,6 +184,12 @@ class ClusterSettings(_Model):
                                 "is 'address'.")
     n_workers: int = Field(2, ge=1, le=1024, description="Workers of a local-cpu cluster.")
     threads_per_worker: int = Field(1, ge=1, le=256, description="Threads per Dask worker.")
+    host_workers: int | None = Field(None, ge=0, le=4096, description="Worker processes of a "
+                                     "local-gpu cluster beside its one worker per GPU, for the host "
+                                     "stages (lost-child tables, merge and exact re-score); the GPU "
+                                     "workers alone take the screen. None = the node's cores not "
+                                     "taken by a GPU worker, divided by threads_per_worker; 0 = none "
+                                     "(the GPU workers run every stage).")
     dashboard_address: str | None = Field(None, description="Dask dashboard address; None = off (the "
                                           "scheduler's HTTP health endpoint then takes a free loopback "
                                           "port, never 8787). Bind to loopback (127.0.0.1:8787) unless "
