@@ -340,19 +340,19 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
 def listed_entries(pieces: list[dict], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every listed (missing person row, shard, position, screen score) of a block's ``pieces``
     (:func:`screen_piece` results for its ``n`` missing persons), as int64 / int64 / int64 /
-    float64 arrays [m], in (row, piece, column) order; the -1 (none) slots left out."""
-    if not pieces or n == 0:
-        return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
-    width = max(p["position"].shape[1] for p in pieces)
-    pos = np.full((n, len(pieces), width), -1, dtype=np.int64)
-    score = np.full((n, len(pieces), width), -np.inf, dtype=np.float64)
-    for j, p in enumerate(pieces):
-        k = p["position"].shape[1]
-        pos[:, j, :k], score[:, j, :k] = p["position"], p["score"]
-    shard = np.broadcast_to(np.array([p["ref_index"] for p in pieces], np.int64)[None, :, None], pos.shape)
-    row = np.broadcast_to(np.arange(n, dtype=np.int64)[:, None, None], pos.shape)
-    m = pos >= 0
-    return row[m], shard[m], pos[m], score[m]
+    float64 arrays [m], in (row, piece, column) order; the -1 (none) slots left out. Memory grows
+    with the entries listed, not with rows x pieces x the widest list."""
+    rows, shards, pos, score = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], \
+        [np.zeros(0, np.float64)]
+    for p in pieces:
+        r, c = np.nonzero(p["position"][:n] >= 0)           # row-major: (row, column) order
+        rows.append(r.astype(np.int64))
+        shards.append(np.full(r.size, p["ref_index"], np.int64))
+        pos.append(p["position"][r, c].astype(np.int64))
+        score.append(p["score"][r, c].astype(np.float64))
+    rows_a = np.concatenate(rows)
+    order = np.argsort(rows_a, kind="stable")                # by row; pieces, then columns, in order
+    return rows_a[order], np.concatenate(shards)[order], np.concatenate(pos)[order], np.concatenate(score)[order]
 
 
 def rescore_part(shards_dir: str, settings_json: str, ids: list[str], start: int, stop: int,

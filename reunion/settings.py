@@ -178,8 +178,8 @@ class ClusterSettings(_Model):
                                             "dashboard_address", "host_workers")}
     kind: Literal["auto", "local-cpu", "local-gpu", "local-threads", "address"] = Field(
         "auto", description="Dask cluster: auto (local-gpu when a usable GPU and dask-cuda are "
-        "present, else local-cpu), local-cpu (worker processes), local-gpu (LocalCUDACluster, one "
-        "worker per GPU), local-threads (one process), or address (an existing scheduler).")
+        "present, else local-cpu), local-cpu (worker processes), local-gpu (one worker process "
+        "per GPU for the screen and host_workers processes beside them for the host stages), local-threads (one process), or address (an existing scheduler).")
     address: str | None = Field(None, description="Scheduler address (tcp://host:8786) when kind "
                                 "is 'address'.")
     n_workers: int = Field(2, ge=1, le=1024, description="Workers of a local-cpu cluster.")

@@ -13,6 +13,7 @@ post, loci, inc, n; ``q=<text>`` (filter on ids); ``cat=<category>``;
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from html import escape
@@ -22,6 +23,7 @@ from urllib.parse import quote
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reunion.genetics.roles import Role, parse_role
 from reunion.report.format import (fmt_count, fmt_log10, fmt_posterior, fmt_pow10, fmt_rival,
@@ -48,28 +50,52 @@ def _json_script(obj) -> str:
 _LOCUS_SHOWN = ("locus", "missing_genotype", "father_genotype", "mother_genotype", "other_genotype")
 
 
-def locus_rows(per_locus: pa.Table | None) -> dict[tuple[str, str], list[list]]:
-    """{(missing_id, family_id): [[locus, missing, father, mother, other genotype, log10 LR
-    (:func:`json_num`, 4 places), flags], ...] in the table's row order} of PER_LOCUS rows
-    (``per_locus``; None: no rows). Flags: 1 compared, 2 inconsistent, 4 floored. Built column
-    by column (one Python list per column, no dict per row): the detail views of a national
-    run hold millions of per-locus rows."""
+def locus_rows(per_locus: pa.Table | None, order: list[tuple[str, str]]
+               ) -> tuple[dict[tuple[str, str], list[list]], list[str]]:
+    """The detail views' per-locus rows of the pairs ``order`` (missing_id, family_id), in the
+    order the page lists them, from PER_LOCUS rows (``per_locus``; None: no rows): ``({pair:
+    [[locus index, missing, father, mother, other genotype, log10 LR (:func:`json_num`, 4
+    places), flags], ...] in the table's row order}, loci)``, the loci named in order of first
+    appearance along ``order``. Flags: 1 compared, 2 inconsistent, 4 floored. Built column by
+    column (a pair's rows are a run of the table, found by where the ids change): the detail
+    views of a national run hold millions of per-locus rows."""
     if per_locus is None or not per_locus.num_rows:
-        return {}
+        return {}, []
+    n = per_locus.num_rows
+    mid, fid = per_locus.column("missing_id"), per_locus.column("family_id")
+    change = pc.or_(pc.not_equal(mid.slice(1), mid.slice(0, n - 1)),
+                    pc.not_equal(fid.slice(1), fid.slice(0, n - 1)))
+    starts = np.r_[0, np.flatnonzero(change.to_numpy(zero_copy_only=False)) + 1]
+    bounds = np.r_[starts, n].tolist()
+    runs: dict[tuple[str, str], list[int]] = {}           # pair -> its runs (one, unless rows interleave)
+    for j, key in enumerate(zip(mid.take(starts).to_pylist(), fid.take(starts).to_pylist())):
+        runs.setdefault(key, []).append(j)
+    # table rows in the page's order, for the loci's order of first appearance
+    seen = [j for key in dict.fromkeys(order) for j in runs.get(key, ())]
+    along = (np.concatenate([np.arange(bounds[j], bounds[j + 1]) for j in seen]) if seen
+             else np.zeros(0, np.int64))
+    enc = per_locus.column("locus").combine_chunks().dictionary_encode()
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    uniq, first = np.unique(codes[along], return_index=True)
+    used = uniq[np.argsort(first, kind="stable")]
+    index = np.full(len(enc.dictionary), -1, dtype=np.int64)
+    index[used] = np.arange(used.size)
+    loci = enc.dictionary.take(pa.array(used, pa.int64())).to_pylist()
     flags = (per_locus.column("compared").to_numpy(zero_copy_only=False).astype(np.int64)
              | 2 * per_locus.column("inconsistent").to_numpy(zero_copy_only=False).astype(np.int64)
              | 4 * per_locus.column("floored").to_numpy(zero_copy_only=False).astype(np.int64))
-    cols = [per_locus.column(c).to_pylist() for c in _LOCUS_SHOWN]
-    lods = [json_num(x, 4) for x in per_locus.column("log10_lr").to_pylist()]
+    lod = per_locus.column("log10_lr").to_numpy(zero_copy_only=False)
+    lods = list(map(round, lod.tolist(), itertools.repeat(4)))
+    for i in np.flatnonzero(~np.isfinite(lod)).tolist():
+        lods[i] = json_num(lod[i], 4)
+    rows = list(map(list, zip(index[codes].tolist(),
+                              *(per_locus.column(c).to_pylist() for c in _LOCUS_SHOWN[1:]),
+                              lods, flags.tolist())))
     out: dict[tuple[str, str], list[list]] = {}
-    for key, *row in zip(zip(per_locus.column("missing_id").to_pylist(),
-                             per_locus.column("family_id").to_pylist()),
-                         *cols, lods, flags.tolist()):
-        got = out.get(key)
-        if got is None:
-            out[key] = got = []
-        got.append(row)
-    return out
+    for key, js in runs.items():
+        out[key] = [r for j in js for r in rows[bounds[j]:bounds[j + 1]]] if len(js) > 1 \
+            else rows[bounds[js[0]]:bounds[js[0] + 1]]
+    return out, loci
 
 
 def _detail_data(rows: list[dict], per_locus: pa.Table | None, settings: ReviewSettings,
@@ -92,11 +118,10 @@ def _detail_data(rows: list[dict], per_locus: pa.Table | None, settings: ReviewS
         alt = (1.0 / n_families, f"prior 1/{n_families:,}")
     elif settings.prior != "half":
         alt = (0.5, "prior 0.5 (single-case view)")
-    by_pair = locus_rows(per_locus)
-    done: dict[tuple[str, str], list[list]] = {}
-    loci: list[str] = []
+    detail = [c for c in rows if c["rank"] <= settings.detail_ranks]
+    by_pair, loci = locus_rows(per_locus, [(c["missing_id"], c["family_id"]) for c in detail])
+    extended: set[tuple[str, str]] = set()   # pairs whose rows got their members' columns
     whys: dict[str, int] = {}           # category reasons repeat: stored once, referenced by index
-    lidx: dict[str, int] = {}
     data: dict[str, list[dict]] = {}
     for c in rows:
         l = log10_of(c)
@@ -116,18 +141,12 @@ def _detail_data(rows: list[dict], per_locus: pa.Table | None, settings: ReviewS
             d["h1"], d["h2"] = hypotheses(c, population)
             extra = _member_columns(d)
             key = (c["missing_id"], c["family_id"])
-            L = done.get(key)
-            if L is None:       # its rows, their locus names replaced by indices in place
-                L = done[key] = by_pair.pop(key, [])
+            L = by_pair.get(key, [])
+            if extra and key not in extended:
+                extended.add(key)
                 for row in L:
-                    i = lidx.get(row[0])
-                    if i is None:
-                        lidx[row[0]] = i = len(loci)
-                        loci.append(row[0])
-                    row[0] = i
-                    if extra:
-                        g = _genotypes_of(row[4])
-                        row.extend(g.get(k, "") for k in extra)
+                    g = _genotypes_of(row[4])
+                    row.extend(g.get(k, "") for k in extra)
             d["L"] = L
         data.setdefault(c["missing_id"], []).append(d)
     return data, loci, list(whys)
