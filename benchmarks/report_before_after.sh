@@ -20,8 +20,8 @@ cp -r "$RUN" "$T/report-a" && cp -r "$RUN" "$T/report-b"
 PY=$ROOT/.venv/bin/python
 CODE="from pathlib import Path; import sys; from reunion.report import write_report; write_report(Path(sys.argv[1]))"
 farm-bench -n "$RUNS" --warmup 0 --timeout 3000 \
-  -- $PY -c "$CODE" "$T/report-a" \
-  --vs "sh -c 'PYTHONPATH=$T/report-base exec $PY -c \"$CODE\" $T/report-b'"
+  --vs "sh -c 'PYTHONPATH=$T/report-base exec $PY -c \"$CODE\" $T/report-b'" \
+  -- $PY -c "$CODE" "$T/report-a"
 for f in report.html review.csv; do
   cmp "$T/report-a/$f" "$T/report-b/$f" && echo "$f identical" || echo "$f DIFFERS"
 done
