@@ -7,8 +7,8 @@
 - ``local-cpu``: a LocalCluster of worker processes;
 - ``local-threads``: one process, threads only (cheapest start);
 - ``address``: an existing scheduler (multi-node runs);
-- ``auto``: local-gpu when a usable GPU and dask-cuda are present, else local-cpu.
-  (LocalCUDACluster fails with an NVML error without a GPU, so we probe first.)
+- ``auto``: local-gpu when a usable GPU and dask-cuda (the gpu extra) are present, else
+  local-cpu (the GPU is probed first: CuPy sees a device).
 
 Local clusters bind to loopback; the dashboard is off unless an address is configured
 (the scheduler's HTTP server, which also answers health checks, then takes a free loopback
