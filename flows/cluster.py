@@ -160,6 +160,14 @@ def stage_resources(client: Client) -> StageResources:
     return StageResources(screen={GPU_RESOURCE: 1} if gpu else None, host={HOST_RESOURCE: 1} if host else None)
 
 
+def needing(resources: dict | None):
+    """A context in which the Dask tasks made ask for ``resources`` (a :class:`StageResources`
+    field; None: no restriction, any worker)."""
+    import dask  # noqa: PLC0415
+
+    return dask.annotate(resources=resources) if resources else contextlib.nullcontext()
+
+
 @contextlib.contextmanager
 def dask_client(cfg: ClusterSettings) -> Iterator[Client]:
     """A connected client; a local cluster is started here and closed on exit. Worker

@@ -8,7 +8,6 @@ Prefect tasks would start a temporary Prefect server in every worker.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import pyarrow as pa
 from reunion import ranking
 from reunion.contracts import CANDIDATES, PER_LOCUS
 from reunion.contracts.records import Manifest
-from reunion.flows.cluster import StageResources
+from reunion.flows.cluster import StageResources, needing
 from reunion.flows.context import context, family_at, lost_sexes, query_rows, query_sexes
 from reunion.flows.tables import TableHandle, saved_rows, shard_tables, table_values
 from reunion.genetics.family import Family
@@ -464,16 +463,13 @@ def rematch_graph(shards_dir: str, settings: Settings, work: WorkPlan,
     """
     res = resources or StageResources()
 
-    def on(needs: dict | None):
-        return dask.annotate(resources=needs) if needs else contextlib.nullcontext()
-
     sd, sj = str(shards_dir), settings.model_dump_json()
     tables: dict[int, object] = {}
     screens: list = []
 
     def table(r: int):
         if r not in tables:
-            with on(res.host):
+            with needing(res.host):
                 tables[r] = dask.delayed(shard_tables)(sd, sj, r, str(save_tables) if save_tables else None)
         return tables[r]
 
@@ -483,7 +479,7 @@ def rematch_graph(shards_dir: str, settings: Settings, work: WorkPlan,
         if all(done):
             return [dask.delayed(load_piece)(str(p)) for p in paths]
         jobs = [(None if d else table(r), str(p) if p else None) for r, p, d in zip(refs, paths, done)]
-        with on(res.screen):
+        with needing(res.screen):
             task = dask.delayed(screen_group)(sd, sj, qi, start, stop, jobs)
         screens.append((task, len(done) - sum(done)))
         return task
@@ -491,7 +487,7 @@ def rematch_graph(shards_dir: str, settings: Settings, work: WorkPlan,
     merged = RematchGraph()
     for (qi, start, stop) in work.blocks:
         gs = [group(qi, start, stop, refs) for refs in work.shard_groups]
-        with on(res.host):
+        with needing(res.host):
             merged.append(dask.delayed(merge_groups)(sd, sj, qi, start, stop, gs))
     merged.screens = screens
     return merged
