@@ -20,8 +20,9 @@ T=${TMPDIR:-/tmp}
 rm -rf "$T/rematch-base" && mkdir -p "$T/rematch-base"
 git -C "$ROOT" archive "$BASE" | tar -x -C "$T/rematch-base"
 BIN=$ROOT/.venv/bin/reunion
+# --vs before --: after it, farm-bench takes it as A's own arguments and runs no B
 farm-bench -n "$RUNS" --warmup 0 --timeout 3000 \
-  -- sh -c "rm -rf $T/rematch-a && exec $BIN rematch --shards $SHARDS --out $T/rematch-a $EXTRA >>$T/rematch-a.log 2>&1" \
-  --vs "sh -c 'rm -rf $T/rematch-b && export PYTHONPATH=$T/rematch-base && exec $BIN rematch --shards $SHARDS --out $T/rematch-b $EXTRA >>$T/rematch-b.log 2>&1'"
+  --vs "sh -c 'rm -rf $T/rematch-b && export PYTHONPATH=$T/rematch-base && exec $BIN rematch --shards $SHARDS --out $T/rematch-b $EXTRA >>$T/rematch-b.log 2>&1'" \
+  -- sh -c "rm -rf $T/rematch-a && exec $BIN rematch --shards $SHARDS --out $T/rematch-a $EXTRA >>$T/rematch-a.log 2>&1"
 cmp "$T/rematch-a/candidates.csv" "$T/rematch-b/candidates.csv" && echo "candidates.csv identical" || \
   diff "$T/rematch-a/candidates.csv" "$T/rematch-b/candidates.csv" | head -20

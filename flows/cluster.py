@@ -1,11 +1,14 @@
 """The Dask cluster a run uses, chosen from typed settings.
 
-- ``local-gpu``: a dask-cuda LocalCUDACluster, one worker per GPU;
+- ``local-gpu``: one worker process per GPU (its CUDA_VISIBLE_DEVICES set, the ``GPU``
+  resource that the screening tasks ask for) and ``host_workers`` worker processes beside them
+  for the host stages (tables, merge, re-score): :func:`gpu_layout`, so a node's cores are not
+  left waiting behind one process per GPU;
 - ``local-cpu``: a LocalCluster of worker processes;
 - ``local-threads``: one process, threads only (cheapest start);
 - ``address``: an existing scheduler (multi-node runs);
-- ``auto``: local-gpu when a usable GPU and dask-cuda are present, else local-cpu.
-  (LocalCUDACluster fails with an NVML error without a GPU, so we probe first.)
+- ``auto``: local-gpu when a usable GPU and dask-cuda (the gpu extra) are present, else
+  local-cpu (the GPU is probed first: CuPy sees a device).
 
 Local clusters bind to loopback; the dashboard is off unless an address is configured
 (the scheduler's HTTP server, which also answers health checks, then takes a free loopback
@@ -19,10 +22,13 @@ import contextlib
 import importlib.machinery
 import importlib.util
 import logging
+import os
 import sys
+from dataclasses import dataclass
 from typing import Iterator, Literal
 
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, Nanny, Scheduler, SpecCluster
+from distributed.system import MEMORY_LIMIT
 
 from reunion import __version__
 from reunion.errors import UserError
@@ -74,6 +80,94 @@ def resolve_kind(cfg: ClusterSettings) -> Kind:
     return "local-cpu"
 
 
+#: the Dask worker resource of a GPU worker; the screening tasks of a GPU cluster ask for one
+GPU_RESOURCE = "GPU"
+#: the Dask worker resource of a host worker beside the GPU workers (one per thread); the host
+#: stages' tasks (tables, merge and re-score) ask for one, so the GPU workers keep to the screen
+HOST_RESOURCE = "HOST"
+
+
+@dataclass(frozen=True)
+class GpuLayout:
+    """The workers of a local-gpu cluster: ``gpu_workers`` processes, one per GPU (each sees its
+    own GPU first and holds one :data:`GPU_RESOURCE`), and ``host_workers`` processes for the host
+    stages, each of ``threads`` threads."""
+    gpu_workers: int
+    host_workers: int
+    threads: int
+
+    def worker_specs(self, memory_bytes: int = MEMORY_LIMIT) -> dict[str, dict]:
+        """SpecCluster worker specs: ``gpu-<i>`` (CUDA_VISIBLE_DEVICES rotated to start at GPU i, as
+        dask-cuda does, and resource GPU = 1) and ``host-<i>`` (resource HOST = its threads), the
+        node's memory (``memory_bytes``) split evenly among them."""
+        n = max(self.gpu_workers + self.host_workers, 1)
+        base = {"nthreads": self.threads, "host": "127.0.0.1", "silence_logs": 40,
+                "memory_limit": memory_bytes // n}
+        devices = list(range(self.gpu_workers))
+        specs = {f"gpu-{i}": {"cls": Nanny, "options": {
+                     **base, "resources": {GPU_RESOURCE: 1},
+                     "env": {"CUDA_VISIBLE_DEVICES": ",".join(map(str, devices[i:] + devices[:i]))}}}
+                 for i in devices}
+        specs.update({f"host-{i}": {"cls": Nanny, "options": {**base, "resources": {HOST_RESOURCE: self.threads}}}
+                      for i in range(self.host_workers)})
+        return specs
+
+
+def gpu_layout(cfg: ClusterSettings, gpus: int, cores: int) -> GpuLayout:
+    """The local-gpu cluster of a node of ``gpus`` GPUs and ``cores`` cores: one worker per GPU
+    and ``cfg.host_workers`` host workers (None: the cores the GPU workers leave, divided by
+    ``cfg.threads_per_worker``), every worker of ``cfg.threads_per_worker`` threads."""
+    if gpus < 1:
+        raise UserError("cluster.kind is 'local-gpu' but no CUDA GPU is visible; use 'auto' or 'local-cpu'")
+    host = cfg.host_workers if cfg.host_workers is not None else max(cores - gpus, 0) // cfg.threads_per_worker
+    return GpuLayout(gpu_workers=gpus, host_workers=host, threads=cfg.threads_per_worker)
+
+
+def gpu_count() -> int:
+    """CUDA devices CuPy sees (0 without CuPy or a GPU)."""
+    try:
+        import cupy  # noqa: PLC0415 (GPU imports are lazy)
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:  # ImportError, or CUDA driver errors on CPU-only machines
+        return 0
+
+
+def spec_cluster(layout: GpuLayout, cfg: ClusterSettings) -> SpecCluster:
+    """A local cluster of ``layout``'s workers, its scheduler on loopback (dashboard as
+    :func:`http_options`)."""
+    dash = ({"dashboard_address": cfg.dashboard_address} if cfg.dashboard_address is not None
+            else {"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+    return SpecCluster(workers=layout.worker_specs(),
+                       scheduler={"cls": Scheduler, "options": {"host": "127.0.0.1", **dash}},
+                       silence_logs=40)
+
+
+@dataclass(frozen=True)
+class StageResources:
+    """The Dask worker resources a re-match's tasks ask for: ``screen`` ({GPU: 1} on a cluster with
+    GPU workers) and ``host`` ({HOST: 1} where host workers stand beside them: the tables, merge
+    and re-score tasks); None = any worker."""
+    screen: dict | None = None
+    host: dict | None = None
+
+
+def stage_resources(client: Client) -> StageResources:
+    """What the cluster's workers hold (:class:`StageResources`): a local-gpu cluster's screens go
+    to its GPU workers and, where it has host workers, its host stages to them."""
+    held = [w.get("resources") or {} for w in client.scheduler_info().get("workers", {}).values()]
+    gpu = any(GPU_RESOURCE in r for r in held)
+    host = gpu and any(HOST_RESOURCE in r for r in held)
+    return StageResources(screen={GPU_RESOURCE: 1} if gpu else None, host={HOST_RESOURCE: 1} if host else None)
+
+
+def needing(resources: dict | None):
+    """A context in which the Dask tasks made ask for ``resources`` (a :class:`StageResources`
+    field; None: no restriction, any worker)."""
+    import dask  # noqa: PLC0415
+
+    return dask.annotate(resources=resources) if resources else contextlib.nullcontext()
+
+
 @contextlib.contextmanager
 def dask_client(cfg: ClusterSettings) -> Iterator[Client]:
     """A connected client; a local cluster is started here and closed on exit. Worker
@@ -123,9 +217,7 @@ def _dask_client(cfg: ClusterSettings) -> Iterator[Client]:
             yield client
         return
     if kind == "local-gpu":
-        from dask_cuda import LocalCUDACluster  # noqa: PLC0415 (GPU imports are lazy)
-        cluster = LocalCUDACluster(host="127.0.0.1", threads_per_worker=cfg.threads_per_worker,
-                                   silence_logs=40, **http_options(cfg))
+        cluster = spec_cluster(gpu_layout(cfg, gpu_count(), os.cpu_count() or 1), cfg)
     elif kind == "local-cpu":
         cluster = LocalCluster(n_workers=cfg.n_workers, threads_per_worker=cfg.threads_per_worker,
                                processes=True, host="127.0.0.1", silence_logs=40,

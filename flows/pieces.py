@@ -19,6 +19,7 @@ import pyarrow as pa
 from reunion import ranking
 from reunion.contracts import CANDIDATES, PER_LOCUS, Y_CANDIDATES, Y_PER_LOCUS
 from reunion.contracts.records import Manifest
+from reunion.flows.cluster import StageResources, needing
 from reunion.flows.context import (context, family_at, family_y, lost_sexes, query_rows, query_sexes,
                                    y_context)
 from reunion.flows.tables import TableHandle, saved_rows, shard_tables, table_values
@@ -424,15 +425,13 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
     sc = settings.scoring
     ids, codes = query_rows(shards_dir, settings_json, q_index, start, stop)
     n_too_few = int(np.sum(np.count_nonzero(codes, axis=1) < sc.min_typed_loci))
-    listed: list[tuple[int, tuple[int, int], float]] = []   # (row, (shard, position), screen score)
-    for r in range(len(ids)):
-        for p in pieces:
-            for pos, s_ in zip(p["position"][r].tolist(), p["score"][r].tolist()):
-                if pos >= 0:
-                    listed.append((r, (p["ref_index"], pos), s_))
-    keep = ranking.shortlist_cut(np.array([r for r, _, _ in listed], dtype=np.int64),
-                         np.array([s_ for _, _, s_ in listed], dtype=np.float64),
-                         sc.top_k, sc.keep_all_log10_lr)
+    rows_l, shard_l, pos_l, score_l = listed_entries(pieces, len(ids))
+    keep = ranking.shortlist_cut(rows_l, score_l, sc.top_k, sc.keep_all_log10_lr)
+
+    def entries(mask: np.ndarray) -> list[tuple[int, tuple[int, int], float]]:
+        """(row, (shard, position), screen score) of the listed entries under ``mask``."""
+        return [(r, (q, i), x) for r, q, i, x in zip(rows_l[mask].tolist(), shard_l[mask].tolist(),
+                                                     pos_l[mask].tolist(), score_l[mask].tolist())]
     fams: dict[tuple[int, int], Family] = {}
     # the shards' saved tables, where the pieces name them: the re-score reads its rows there
     files = {p["ref_index"]: p["tables_file"] for p in pieces if p.get("tables_file")}
@@ -457,7 +456,7 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
                  for r, key, _ in entries]
         return res.log10_lr + np.array([p.log10_lr or 0.0 for p in pairs]), pairs
 
-    first = [e for e, k in zip(listed, keep) if k]
+    first = entries(keep)
     res = rescore(first)
     total, pairs = totals(first, res)
     # the cut trusts screen score == exact score within CUT_TOL / 4; where a re-scored candidate
@@ -467,7 +466,7 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
     if off:
         log.warning("%d missing persons: a screen score differs from its exact re-score by more "
                     "than %g; their whole shortlists are re-scored", len(off), ranking.CUT_TOL / 4)
-        first = first + [e for e, k in zip(listed, keep) if not k and e[0] in off]
+        first = first + entries(~keep & np.isin(rows_l, np.fromiter(off, np.int64, len(off))))
         res = rescore(first)
         total, pairs = totals(first, res)
     scored_of: dict[int, list] = {}
@@ -487,6 +486,24 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
             "with_candidates": len({r for r, _, _, _ in out})}
 
 
+def listed_entries(pieces: list[dict], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every listed (missing person row, shard, position, screen score) of a block's ``pieces``
+    (:func:`screen_piece` results for its ``n`` missing persons), as int64 / int64 / int64 /
+    float64 arrays [m], in (row, piece, column) order; the -1 (none) slots left out. Memory grows
+    with the entries listed, not with rows x pieces x the widest list."""
+    rows, shards, pos, score = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], \
+        [np.zeros(0, np.float64)]
+    for p in pieces:
+        r, c = np.nonzero(p["position"][:n] >= 0)           # row-major: (row, column) order
+        rows.append(r.astype(np.int64))
+        shards.append(np.full(r.size, p["ref_index"], np.int64))
+        pos.append(p["position"][r, c].astype(np.int64))
+        score.append(p["score"][r, c].astype(np.float64))
+    rows_a = np.concatenate(rows)
+    order = np.argsort(rows_a, kind="stable")                # by row; pieces, then columns, in order
+    return rows_a[order], np.concatenate(shards)[order], np.concatenate(pos)[order], np.concatenate(score)[order]
+
+
 def rescore_part(shards_dir: str, settings_json: str, ids: list[str], start: int, stop: int,
                  pieces: list[dict]) -> dict:
     """:func:`merge_and_rescore` of the missing persons ``ids[start:stop]`` of a block whose
@@ -497,64 +514,136 @@ def rescore_part(shards_dir: str, settings_json: str, ids: list[str], start: int
 
 @dataclass(frozen=True)
 class WorkPlan:
-    """The pieces of a re-match: every query block against every reference shard."""
+    """The pieces of a re-match: every query block against every reference shard, screened in
+    tasks of a group of reference shards each (:func:`plan_work`)."""
     #: (query shard index, first row, row past the last) of each query block, in output order
     blocks: list[tuple[int, int, int]]
     #: indices of the reference shards among the manifest's reference shards
     references: list[int]
+    #: the reference shards each screening task takes, consecutive runs of ``references`` in
+    #: order (default: one shard a task); how the work is scheduled, never what it finds
+    groups: list[list[int]] | None = None
 
     @property
     def pieces(self) -> int:
         """Query blocks x reference shards."""
         return len(self.blocks) * len(self.references)
 
+    @property
+    def shard_groups(self) -> list[list[int]]:
+        """:attr:`groups`, or one group per reference shard when none were planned."""
+        return self.groups if self.groups is not None else [[r] for r in self.references]
+
+    @property
+    def tasks(self) -> int:
+        """Screening tasks: query blocks x shard groups."""
+        return len(self.blocks) * len(self.shard_groups)
+
+
+def group_shards(families: list[int], block: int, pairs_per_task: int) -> list[list[int]]:
+    """Consecutive reference shards (``families`` int per shard, in order) fused into groups of
+    about ``pairs_per_task`` pairs for a query block of ``block`` missing persons: a shard joins
+    the group while the group's families x ``block`` stay within it; a group holds at least one
+    shard, and a shard is never split. Returns the shard indices of each group."""
+    groups: list[list[int]] = []
+    size = 0
+    for r, f in enumerate(families):
+        if groups and (size + f) * block <= pairs_per_task:
+            groups[-1].append(r)
+            size += f
+        else:
+            groups.append([r])
+            size = f
+    return groups
+
 
 def plan_work(manifest: Manifest, settings: Settings) -> WorkPlan:
-    """Query blocks (query shard, start, stop) and reference shard indices of a run."""
+    """Query blocks (query shard, start, stop), reference shard indices of a run, and the shard
+    groups of its screening tasks (``scoring.pairs_per_task``: :func:`group_shards`)."""
     block = settings.scoring.query_block
     queries, refs = shards_of(manifest, "query"), shards_of(manifest, "reference")
     blocks = [(qi, start, min(start + block, q.rows))
               for qi, q in enumerate(queries) for start in range(0, q.rows, block)]
-    return WorkPlan(blocks=blocks, references=list(range(len(refs))))
+    widest = max((stop - start for _, start, stop in blocks), default=0)
+    groups = group_shards([r.families if r.families is not None else r.rows for r in refs], max(widest, 1),
+                          settings.scoring.pairs_per_task)
+    return WorkPlan(blocks=blocks, references=list(range(len(refs))), groups=groups)
+
+
+class RematchGraph(list):
+    """The Dask graph of a re-match (:func:`rematch_graph`): a list of one Delayed
+    merge_and_rescore per query block, in output order, with ``screens``: the screening tasks
+    still to run, (Delayed of that graph, pieces it screens), to follow the run's progress."""
+    screens: list
+
+
+def screen_group(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int,
+                 jobs: list[tuple[TableHandle | None, str | None]]) -> list[dict]:
+    """:func:`screen_piece` of one query block against a group of reference shards, one after
+    another in one task: ``jobs`` holds per shard (its tables, the file its piece is saved in);
+    a job without tables is a finished piece, loaded from its file. Returns the pieces in
+    ``jobs`` order."""
+    return [load_piece(path) if handle is None
+            else screen_piece(shards_dir, settings_json, q_index, start, stop, handle, path)
+            for handle, path in jobs]
+
+
+def merge_groups(shards_dir: str, settings_json: str, q_index: int, start: int, stop: int,
+                 groups: list[list[dict]]) -> dict:
+    """:func:`merge_and_rescore` of a block's pieces, given per shard group (:func:`screen_group`)
+    in reference shard order."""
+    return merge_and_rescore(shards_dir, settings_json, q_index, start, stop,
+                             [p for g in groups for p in g])
 
 
 def rematch_graph(shards_dir: str, settings: Settings, work: WorkPlan,
-                  piece_dir: Path | None = None, save_tables: Path | None = None) -> list:
+                  piece_dir: Path | None = None, save_tables: Path | None = None,
+                  resources: StageResources | None = None) -> RematchGraph:
     """Dask graph of a re-match: one delayed merge_and_rescore per query block.
 
     Tables are built once per reference shard (and saved in ``save_tables``) and
-    shared by every piece of that shard. With ``piece_dir``, finished pieces found there are loaded instead of
-    recomputed (and a shard whose pieces are all done is not even tabulated).
+    shared by every piece of that shard. A query block is screened against each group of
+    reference shards (``work.shard_groups``) in one task. With ``piece_dir``, every piece
+    (query block, reference shard) is saved there as it is screened, and finished pieces found
+    there are loaded instead of recomputed (a shard whose pieces are all done is not even
+    tabulated), whatever the grouping was when they were saved. ``resources`` (a GPU cluster's,
+    flows/cluster.py :func:`~reunion.flows.cluster.stage_resources`): the Dask worker resources
+    the screening tasks and the host stages' tasks ask for, so that the screens run on the GPU
+    workers and the tables and re-scores on the host workers beside them.
     """
+    res = resources or StageResources()
+
     sd, sj = str(shards_dir), settings.model_dump_json()
     tables: dict[int, object] = {}
+    screens: list = []
 
-    def piece(qi: int, start: int, stop: int, r: int):
-        path = piece_file(piece_dir, qi, start, r) if piece_dir else None
-        if path is not None and path.exists():
-            return dask.delayed(load_piece)(str(path))
+    def table(r: int):
         if r not in tables:
-            tables[r] = dask.delayed(shard_tables)(sd, sj, r, str(save_tables) if save_tables else None)
-        return dask.delayed(screen_piece)(sd, sj, qi, start, stop, tables[r],
-                                          str(path) if path else None)
+            with needing(res.host):
+                tables[r] = dask.delayed(shard_tables)(sd, sj, r, str(save_tables) if save_tables else None)
+        return tables[r]
 
-    merged = []
+    def group(qi: int, start: int, stop: int, refs: list[int]):
+        paths = [piece_file(piece_dir, qi, start, r) if piece_dir else None for r in refs]
+        done = [p is not None and p.exists() for p in paths]
+        if all(done):
+            return [dask.delayed(load_piece)(str(p)) for p in paths]
+        jobs = [(None if d else table(r), str(p) if p else None) for r, p, d in zip(refs, paths, done)]
+        with needing(res.screen):
+            task = dask.delayed(screen_group)(sd, sj, qi, start, stop, jobs)
+        screens.append((task, len(done) - sum(done)))
+        return task
+
+    merged = RematchGraph()
     for (qi, start, stop) in work.blocks:
-        ps = [piece(qi, start, stop, r) for r in work.references]
-        merged.append(dask.delayed(merge_and_rescore)(sd, sj, qi, start, stop, ps))
+        gs = [group(qi, start, stop, refs) for refs in work.shard_groups]
+        with needing(res.host):
+            merged.append(dask.delayed(merge_groups)(sd, sj, qi, start, stop, gs))
+    merged.screens = screens
     return merged
 
 
-def screen_pieces(merged: list) -> list:
-    """The pieces still to screen in a :func:`rematch_graph` (its ``screen_piece`` tasks, as
-    Delayed objects of the same graph), to follow a run's progress piece by piece."""
-    from dask.delayed import Delayed
-    from dask.utils import key_split
-
-    seen: dict = {}
-    for m in merged:
-        graph = m.__dask_graph__()
-        for k in graph:
-            if k not in seen and key_split(k) == "screen_piece":
-                seen[k] = Delayed(k, graph)
-    return list(seen.values())
+def screen_pieces(merged: RematchGraph) -> list:
+    """The screening tasks still to run in a :func:`rematch_graph`, as (Delayed of the same
+    graph, pieces it screens), to follow a run's progress piece by piece."""
+    return list(merged.screens)

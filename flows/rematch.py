@@ -49,7 +49,7 @@ from reunion.errors import InputError, SettingsError
 from reunion.flows import pieces
 from reunion.flows.context import y_context
 from reunion.flows.tables import tables_dir
-from reunion.flows.cluster import dask_client, describe
+from reunion.flows.cluster import dask_client, describe, stage_resources
 from reunion.flows.retry import io_error_only
 from reunion.frequencies import file_sha256, load_frequency_table
 from reunion.ingest import load_manifest
@@ -101,19 +101,23 @@ def score(shards_dir: Path, settings: Settings, work: pieces.WorkPlan, piece_dir
     done = sum(1 for _ in piece_dir.glob("*.npz"))
     if done:
         logger.info("resuming: %d of %d pieces already finished", done, work.pieces)
-    merged = pieces.rematch_graph(str(shards_dir), settings, work, piece_dir, tables)
-    todo = pieces.screen_pieces(merged)
     with dask_client(settings.cluster) as client:
+        # on a GPU cluster the screens ask for a GPU worker, tables and re-scores for a host one
+        merged = pieces.rematch_graph(str(shards_dir), settings, work, piece_dir, tables,
+                                      resources=stage_resources(client))
+        todo = pieces.screen_pieces(merged)          # (screening task, pieces it screens)
         cluster = describe(client, settings.cluster)
-        logger.info("scoring %d pieces (%d query blocks x %d reference shards) on %d Dask workers",
-                    work.pieces, len(work.blocks), len(work.references), cluster["workers"])
-        futures = client.compute(todo + merged)
+        logger.info("scoring %d pieces (%d query blocks x %d reference shards, in %d tasks) on %d "
+                    "Dask workers", work.pieces, len(work.blocks), len(work.references), work.tasks,
+                    cluster["workers"])
+        futures = client.compute([t for t, _ in todo] + list(merged))
         blocks = futures[len(todo):]
+        counts = {f.key: n for f, (_, n) in zip(futures, todo)}
         finished = as_completed(futures[:len(todo)])
         del futures       # a finished piece's result is freed once its block has merged it
-        with Progress(work.pieces, work.pieces - len(todo), logger) as bar:
-            for _ in finished:
-                bar.advance()
+        with Progress(work.pieces, work.pieces - sum(counts.values()), logger) as bar:
+            for f in finished:
+                bar.advance(counts[f.key])
         results = [f.result() for f in blocks]      # block order: the outputs' row order
     return results, cluster
 

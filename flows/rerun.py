@@ -44,7 +44,7 @@ from reunion.errors import InputError
 from reunion.flows import pieces
 from reunion.flows.context import y_context
 from reunion.flows.tables import restrict_tables, shard_tables, tables_dir
-from reunion.flows.cluster import dask_client, describe
+from reunion.flows.cluster import dask_client, describe, needing, stage_resources
 from reunion.flows.rematch import (
     CANDIDATES_PARQUET,
     PER_LOCUS_PARQUET,
@@ -176,6 +176,7 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: IncrementalPlan
                 len(inc.full), len(inc.partial), len(inc.changed))
     with dask_client(settings.cluster) as client:
         cluster = describe(client, settings.cluster)
+        res = stage_resources(client)       # a GPU cluster: screens on its GPU workers
         parts = max(1, cluster["threads"])
         graph = []
         for ids, tabs in ((inc.full, tables),
@@ -185,11 +186,13 @@ def score_incremental(shards_dir: Path, settings: Settings, inc: IncrementalPlan
             step = block if ids is inc.full else max(block, -(-len(ids) // 4))
             for i in range(0, len(ids) if tabs else 0, step):
                 chunk = ids[i:i + step]
-                ps = [dask.delayed(pieces.screen_piece)(sd, sj, chunk, 0, 0, t) for t in tabs]
+                with needing(res.screen):
+                    ps = [dask.delayed(pieces.screen_piece)(sd, sj, chunk, 0, 0, t) for t in tabs]
                 # a batch is often one block: re-score it in as many parts as there are threads
                 part = max(MIN_PART, -(-len(chunk) // parts))
-                graph += [dask.delayed(pieces.rescore_part)(sd, sj, chunk, a, a + part, ps)
-                          for a in range(0, len(chunk), part)]
+                with needing(res.host):
+                    graph += [dask.delayed(pieces.rescore_part)(sd, sj, chunk, a, a + part, ps)
+                              for a in range(0, len(chunk), part)]
         done = client.gather(client.compute(tables + graph))
     handles, results = done[:len(tables)], done[len(tables):]
     return results, cluster, sum(n for h in handles for n in h.reused.values())

@@ -126,7 +126,8 @@ class IngestSettings(_Model):
 
 
 class ScoringSettings(_Model):
-    AFFECTS = {"device": Affects.NOTHING, "query_block": Affects.PIECES, "top_k": Affects.LISTS,
+    AFFECTS = {"device": Affects.NOTHING, "query_block": Affects.PIECES, "pairs_per_task": Affects.NOTHING,
+               "top_k": Affects.LISTS,
                "log10_lr_floor": Affects.LISTS, "keep_all_log10_lr": Affects.LISTS,
                "min_typed_loci": Affects.LISTS, "theta": Affects.TABLES,
                "pedigree": Affects.TABLES, "sex_mismatch": Affects.LISTS, "y_evidence": Affects.LISTS}
@@ -145,6 +146,12 @@ class ScoringSettings(_Model):
                              "(a block never spans two query shards, so at most ingest.queries_per_shard; "
                              "every task screens its block against one reference shard, so small blocks "
                              "pay that shard's preparation many times).")
+    pairs_per_task: int = Field(20_000_000, ge=1, le=10**13, description="Pairs (missing persons x "
+                                "families) a screening task aims at: consecutive reference shards are "
+                                "screened against a query block in one task until their families x the "
+                                "block's missing persons reach it (a shard is never split; 1 = one shard "
+                                "a task). Only how the work is scheduled: never a result, and the "
+                                "resumable pieces stay one per (query block, reference shard).")
     theta: float = Field(0.0, ge=0.0, le=THETA_CONFIGURABLE, description="Subpopulation correction (Fst, "
                          "Balding-Nichols / NRC II 4.10) for trio, duo and pairwise hypotheses; "
                          "0 = none. Needs mutation.model 'none'.")
@@ -184,15 +191,21 @@ class ScoringSettings(_Model):
 
 class ClusterSettings(_Model):
     AFFECTS = {f: Affects.NOTHING for f in ("kind", "address", "n_workers", "threads_per_worker",
-                                            "dashboard_address")}
+                                            "dashboard_address", "host_workers")}
     kind: Literal["auto", "local-cpu", "local-gpu", "local-threads", "address"] = Field(
         "auto", description="Dask cluster: auto (local-gpu when a usable GPU and dask-cuda are "
-        "present, else local-cpu), local-cpu (worker processes), local-gpu (LocalCUDACluster, one "
-        "worker per GPU), local-threads (one process), or address (an existing scheduler).")
+        "present, else local-cpu), local-cpu (worker processes), local-gpu (one worker process "
+        "per GPU for the screen and host_workers processes beside them for the host stages), local-threads (one process), or address (an existing scheduler).")
     address: str | None = Field(None, description="Scheduler address (tcp://host:8786) when kind "
                                 "is 'address'.")
     n_workers: int = Field(2, ge=1, le=1024, description="Workers of a local-cpu cluster.")
     threads_per_worker: int = Field(1, ge=1, le=256, description="Threads per Dask worker.")
+    host_workers: int | None = Field(None, ge=0, le=4096, description="Worker processes of a "
+                                     "local-gpu cluster beside its one worker per GPU, for the host "
+                                     "stages (lost-child tables, merge and exact re-score); the GPU "
+                                     "workers alone take the screen. None = the node's cores not "
+                                     "taken by a GPU worker, divided by threads_per_worker; 0 = none "
+                                     "(the GPU workers run every stage).")
     dashboard_address: str | None = Field(None, description="Dask dashboard address; None = off (the "
                                           "scheduler's HTTP health endpoint then takes a free loopback "
                                           "port, never 8787). Bind to loopback (127.0.0.1:8787) unless "

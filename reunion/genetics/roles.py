@@ -7,6 +7,7 @@ and plain strings read back from files look members up directly.
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import StrEnum
 
@@ -108,9 +109,11 @@ def key_relation(key: str) -> Relation | None:
     return _ROLE_RELATION.get(parse_role(key)[0])
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_role(key: str) -> tuple[Role, int | None]:
     """(role, 1-based number or None) of a role key written by :func:`role_key` or
-    :func:`member_key` (a relation and a number: ``(Role.MEMBER, number)``)."""
+    :func:`member_key` (a relation and a number: ``(Role.MEMBER, number)``). Cached: a report
+    parses the same few keys for every candidate."""
     mem = _member(key)
     if mem is not None:
         return Role.MEMBER, mem[1]

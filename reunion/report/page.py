@@ -13,12 +13,17 @@ post, loci, inc, n; ``q=<text>`` (filter on ids); ``cat=<category>``;
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from html import escape
 from importlib.resources import files
 from pathlib import Path
 from urllib.parse import quote
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from reunion.genetics.roles import Role, parse_role
 from reunion.report.format import (fmt_count, fmt_log10, fmt_posterior, fmt_pow10, fmt_rival,
@@ -41,12 +46,65 @@ def _json_script(obj) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
+#: per-locus columns a detail view shows, in its row order (:func:`locus_rows`)
+_LOCUS_SHOWN = ("locus", "missing_genotype", "father_genotype", "mother_genotype", "other_genotype")
+
+
+def locus_rows(per_locus: pa.Table | None, order: list[tuple[str, str]]
+               ) -> tuple[dict[tuple[str, str], list[list]], list[str]]:
+    """The detail views' per-locus rows of the pairs ``order`` (missing_id, family_id), in the
+    order the page lists them, from PER_LOCUS rows (``per_locus``; None: no rows): ``({pair:
+    [[locus index, missing, father, mother, other genotype, log10 LR (:func:`json_num`, 4
+    places), flags], ...] in the table's row order}, loci)``, the loci named in order of first
+    appearance along ``order``. Flags: 1 compared, 2 inconsistent, 4 floored. Built column by
+    column (a pair's rows are a run of the table, found by where the ids change): the detail
+    views of a national run hold millions of per-locus rows."""
+    if per_locus is None or not per_locus.num_rows:
+        return {}, []
+    n = per_locus.num_rows
+    mid, fid = per_locus.column("missing_id"), per_locus.column("family_id")
+    change = pc.or_(pc.not_equal(mid.slice(1), mid.slice(0, n - 1)),
+                    pc.not_equal(fid.slice(1), fid.slice(0, n - 1)))
+    starts = np.r_[0, np.flatnonzero(change.to_numpy(zero_copy_only=False)) + 1]
+    bounds = np.r_[starts, n].tolist()
+    runs: dict[tuple[str, str], list[int]] = {}           # pair -> its runs (one, unless rows interleave)
+    for j, key in enumerate(zip(mid.take(starts).to_pylist(), fid.take(starts).to_pylist())):
+        runs.setdefault(key, []).append(j)
+    # table rows in the page's order, for the loci's order of first appearance
+    seen = [j for key in dict.fromkeys(order) for j in runs.get(key, ())]
+    along = (np.concatenate([np.arange(bounds[j], bounds[j + 1]) for j in seen]) if seen
+             else np.zeros(0, np.int64))
+    enc = per_locus.column("locus").combine_chunks().dictionary_encode()
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    uniq, first = np.unique(codes[along], return_index=True)
+    used = uniq[np.argsort(first, kind="stable")]
+    index = np.full(len(enc.dictionary), -1, dtype=np.int64)
+    index[used] = np.arange(used.size)
+    loci = enc.dictionary.take(pa.array(used, pa.int64())).to_pylist()
+    flags = (per_locus.column("compared").to_numpy(zero_copy_only=False).astype(np.int64)
+             | 2 * per_locus.column("inconsistent").to_numpy(zero_copy_only=False).astype(np.int64)
+             | 4 * per_locus.column("floored").to_numpy(zero_copy_only=False).astype(np.int64))
+    lod = per_locus.column("log10_lr").to_numpy(zero_copy_only=False)
+    lods = list(map(round, lod.tolist(), itertools.repeat(4)))
+    for i in np.flatnonzero(~np.isfinite(lod)).tolist():
+        lods[i] = json_num(lod[i], 4)
+    rows = list(map(list, zip(index[codes].tolist(),
+                              *(per_locus.column(c).to_pylist() for c in _LOCUS_SHOWN[1:]),
+                              lods, flags.tolist())))
+    out: dict[tuple[str, str], list[list]] = {}
+    for key, js in runs.items():
+        out[key] = [r for j in js for r in rows[bounds[j]:bounds[j + 1]]] if len(js) > 1 \
+            else rows[bounds[js[0]]:bounds[js[0] + 1]]
+    return out, loci
+
+
+def _detail_data(rows: list[dict], per_locus: pa.Table | None, settings: ReviewSettings,
                  population: str | None, n_families: int | None = None) -> tuple[dict, list[str], list[str]]:
     """The JSON the page script draws candidates from: (by missing person, loci, reasons).
 
     ``{missing_id: [record per candidate, rank order]}``; candidates of rank up to
-    ``settings.detail_ranks`` get ``L``, their per-locus rows as
+    ``settings.detail_ranks`` get ``L``, their per-locus rows (``per_locus``: PER_LOCUS rows,
+    :func:`locus_rows`) as
     ``[locus index, missing, father, mother, other genotype, log10 LR, flags]``
     (flags: 1 compared, 2 inconsistent, 4 floored). Loci names and category reasons
     are stored once, in the two lists, and referenced by index. A candidate whose members are
@@ -60,9 +118,10 @@ def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
         alt = (1.0 / n_families, f"prior 1/{n_families:,}")
     elif settings.prior != "half":
         alt = (0.5, "prior 0.5 (single-case view)")
-    loci: list[str] = []
+    detail = [c for c in rows if c["rank"] <= settings.detail_ranks]
+    by_pair, loci = locus_rows(per_locus, [(c["missing_id"], c["family_id"]) for c in detail])
+    extended: set[tuple[str, str]] = set()   # pairs whose rows got their members' columns
     whys: dict[str, int] = {}           # category reasons repeat: stored once, referenced by index
-    lidx: dict[str, int] = {}
     data: dict[str, list[dict]] = {}
     for c in rows:
         l = log10_of(c)
@@ -81,19 +140,13 @@ def _detail_data(rows: list[dict], per_locus: dict, settings: ReviewSettings,
         if c["rank"] <= settings.detail_ranks:
             d["h1"], d["h2"] = hypotheses(c, population)
             extra = _member_columns(d)
-            L = []
-            for r in per_locus.get((c["missing_id"], c["family_id"]), []):
-                if r["locus"] not in lidx:
-                    lidx[r["locus"]] = len(loci)
-                    loci.append(r["locus"])
-                flags = (1 if r["compared"] else 0) | (2 if r["inconsistent"] else 0) | \
-                        (4 if r["floored"] else 0)
-                L.append([lidx[r["locus"]], r["missing_genotype"], r["father_genotype"],
-                          r["mother_genotype"], r["other_genotype"],
-                          json_num(r["log10_lr"], 4), flags])
-                if extra:
-                    g = _genotypes_of(r["other_genotype"])
-                    L[-1].extend(g.get(k, "") for k in extra)
+            key = (c["missing_id"], c["family_id"])
+            L = by_pair.get(key, [])
+            if extra and key not in extended:
+                extended.add(key)
+                for row in L:
+                    g = _genotypes_of(row[4])
+                    row.extend(g.get(k, "") for k in extra)
             d["L"] = L
         data.setdefault(c["missing_id"], []).append(d)
     return data, loci, list(whys)
@@ -130,18 +183,22 @@ def _genotypes_of(other: str | None) -> dict[str, str]:
 
 
 def _used_frequencies(freq: dict | None, data: dict, loci: list[str]) -> dict | None:
-    """Only the frequencies of alleles the missing persons in the detail views carry."""
+    """Only the frequencies of alleles the missing persons in the detail views carry (in order of
+    first appearance: each distinct (locus, genotype) is split once)."""
     if freq is None:
         return None
+    seen = dict.fromkeys((row[0], row[1]) for cands in data.values() for d in cands
+                         for row in d.get("L", ()))
     out: dict[str, dict[str, list]] = {}
-    for cands in data.values():
-        for d in cands:
-            for row in d.get("L", []):
-                loc = loci[row[0]]
-                for a in (row[1] or "").split("/"):
-                    if a and loc in freq and a in freq[loc]:
-                        f, fl = freq[loc][a]
-                        out.setdefault(loc, {})[a] = [round(f, 6), 1 if fl else 0]
+    for li, geno in seen:
+        loc = loci[li]
+        if loc not in freq:
+            continue
+        lf = freq[loc]
+        for a in (geno or "").split("/"):
+            if a and a in lf:
+                f, fl = lf[a]
+                out.setdefault(loc, {})[a] = [round(f, 6), 1 if fl else 0]
     return out
 
 
@@ -326,7 +383,7 @@ def _y_html(run: dict, rows: list[dict], listed: int = 20) -> str:
             "(a woman, no Y typing, or no typed paternal-line man).</p>" + table)
 
 
-def render_html(run: dict, rows: list[dict], per_locus: dict, settings: ReviewSettings,
+def render_html(run: dict, rows: list[dict], per_locus: pa.Table | None, settings: ReviewSettings,
                 freq: dict | None, freq_note: str, changes: dict | None,
                 previous_run_dir: Path | None = None, prev_note: str = "",
                 families=None, thresholds=None) -> str:

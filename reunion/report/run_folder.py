@@ -137,25 +137,19 @@ def load_frequencies(run: dict, run_dir: Path) -> tuple[dict | None, str]:
     return freq, f"from {apath}"
 
 
-def _read_per_locus(run_dir: Path, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], list[dict]]:
-    """{(missing_id, family_id): [per_locus.parquet rows, file order]} of the wanted pairs.
-
-    Empty when the run folder has no per_locus.parquet.
-    """
-    per_locus: dict[tuple[str, str], list[dict]] = {}
+def _read_per_locus(run_dir: Path, wanted: set[tuple[str, str]]) -> pa.Table | None:
+    """The per_locus.parquet rows (PER_LOCUS, file order) of the wanted (missing_id, family_id)
+    pairs, as one Arrow table; None when the run folder has no per_locus.parquet."""
     pl_path = run_dir / "per_locus.parquet"
-    if pl_path.exists():
-        t = atomic.read_table(pl_path)
-        if "marker" in t.column_names:       # a run with Y evidence: the Y rows are in the Y section
-            t = t.filter(pc.equal(t.column("marker"), "autosomal"))
-        t = check_table(t, PER_LOCUS, str(pl_path))
-        sep = "\x1f"
-        keys = pc.binary_join_element_wise(t.column("missing_id"), t.column("family_id"), sep)
-        t = t.filter(pc.is_in(keys, value_set=pa.array([f"{m}{sep}{f}" for m, f in wanted],
-                                                        pa.string())))
-        for r in t.to_pylist():
-            per_locus.setdefault((r["missing_id"], r["family_id"]), []).append(r)
-    return per_locus
+    if not pl_path.exists():
+        return None
+    t = atomic.read_table(pl_path)
+    if "marker" in t.column_names:       # a run with Y evidence: the Y rows are in the Y section
+        t = t.filter(pc.equal(t.column("marker"), "autosomal"))
+    t = check_table(t, PER_LOCUS, str(pl_path))
+    sep = "\x1f"
+    keys = pc.binary_join_element_wise(t.column("missing_id"), t.column("family_id"), sep)
+    return t.filter(pc.is_in(keys, value_set=pa.array([f"{m}{sep}{f}" for m, f in wanted], pa.string())))
 
 
 def write_report(run_dir: Path, previous_run_dir: Path | None = None,
