@@ -10,10 +10,11 @@ vectorised, the accepted calls gathered into :class:`DenseProfiles`); ``ingest.s
 reads each whole, row by row (:func:`reunion.io.readers.read_genotypes`), with the same result.
 
 Every input row is accepted, written to rejects.csv with its file, line,
-field and reason, or (genotype rows of amelogenin and Y-STR loci) set aside
-and counted: read = accepted + rejected + skipped for every input. What a
-reviewer must know about the inputs as a whole (a locus the frequency table
-lacks, Y-STR loci not scored, amelogenin against the samples' sex, samples of
+field and reason, or (genotype rows of amelogenin) set aside and counted;
+Y-STR rows are kept as Y haplotypes (reunion/io/yrows.py) and counted as
+accepted or rejected: read = accepted + rejected + skipped for every input.
+What a reviewer must know about the inputs as a whole (a locus the frequency
+table lacks, the Y-STR rows kept, amelogenin against the samples' sex, samples of
 another population than the frequency table's) is one line each in
 ``IngestSummary.notes`` and the manifest's ``notes``.
 """
