@@ -11,7 +11,9 @@ families' tables are read from the standing run, unchanged candidate lists are
 carried over as Arrow tables. The merged result equals a full re-match over the
 union (tested byte for byte after sorting). A full re-match is run instead when
 the frequencies or the scoring settings changed, or the batch brings an allele
-the standing encoding lacks (it enters every mutation matrix); run.json says why.
+the standing encoding lacks (it enters every mutation matrix); with Y evidence, a batch that
+brings Y haplotypes has the appended shard set re-matched in full (:func:`y_reference_changed`:
+the Y denominators of standing pairs change); run.json says why.
 
 Every rerun writes its report against the standing run. With a runs root
 (``reunion rerun --runs-root``, flows/deploy.py) the rerun moves the root's ``current``
