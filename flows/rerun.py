@@ -11,7 +11,9 @@ families' tables are read from the standing run, unchanged candidate lists are
 carried over as Arrow tables. The merged result equals a full re-match over the
 union (tested byte for byte after sorting). A full re-match is run instead when
 the frequencies or the scoring settings changed, or the batch brings an allele
-the standing encoding lacks (it enters every mutation matrix); run.json says why.
+the standing encoding lacks (it enters every mutation matrix); with Y evidence, a batch that
+brings Y haplotypes has the appended shard set re-matched in full (:func:`y_reference_changed`:
+the Y denominators of standing pairs change); run.json says why.
 
 Every rerun writes its report against the standing run. With a runs root
 (``reunion rerun --runs-root``, flows/deploy.py) the rerun moves the root's ``current``
@@ -98,6 +100,24 @@ def append_new(base_shards: Path, samples: list[Path], genotypes: list[Path], sh
         return append_batch(base_shards, samples, genotypes, shards, settings, source)
     except AppendRefused as e:
         return str(e)
+
+
+def y_reference_changed(base: Manifest, appended: Manifest, settings: Settings) -> str | None:
+    """Why the incremental rerun cannot be exact with Y evidence, or None.
+
+    The Y denominator of every Y-typed missing man is counted among the shard set's men
+    (:mod:`reunion.yevidence`), and the compared panel and its values come from them: a batch
+    that brings Y haplotypes changes the total LR of standing pairs and can reorder any list.
+    The rerun then re-matches the appended shard set in full (its shards are the append's; no
+    re-ingest), which is a full re-match by construction; run.json's mode says so."""
+    if not settings.scoring.y_evidence:
+        return None
+    was = base.y_haplotypes.sha256 if base.y_haplotypes is not None else None
+    now = appended.y_haplotypes.sha256 if appended.y_haplotypes is not None else None
+    if was == now:
+        return None
+    return ("the batch brings Y haplotypes: every Y-typed missing man's denominator (counted among "
+            "the shard set's men) changes, so the appended shard set is re-matched in full")
 
 
 @dataclass(frozen=True)
@@ -345,6 +365,14 @@ def rerun_flow(base_run_dir: Path, new_files: list[Path], out_dir: Path, setting
             ingest(old_samples + new_samples, old_genos + new_genos, shards, settings)
         record = rematch_flow(shards, out_dir, settings,
                               mode={"kind": "full", "reason": reason, "base_run": str(base_run_dir)},
+                              previous_run=base_run_dir, claim=False)
+        move_pointer(runs_root, out_dir, base, base_shards)
+        return record
+    y_reason = y_reference_changed(base, load_manifest(shards), settings)
+    if y_reason is not None:             # exact: a full re-match of the appended shard set
+        logger.info("full re-match of the appended shard set instead of incremental: %s", y_reason)
+        record = rematch_flow(shards, out_dir, settings,
+                              mode={"kind": "full", "reason": y_reason, "base_run": str(base_run_dir)},
                               previous_run=base_run_dir, claim=False)
         move_pointer(runs_root, out_dir, base, base_shards)
         return record

@@ -40,7 +40,7 @@ from reunion.ingest import (ALLELES_FILE, ALREADY_REGISTERED, ALREADY_TYPED, MAN
                             assemble_profiles, input_notes, load_encoding, load_manifest, lost_child_genotypes,
                             member_order, missing_sexes, read_shard, reference_table, registry_rows,
                             sample_sexes, shard_codes, shards_of, verify_file, write_query_shards, write_reference_shards, write_registry)
-from reunion.io import atomic, locks
+from reunion.io import atomic, locks, yrows
 from reunion.io.readers import read_genotypes, read_samples, rejects_table
 from reunion.loci import LocusNormaliser
 from reunion.settings import Settings
@@ -127,7 +127,14 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
         genos = lost_child_genotypes(genotype_paths, genos, std_lost | lost_child_ids(batch_rows))
         s_inputs = [_input_record(p, r, "samples") for p, r in zip(samples_paths, sample_results)]
         g_inputs = [_input_record(p, g, "genotypes") for p, g in zip(genotype_paths, genos)]
-    notes = input_notes(sample_results, genos, table)
+    # the batch's Y-STR rows (one home: reunion/io/yrows.py); a man whose Y haplotype is
+    # already registered has his batch Y rows rejected
+    std_y = yrows.load_y_haplotypes(base_dir, base)
+    ys = yrows.read_y(genotype_paths, g_inputs, yrows.y_sexes(
+        {**dict.fromkeys(reg_ids, ""), **sample_sexes(sample_results)},
+        {k: v for g in genos for k, v in g.observed_sex.items()}), std_y)
+    g_inputs = ys.records
+    notes = input_notes(sample_results, genos, table, ys.note)
 
     # standing samples the batch types at further loci
     typed_ids = {sid for g in genos for sid in g.table.column("sample_id").to_pylist()}
@@ -144,10 +151,10 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     typed = {sid: {enc.locus_names[i] for i in np.flatnonzero(c)} for sid, c in std_codes.items()}
     profiles, cross_rejects = assemble_profiles(genotype_paths, genos, g_inputs, typed)
     inputs = s_inputs + g_inputs
-    if not batch_rows and not any(profiles.values()):
+    if not batch_rows and not any(profiles.values()) and not ys.haplotypes:
         _nothing_new(samples_paths + genotype_paths, inputs,
                      [r for res in sample_results for r in res.rejects] + [r for g in genos for r in g.rejects]
-                     + cross_rejects, from_source=source is not None)
+                     + cross_rejects + ys.rejects, from_source=source is not None)
 
     # -- encode with the standing codes (a new allele refuses the append)
     floored_uses = 0
@@ -176,12 +183,14 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     std_fams = dict(zip(reg_ids, reg.column("family_id").to_pylist()))
     retyped_missing = sorted(s for s in retyped if std_roles[s] == "missing")
     changed = {r["family_id"] for r in new_relatives} | \
-        {std_fams[s] for s in retyped if std_roles[s] == "relative"}
+        {std_fams[s] for s in retyped if std_roles[s] == "relative"} | \
+        {std_fams[s] for s in ys.haplotypes if std_roles.get(s) == "relative"}   # gained a Y haplotype
+    retyped_missing = sorted(set(retyped_missing) | {s for s in ys.haplotypes if std_roles.get(s) == "missing"})
 
     # -- shards: link, rewrite or add
     fam_rows = reg.filter(pc.is_in(reg.column("family_id"), pa.array(sorted(changed), pa.string())))
     rewrite_ref = set(fam_rows.column("shard").to_pylist())
-    rewrite_q = {where[s][0] for s in retyped_missing}
+    rewrite_q = {where[s][0] for s in retyped_missing if s in where}
     joining: dict[str, list[dict]] = {}
     for r in new_relatives:
         joining.setdefault(r["family_id"], []).append(r)
@@ -217,13 +226,16 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     kept = reg.filter(pc.invert(pc.is_in(reg.column("shard"), gone)))
     registry_path = write_registry(pa.concat_tables([kept, registry_rows(out_dir, rewritten + added)]), out_dir)
     batch_rejects = [r for res in sample_results for r in res.rejects] + \
-        [r for g in genos for r in g.rejects] + cross_rejects
+        [r for g in genos for r in g.rejects] + cross_rejects + ys.rejects
     std_rejects = atomic.read_table(base_dir / base.rejects.path)
     std_rejects = std_rejects.cast(REJECTS) if std_rejects.num_rows else REJECTS.empty_table()
     atomic.write_table(pa.concat_tables([std_rejects, rejects_table(batch_rejects)]), out_dir / REJECTS_FILE)
     atomic.link_or_copy(base_dir / base.alleles.path, out_dir / ALLELES_FILE)
-    if base.y_haplotypes is not None:    # the standing Y haplotypes (a batch's Y rows are not read yet)
-        atomic.link_or_copy(base_dir / base.y_haplotypes.path, out_dir / base.y_haplotypes.path)
+    y_ref = base.y_haplotypes
+    if ys.haplotypes:                    # standing + the batch's men (none in both: rejected above)
+        y_ref = yrows.write_y_haplotypes({**std_y, **ys.haplotypes}, out_dir)
+    elif y_ref is not None:              # no Y row in the batch: the same bytes
+        atomic.link_or_copy(base_dir / y_ref.path, out_dir / y_ref.path)
 
     n_new_fams = len(fresh_fams)
     manifest = base.model_copy(update={
@@ -236,6 +248,7 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
                                  relatives=base.counts.relatives + len(new_relatives),
                                  families=base.counts.families + n_new_fams),
         "shards": shards,
+        "y_haplotypes": y_ref,
         "appended_to": FileRef(path=str((base_dir / MANIFEST).resolve()),
                                sha256=file_sha256(base_dir / MANIFEST)),
     })

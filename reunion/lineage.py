@@ -163,7 +163,8 @@ def read_y_database(path: Path) -> tuple[dict[str, YDatabaseMan], list[Reject], 
 
 def read_y_genotypes(path: Path, samples: Mapping[str, str | None] | None,
                      wanted: set[str] | None = None, *, y_only: bool = False,
-                     option: str = "--genotypes", beside_reader: bool = False) -> YRead:
+                     option: str = "--genotypes", beside_reader: bool = False,
+                     already: Mapping[str, str] | None = None) -> YRead:
     """Y haplotypes from a genotypes file (the genotypes contract's layout: sample_id, locus,
     allele1, allele2[, allele3 ...]; CSV in any Excel dialect, Parquet, spreadsheet or a
     GeneMapper export), through :func:`reunion.genetics.ystr.parse_y_rows` (aliases
@@ -178,6 +179,8 @@ def read_y_genotypes(path: Path, samples: Mapping[str, str | None] | None,
     rejects itself (ragged rows, empty sample ids, samples not in ``samples``) are set aside
     here, not rejected twice, and a row is Y exactly when that reader sets it aside as Y
     (:func:`reunion.loci.locus_kind`), so the two reads account for every row once.
+    ``already`` (append): sample id -> the reject reason of each Y row of a man whose Y
+    haplotype is already registered (the standing shard set's).
     """
     path = require_file(Path(path), "genotype", option)
     file = str(path)
@@ -237,6 +240,9 @@ def read_y_genotypes(path: Path, samples: Mapping[str, str | None] | None,
                 continue
             if wanted is not None and sid not in wanted:
                 res.n_set_aside += 1
+                continue
+            if already is not None and sid in already:
+                res.rejects.append(Reject(file, line, name["sample_id"], already[sid]))
                 continue
             calls = [cells[i].strip() for i in idx]
             if decimal_comma:

@@ -54,11 +54,15 @@ def y_sexes(sexes: Mapping[str, str], observed: Mapping[str, str]) -> dict[str, 
     return {s: (x if x in ("M", "F") else observed.get(s, "")) for s, x in sexes.items()}
 
 
-def read_y(paths: Sequence[Path], records: Sequence[InputRecord], sexes: Mapping[str, str]) -> YIngest:
+def read_y(paths: Sequence[Path], records: Sequence[InputRecord], sexes: Mapping[str, str],
+           standing: Mapping[str, YHaplotype] | None = None) -> YIngest:
     """The Y haplotypes of the genotype files ``paths`` (their ingest ``records``, same order),
     for the accepted samples ``sexes`` (sample_id -> M/F/U/'': the samples' sex, else what
     amelogenin showed). A CODIS CMF file or a database table has no Y rows read here (its
-    record is returned as is). A sample typed for Y in two files: :class:`InputError`."""
+    record is returned as is). A sample typed for Y in two files: :class:`InputError`.
+    ``standing`` (append): the standing shard set's haplotypes; a Y row of one of these men is
+    rejected ("already typed"), so a batch never re-types a registered Y haplotype."""
+    from reunion.ingest import ALREADY_TYPED
     from reunion.lineage import YRead, read_y_genotypes
 
     total = YRead()
@@ -69,7 +73,11 @@ def read_y(paths: Sequence[Path], records: Sequence[InputRecord], sexes: Mapping
         if not rec.skipped or not p.is_file() or p.suffix.lower() in (".cmf", ".xml"):
             out.append(rec)
             continue
-        got = read_y_genotypes(p, dict(sexes), None, beside_reader=True)
+        again = {s: (f"sample {s} {ALREADY_TYPED} Y-STR loci in the standing shard set (its Y "
+                     "haplotype is registered): a batch cannot add to or re-type a Y haplotype; "
+                     "remove these rows, or re-ingest everything with the corrected typing")
+                 for s in (standing or {})}
+        got = read_y_genotypes(p, dict(sexes), None, beside_reader=True, already=again)
         total.add(got)
         y_rows = got.n_used + len(got.rejects)
         rows += y_rows
