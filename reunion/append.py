@@ -130,7 +130,7 @@ def append_batch(base_dir: Path, samples_paths: list[Path], genotype_paths: list
     # the batch's Y-STR rows (one home: reunion/io/yrows.py); a man whose Y haplotype is
     # already registered has his batch Y rows rejected
     std_y = yrows.load_y_haplotypes(base_dir, base)
-    ys = yrows.read_y(genotype_paths, g_inputs, yrows.y_sexes(
+    ys = yrows.read_y(genotype_paths, g_inputs, genos, yrows.y_sexes(
         {**dict.fromkeys(reg_ids, ""), **sample_sexes(sample_results)},
         {k: v for g in genos for k, v in g.observed_sex.items()}), std_y)
     g_inputs = ys.records

@@ -498,7 +498,8 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
             roles = {sid: role for res in sample_results
                      for sid, role in zip(res.table.column("sample_id").to_pylist(),
                                           res.table.column("role").to_pylist())}
-            genos = [src.read_genotypes(normalise, roles, sample_sexes(sample_results))]
+            sexes = sample_sexes(sample_results)
+            genos = [src.read_genotypes(normalise, roles, sexes)]
         genotype_paths = [src.label(settings.source.genotypes_table)]
         genos = lost_child_genotypes(genotype_paths, genos, _lost(sample_results))
         s_inputs = [input_record(s_label, sample_results[0], "samples", src.sha256["samples"],
@@ -536,8 +537,8 @@ def ingest(samples_paths: Path | list[Path], genotype_paths: list[Path], out_dir
             profiles, cross_rejects = assemble_profiles(genotype_paths, genos, g_inputs)
             dense = DenseProfiles.of(profiles, _sample_ids(sample_results), table.locus_names)
     # Y-STR rows: kept as Y haplotypes beside the shards (one call: reunion/io/yrows.py)
-    ys = yrows.read_y(genotype_paths, g_inputs, yrows.y_sexes(
-        sample_sexes(sample_results), {k: v for g in genos for k, v in g.observed_sex.items()}))
+    ys = yrows.read_y(genotype_paths, g_inputs, genos, yrows.y_sexes(
+        sexes, {k: v for g in genos for k, v in g.observed_sex.items()}))
     g_inputs = ys.records
     notes = input_notes(sample_results, genos, table, ys.note)
     inputs = s_inputs + g_inputs

@@ -194,13 +194,7 @@ def read_y_genotypes(path: Path, samples: Mapping[str, str | None] | None,
     y_lines: list[int] = []
     kinds: dict[str, bool] = {}
     with readers._open_rows(path) as (header, rows):
-        wanted_cols = dict(readers._GENOTYPE_ALIASES)
-        for h in header:
-            m = readers._ALLELE_COL_RE.match(readers._key(h))
-            if m:
-                wanted_cols[readers._key(h)] = f"allele{int(m.group(1))}"
-        col = readers._columns(path, header, wanted_cols)
-        readers._require(path, col, ("sample_id", "locus", "allele1", "allele2"), "genotypes")
+        col = readers.genotype_columns(path, header)
         name = {c: header[i] for c, i in col.items()}
         alleles = sorted((c for c in col if c.startswith("allele")), key=lambda c: int(c[6:]))
         idx = [col[c] for c in alleles]

@@ -514,6 +514,20 @@ def _unscored_reason(locus: str, hint: str | None) -> str:
             "correct its spelling, or use a frequency table that has it")
 
 
+def genotype_columns(path: Path, header: list[str]) -> dict[str, int]:
+    """Field -> column index of a genotypes file's ``header``: sample_id, locus, allele1,
+    allele2 (required; InputError naming the file otherwise) and any further allele columns
+    (GeneMapper's Allele 3, ...), matched through the genotypes contract's aliases."""
+    wanted = dict(_GENOTYPE_ALIASES)
+    for h in header:
+        m = _ALLELE_COL_RE.match(_key(h))
+        if m:
+            wanted[_key(h)] = f"allele{int(m.group(1))}"
+    col = _columns(path, header, wanted)
+    _require(path, col, ("sample_id", "locus", "allele1", "allele2"), "genotypes")
+    return col
+
+
 class GenotypeRules:
     """The checks of one genotypes file's rows, in the order they apply: the one home of every
     genotype row's reason, for the whole-file reader (:func:`_genotypes`) and the streaming one
@@ -529,13 +543,7 @@ class GenotypeRules:
     def __init__(self, path: Path, header: list[str], normalise: Callable[[str], str | None],
                  samples: Mapping[str, str] | None, sexes: Mapping[str, str], decimal_comma: bool):
         self.file = str(path)
-        wanted = dict(_GENOTYPE_ALIASES)
-        for h in header:
-            m = _ALLELE_COL_RE.match(_key(h))
-            if m:
-                wanted[_key(h)] = f"allele{int(m.group(1))}"
-        col = _columns(path, header, wanted)
-        _require(path, col, ("sample_id", "locus", "allele1", "allele2"), "genotypes")
+        col = genotype_columns(path, header)
         self.name = {c: header[i] for c, i in col.items()}
         self.i_sid, self.i_locus, self.i_a1, self.i_a2 = (col[c] for c in ("sample_id", "locus", "allele1", "allele2"))
         extra = sorted((c for c in col if c.startswith("allele") and int(c[6:]) > 2), key=lambda c: int(c[6:]))

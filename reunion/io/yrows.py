@@ -26,7 +26,8 @@ from reunion.errors import InputError
 from reunion.frequencies import file_sha256
 from reunion.genetics.ystr import YHaplotype, YValue, y_locus
 from reunion.io import atomic
-from reunion.io.readers import Reject
+from reunion.io.readers import ReadResult, Reject
+from reunion.loci import locus_kind
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,13 @@ def y_sexes(sexes: Mapping[str, str], observed: Mapping[str, str]) -> dict[str, 
     return {s: (x if x in ("M", "F") else observed.get(s, "")) for s, x in sexes.items()}
 
 
-def read_y(paths: Sequence[Path], records: Sequence[InputRecord], sexes: Mapping[str, str],
-           standing: Mapping[str, YHaplotype] | None = None) -> YIngest:
-    """The Y haplotypes of the genotype files ``paths`` (their ingest ``records``, same order),
-    for the accepted samples ``sexes`` (sample_id -> M/F/U/'': the samples' sex, else what
-    amelogenin showed). A CODIS CMF file or a database table has no Y rows read here (its
-    record is returned as is). A sample typed for Y in two files: :class:`InputError`.
+def read_y(paths: Sequence[Path], records: Sequence[InputRecord], reads: Sequence[ReadResult],
+           sexes: Mapping[str, str], standing: Mapping[str, YHaplotype] | None = None) -> YIngest:
+    """The Y haplotypes of the genotype files ``paths`` (their ingest ``records`` and the
+    genotype reader's ``reads``, same order), for the accepted samples ``sexes`` (sample_id ->
+    M/F/U/'': the samples' sex, else what amelogenin showed). Only a file whose reader set
+    aside rows of a Y locus is read again here (amelogenin alone is no reason to); a CODIS CMF
+    file or a database table has no Y rows read here (its record is returned as is). A sample typed for Y in two files: :class:`InputError`.
     ``standing`` (append): the standing shard set's haplotypes; a Y row of one of these men is
     rejected ("already typed"), so a batch never re-types a registered Y haplotype."""
     from reunion.ingest import ALREADY_TYPED
@@ -68,16 +70,17 @@ def read_y(paths: Sequence[Path], records: Sequence[InputRecord], sexes: Mapping
     total = YRead()
     out = []
     rows = 0
-    for path, rec in zip(paths, records):
+    for path, rec, read in zip(paths, records, reads):
         p = Path(path)
-        if not rec.skipped or not p.is_file() or p.suffix.lower() in (".cmf", ".xml"):
+        if not any(locus_kind(k) == "y" for k in read.skipped) or not p.is_file() \
+                or p.suffix.lower() in (".cmf", ".xml"):
             out.append(rec)
             continue
         again = {s: (f"sample {s} {ALREADY_TYPED} Y-STR loci in the standing shard set (its Y "
                      "haplotype is registered): a batch cannot add to or re-type a Y haplotype; "
                      "remove these rows, or re-ingest everything with the corrected typing")
                  for s in (standing or {})}
-        got = read_y_genotypes(p, dict(sexes), None, beside_reader=True, already=again)
+        got = read_y_genotypes(p, sexes, None, beside_reader=True, already=again)
         total.add(got)
         y_rows = got.n_used + len(got.rejects)
         rows += y_rows
