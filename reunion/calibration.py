@@ -1213,6 +1213,9 @@ class RunInputs:
     manifest: Manifest | None = None
     settings: Settings | None = None
     encoding: Encoding | None = None
+    #: family id -> index of its reference shard (in the manifest's order), so the advice
+    #: reads only the shards of the families it advises
+    family_shards: dict[str, int] | None = None
 
 
 def _refuse_theta(theta: float) -> None:
@@ -1253,8 +1256,10 @@ def run_inputs(shards_dir: Path, manifest: Manifest, settings: Settings, tables:
     hypotheses: dict[str, str] = {}
     scorer = FamilyScorer(enc, MutationModels(settings.mutation, enc), theta,
                           pedigree=settings.scoring.pedigree)     # the run's hypotheses
-    for rec in shards_of(manifest, "reference"):
+    family_shards: dict[str, int] = {}
+    for si, rec in enumerate(shards_of(manifest, "reference")):
         for fam in shard_families(read_shard(shards_dir, rec)):
+            family_shards[fam.family_id] = si
             h = scorer.hypothesis(fam)
             if h is not None:
                 hypotheses[fam.family_id] = str(getattr(h[0], "value", h[0]))
@@ -1276,7 +1281,7 @@ def run_inputs(shards_dir: Path, manifest: Manifest, settings: Settings, tables:
                 raise CalibrationError(f"per-locus rows disagree with the candidates on the "
                                        f"loci compared of {mid} / {fid}")
     return RunInputs(layout, rows, searched, compared, hypotheses, candidates, run, Path(tables),
-                     shards_dir, manifest, settings, enc)
+                     shards_dir, manifest, settings, enc, family_shards)
 
 
 def read_run(run_dir: Path, tables: Path | None = None) -> RunInputs:
@@ -1314,7 +1319,7 @@ def annotate_run(run_dir: Path, *, tables: Path | None = None,
     calibrated run's columns come out again)."""
     r = read_run(Path(run_dir), tables)
     if settings is None:
-        settings = Settings.model_validate(r.run.config).calibration if r.run else CalibrationSettings()
+        settings = r.settings.calibration if r.settings else CalibrationSettings()
     return annotate(r.candidates, r.layout, r.rows, r.searched, compared=r.compared,
                     hypotheses=r.hypotheses, families=sorted(r.rows), delta=settings.grid,
                     power_log10_lr=settings.power_log10_lr, max_mask_groups=settings.max_mask_groups,
@@ -1413,9 +1418,9 @@ def _advice(inputs: RunInputs, fams: pa.Table, power_log10_lr: float) -> tuple[p
     if not s.sampling_advice.enabled:
         why = "not computed: sampling_advice.enabled is false"
         return sa.not_advised(fams, why), {"skipped": why}
-    shards_dir, manifest = inputs.shards_dir, inputs.manifest
+    shards_dir, manifest, where = inputs.shards_dir, inputs.manifest, inputs.family_shards
     return sa.advise(fams, inputs.layout, inputs.rows, inputs.encoding, s,
-                     lambda ids: sa.shard_families_of(shards_dir, manifest, ids), power_log10_lr)
+                     lambda ids: sa.shard_families_of(shards_dir, manifest, ids, where), power_log10_lr)
 
 
 FAMILIES_PARQUET = "families.parquet"

@@ -271,13 +271,18 @@ def advise_family(scorer: FamilyScorer, family: Family, settings: SamplingAdvice
                         best, not_offered)
 
 
-def shard_families_of(shards_dir: Path, manifest, ids: set[str]) -> dict[str, Family]:
+def shard_families_of(shards_dir: Path, manifest, ids: set[str],
+                      shard_of: dict[str, int] | None = None) -> dict[str, Family]:
     """{family id: :class:`Family`} of the families ``ids`` in a shard set's reference shards
-    (``manifest`` of ``shards_dir``)."""
+    (``manifest`` of ``shards_dir``); with ``shard_of`` (family id -> index of its reference
+    shard, :class:`reunion.calibration.RunInputs`), only the shards holding ``ids`` are read."""
     from reunion.ingest import read_shard, shard_families, shards_of
 
+    refs = shards_of(manifest, "reference")
+    if shard_of is not None:
+        refs = [refs[i] for i in sorted({shard_of[f] for f in ids if f in shard_of})]
     out: dict[str, Family] = {}
-    for rec in shards_of(manifest, "reference"):
+    for rec in refs:
         for fam in shard_families(read_shard(shards_dir, rec)):
             if fam.family_id in ids:
                 out[fam.family_id] = fam
@@ -319,7 +324,6 @@ def advise(families: pa.Table, layout: Layout, rows, encoding: Encoding, setting
     fams = load_families({r["family_id"] for r in chosen}) if chosen else {}
     scorer = FamilyScorer(encoding, MutationModels(settings.mutation, encoding), settings.scoring.theta,
                           pedigree=settings.scoring.pedigree)
-    by_id = {r["family_id"]: r for r in recs}
     for r in recs:
         for c in ADVICE_COLUMNS:
             r[c] = None
@@ -331,7 +335,7 @@ def advise(families: pa.Table, layout: Layout, rows, encoding: Encoding, setting
         fam = fams.get(fid)
         got = ("not in the shards" if fam is None else
                advise_family(scorer, fam, adv, x, layout.informative(np.asarray(rows[fid], np.float64))))
-        row = by_id[fid]
+        row = r                      # the families table's own record (chosen holds recs' dicts)
         if isinstance(got, str):
             row["advice_skipped"] = got
             skipped[got] = skipped.get(got, 0) + 1
