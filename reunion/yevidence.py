@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Set as AbstractSet, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -106,7 +106,7 @@ class PairY:
     men: tuple[str, ...] = ()
 
 
-def family_line(family: Family, typed: set[str]) -> tuple[PaternalLine | None, str | None]:
+def family_line(family: Family, typed: AbstractSet[str]) -> tuple[PaternalLine | None, str | None]:
     """(the family's paternal-line tree, None) or (None, why there is no Y factor): the lost
     child registered female, or no typed paternal-line man. ``typed``: ids with a Y haplotype."""
     if family.lost_sex == "F":
@@ -190,18 +190,21 @@ class YContext:
         """The family's Y numerator row (:class:`FamilyY`)."""
         row = np.zeros(self.width, dtype=np.float64)
         mask = np.zeros(len(self.loci), dtype=bool)
-        line, reason = family_line(family, set(self.haplotypes))
+        line, reason = family_line(family, self.haplotypes.keys())
         if line is None:
             return FamilyY(row, mask, None, reason)
         y = self.settings.ystr
         dropped = []
         men = [m.id for m in line.men if m.id != line.lost and m.id in self.haplotypes]
+        links: dict[str, tuple] = {}     # per typed man: his links to the lost man (no locus in them)
         for li, locus in enumerate(self.loci):
             at = [m for m in men if self.haplotypes[m].get(locus) is not None]
             # one typed man at the locus: the table depends only on his value and the links
             # between him and the lost man (the peeling is the same sequence of steps), so it is
             # computed once per (locus, links, value): most families are a father or a brother
-            key = (li, _links(line, at[0]), self.haplotypes[at[0]].get(locus)) if len(at) == 1 else None
+            if len(at) == 1 and at[0] not in links:
+                links[at[0]] = _links(line, at[0])
+            key = (li, links[at[0]], self.haplotypes[at[0]].get(locus)) if len(at) == 1 else None
             try:
                 t = self._tables.get(key) if key is not None else None
                 if t is None:
