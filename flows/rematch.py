@@ -196,16 +196,15 @@ def calibrate_candidates(shards_dir: Path, manifest: Manifest, settings: Setting
     rerun's)."""
     if not settings.calibration.enabled:
         return None
-    if "log10_lr_y" in candidates.column_names:
-        why = "Y evidence in the LRs: the calibration's laws are of autosomal LRs"
+    why = ("Y evidence in the LRs: the calibration's laws are of autosomal LRs"
+           if "log10_lr_y" in candidates.column_names else
+           f"scoring.theta = {settings.scoring.theta}: the calibration assumes theta = 0"
+           if settings.scoring.theta > 0 else None)
+    if why is not None:
         get_run_logger().warning("candidates not calibrated: %s", why)
         return {"skipped": why}
     from reunion.calibration import calibrate, run_inputs
 
-    if settings.scoring.theta > 0:
-        why = f"scoring.theta = {settings.scoring.theta}: the calibration assumes theta = 0"
-        get_run_logger().warning("candidates not calibrated: %s", why)
-        return {"skipped": why}
     cal = calibrate(run_inputs(shards_dir, manifest, settings, tables, candidates, per_locus),
                     settings.calibration, reuse)
     get_run_logger().info("calibrated %d candidates and %d families against %d missing persons "
