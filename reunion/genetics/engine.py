@@ -285,14 +285,7 @@ def lost_child_joint(ped: Pedigree, typed: Mapping[str, Genotype], t: LocusModel
         g = gen.get(q.id)
         d = full if g is None else np.array(sorted(set(g)), dtype=np.int64)
         dom += [d, d]
-    # an untyped founder with one child here transmits p.M to it (summed out in closed form)
-    n_children: dict[str, int] = {}
-    for q in persons:
-        for parent in (q.father, q.mother):
-            if parent is not None:
-                n_children[parent] = n_children.get(parent, 0) + 1
-    folded = {q.id for q in persons if q.father is None and q.id not in gen and q.id not in (ped.lost, also)
-              and n_children.get(q.id, 0) == 1}
+    folded = _folded(persons, gen, (ped.lost, also))
     factors: list[tuple[tuple[int, ...], np.ndarray]] = []
     for i, q in enumerate(persons):
         if q.id in folded:
@@ -320,6 +313,18 @@ def lost_child_joint(ped: Pedigree, typed: Mapping[str, Genotype], t: LocusModel
         return _eliminate(factors, dom, keep=(2 * r, 2 * r + 1, 2 * c, 2 * c + 1))
     J = _eliminate(factors, dom, keep=(2 * c, 2 * c + 1))
     return J
+
+
+def _folded(persons, gen, kept: tuple) -> set[str]:
+    """The untyped founders (not in ``kept``) with one child among ``persons``: each transmits
+    p.M to it, summed out in closed form (the pushed vector) instead of as two variables."""
+    n_children: dict[str, int] = {}
+    for q in persons:
+        for parent in (q.father, q.mother):
+            if parent is not None:
+                n_children[parent] = n_children.get(parent, 0) + 1
+    return {q.id for q in persons if q.father is None and q.id not in gen and q.id not in kept
+            and n_children.get(q.id, 0) == 1}
 
 
 def lost_child_joint_batch(ped: Pedigree, typed_ids: Sequence[str], alleles: np.ndarray,
@@ -352,13 +357,7 @@ def lost_child_joint_batch(ped: Pedigree, typed_ids: Sequence[str], alleles: np.
     for q in persons:
         d = gen.get(q.id, full)
         dom += [d, d]
-    n_children: dict[str, int] = {}
-    for q in persons:
-        for parent in (q.father, q.mother):
-            if parent is not None:
-                n_children[parent] = n_children.get(parent, 0) + 1
-    folded = {q.id for q in persons if q.father is None and q.id not in gen and q.id != ped.lost
-              and n_children.get(q.id, 0) == 1}
+    folded = _folded(persons, gen, (ped.lost,))
     het, hom = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 0.0]])
     factors: list[tuple[tuple[int, ...], np.ndarray]] = []
     for i, q in enumerate(persons):
