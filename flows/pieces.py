@@ -521,8 +521,8 @@ class WorkPlan:
     #: indices of the reference shards among the manifest's reference shards
     references: list[int]
     #: the reference shards each screening task takes, consecutive runs of ``references`` in
-    #: order (default: one shard a task); how the work is scheduled, never what it finds
-    groups: list[list[int]] | None = None
+    #: order (:func:`group_shards`); how the work is scheduled, never what it finds
+    groups: list[list[int]]
 
     @property
     def pieces(self) -> int:
@@ -530,14 +530,9 @@ class WorkPlan:
         return len(self.blocks) * len(self.references)
 
     @property
-    def shard_groups(self) -> list[list[int]]:
-        """:attr:`groups`, or one group per reference shard when none were planned."""
-        return self.groups if self.groups is not None else [[r] for r in self.references]
-
-    @property
     def tasks(self) -> int:
         """Screening tasks: query blocks x shard groups."""
-        return len(self.blocks) * len(self.shard_groups)
+        return len(self.blocks) * len(self.groups)
 
 
 def group_shards(families: list[int], block: int, pairs_per_task: int) -> list[list[int]]:
@@ -603,7 +598,7 @@ def rematch_graph(shards_dir: str, settings: Settings, work: WorkPlan,
 
     Tables are built once per reference shard (and saved in ``save_tables``) and
     shared by every piece of that shard. A query block is screened against each group of
-    reference shards (``work.shard_groups``) in one task. With ``piece_dir``, every piece
+    reference shards (``work.groups``) in one task. With ``piece_dir``, every piece
     (query block, reference shard) is saved there as it is screened, and finished pieces found
     there are loaded instead of recomputed (a shard whose pieces are all done is not even
     tabulated), whatever the grouping was when they were saved. ``resources`` (a GPU cluster's,
@@ -636,7 +631,7 @@ def rematch_graph(shards_dir: str, settings: Settings, work: WorkPlan,
 
     merged = RematchGraph()
     for (qi, start, stop) in work.blocks:
-        gs = [group(qi, start, stop, refs) for refs in work.shard_groups]
+        gs = [group(qi, start, stop, refs) for refs in work.groups]
         with needing(res.host):
             merged.append(dask.delayed(merge_groups)(sd, sj, qi, start, stop, gs))
     merged.screens = screens

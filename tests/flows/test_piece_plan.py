@@ -54,14 +54,14 @@ def test_plan_groups_consecutive_shards_and_counts_tasks(fine):
     m = load_manifest(shards)
     fams = [r.families for r in shards_of(m, "reference")]
     one = pieces.plan_work(m, _with(s, 1))
-    assert one.shard_groups == [[r] for r in range(len(fams))] and one.tasks == one.pieces
+    assert one.groups == [[r] for r in range(len(fams))] and one.tasks == one.pieces
     two = pieces.plan_work(m, _with(s, 15 * 40))        # 15 missing x 40 families: two 20-family shards
-    assert all(sum(fams[r] for r in g) * 15 <= 15 * 40 or len(g) == 1 for g in two.shard_groups)
-    assert [r for g in two.shard_groups for r in g] == list(range(len(fams)))
-    assert len(two.shard_groups) == -(-len(fams) // 2) and two.tasks == len(two.blocks) * len(two.shard_groups)
+    assert all(sum(fams[r] for r in g) * 15 <= 15 * 40 or len(g) == 1 for g in two.groups)
+    assert [r for g in two.groups for r in g] == list(range(len(fams)))
+    assert len(two.groups) == -(-len(fams) // 2) and two.tasks == len(two.blocks) * len(two.groups)
     assert two.pieces == one.pieces == len(one.blocks) * len(fams)
     fused = pieces.plan_work(m, s)                      # the default: every shard in one task here
-    assert fused.shard_groups == [list(range(len(fams)))] and fused.tasks == len(fused.blocks)
+    assert fused.groups == [list(range(len(fams)))] and fused.tasks == len(fused.blocks)
 
 
 def test_fused_plan_gives_the_candidates_of_one_shard_a_task(fine):
@@ -109,7 +109,7 @@ def test_progress_counts_the_pieces_each_task_screens(fine, tmp_path):
     todo = pieces.screen_pieces(graph)
     assert len(todo) == work.tasks
     assert sum(n for _, n in todo) == work.pieces
-    assert sorted({n for _, n in todo}) == sorted({len(g) for g in work.shard_groups})
+    assert sorted({n for _, n in todo}) == sorted({len(g) for g in work.groups})
 
 
 def test_listed_entries_keep_row_piece_column_order():
