@@ -281,8 +281,7 @@ def _open_rows(path: Path) -> Iterator[tuple[list[str], Rows]]:
 
     d = sniff(path)
     with open(path, encoding=d.encoding, newline="") as fh:
-        # GeneMapper writes unquoted cells that may hold a quote character
-        unquoted = fmt == "genemapper" and d.delimiter == "\t" and not d.quoted_header
+        unquoted = unquoted_cells(fmt, d)
         reader = csv.reader(fh, delimiter=d.delimiter,
                             quoting=csv.QUOTE_NONE if unquoted else csv.QUOTE_MINIMAL)
 
@@ -297,9 +296,19 @@ def _open_rows(path: Path) -> Iterator[tuple[list[str], Rows]]:
             header = _header_of(lines, path)
             yield [h.strip() for h in header], _shaped(lines, len(header))
         except UnicodeDecodeError:
-            raise InputError(f"{path}: is not UTF-8 text (Excel's plain 'CSV' is in the Windows "
-                             "code page): save it as 'CSV UTF-8', or as UTF-16 with a byte-order "
-                             "mark") from None
+            raise not_utf8(path) from None
+
+
+def unquoted_cells(fmt: str, d: TextDialect) -> bool:
+    """Whether a text file's cells are read unquoted: GeneMapper writes tab-separated cells
+    that may hold a quote character, unquoted (unless its header is quoted)."""
+    return fmt == "genemapper" and d.delimiter == "\t" and not d.quoted_header
+
+
+def not_utf8(path: Path | str) -> InputError:
+    """The one line for a text file that is not UTF-8 (nor UTF-16 with a byte-order mark)."""
+    return InputError(f"{path}: is not UTF-8 text (Excel's plain 'CSV' is in the Windows code "
+                      "page): save it as 'CSV UTF-8', or as UTF-16 with a byte-order mark")
 
 
 def _header(path: Path) -> list[str]:

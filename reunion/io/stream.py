@@ -38,8 +38,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from reunion.errors import InputError, require_file
-from reunion.io.readers import GenotypeRules, ReadResult, _allele, _shaped, detect_format, sniff
+from reunion.errors import require_file
+from reunion.io.readers import (GenotypeRules, ReadResult, _allele, _shaped, detect_format, not_utf8, sniff,
+                                unquoted_cells)
 
 #: bytes read from a text file at a time (a batch is cut from them at a line end)
 CHUNK_BYTES = 8 << 20
@@ -156,7 +157,7 @@ class GenotypeStream:
             batches = self._parquet(self._pf, list(self._pf.schema_arrow.names))
         else:
             d = self._dialect
-            unquoted = self.fmt == "genemapper" and d.delimiter == "\t" and not d.quoted_header
+            unquoted = unquoted_cells(self.fmt, d)
             batches = self._text(d, self.rules.n_columns, self._start, self._first_line, unquoted)
         accepted = 0
         for b in batches:
@@ -183,8 +184,7 @@ class GenotypeStream:
         with open(self.path, "rb") as fh:
             head = fh.read(HEADER_BYTES)
         text = io.TextIOWrapper(io.BytesIO(head), encoding=d.encoding, newline="")
-        quoting = csv.QUOTE_NONE if (self.fmt == "genemapper" and d.delimiter == "\t" and not d.quoted_header) \
-            else csv.QUOTE_MINIMAL
+        quoting = csv.QUOTE_NONE if unquoted_cells(self.fmt, d) else csv.QUOTE_MINIMAL
         reader = csv.reader(text, delimiter=d.delimiter, quoting=quoting)
         header = None
         try:
@@ -297,9 +297,7 @@ class GenotypeStream:
                         yield self._from_rows(rows)
                         rows = []
             except UnicodeDecodeError:
-                raise InputError(f"{self.path}: is not UTF-8 text (Excel's plain 'CSV' is in the Windows "
-                                 "code page): save it as 'CSV UTF-8', or as UTF-16 with a byte-order "
-                                 "mark") from None
+                raise not_utf8(self.path) from None
             if rows:
                 yield self._from_rows(rows)
         finally:
