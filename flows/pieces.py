@@ -452,8 +452,12 @@ def merge_and_rescore(shards_dir: str, settings_json: str, q_index: int | list[s
         """(total log10 LR float64 [J]: autosomal + Y, the :class:`PairY` of each or None)."""
         if yc is None:
             return res.log10_lr, None
-        pairs = [yc.pair(ids[r], yq[r], family_y(shards_dir, settings_json, key[0], [key[1]])[0])
-                 for r, key, _ in entries]
+        at: dict[int, list[int]] = {}                 # reference shard -> positions asked
+        for _, (ref, pos), _ in entries:
+            at.setdefault(ref, []).append(pos)
+        fy = {(ref, pos): f for ref, ps in at.items()
+              for pos, f in zip(ps, family_y(shards_dir, settings_json, ref, ps))}
+        pairs = [yc.pair(ids[r], yq[r], fy[key]) for r, key, _ in entries]
         return res.log10_lr + np.array([p.log10_lr or 0.0 for p in pairs]), pairs
 
     first = entries(keep)
